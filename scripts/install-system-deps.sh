@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs. Idempotent; skips apt when everything is present.
+set -euo pipefail
+pkgs=(python3-torch)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
