@@ -1,0 +1,104 @@
+/**
+ * The starter set: which styles ship, where their style images come from (with licences), and
+ * which Debian photos train them and which are held out for the quality gallery.
+ */
+import { readFile } from 'node:fs/promises';
+import { renderHatch, renderMosaic, renderSwirl } from './style-images';
+
+export interface StarterStyle {
+  id: string;
+  displayName: string;
+  description: string;
+  origin: string;
+  licence: string;
+  /** Produces the style image bytes (a painting file, or the project's own renderer). */
+  styleImage(): Promise<Uint8Array>;
+}
+
+const MATE = '/usr/share/backgrounds/mate';
+const BACKGROUNDS = '/usr/share/backgrounds';
+
+export const STARTER_STYLES: readonly StarterStyle[] = [
+  {
+    id: 'elephants',
+    displayName: 'Elephants',
+    description: 'Blue and turquoise oil painting with loose, layered brushwork.',
+    origin: `"Elephants" by Wyng Stancikaite (2020), Debian package mate-backgrounds, ${MATE}/abstract/Elephants.jpg`,
+    licence: 'GPL-2+',
+    styleImage: () => readFile(`${MATE}/abstract/Elephants.jpg`),
+  },
+  {
+    id: 'mosaic',
+    displayName: 'Stained glass',
+    description: 'Jewel-toned glass cells lit from within, separated by dark lead lines.',
+    origin: 'Rendered by this project (trainer/src/starter/style-images.ts, renderMosaic, seed "nst-starter")',
+    licence: 'Apache-2.0 (project-made)',
+    styleImage: () => renderMosaic(),
+  },
+  {
+    id: 'swirl',
+    displayName: 'Starry swirl',
+    description: 'Curling impasto strokes of cobalt and ultramarine with flashes of yellow.',
+    origin: 'Rendered by this project (trainer/src/starter/style-images.ts, renderSwirl, seed "nst-starter")',
+    licence: 'Apache-2.0 (project-made)',
+    styleImage: () => renderSwirl(),
+  },
+  {
+    id: 'hatch',
+    displayName: 'Pen and ink',
+    description: 'Sepia cross-hatching on cream paper.',
+    origin: 'Rendered by this project (trainer/src/starter/style-images.ts, renderHatch, seed "nst-starter")',
+    licence: 'Apache-2.0 (project-made)',
+    styleImage: () => renderHatch(),
+  },
+];
+
+export interface Photo {
+  path: string;
+  credit: string;
+  licence: string;
+}
+
+/** Debian packages that carry the photos below (scripts/install-system-deps.sh training). */
+export const PHOTO_PACKAGES = ['mate-backgrounds', 'lomiri-wallpapers-16.04'] as const;
+
+const mate = (name: string, credit: string): Photo => ({ path: `${MATE}/nature/${name}`, credit, licence: 'GPL-2+' });
+const lomiri = (name: string, credit: string, licence: string): Photo => ({ path: `${BACKGROUNDS}/${name}`, credit, licence });
+
+/** Real photographs used for training (never shown in the gallery). */
+export const TRAINING_PHOTOS: readonly Photo[] = [
+  mate('Aqua.jpg', 'Charles Barbin'),
+  mate('Blinds.jpg', 'Lennart Poettering, Andrea Cimitan'),
+  mate('Dune.jpg', 'Marco Cogoni, Hylke Bons'),
+  mate('FreshFlower.jpg', 'Jens Ansorg'),
+  mate('Garden.jpg', 'Charles Barbin'),
+  mate('GreenMeadow.jpg', 'Timothy Schellhase, Lapo Calamandrei'),
+  mate('RainDrops.jpg', 'blackcombwhistler07'),
+  mate('Storm.jpg', 'Sergey Nazarov'),
+  mate('TwoWings.jpg', 'Charles Barbin, Hylke Bons'),
+  mate('Wood.jpg', 'Jean-François Fortin Tam'),
+  mate('YellowFlower.jpg', 'Charles Barbin'),
+  lomiri('Bridge_by_Sander_Klootwijk.jpg', 'Sander Klootwijk', 'CC-BY-SA-4.0'),
+  lomiri('Dragonfly_by_Bolly.jpg', 'Bolly', 'CC-BY-SA-4.0'),
+  lomiri('Picture_1A_by_freespace.jpg', 'Trevor "Freespace"', 'CC-BY-4.0'),
+  lomiri('aitzgorri_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
+  lomiri('seeding_by_Clements_Engelhardt.jpg', 'Clemens Engelhardt', 'CC0-1.0'),
+  lomiri('sunset_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
+  lomiri('greentock_by_Peter_Nerlich.jpg', 'Peter Nerlich', 'CC-BY-SA-4.0'),
+];
+
+/** Held-out photographs: the gallery and quality scores use only these. */
+export const GALLERY_PHOTOS: readonly Photo[] = [
+  lomiri('friends_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
+  lomiri('picosdeeuropa_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
+  lomiri('Picture_0B_by_freespace.jpg', 'Trevor "Freespace"', 'CC-BY-4.0'),
+  lomiri('Wine_by_Jakkub_Mede.jpg', 'Jakub Mede', 'CC-BY-4.0'),
+  lomiri('life_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
+  mate('LadyBird.jpg', 'Charles Barbin'),
+];
+
+export function findStarterStyle(id: string): StarterStyle {
+  const style = STARTER_STYLES.find((s) => s.id === id);
+  if (!style) throw new Error(`unknown starter style '${id}'; starter styles: ${STARTER_STYLES.map((s) => s.id).join(', ')}`);
+  return style;
+}

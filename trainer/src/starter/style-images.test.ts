@@ -1,0 +1,50 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { GALLERY_PHOTOS, STARTER_STYLES, TRAINING_PHOTOS } from './catalogue';
+import { renderHatch, renderMosaic, renderSwirl } from './style-images';
+
+async function stats(jpeg: Buffer) {
+  const s = await sharp(jpeg).stats();
+  return s.channels.map((c) => ({ mean: c.mean, stdev: c.stdev }));
+}
+
+describe('project-made style images', () => {
+  const spec = { width: 160, height: 120 };
+
+  it('are reproducible: the same seed paints the same picture', async () => {
+    expect((await renderMosaic(spec)).equals(await renderMosaic(spec))).toBe(true);
+    expect((await renderSwirl(spec)).equals(await renderSwirl(spec))).toBe(true);
+    expect((await renderHatch(spec)).equals(await renderHatch(spec))).toBe(true);
+  });
+
+  it('change with the seed', async () => {
+    expect((await renderMosaic(spec)).equals(await renderMosaic({ ...spec, seed: 'other' }))).toBe(false);
+  });
+
+  it('have the palettes they promise: swirl is blue, hatch is warm paper, mosaic is colourful', async () => {
+    const [sr, , sb] = await stats(await renderSwirl(spec));
+    expect(sb!.mean).toBeGreaterThan(sr!.mean + 40);
+    const [hr, hg, hb] = await stats(await renderHatch(spec));
+    expect(hr!.mean).toBeGreaterThan(hb!.mean);
+    expect(hg!.mean).toBeGreaterThan(hb!.mean);
+    const mosaic = await stats(await renderMosaic(spec));
+    for (const c of mosaic) expect(c.stdev).toBeGreaterThan(50);
+  });
+});
+
+describe('starter catalogue', () => {
+  it('keeps the gallery photos out of training', () => {
+    const training = new Set(TRAINING_PHOTOS.map((p) => p.path));
+    for (const p of GALLERY_PHOTOS) expect(training.has(p.path)).toBe(false);
+    expect(GALLERY_PHOTOS.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('records origin and licence for every style, with registry-safe ids', () => {
+    expect(STARTER_STYLES.length).toBeGreaterThanOrEqual(4);
+    for (const s of STARTER_STYLES) {
+      expect(s.id).toMatch(/^[a-z0-9][a-z0-9-]{0,47}$/);
+      expect(s.origin.length).toBeGreaterThan(10);
+      expect(s.licence.length).toBeGreaterThan(2);
+    }
+  });
+});
