@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { axisWeights, countTiles, planAxis, stylizeTiled, type RgbImage, type StyleRunner } from './tiling';
+
+const identity: StyleRunner = { run: async (image) => ({ ...image, data: Float32Array.from(image.data) }) };
+
+function randomPixels(width: number, height: number, seed = 1): Uint8Array {
+  const pixels = new Uint8Array(width * height * 3);
+  let s = seed;
+  for (let i = 0; i < pixels.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    pixels[i] = s >>> 24;
+  }
+  return pixels;
+}
+
+describe('planAxis', () => {
+  it('covers the axis edge to edge with at least the requested overlap', () => {
+    for (const [extent, tile, overlap] of [
+      [1600, 512, 64],
+      [1200, 512, 64],
+      [4000, 768, 96],
+      [513, 512, 32],
+      [3000, 256, 100],
+    ] as const) {
+      const spans = planAxis(extent, tile, overlap);
+      expect(spans[0]?.start).toBe(0);
+      const last = spans.at(-1)!;
+      expect(last.start + last.length).toBe(extent);
+      for (let i = 1; i < spans.length; i++) {
+        const previous = spans[i - 1]!;
+        expect(previous.start + previous.length - spans[i]!.start).toBeGreaterThanOrEqual(overlap);
+      }
+    }
+  });
+
+  it('uses one tile, the whole axis, when the image is no larger than a tile', () => {
+    expect(planAxis(300, 512, 64)).toEqual([{ start: 0, length: 300 }]);
+  });
+
+  it('gives weights that cross-fade to a total of 1 across a two-tile overlap', () => {
+    const spans = planAxis(900, 512, 64);
+    expect(spans).toHaveLength(2);
+    const [a, b] = [axisWeights(spans, 0), axisWeights(spans, 1)];
+    for (let x = 0; x < 900; x++) {
+      const wa = x < 512 ? a[x]! : 0;
+      const wb = x >= spans[1]!.start ? b[x - spans[1]!.start]! : 0;
+      expect(wa + wb).toBeCloseTo(1, 5);
+    }
+  });
+});
+
+describe('stylizeTiled', () => {
+  it('reproduces the input exactly through an identity model (blending loses nothing)', async () => {
+    const [width, height] = [333, 250];
+    const pixels = randomPixels(width, height);
+    const out = await stylizeTiled(identity, pixels, width, height, { tileSize: 96, overlap: 24 });
+    expect(countTiles(width, height, 96, 24)).toBeGreaterThan(9);
+    expect(Buffer.from(out).equals(Buffer.from(pixels))).toBe(true);
+  });
+
+  it('cross-fades tiles that disagree instead of leaving a hard seam', async () => {
+    // Tiles paint alternately pure black and pure white: the worst case for seams.
+    let calls = 0;
+    const flatPerTile: StyleRunner = {
+      run: async (image: RgbImage) => ({ ...image, data: new Float32Array(image.data.length).fill(calls++ % 2) }),
+    };
+    const [width, height] = [400, 300];
+    const out = await stylizeTiled(flatPerTile, new Uint8Array(width * height * 3), width, height, {
+      tileSize: 160,
+      overlap: 48,
+    });
+    let largestStep = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 1; x < width; x++) {
+        const i = (y * width + x) * 3;
+        largestStep = Math.max(largestStep, Math.abs(out[i]! - out[i - 3]!));
+      }
+    }
+    // A hard seam would jump by 255 in one pixel; a raised-cosine ramp over >= 48 pixels
+    // moves at most 255 * pi / (2 * 48) ~ 8.3 per pixel.
+    expect(countTiles(width, height, 160, 48)).toBe(12);
+    expect(largestStep).toBeGreaterThan(0);
+    expect(largestStep).toBeLessThanOrEqual(9);
+  });
+
+  it('reports progress per tile and stops between tiles when aborted', async () => {
+    const controller = new AbortController();
+    let runs = 0;
+    const progress: string[] = [];
+    const counting: StyleRunner = {
+      run: async (image) => {
+        runs++;
+        return identity.run(image);
+      },
+    };
+    const run = stylizeTiled(counting, randomPixels(300, 300), 300, 300, {
+      tileSize: 128,
+      overlap: 16,
+      signal: controller.signal,
+      onTile: (done, total) => {
+        progress.push(`${done}/${total}`);
+        if (done === 2) controller.abort(new Error('client went away'));
+      },
+    });
+    await expect(run).rejects.toThrow('client went away');
+    expect(runs).toBe(2);
+    expect(progress).toEqual(['1/9', '2/9']);
+  });
+});
