@@ -6,7 +6,7 @@
  * so a small file declaring 30000x30000 pixels (a decompression bomb) is refused cheaply; the
  * decode itself runs with `limitInputPixels` as a second guard.
  */
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { formatPixels, invalidArgument, resourceExhausted } from '../service/errors';
 
 /** Output formats the service encodes. */
@@ -50,7 +50,7 @@ export async function inspectImage(bytes: Uint8Array, maxPixels: number): Promis
   if (bytes.length === 0) {
     throw invalidArgument('the image is empty (0 bytes); send the encoded photo after the header');
   }
-  let metadata: sharp.Metadata;
+  let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
