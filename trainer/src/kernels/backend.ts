@@ -1,0 +1,96 @@
+/**
+ * Picks the TF.js backend for training.
+ *
+ * Order: `@tensorflow/tfjs-node` (native TensorFlow) when it can be loaded; it is NOT a
+ * dependency (its install downloads libtensorflow from outside, impossible here), so it is
+ * only picked up if someone installed it themselves: `npm i -w @nst/trainer @tensorflow/tfjs-node`.
+ * Otherwise the WASM backend with the project's Conv2DBackpropFilter kernel registered
+ * (WASM has none), else the pure-JS CPU backend (about 60x slower than WASM).
+ * `NST_TF_BACKEND=wasm|cpu|tensorflow` forces one.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradient functions and its ESM gradient files cannot be
+// loaded by Node; the union package's Node bundle registers all of them (global registry).
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { conv2dBackpropFilterWasmConfig } from './conv2d_backprop_filter.js';
+import { conv2dBackpropInputWasmConfig } from './conv2d_backprop_input.js';
+
+export type TrainingBackend = 'tensorflow' | 'wasm' | 'cpu';
+
+const require = createRequire(import.meta.url);
+let wasmPathsSet = false;
+
+let wasmKernelsRegistered = false;
+
+/**
+ * Registers the project's WASM kernels: Conv2DBackpropFilter (missing from the backend) and
+ * a faster Conv2DBackpropInput (the backend's stays as the fallback for cases ours does not
+ * handle). Call after the WASM backend is initialised: the original kernel's setup (binding
+ * its WASM function) runs at initialisation and only for kernels registered by then.
+ */
+export function registerWasmKernels(): void {
+  if (wasmKernelsRegistered) return;
+  wasmKernelsRegistered = true;
+  if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.registerKernel(conv2dBackpropFilterWasmConfig);
+  const originalInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (originalInput) tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+  tf.registerKernel(conv2dBackpropInputWasmConfig(originalInput));
+}
+
+async function useWasm(): Promise<boolean> {
+  if (!wasmPathsSet) {
+    // In Node the package would look for the .wasm files next to the calling script.
+    const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+    setWasmPaths(dist + path.sep);
+    wasmPathsSet = true;
+  }
+  if (!(await tf.setBackend('wasm'))) return false;
+  registerWasmKernels();
+  return true;
+}
+
+async function useTensorflow(): Promise<boolean> {
+  try {
+    // Kept out of static imports and dependencies on purpose: see the module comment.
+    const moduleName = '@tensorflow/tfjs-node';
+    await import(/* @vite-ignore */ moduleName);
+    return await tf.setBackend('tensorflow');
+  } catch {
+    return false;
+  }
+}
+
+function forcedBackend(): TrainingBackend | undefined {
+  const forced = process.env['NST_TF_BACKEND'];
+  if (forced === undefined || forced === '') return undefined;
+  if (forced === 'wasm' || forced === 'cpu' || forced === 'tensorflow') return forced;
+  throw new Error(`NST_TF_BACKEND must be wasm, cpu or tensorflow, got "${forced}"`);
+}
+
+/**
+ * Selects and initialises the training backend; returns its name. Safe to call repeatedly.
+ * @param prefer overrides the automatic choice (NST_TF_BACKEND still wins over automatic, not over this).
+ */
+export async function initBackend(prefer?: TrainingBackend): Promise<TrainingBackend> {
+  const wanted = prefer ?? forcedBackend();
+  if (wanted === 'tensorflow') {
+    if (await useTensorflow()) return 'tensorflow';
+    throw new Error('backend "tensorflow" requested but @tensorflow/tfjs-node cannot be loaded');
+  }
+  if (wanted === 'wasm') {
+    if (await useWasm()) return 'wasm';
+    throw new Error('backend "wasm" requested but it failed to initialise');
+  }
+  if (wanted === 'cpu') {
+    await tf.setBackend('cpu');
+    return 'cpu';
+  }
+  if (await useTensorflow()) return 'tensorflow';
+  if (await useWasm()) return 'wasm';
+  await tf.setBackend('cpu');
+  return 'cpu';
+}
