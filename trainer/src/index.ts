@@ -1,0 +1,5 @@
+export * from './starter/catalogue';
+export * from './starter/style-images';
+export * from './eval/colour-transfer';
+export * from './eval/scores';
+export * from './loss/features';
