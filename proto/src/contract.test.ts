@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { reflectionDescriptors } from './index';
 
 const run = promisify(execFile);
 const protoDir = fileURLToPath(new URL('..', import.meta.url));
@@ -33,17 +34,26 @@ describe('the nst.v1 contract', () => {
     expect(stderr).not.toMatch(/\.proto:\d+/);
   });
 
+  it('ships compiler-built descriptors for reflection, with proto field names', () => {
+    const files = reflectionDescriptors().map((bytes) => Buffer.from(bytes).toString('latin1'));
+    const names = files.map((f) => /^\n.(.+?\.proto)/s.exec(f)?.[1]);
+    expect(names).toEqual(
+      expect.arrayContaining(['nst/v1/style_service.proto', 'nst/v1/trainer_service.proto', 'health/v1/health.proto']),
+    );
+    expect(files.join('')).toContain('client_id');
+  });
+
   it('has committed generated code identical to a fresh ts-proto run', async () => {
     const out = await mkdtemp(join(tmpdir(), 'nst-proto-gen-'));
     temps.push(out);
-    await run(buf, ['generate', '--output', out], { cwd: protoDir, env });
+    await run('bash', [join(protoDir, 'scripts', 'generate.sh'), out], { cwd: protoDir, env });
     const committed = join(protoDir, 'gen');
     const fresh = join(out, 'gen');
     const files = await listFiles(fresh);
     expect(await listFiles(committed)).toEqual(files);
     for (const file of files) {
-      const [a, b] = await Promise.all([readFile(join(committed, file), 'utf8'), readFile(join(fresh, file), 'utf8')]);
-      expect(a, `gen/${file} differs from a fresh generate; run npm run -w @nst/proto generate`).toBe(b);
+      const [a, b] = await Promise.all([readFile(join(committed, file)), readFile(join(fresh, file))]);
+      expect(a.equals(b), `gen/${file} differs from a fresh generate; run npm run -w @nst/proto generate`).toBe(true);
     }
   });
 });

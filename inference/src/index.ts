@@ -1,0 +1,12 @@
+// StyleService (server, pipeline, service): startStyleServer and the pieces it is built from.
+export { launchStyleService, STYLE_SERVICE_NAME } from './server/style-service-server';
+export type { RunningStyleService, StyleServiceOptions } from './server/style-service-server';
+export { startGrpcServer } from './server/grpc-server';
+export type { GrpcServerOptions, GrpcServiceSpec, RunningGrpcServer } from './server/grpc-server';
+export { VERSION_METADATA_KEY } from './server/style-handlers';
+export type { ServiceLogger } from './server/style-handlers';
+export { LatestVersionResolver } from './service/catalog';
+export type { CatalogStyle, StyleCatalog, VersionRequest, VersionResolver } from './service/catalog';
+export type { FeedbackEntry, FeedbackSink } from './service/feedback';
+export { stylizeTiled, planAxis, countTiles } from './pipeline/tiling';
+export type { RgbImage, StyleRunner } from './pipeline/tiling';

@@ -1,0 +1,82 @@
+/**
+ * SubmitFeedback: validates a rating, keeps the rated input photo when (and only when) the
+ * person consented and the photo is still held, and acknowledges only after the feedback
+ * store reports the record durable.
+ */
+import { randomUUID } from 'node:crypto';
+import { Rating, type SubmitFeedbackRequest, type SubmitFeedbackResponse } from '@nst/proto';
+import { requireStyle, type StyleCatalog } from './catalog';
+import { invalidArgument } from './errors';
+import type { PhotoKeeper } from './photo-keeper';
+
+/** One rating as the feedback store records it. */
+export interface FeedbackEntry {
+  id: string;
+  requestId: string;
+  style: string;
+  version: string;
+  rating: 'good' | 'bad';
+  reason: string;
+  clientId: string;
+  consentToKeepPhoto: boolean;
+  /** Where the kept input photo lies; absent without consent or when it was no longer held. */
+  photoPath?: string | undefined;
+  /** ISO 8601 time the server received the feedback. */
+  receivedAt: string;
+}
+
+/** The durable destination of feedback: resolves only once the entry is durable. */
+export interface FeedbackSink {
+  append(entry: FeedbackEntry): Promise<void>;
+}
+
+export interface FeedbackDeps {
+  catalog: StyleCatalog;
+  photos: PhotoKeeper;
+  sink: FeedbackSink;
+}
+
+// Feedback ids name photo files, so they are restricted to file-name-safe characters.
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const MAX_REASON = 2000;
+
+export async function submitFeedback(deps: FeedbackDeps, request: SubmitFeedbackRequest): Promise<SubmitFeedbackResponse> {
+  const rating =
+    request.rating === Rating.RATING_GOOD ? 'good' : request.rating === Rating.RATING_BAD ? 'bad' : undefined;
+  if (!rating) throw invalidArgument('rating is not set; use RATING_GOOD or RATING_BAD');
+  if (!request.style) throw invalidArgument('style is not set; send the style from the stylize summary');
+  if (!request.version) throw invalidArgument('version is not set; send the version from the stylize summary');
+  if (request.reason.length > MAX_REASON) {
+    throw invalidArgument(`reason is ${request.reason.length} characters; the limit is ${MAX_REASON}`);
+  }
+  const id = request.feedbackId || randomUUID();
+  if (!ID_PATTERN.test(id)) {
+    throw invalidArgument(
+      `feedback_id '${id.slice(0, 40)}' is not valid; use up to 128 letters, digits, '.', '_' or '-', or leave it empty`,
+    );
+  }
+  await requireStyle(deps.catalog, request.style, request.version);
+
+  const held = request.requestId ? deps.photos.get(request.requestId) : undefined;
+  if (held && (held.style !== request.style || held.version !== request.version)) {
+    throw invalidArgument(
+      `request ${request.requestId} was served by ${held.style} version ${held.version}, ` +
+        `not ${request.style} version ${request.version}; rate the version named in its summary`,
+    );
+  }
+  const photoPath =
+    request.consentToKeepPhoto && held ? await deps.photos.keep(request.requestId, id) : undefined;
+  await deps.sink.append({
+    id,
+    requestId: request.requestId,
+    style: request.style,
+    version: request.version,
+    rating,
+    reason: request.reason,
+    clientId: request.clientId,
+    consentToKeepPhoto: request.consentToKeepPhoto,
+    photoPath,
+    receivedAt: new Date().toISOString(),
+  });
+  return { feedbackId: id, photoKept: photoPath !== undefined };
+}

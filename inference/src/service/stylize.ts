@@ -1,0 +1,187 @@
+/**
+ * One stylize request from header to summary, independent of how the bytes arrive (a chunked
+ * Stylize stream or a single StylizeImage request):
+ *
+ *   header checks -> version resolution -> admission (or RESOURCE_EXHAUSTED) -> accepted
+ *   -> upload complete (byte limit enforced by the transport as chunks arrive)
+ *   -> header-only pixel check (decompression bombs) -> wait for an inference slot
+ *   -> decode (EXIF upright, alpha flattened, size cap) -> tiles with progress -> encode
+ *   -> output chunks -> summary (timings, SHA-256).
+ *
+ * Cancellation (client cancel or deadline) aborts `signal`: a queued request leaves the queue,
+ * a running one stops after the tile in flight, and its slot is freed.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { OutputFormat, type StylizeHeader, type StylizeResponse, type StylizeSummary } from '@nst/proto';
+import { decodeImage, encodeImage, inspectImage, CONTENT_TYPES, type ImageFormat } from '../pipeline/image-codec';
+import { countTiles, stylizeTiled, type StyleRunner } from '../pipeline/tiling';
+import type { AdmissionQueue } from './admission-queue';
+import type { VersionResolver } from './catalog';
+import { invalidArgument } from './errors';
+import type { DisposableModel, ModelCache } from './model-cache';
+import type { PhotoKeeper } from './photo-keeper';
+
+export interface StylizeLimits {
+  /** Largest upload in bytes (NST_MAX_UPLOAD_BYTES). */
+  maxUploadBytes: number;
+  /** Largest image in pixels, checked from the header before decoding (NST_MAX_PIXELS). */
+  maxPixels: number;
+  /** Size of each output chunk in bytes (NST_CHUNK_BYTES). */
+  chunkBytes: number;
+  /** Side of the square inference tiles (NST_TILE_SIZE). */
+  tileSize: number;
+  /** Overlap between neighbouring tiles (NST_TILE_OVERLAP). */
+  tileOverlap: number;
+}
+
+export type LoadedStyleModel = StyleRunner & DisposableModel;
+
+export interface StylizeDeps {
+  limits: StylizeLimits;
+  queue: AdmissionQueue;
+  resolver: VersionResolver;
+  models: ModelCache<LoadedStyleModel>;
+  photos: PhotoKeeper;
+}
+
+export interface StylizeCall {
+  header: StylizeHeader;
+  /** Version pinned through the x-nst-version metadata key, if any. */
+  metadataVersion?: string | undefined;
+  /** Resolves with the complete upload once the client has sent it all. */
+  upload: Promise<Uint8Array>;
+  signal: AbortSignal;
+  /** Sends one reply message; resolves when the transport can take more. */
+  emit(message: StylizeResponse): Promise<void>;
+  /** Called once the request is admitted, before anything is sent. */
+  onAccepted?(requestId: string, style: string, version: string): void;
+}
+
+const FORMATS: Partial<Record<OutputFormat, ImageFormat>> = {
+  [OutputFormat.OUTPUT_FORMAT_UNSPECIFIED]: 'jpeg',
+  [OutputFormat.OUTPUT_FORMAT_JPEG]: 'jpeg',
+  [OutputFormat.OUTPUT_FORMAT_PNG]: 'png',
+  [OutputFormat.OUTPUT_FORMAT_WEBP]: 'webp',
+};
+
+/** Smallest accepted size cap: anything smaller cannot be a useful picture. */
+const MIN_DIMENSION = 16;
+const MAX_ID_LENGTH = 200;
+
+interface CheckedHeader {
+  style: string;
+  pinnedVersion: string | undefined;
+  format: ImageFormat;
+  quality: number;
+  maxDimension: number;
+  clientId: string;
+}
+
+/** Validates a header; INVALID_ARGUMENT with the reason otherwise. */
+export function checkHeader(header: StylizeHeader, metadataVersion?: string): CheckedHeader {
+  const style = header.style.trim();
+  if (!style) throw invalidArgument('the header names no style; set header.style (see ListStyles)');
+  const format = FORMATS[header.format];
+  if (!format) {
+    throw invalidArgument(`output format ${header.format} is unknown; use OUTPUT_FORMAT_JPEG, _PNG or _WEBP`);
+  }
+  if (header.quality > 100) throw invalidArgument(`quality ${header.quality} is out of range; use 1 to 100, or 0 for the default`);
+  if (header.maxDimension > 0 && header.maxDimension < MIN_DIMENSION) {
+    throw invalidArgument(
+      `max_dimension ${header.maxDimension} is too small; use 0 (no cap) or at least ${MIN_DIMENSION} pixels`,
+    );
+  }
+  if (header.clientId.length > MAX_ID_LENGTH) {
+    throw invalidArgument(`client_id is ${header.clientId.length} characters; the limit is ${MAX_ID_LENGTH}`);
+  }
+  const pinned = header.version?.trim() || metadataVersion?.trim() || undefined;
+  return { style, pinnedVersion: pinned, format, quality: header.quality, maxDimension: header.maxDimension, clientId: header.clientId };
+}
+
+const since = (start: number): number => Math.round((performance.now() - start) * 100) / 100;
+
+/** Runs one stylize request, emitting its reply stream; throws StyleServiceError on refusal. */
+export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<StylizeSummary> {
+  const { limits, queue, resolver, models, photos } = deps;
+  const header = checkHeader(call.header, call.metadataVersion);
+  const version = await resolver.resolve({
+    style: header.style,
+    pinnedVersion: header.pinnedVersion,
+    clientId: header.clientId,
+  });
+  call.signal.throwIfAborted();
+  const ticket = queue.admit();
+  try {
+    const requestId = randomUUID();
+    call.onAccepted?.(requestId, header.style, version);
+    await call.emit({
+      kind: {
+        $case: 'accepted',
+        accepted: { requestId, style: header.style, version, queuePosition: ticket.position },
+      },
+    });
+
+    const bytes = await call.upload;
+    let decodeStart = performance.now();
+    const declared = await inspectImage(bytes, limits.maxPixels);
+    let decodeMs = since(decodeStart);
+    photos.hold(requestId, { bytes, format: declared.format, style: header.style, version });
+
+    const queueStart = performance.now();
+    await ticket.acquire(call.signal);
+    const queueMs = since(queueStart);
+
+    decodeStart = performance.now();
+    const image = await decodeImage(bytes, { maxPixels: limits.maxPixels, maxDimension: header.maxDimension });
+    decodeMs += since(decodeStart);
+    call.signal.throwIfAborted();
+
+    const inferenceStart = performance.now();
+    const tilesTotal = countTiles(image.width, image.height, limits.tileSize, limits.tileOverlap);
+    const painted = await models.use(header.style, version, (model) =>
+      stylizeTiled(model, image.pixels, image.width, image.height, {
+        tileSize: limits.tileSize,
+        overlap: limits.tileOverlap,
+        signal: call.signal,
+        onTile: (done) =>
+          call.emit({
+            kind: {
+              $case: 'progress',
+              progress: { tilesDone: done, tilesTotal, fraction: done / tilesTotal },
+            },
+          }),
+      }),
+    );
+    const inferenceMs = since(inferenceStart);
+    call.signal.throwIfAborted();
+
+    const encodeStart = performance.now();
+    const output = await encodeImage(painted, image.width, image.height, header.format, header.quality);
+    const encodeMs = since(encodeStart);
+    // The slot covers decode, inference and encode; streaming the result out does not need it.
+    ticket.release();
+
+    for (let offset = 0; offset < output.length; offset += limits.chunkBytes) {
+      call.signal.throwIfAborted();
+      await call.emit({ kind: { $case: 'chunk', chunk: output.subarray(offset, offset + limits.chunkBytes) } });
+    }
+    const summary: StylizeSummary = {
+      width: image.width,
+      height: image.height,
+      style: header.style,
+      version,
+      decodeMs,
+      queueMs,
+      inferenceMs,
+      encodeMs,
+      contentType: CONTENT_TYPES[header.format],
+      sha256: createHash('sha256').update(output).digest('hex'),
+      outputBytes: output.length,
+      requestId,
+    };
+    await call.emit({ kind: { $case: 'summary', summary } });
+    return summary;
+  } finally {
+    ticket.release();
+  }
+}
