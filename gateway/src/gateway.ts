@@ -1,0 +1,156 @@
+/**
+ * The browser's front door on one machine: gRPC-Web bridged to StyleService and
+ * TrainerService, CORS with an allow-list, health, readiness, Prometheus metrics, style
+ * thumbnails and the built web app, on fastify.
+ */
+import cors from '@fastify/cors';
+import fastifyStatic from '@fastify/static';
+import { status } from '@grpc/grpc-js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerGrpcWebBridge, requestTooLarge, sendGrpcWebError } from './grpc-web/bridge';
+import { parseContentType } from './grpc-web/framing';
+import { SERVICE_ROUTES, type UpstreamName } from './grpc-web/routes';
+import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, originAllowed } from './cors';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics';
+import { UpstreamHealthChecker } from './upstream-health';
+import { ensureWebApp, type WebAppLogger } from './web-app';
+
+export interface GatewayConfig {
+  /** Interface to listen on ("localhost", "0.0.0.0"...). */
+  host: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** host:port of StyleService. */
+  styleAddress: string;
+  /** host:port of TrainerService. */
+  trainerAddress: string;
+  /** Origins allowed to call cross-origin ("*", exact origins, or "https://*.example.com"). */
+  corsOrigins: string[];
+  /**
+   * Largest gRPC-Web request message in bytes (a StylizeImage request carries the whole
+   * photo): the services' upload limit plus room for the header.
+   */
+  maxRequestBytes: number;
+  /** Largest reply message from upstream in bytes (the services' chunk size plus framing). */
+  maxResponseMessageBytes: number;
+}
+
+export interface StartGatewayOptions {
+  config: GatewayConfig;
+  /** A pino logger (the platform's); the gateway logs nothing without one. */
+  logger?: FastifyBaseLogger;
+  /**
+   * Folder of the built web app to serve at "/". Defaults to web/dist, built on start when
+   * missing; `false` serves no web app.
+   */
+  webDist?: string | false;
+  /** Reads a style's thumbnail JPEG (from the registry); undefined when it has none. */
+  readThumbnail?: (style: string) => Promise<Uint8Array | undefined>;
+  metrics?: GatewayMetrics;
+}
+
+export interface RunningGateway {
+  port: number;
+  /** http://host:port/ */
+  url: string;
+  app: FastifyInstance;
+  metrics: GatewayMetrics;
+  close(): Promise<void>;
+}
+
+const STYLE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const { config } = options;
+  const metrics = options.metrics ?? createGatewayMetrics();
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Generous: the gRPC-Web parser sets its own limit; everything else is small.
+    bodyLimit: 1024 * 1024,
+    // Server streams (WatchJob, long stylizes) stay open as long as they need.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    // On close, drop open streams at once (their upstream calls are cancelled) instead of
+    // waiting for a WatchJob that may run for an hour.
+    forceCloseConnections: true,
+    trustProxy: true,
+  });
+  const logger: WebAppLogger = app.log;
+
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, origin === undefined || originAllowed(origin, config.corsOrigins)),
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: [...CORS_ALLOW_HEADERS],
+    exposedHeaders: [...CORS_EXPOSE_HEADERS],
+    maxAge: CORS_MAX_AGE_SECONDS,
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    const type = parseContentType(request.headers['content-type']);
+    if (type && error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const length = Number(request.headers['content-length'] ?? 0);
+      const decoded = type.mode === 'text' ? Math.floor((length * 3) / 4) : length;
+      return sendGrpcWebError(reply, type, metrics, status.RESOURCE_EXHAUSTED, requestTooLarge(decoded, config.maxRequestBytes));
+    }
+    if ((error.statusCode ?? 500) >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(error.statusCode ?? 500).send({ error: error.message });
+  });
+
+  const upstreams: Record<UpstreamName, string> = { style: config.styleAddress, trainer: config.trainerAddress };
+  const closeBridge = registerGrpcWebBridge(app, {
+    upstreams,
+    maxRequestBytes: config.maxRequestBytes,
+    maxResponseMessageBytes: config.maxResponseMessageBytes,
+    metrics,
+  });
+
+  const health = new UpstreamHealthChecker(
+    SERVICE_ROUTES.map((route) => ({ service: route.service, address: upstreams[route.upstream] })),
+  );
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const upstreamHealth = await health.check();
+    const ready = upstreamHealth.every((upstream) => upstream.status === 'SERVING');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', upstreams: upstreamHealth });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  const { readThumbnail } = options;
+  app.get<{ Params: { style: string } }>('/styles/:style/thumbnail.jpg', async (request, reply) => {
+    const { style } = request.params;
+    const thumbnail = STYLE_ID.test(style) && readThumbnail ? await readThumbnail(style) : undefined;
+    if (!thumbnail) return reply.code(404).send({ error: `style '${style}' has no thumbnail` });
+    return reply.type('image/jpeg').header('cache-control', 'public, max-age=300').send(Buffer.from(thumbnail));
+  });
+
+  if (options.webDist !== false) {
+    const root = options.webDist ?? (await ensureWebApp(logger));
+    await app.register(fastifyStatic, {
+      root,
+      index: 'index.html',
+      // Vite names assets by content hash: cache them for good, but always revalidate the page.
+      setHeaders: (reply, path) =>
+        reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
+      cacheControl: false,
+    });
+  }
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const urlHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return {
+    port,
+    url: `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}/`,
+    app,
+    metrics,
+    close: async () => {
+      await app.close();
+      closeBridge();
+      health.close();
+    },
+  };
+}

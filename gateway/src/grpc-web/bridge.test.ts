@@ -1,0 +1,242 @@
+/**
+ * The bridge against a real grpc-js upstream: a small StyleService whose replies are derived
+ * from the request, so every assertion checks what crossed the gateway in each direction.
+ */
+import { Metadata, Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
+import {
+  ListStylesRequest,
+  ListStylesResponse,
+  StyleServiceService,
+  StylizeImageRequest,
+  StylizeImageResponse,
+  SubmitFeedbackRequest,
+  type StyleServiceServer,
+} from '@nst/proto';
+import { HealthImplementation } from 'grpc-health-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type RunningGateway } from '../gateway';
+import { callGrpcWeb } from './fetch-client';
+import { encodeFrame, MESSAGE_FLAG } from './framing';
+
+interface UpstreamLog {
+  metadata: Metadata[];
+  cancelled: string[];
+  deadlines: number[];
+}
+
+const log: UpstreamLog = { metadata: [], cancelled: [], deadlines: [] };
+
+const upstream: StyleServiceServer = {
+  listStyles: (call, callback) => {
+    log.metadata.push(call.metadata);
+    const header = new Metadata();
+    header.set('x-nst-version', 'v7');
+    call.sendMetadata(header);
+    const trailer = new Metadata();
+    trailer.set('x-nst-request-id', 'req-1');
+    callback(
+      null,
+      { styles: [{ id: 'mosaic', displayName: 'Stained glass', description: 'cells', latestVersion: 'v7', versions: ['v7'] }] },
+      trailer,
+    );
+  },
+  stylize: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'not in this test' }),
+  // Streams the input back reversed in `steps` chunks, one every `delay` ms (taken from the
+  // header's quality and max_dimension fields), so deadlines and cancellation have time to act.
+  stylizeImage: (call: ServerWritableStream<StylizeImageRequest, StylizeImageResponse>) => {
+    log.metadata.push(call.metadata);
+    const deadline = call.getDeadline();
+    log.deadlines.push(deadline instanceof Date ? deadline.getTime() : Number(deadline));
+    const steps = call.request.header?.quality || 3;
+    const delay = call.request.header?.maxDimension || 1;
+    const output = Buffer.from(call.request.image).reverse();
+    let step = 0;
+    call.on('cancelled', () => log.cancelled.push(call.request.header?.clientId ?? ''));
+    call.write({ kind: { $case: 'accepted', accepted: { requestId: 'r1', style: 'mosaic', version: 'v7', queuePosition: 0 } } });
+    const timer = setInterval(() => {
+      if (call.cancelled) return clearInterval(timer);
+      step += 1;
+      const slice = output.subarray(Math.floor(((step - 1) * output.length) / steps), Math.floor((step * output.length) / steps));
+      call.write({ kind: { $case: 'progress', progress: { tilesDone: step, tilesTotal: steps, fraction: step / steps } } });
+      call.write({ kind: { $case: 'chunk', chunk: slice } });
+      if (step === steps) {
+        clearInterval(timer);
+        const trailer = new Metadata();
+        trailer.set('x-nst-request-id', 'r1');
+        call.end(trailer);
+      }
+    }, delay);
+  },
+  submitFeedback: (call, callback) => {
+    const trailer = new Metadata();
+    trailer.set('grpc-status-details-bin', Buffer.from([1, 2, 3, 250]));
+    callback({ code: status.NOT_FOUND, details: `style '${call.request.style}' does not exist — ünknown`, metadata: trailer });
+  },
+};
+
+let server: Server;
+let gateway: RunningGateway;
+const ORIGIN = 'http://app.example.com';
+
+beforeAll(async () => {
+  server = new Server();
+  server.addService(StyleServiceService, upstream);
+  new HealthImplementation({ 'nst.v1.StyleService': 'SERVING' }).addToServer(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  gateway = await startGateway({
+    config: {
+      host: '127.0.0.1',
+      port: 0,
+      styleAddress: `127.0.0.1:${port}`,
+      // Nothing listens here: readiness must say so.
+      trainerAddress: '127.0.0.1:1',
+      corsOrigins: [ORIGIN],
+      maxRequestBytes: 64 * 1024,
+      maxResponseMessageBytes: 4 * 1024 * 1024,
+    },
+    webDist: false,
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  server?.forceShutdown();
+});
+
+const stylizeRequest = (image: Buffer, steps: number, delayMs: number, clientId = ''): Uint8Array =>
+  StylizeImageRequest.encode({
+    header: { style: 'mosaic', format: 0, quality: steps, maxDimension: delayMs, clientId },
+    image,
+  }).finish();
+
+describe('gRPC-Web bridge', () => {
+  it('answers a unary call in binary mode with header metadata and trailers passed through', async () => {
+    const reply = await callGrpcWeb(gateway.url, '/nst.v1.StyleService/ListStyles', ListStylesRequest.encode({}).finish(), {
+      headers: { 'x-nst-client-id': 'browser-42', 'custom-bin': Buffer.from([0, 255]).toString('base64') },
+    });
+    expect(reply.httpStatus).toBe(200);
+    expect(reply.headers.get('content-type')).toBe('application/grpc-web+proto');
+    expect(reply.headers.get('x-nst-version')).toBe('v7');
+    expect(reply.grpcStatus).toBe(status.OK);
+    expect(reply.trailers.get('x-nst-request-id')).toBe('req-1');
+    expect(reply.messages).toHaveLength(1);
+    expect(ListStylesResponse.decode(reply.messages[0] as Buffer).styles[0]?.displayName).toBe('Stained glass');
+    const metadata = log.metadata.at(-1) as Metadata;
+    expect(metadata.get('x-nst-client-id')).toEqual(['browser-42']);
+    expect(metadata.get('custom-bin')).toEqual([Buffer.from([0, 255])]);
+  });
+
+  it('streams a server-streaming call in text mode, messages in order, then trailers', async () => {
+    const image = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    const seen: string[] = [];
+    const reply = await callGrpcWeb(gateway.url, '/nst.v1.StyleService/StylizeImage', stylizeRequest(image, 4, 2), {
+      mode: 'text',
+      onMessage: (message) => seen.push(StylizeImageResponse.decode(message).kind?.$case ?? '?'),
+    });
+    expect(reply.headers.get('content-type')).toBe('application/grpc-web-text+proto');
+    expect(reply.grpcStatus).toBe(status.OK);
+    expect(seen).toEqual(['accepted', ...Array.from({ length: 4 }, () => ['progress', 'chunk']).flat()]);
+    const output = Buffer.concat(
+      reply.messages.map((m) => StylizeImageResponse.decode(m).kind).flatMap((kind) => (kind?.$case === 'chunk' ? [kind.chunk] : [])),
+    );
+    expect(output.equals(Buffer.from(image).reverse())).toBe(true);
+    expect(reply.trailers.get('x-nst-request-id')).toBe('r1');
+  });
+
+  it('turns grpc-timeout into an upstream deadline and reports DEADLINE_EXCEEDED', async () => {
+    const before = Date.now();
+    const reply = await callGrpcWeb(gateway.url, '/nst.v1.StyleService/StylizeImage', stylizeRequest(Buffer.alloc(10), 50, 40), {
+      headers: { 'grpc-timeout': '300m' },
+    });
+    expect(reply.grpcStatus).toBe(status.DEADLINE_EXCEEDED);
+    expect(Date.now() - before).toBeLessThan(2000);
+    const deadline = log.deadlines.at(-1) as number;
+    expect(deadline - before).toBeGreaterThan(200);
+    expect(deadline - before).toBeLessThan(1000);
+  });
+
+  it('cancels the upstream call when the browser aborts', async () => {
+    const controller = new AbortController();
+    const call = callGrpcWeb(gateway.url, '/nst.v1.StyleService/StylizeImage', stylizeRequest(Buffer.alloc(10), 100, 30, 'aborter'), {
+      signal: controller.signal,
+      onMessage: () => controller.abort(),
+    });
+    await expect(call).rejects.toThrow();
+    await expect.poll(() => log.cancelled, { timeout: 2000 }).toContain('aborter');
+  });
+
+  it('passes error statuses, percent-encoded messages and status details through', async () => {
+    const request = SubmitFeedbackRequest.encode({
+      feedbackId: '',
+      requestId: 'r1',
+      style: 'gone',
+      version: 'v1',
+      rating: 1,
+      reason: '',
+      clientId: '',
+      consentToKeepPhoto: false,
+    }).finish();
+    const reply = await callGrpcWeb(gateway.url, '/nst.v1.StyleService/SubmitFeedback', request);
+    expect(reply.grpcStatus).toBe(status.NOT_FOUND);
+    expect(reply.grpcMessage).toBe("style 'gone' does not exist — ünknown");
+    expect(Buffer.from(reply.trailers.get('grpc-status-details-bin') ?? '', 'base64')).toEqual(Buffer.from([1, 2, 3, 250]));
+  });
+
+  it('refuses oversized requests with RESOURCE_EXHAUSTED and a sentence', async () => {
+    for (const size of [70 * 1024, 200 * 1024]) {
+      const reply = await callGrpcWeb(gateway.url, '/nst.v1.StyleService/StylizeImage', stylizeRequest(Buffer.alloc(size), 1, 1));
+      expect(reply.grpcStatus).toBe(status.RESOURCE_EXHAUSTED);
+      expect(reply.grpcMessage).toMatch(/more than the gateway accepts/);
+    }
+  });
+
+  it('answers UNIMPLEMENTED for client-streaming methods and unknown paths, INVALID_ARGUMENT for two messages', async () => {
+    const stream = await callGrpcWeb(gateway.url, '/nst.v1.StyleService/Stylize', new Uint8Array());
+    expect(stream.grpcStatus).toBe(status.UNIMPLEMENTED);
+    expect(stream.grpcMessage).toMatch(/streams requests/);
+    const unknown = await callGrpcWeb(gateway.url, '/nst.v1.Nope/Call', new Uint8Array());
+    expect(unknown.grpcStatus).toBe(status.UNIMPLEMENTED);
+    const twoFrames = Buffer.concat([encodeFrame(MESSAGE_FLAG, new Uint8Array()), encodeFrame(MESSAGE_FLAG, new Uint8Array())]);
+    const response = await fetch(new URL('/nst.v1.StyleService/ListStyles', gateway.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc-web' },
+      body: twoFrames,
+    });
+    const trailers = Buffer.from(await response.arrayBuffer()).toString('latin1');
+    expect(trailers).toContain(`grpc-status: ${status.INVALID_ARGUMENT}`);
+    expect(trailers).toContain('exactly one message');
+  });
+
+  it('allows listed origins only and exposes the gRPC headers to them', async () => {
+    const preflight = (origin: string) =>
+      fetch(new URL('/nst.v1.StyleService/ListStyles', gateway.url), {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-grpc-web,grpc-timeout,x-nst-version',
+        },
+      });
+    const allowed = await preflight(ORIGIN);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('grpc-timeout');
+    const denied = await preflight('http://evil.example.com');
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+    const reply = await callGrpcWeb(gateway.url, '/nst.v1.StyleService/ListStyles', new Uint8Array(), { headers: { origin: ORIGIN } });
+    expect(reply.headers.get('access-control-expose-headers')).toContain('grpc-status');
+    expect(reply.headers.get('access-control-expose-headers')).toContain('x-nst-version');
+  });
+
+  it('reports liveness, readiness per upstream and Prometheus metrics', async () => {
+    expect((await fetch(new URL('/healthz', gateway.url))).status).toBe(200);
+    const ready = await fetch(new URL('/readyz', gateway.url));
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { upstreams: Array<{ service: string; status: string }> };
+    expect(body.upstreams.find((u) => u.service === 'nst.v1.StyleService')?.status).toBe('SERVING');
+    expect(body.upstreams.find((u) => u.service === 'nst.v1.TrainerService')?.status).toBe('UNREACHABLE');
+    const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
+    expect(metrics).toMatch(/nst_gateway_grpc_web_calls_total\{method="nst.v1.StyleService\/ListStyles",code="OK"\} \d+/);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * A minimal gRPC-Web caller over fetch, for the gateway's tests and bench (the browser uses
+ * nice-grpc-web; buf curl is the independent check). It collects the whole reply.
+ */
+import { MESSAGE_FLAG, TRAILER_FLAG, decodeText, decodeTrailers, encodeFrame, readFrames, type WireMode } from './framing';
+
+export interface GrpcWebReply {
+  httpStatus: number;
+  headers: Headers;
+  messages: Buffer[];
+  /** Trailers from the trailer frame, or from the headers of a trailers-only reply. */
+  trailers: Map<string, string>;
+  grpcStatus: number;
+  grpcMessage: string;
+}
+
+export interface GrpcWebCallOptions {
+  mode?: WireMode;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Called with each message as it arrives (binary mode streams; text mode too). */
+  onMessage?: (message: Buffer) => void;
+}
+
+export async function callGrpcWeb(
+  baseUrl: string,
+  path: string,
+  request: Uint8Array,
+  options: GrpcWebCallOptions = {},
+): Promise<GrpcWebReply> {
+  const mode = options.mode ?? 'binary';
+  const frame = encodeFrame(MESSAGE_FLAG, request);
+  const response = await fetch(new URL(path, baseUrl), {
+    method: 'POST',
+    headers: {
+      'content-type': mode === 'text' ? 'application/grpc-web-text' : 'application/grpc-web+proto',
+      accept: mode === 'text' ? 'application/grpc-web-text' : 'application/grpc-web+proto',
+      'x-grpc-web': '1',
+      ...options.headers,
+    },
+    body: mode === 'text' ? frame.toString('base64') : frame,
+    signal: options.signal ?? null,
+  });
+  const messages: Buffer[] = [];
+  let trailers = new Map<string, string>();
+  let pending = Buffer.alloc(0);
+  let pendingText = '';
+  const consume = (bytes: Buffer): void => {
+    pending = Buffer.concat([pending, bytes]);
+    for (;;) {
+      if (pending.length < 5) return;
+      const length = pending.readUInt32BE(1);
+      if (pending.length < 5 + length) return;
+      const [frameRead] = readFrames(pending.subarray(0, 5 + length));
+      pending = pending.subarray(5 + length);
+      if (!frameRead) return;
+      if (frameRead.flag === TRAILER_FLAG) trailers = decodeTrailers(frameRead.payload);
+      else {
+        messages.push(Buffer.from(frameRead.payload));
+        options.onMessage?.(Buffer.from(frameRead.payload));
+      }
+    }
+  };
+  if (response.body) {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      if (mode === 'binary') consume(Buffer.from(chunk));
+      else {
+        pendingText += Buffer.from(chunk).toString('latin1');
+        const usable = pendingText.length - (pendingText.length % 4);
+        consume(decodeText(pendingText.slice(0, usable)));
+        pendingText = pendingText.slice(usable);
+      }
+    }
+  }
+  if (trailers.size === 0) {
+    for (const name of ['grpc-status', 'grpc-message']) {
+      const value = response.headers.get(name);
+      if (value !== null) trailers.set(name, value);
+    }
+  }
+  return {
+    httpStatus: response.status,
+    headers: response.headers,
+    messages,
+    trailers,
+    grpcStatus: Number(trailers.get('grpc-status') ?? 2),
+    grpcMessage: decodeURIComponent(trailers.get('grpc-message') ?? ''),
+  };
+}
