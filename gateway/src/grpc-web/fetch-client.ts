@@ -38,7 +38,7 @@ export async function callGrpcWeb(
       'x-grpc-web': '1',
       ...options.headers,
     },
-    body: mode === 'text' ? frame.toString('base64') : frame,
+    body: mode === 'text' ? frame.toString('base64') : new Uint8Array(frame),
     signal: options.signal ?? null,
   });
   const messages: Buffer[] = [];

@@ -1,0 +1,77 @@
+/**
+ * The cluster's Envoy config (gateway/envoy/envoy.yaml) exposes exactly the gRPC-Web routes the
+ * fastify gateway serves, with the same CORS headers, and avoids the known Envoy pitfalls.
+ * Envoy cannot run here, so this reads the YAML.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { gatewayConfigFromEnv } from './config';
+import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS } from './cors';
+import { SERVICE_ROUTES, clientStreamingPaths, methodRoutes, type UpstreamName } from './grpc-web/routes';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Envoy's schema is not typed here
+type Yaml = any;
+
+const envoy: Yaml = parse(readFileSync(new URL('../envoy/envoy.yaml', import.meta.url), 'utf8'));
+const listener: Yaml = envoy.static_resources.listeners[0];
+const hcm: Yaml = listener.filter_chains[0].filters[0].typed_config;
+const virtualHost: Yaml = hcm.route_config.virtual_hosts[0];
+const clusters: Yaml[] = envoy.static_resources.clusters;
+const CLUSTER_UPSTREAM: Record<string, UpstreamName> = { nst_style: 'style', nst_trainer: 'trainer' };
+const grpcRoutes: Yaml[] = virtualHost.routes.filter((route: Yaml) => route.route.cluster in CLUSTER_UPSTREAM);
+const defaults = gatewayConfigFromEnv({});
+const splitList = (value: string): string[] => value.split(',').map((item) => item.trim());
+
+describe('Envoy config', () => {
+  it('routes exactly the methods the gateway bridges, each to the same upstream', () => {
+    const envoyRoutes = grpcRoutes.map((route) => [route.match.path, CLUSTER_UPSTREAM[route.route.cluster]]).sort();
+    const gatewayRoutes = [...methodRoutes().values()].map((route) => [route.path, route.upstream]).sort();
+    expect(envoyRoutes).toEqual(gatewayRoutes);
+    for (const path of clientStreamingPaths()) expect(envoyRoutes.map(([p]) => p)).not.toContain(path);
+    // The catch-all sends everything else (web app, thumbnails, health) to the gateway.
+    expect(virtualHost.routes.at(-1)).toMatchObject({ match: { prefix: '/' }, route: { cluster: 'nst_web' } });
+  });
+
+  it('never cuts server streams: no route timeout, grpc-timeout uncapped', () => {
+    for (const route of grpcRoutes) {
+      expect(route.route.timeout).toBe('0s');
+      expect(route.route.max_stream_duration.grpc_timeout_header_max).toBe('0s');
+    }
+    expect(hcm.request_timeout).toBe('0s');
+  });
+
+  it('translates gRPC-Web before CORS and routing, and speaks HTTP/2 to the gRPC upstreams', () => {
+    expect(hcm.http_filters.map((filter: Yaml) => filter.name)).toEqual([
+      'envoy.filters.http.grpc_web',
+      'envoy.filters.http.cors',
+      'envoy.filters.http.router',
+    ]);
+    for (const { service, upstream } of SERVICE_ROUTES) {
+      const name = Object.keys(CLUSTER_UPSTREAM).find((cluster) => CLUSTER_UPSTREAM[cluster] === upstream);
+      const cluster = clusters.find((c) => c.name === name);
+      const options = cluster.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+      expect(options.explicit_http_config.http2_protocol_options).toBeDefined();
+      expect(cluster.health_checks[0].grpc_health_check.service_name).toBe(service);
+    }
+  });
+
+  it('buffers a whole maximum upload, even base64-inflated, on the listener and every cluster', () => {
+    const textModeRequest = Math.ceil(((defaults.maxRequestBytes + 5) * 4) / 3);
+    expect(listener.per_connection_buffer_limit_bytes).toBeGreaterThanOrEqual(textModeRequest);
+    for (const cluster of clusters) expect(cluster.per_connection_buffer_limit_bytes).toBeGreaterThanOrEqual(textModeRequest);
+    // Replies are output chunks, which gRPC's default 4 MiB limit holds on both sides.
+    expect(defaults.maxResponseMessageBytes).toBe(4 * 1024 * 1024);
+  });
+
+  it('allows and exposes the same CORS headers and origins as the gateway', () => {
+    const cors = virtualHost.typed_per_filter_config['envoy.filters.http.cors'];
+    expect(splitList(cors.expose_headers).sort()).toEqual([...CORS_EXPOSE_HEADERS].sort());
+    expect(splitList(cors.allow_headers).sort()).toEqual([...CORS_ALLOW_HEADERS].sort());
+    for (const header of ['grpc-status', 'grpc-message', 'grpc-status-details-bin']) expect(CORS_EXPOSE_HEADERS).toContain(header);
+    for (const header of ['x-grpc-web', 'x-user-agent', 'grpc-timeout', 'traceparent', 'tracestate']) {
+      expect(CORS_ALLOW_HEADERS).toContain(header);
+    }
+    expect(cors.allow_origin_string_match.map((match: Yaml) => match.exact)).toEqual(defaults.corsOrigins);
+  });
+});
