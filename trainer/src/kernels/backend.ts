@@ -18,6 +18,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { conv2dBackpropFilterWasmConfig } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputWasmConfig } from './conv2d_backprop_input.js';
+import { sliceWasmConfig } from './slice.js';
 
 export type TrainingBackend = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -27,9 +28,9 @@ let wasmPathsSet = false;
 let wasmKernelsRegistered = false;
 
 /**
- * Registers the project's WASM kernels: Conv2DBackpropFilter (missing from the backend) and
- * a faster Conv2DBackpropInput (the backend's stays as the fallback for cases ours does not
- * handle). Call after the WASM backend is initialised: the original kernel's setup (binding
+ * Registers the project's WASM kernels: Conv2DBackpropFilter (missing from the backend), a
+ * faster Conv2DBackpropInput and a Slice without a whole-input copy (the backend's own stay
+ * as fallbacks for cases ours do not handle). Call after the WASM backend is initialised: the original kernel's setup (binding
  * its WASM function) runs at initialisation and only for kernels registered by then.
  */
 export function registerWasmKernels(): void {
@@ -39,6 +40,9 @@ export function registerWasmKernels(): void {
   const originalInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (originalInput) tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
   tf.registerKernel(conv2dBackpropInputWasmConfig(originalInput));
+  const originalSlice = tf.getKernel('Slice', 'wasm');
+  if (originalSlice) tf.unregisterKernel('Slice', 'wasm');
+  tf.registerKernel(sliceWasmConfig(originalSlice));
 }
 
 async function useWasm(): Promise<boolean> {

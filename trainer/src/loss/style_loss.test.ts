@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../kernels/backend.js';
+import { createFeatureNetwork, gramMatrix } from './features.js';
+import { StyleLoss } from './style_loss.js';
+
+/** A smooth "photo" and a high-frequency, differently coloured "painting". */
+function photo(size: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const ramp = tf.linspace(0, 1, size);
+    const xs = tf.tile(tf.reshape(ramp, [1, size, 1]), [size, 1, 1]);
+    const ys = tf.tile(tf.reshape(ramp, [size, 1, 1]), [1, size, 1]);
+    return tf.expandDims(tf.concat([xs, ys, tf.mul(tf.add(xs, ys), 0.5)], 2), 0) as tf.Tensor4D;
+  });
+}
+function painting(size: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const noise = tf.randomUniform([size, size, 1], 0, 1, 'float32', 7);
+    return tf.concat([tf.mul(noise, 0.3), tf.mul(noise, 0.5), tf.add(tf.mul(noise, 0.4), 0.6)], 2) as tf.Tensor3D;
+  });
+}
+
+describe('random feature loss network', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('is deterministic per seed, differs across seeds, and halves resolution per layer', () => {
+    const x = photo(32);
+    const a = createFeatureNetwork({ seed: 1 });
+    const b = createFeatureNetwork({ seed: 1 });
+    const c = createFeatureNetwork({ seed: 2 });
+    const [fa, fb, fc] = [a, b, c].map((n) => n.features(x));
+    expect(fa!.map((f) => f.shape)).toEqual([
+      [1, 32, 32, 32],
+      [1, 16, 16, 64],
+      [1, 8, 8, 128],
+      [1, 4, 4, 128],
+    ]);
+    expect(tf.max(tf.abs(tf.sub(fa![3]!, fb![3]!))).dataSync()[0]).toBe(0);
+    expect(tf.max(tf.abs(tf.sub(fa![3]!, fc![3]!))).dataSync()[0]).toBeGreaterThan(1e-3);
+    tf.dispose([x, ...fa!, ...fb!, ...fc!]);
+    [a, b, c].forEach((n) => n.dispose());
+  });
+
+  it('gramMatrix and its custom gradient match plain tensor algebra', () => {
+    const f = tf.randomNormal([2, 5, 6, 7], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const weights = tf.randomNormal([2, 7, 7], 0, 1, 'float32', 4);
+    const naive = (t: tf.Tensor) => {
+      const rows = tf.reshape(t, [2, 30, 7]);
+      return tf.div(tf.matMul(rows, rows, true, false), 30);
+    };
+    expect(tf.max(tf.abs(tf.sub(gramMatrix(f), naive(f)))).dataSync()[0]).toBeLessThan(1e-5);
+    const ours = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gramMatrix(t as tf.Tensor4D), weights)))(f);
+    const reference = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(naive(t), weights)))(f);
+    expect(tf.max(tf.abs(tf.sub(ours, reference))).dataSync()[0]).toBeLessThan(1e-4);
+    tf.dispose([f, weights, ours, reference]);
+  });
+});
+
+describe('StyleLoss', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('scores the painting itself as on-style, the photo as off-style, and the photo as on-content', () => {
+    const style = painting(48);
+    const x = photo(48);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 48 });
+    const styleAsOutput = tf.expandDims(style, 0) as tf.Tensor4D;
+    const onStyle = loss.values(styleAsOutput, x);
+    const identity = loss.values(x, x);
+    expect(onStyle.style).toBeLessThan(identity.style / 10);
+    expect(onStyle.colour).toBeLessThan(identity.colour / 10);
+    expect(identity.content).toBe(0);
+    expect(onStyle.content).toBeGreaterThan(0.05);
+    for (const v of Object.values(onStyle)) expect(Number.isFinite(v)).toBe(true);
+    loss.dispose();
+    tf.dispose([style, x, styleAsOutput]);
+  });
+
+  it('lowers its total when the output is optimised against it', () => {
+    const style = painting(32);
+    const x = photo(32);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 32 });
+    const image = tf.variable(x.clone());
+    const optimizer = tf.train.adam(0.05);
+    const before = loss.values(image as unknown as tf.Tensor4D, x).total;
+    for (let i = 0; i < 15; i++) optimizer.minimize(() => loss.terms(image as unknown as tf.Tensor4D, x).total, false, [image]);
+    const after = loss.values(image as unknown as tf.Tensor4D, x).total;
+    expect(after).toBeLessThan(before * 0.7);
+    loss.dispose();
+    optimizer.dispose();
+    tf.dispose([style, x, image]);
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The perceptual training loss of a style network, built on the random feature network
+ * (features.ts): style = Gram matrices of the output matched to the style image's at
+ * several scales; content = features of the output matched to the photo's at a middle
+ * layer; plus colour statistics, luminance-edge structure and total variation.
+ *
+ * Every term is normalised by the size of its target so that a weight of 1 means "about
+ * as important as the style term at the start of training"; see MEASUREMENTS below for
+ * how the defaults were chosen.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createFeatureNetwork, gramMatrix, type FeatureNetwork } from './features.js';
+
+export type LossTerm = 'style' | 'content' | 'colour' | 'edges' | 'tv';
+export type LossWeights = Record<LossTerm, number>;
+export type LossValues = Record<LossTerm | 'total', number>;
+
+/** Seed of the training loss network. Evaluation must use a different one. */
+export const TRAINING_LOSS_SEED = 1;
+
+export const DEFAULT_LOSS_WEIGHTS: LossWeights = {
+  style: 1,
+  content: 1,
+  colour: 1,
+  edges: 0,
+  tv: 1,
+};
+
+export interface StyleLossOptions {
+  /** The painting, HWC or 1HWC, values in [0, 1]. Not disposed by StyleLoss. */
+  styleImage: tf.Tensor3D | tf.Tensor4D;
+  /** Side of the square training crops; the style image is scaled to about this area. */
+  imageSize: number;
+  /** Relative sizes at which style statistics are matched (default 1 and 0.5). */
+  scales?: number[];
+  /** Style image size relative to the crops: > 1 gives smaller brush strokes (default 1). */
+  styleScale?: number;
+  /** Index of the feature layer compared for content (default 1, the second layer). */
+  contentLayer?: number;
+  weights?: Partial<LossWeights>;
+  /** Loss network seed (default TRAINING_LOSS_SEED). */
+  seed?: number;
+}
+
+interface ScaleTarget {
+  scale: number;
+  grams: tf.Tensor3D[];
+  /** 1 / mean(G^2) per layer: equalises layers whose Gram entries differ by orders. */
+  norms: number[];
+}
+
+function resizeTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+  return tf.image.resizeBilinear(x, [Math.max(8, Math.round(height)), Math.max(8, Math.round(width))], true);
+}
+
+function channelStats(x: tf.Tensor4D): { mean: tf.Tensor; std: tf.Tensor } {
+  const { mean, variance } = tf.moments(x, [1, 2]);
+  return { mean, std: tf.sqrt(tf.add(variance, 1e-6)) };
+}
+
+/** Luminance gradients of a 2x-downsampled image: structure without texture detail. */
+function luminanceEdges(x: tf.Tensor4D): tf.Tensor1D {
+  const lum = tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), 3, true) as tf.Tensor4D;
+  const small = tf.avgPool(lum, 2, 2, 'valid');
+  const [, h, w] = small.shape;
+  const dx = tf.sub(tf.slice(small, [0, 0, 1, 0], [-1, h, w - 1, 1]), tf.slice(small, [0, 0, 0, 0], [-1, h, w - 1, 1]));
+  const dy = tf.sub(tf.slice(small, [0, 1, 0, 0], [-1, h - 1, w, 1]), tf.slice(small, [0, 0, 0, 0], [-1, h - 1, w, 1]));
+  return tf.concat([tf.reshape(dx, [-1]), tf.reshape(dy, [-1])]) as tf.Tensor1D;
+}
+
+function totalVariation(x: tf.Tensor4D): tf.Scalar {
+  const [, h, w, c] = x.shape;
+  const dx = tf.sub(tf.slice(x, [0, 0, 1, 0], [-1, h, w - 1, c]), tf.slice(x, [0, 0, 0, 0], [-1, h, w - 1, c]));
+  const dy = tf.sub(tf.slice(x, [0, 1, 0, 0], [-1, h - 1, w, c]), tf.slice(x, [0, 0, 0, 0], [-1, h - 1, w, c]));
+  return tf.add(tf.mean(tf.square(dx)), tf.mean(tf.square(dy)));
+}
+
+export class StyleLoss {
+  readonly weights: LossWeights;
+  readonly scales: number[];
+  readonly contentLayer: number;
+  private readonly network: FeatureNetwork;
+  private readonly targets: ScaleTarget[];
+  private readonly styleMean: tf.Tensor;
+  private readonly styleStd: tf.Tensor;
+
+  constructor(options: StyleLossOptions) {
+    this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...options.weights };
+    this.scales = options.scales ?? [1, 0.5];
+    this.contentLayer = options.contentLayer ?? 1;
+    this.network = createFeatureNetwork({ seed: options.seed ?? TRAINING_LOSS_SEED });
+    const styleScale = options.styleScale ?? 1;
+    const style4d = (options.styleImage.rank === 3 ? tf.expandDims(options.styleImage, 0) : options.styleImage) as tf.Tensor4D;
+    const [, sh, sw] = style4d.shape;
+    // Same pixel count as a training crop (times styleScale^2), keeping the aspect ratio.
+    const base = (options.imageSize * styleScale) / Math.sqrt(sh * sw);
+    this.targets = this.scales.map((scale) =>
+      tf.tidy(() => {
+        const resized = resizeTo(style4d, sh * base * scale, sw * base * scale);
+        const grams = this.network.features(resized).map((f) => tf.keep(gramMatrix(f)));
+        const norms = grams.map((g) => 1 / Math.max(1e-12, tf.mean(tf.square(g)).dataSync()[0]!));
+        return { scale, grams, norms };
+      }),
+    );
+    const stats = tf.tidy(() => {
+      const { mean, std } = channelStats(resizeTo(style4d, sh * base, sw * base));
+      return { mean: tf.keep(mean), std: tf.keep(std) };
+    });
+    this.styleMean = stats.mean;
+    this.styleStd = stats.std;
+    if (style4d !== options.styleImage) style4d.dispose();
+  }
+
+  /**
+   * Per-term losses for a batch. output: the network's output, photo: its input, both NHWC
+   * in [0, 1] and the same shape. Returns scalars (weighted total and unweighted terms);
+   * call inside tf.tidy / an optimiser's minimize.
+   */
+  terms(output: tf.Tensor4D, photo: tf.Tensor4D): Record<LossTerm | 'total', tf.Scalar> {
+    const [, h, w] = output.shape;
+    const styleParts: tf.Scalar[] = [];
+    let outputFeatures: tf.Tensor4D[] = [];
+    for (const target of this.targets) {
+      const scaled = target.scale === 1 ? output : resizeTo(output, h * target.scale, w * target.scale);
+      const feats = this.network.features(scaled);
+      if (target.scale === 1) outputFeatures = feats;
+      feats.forEach((f, layer) => {
+        const diff = tf.sub(gramMatrix(f), target.grams[layer]!);
+        styleParts.push(tf.mul(tf.mean(tf.square(diff)), target.norms[layer]! / (feats.length * this.targets.length)));
+      });
+    }
+    const style = tf.addN(styleParts) as tf.Scalar;
+
+    if (outputFeatures.length === 0) outputFeatures = this.network.features(output);
+    const photoFeature = tf.tidy(() => this.network.features(photo, this.contentLayer + 1)[this.contentLayer]!);
+    const outFeature = outputFeatures[this.contentLayer]!;
+    const content = tf.div(tf.mean(tf.squaredDifference(outFeature, photoFeature)), tf.add(tf.mean(tf.square(photoFeature)), 1e-8));
+
+    const stats = channelStats(output);
+    const colour = tf.mul(
+      tf.add(tf.mean(tf.squaredDifference(stats.mean, this.styleMean)), tf.mean(tf.squaredDifference(stats.std, this.styleStd))),
+      COLOUR_SCALE,
+    );
+
+    const edges =
+      this.weights.edges > 0
+        ? tf.mul(tf.mean(tf.squaredDifference(luminanceEdges(output), luminanceEdges(photo))), EDGE_SCALE)
+        : tf.scalar(0);
+    const tv = tf.mul(totalVariation(output), TV_SCALE);
+
+    const weights = this.weights;
+    const total = tf.addN([
+      tf.mul(style, weights.style),
+      tf.mul(content, weights.content),
+      tf.mul(colour, weights.colour),
+      tf.mul(edges, weights.edges),
+      tf.mul(tv, weights.tv),
+    ]) as tf.Scalar;
+    return { total, style, content: content as tf.Scalar, colour: colour as tf.Scalar, edges: edges as tf.Scalar, tv: tv as tf.Scalar };
+  }
+
+  /** Numbers for logs / progress: evaluates terms() and reads them back. */
+  values(output: tf.Tensor4D, photo: tf.Tensor4D): LossValues {
+    return tf.tidy(() => {
+      const t = this.terms(output, photo);
+      const read = (s: tf.Scalar) => s.dataSync()[0]!;
+      return {
+        total: read(t.total),
+        style: read(t.style),
+        content: read(t.content),
+        colour: read(t.colour),
+        edges: read(t.edges),
+        tv: read(t.tv),
+      };
+    });
+  }
+
+  dispose(): void {
+    for (const t of this.targets) tf.dispose(t.grams);
+    this.styleMean.dispose();
+    this.styleStd.dispose();
+    this.network.dispose();
+  }
+}
+
+/**
+ * Fixed scales that bring each raw term to O(1) at the start of training on typical
+ * photos, so the weights above read as relative importances (values measured, see below).
+ */
+const COLOUR_SCALE = 20;
+const EDGE_SCALE = 200;
+const TV_SCALE = 20;
