@@ -242,6 +242,22 @@ export interface CreateStyleResponse {
   job?: Job | undefined;
 }
 
+/** The whole CreateStyleFromImage request. */
+export interface CreateStyleFromImageRequest {
+  /** Describes the new style. Required. */
+  header?:
+    | CreateStyleHeader
+    | undefined;
+  /** The complete encoded painting (JPEG, PNG, WebP, AVIF, TIFF or GIF). */
+  painting: Buffer;
+}
+
+/** The job that trains the new style. */
+export interface CreateStyleFromImageResponse {
+  /** The queued job; its result_version is set when it succeeds. */
+  job?: Job | undefined;
+}
+
 /** Asks for a fine-tune of one style version. */
 export interface FineTuneRequest {
   /** The style to fine-tune. Must exist. */
@@ -916,6 +932,160 @@ export const CreateStyleResponse: MessageFns<CreateStyleResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<CreateStyleResponse>, I>>(object: I): CreateStyleResponse {
     const message = createBaseCreateStyleResponse();
+    message.job = (object.job !== undefined && object.job !== null) ? Job.fromPartial(object.job) : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateStyleFromImageRequest(): CreateStyleFromImageRequest {
+  return { header: undefined, painting: Buffer.alloc(0) };
+}
+
+export const CreateStyleFromImageRequest: MessageFns<CreateStyleFromImageRequest> = {
+  encode(message: CreateStyleFromImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      CreateStyleHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.painting.length !== 0) {
+      writer.uint32(18).bytes(message.painting);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateStyleFromImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateStyleFromImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = CreateStyleHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.painting = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateStyleFromImageRequest {
+    return {
+      header: isSet(object.header) ? CreateStyleHeader.fromJSON(object.header) : undefined,
+      painting: isSet(object.painting) ? Buffer.from(bytesFromBase64(object.painting)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: CreateStyleFromImageRequest): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = CreateStyleHeader.toJSON(message.header);
+    }
+    if (message.painting.length !== 0) {
+      obj.painting = base64FromBytes(message.painting);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateStyleFromImageRequest>, I>>(base?: I): CreateStyleFromImageRequest {
+    return CreateStyleFromImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateStyleFromImageRequest>, I>>(object: I): CreateStyleFromImageRequest {
+    const message = createBaseCreateStyleFromImageRequest();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? CreateStyleHeader.fromPartial(object.header)
+      : undefined;
+    message.painting = object.painting ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseCreateStyleFromImageResponse(): CreateStyleFromImageResponse {
+  return { job: undefined };
+}
+
+export const CreateStyleFromImageResponse: MessageFns<CreateStyleFromImageResponse> = {
+  encode(message: CreateStyleFromImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== undefined) {
+      Job.encode(message.job, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateStyleFromImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateStyleFromImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = Job.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateStyleFromImageResponse {
+    return { job: isSet(object.job) ? Job.fromJSON(object.job) : undefined };
+  },
+
+  toJSON(message: CreateStyleFromImageResponse): unknown {
+    const obj: any = {};
+    if (message.job !== undefined) {
+      obj.job = Job.toJSON(message.job);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateStyleFromImageResponse>, I>>(base?: I): CreateStyleFromImageResponse {
+    return CreateStyleFromImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateStyleFromImageResponse>, I>>(object: I): CreateStyleFromImageResponse {
+    const message = createBaseCreateStyleFromImageResponse();
     message.job = (object.job !== undefined && object.job !== null) ? Job.fromPartial(object.job) : undefined;
     return message;
   },
@@ -2783,8 +2953,8 @@ export const ListVersionsResponse: MessageFns<ListVersionsResponse> = {
  * grpc.health.v1 and server reflection. Jobs run one at a time by default, in worker
  * threads, with a queue; their state survives restarts.
  *
- * Mutating calls (CreateStyle, FineTune, CancelJob) require the admin token in the
- * "authorization" metadata ("Bearer <token>"): UNAUTHENTICATED without it,
+ * Mutating calls (CreateStyle, CreateStyleFromImage, FineTune, CancelJob) require the admin
+ * token in the "authorization" metadata ("Bearer <token>"): UNAUTHENTICATED without it,
  * PERMISSION_DENIED with a wrong one.
  */
 export type TrainerServiceService = typeof TrainerServiceService;
@@ -2801,6 +2971,22 @@ export const TrainerServiceService = {
     requestDeserialize: (value: Buffer): CreateStyleRequest => CreateStyleRequest.decode(value),
     responseSerialize: (value: CreateStyleResponse): Buffer => Buffer.from(CreateStyleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateStyleResponse => CreateStyleResponse.decode(value),
+  },
+  /**
+   * Creates a new style from a painting sent in one request (the header plus the whole
+   * painting). The same as CreateStyle, for gRPC-Web clients, which cannot stream requests;
+   * the painting is bounded by the same upload limit. Returns the queued training job.
+   */
+  createStyleFromImage: {
+    path: "/nst.v1.TrainerService/CreateStyleFromImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateStyleFromImageRequest): Buffer =>
+      Buffer.from(CreateStyleFromImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateStyleFromImageRequest => CreateStyleFromImageRequest.decode(value),
+    responseSerialize: (value: CreateStyleFromImageResponse): Buffer =>
+      Buffer.from(CreateStyleFromImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateStyleFromImageResponse => CreateStyleFromImageResponse.decode(value),
   },
   /**
    * Starts a job that fine-tunes a style version (for example on photos rated bad) into a
@@ -2875,6 +3061,12 @@ export interface TrainerServiceServer extends UntypedServiceImplementation {
    */
   createStyle: handleClientStreamingCall<CreateStyleRequest, CreateStyleResponse>;
   /**
+   * Creates a new style from a painting sent in one request (the header plus the whole
+   * painting). The same as CreateStyle, for gRPC-Web clients, which cannot stream requests;
+   * the painting is bounded by the same upload limit. Returns the queued training job.
+   */
+  createStyleFromImage: handleUnaryCall<CreateStyleFromImageRequest, CreateStyleFromImageResponse>;
+  /**
    * Starts a job that fine-tunes a style version (for example on photos rated bad) into a
    * new version whose parent is that version.
    */
@@ -2912,6 +3104,26 @@ export interface TrainerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateStyleResponse) => void,
   ): ClientWritableStream<CreateStyleRequest>;
+  /**
+   * Creates a new style from a painting sent in one request (the header plus the whole
+   * painting). The same as CreateStyle, for gRPC-Web clients, which cannot stream requests;
+   * the painting is bounded by the same upload limit. Returns the queued training job.
+   */
+  createStyleFromImage(
+    request: CreateStyleFromImageRequest,
+    callback: (error: ServiceError | null, response: CreateStyleFromImageResponse) => void,
+  ): ClientUnaryCall;
+  createStyleFromImage(
+    request: CreateStyleFromImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateStyleFromImageResponse) => void,
+  ): ClientUnaryCall;
+  createStyleFromImage(
+    request: CreateStyleFromImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateStyleFromImageResponse) => void,
+  ): ClientUnaryCall;
   /**
    * Starts a job that fine-tunes a style version (for example on photos rated bad) into a
    * new version whose parent is that version.
