@@ -18,6 +18,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { conv2dBackpropFilterWasmConfig } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputWasmConfig } from './conv2d_backprop_input.js';
+import { meanWasmConfig, sumWasmConfig } from './reduce.js';
 import { sliceWasmConfig } from './slice.js';
 
 export type TrainingBackend = 'tensorflow' | 'wasm' | 'cpu';
@@ -27,22 +28,28 @@ let wasmPathsSet = false;
 
 let wasmKernelsRegistered = false;
 
+/** Swaps a WASM kernel for ours, handing ours the original as its fallback. */
+function replaceWasmKernel(kernelName: string, make: (original: tf.KernelConfig | undefined) => tf.KernelConfig): void {
+  const original = tf.getKernel(kernelName, 'wasm');
+  if (original) tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel(make(original));
+}
+
 /**
- * Registers the project's WASM kernels: Conv2DBackpropFilter (missing from the backend), a
- * faster Conv2DBackpropInput and a Slice without a whole-input copy (the backend's own stay
- * as fallbacks for cases ours do not handle). Call after the WASM backend is initialised: the original kernel's setup (binding
- * its WASM function) runs at initialisation and only for kernels registered by then.
+ * Registers the project's WASM kernels: Conv2DBackpropFilter (missing from the backend),
+ * and faster Conv2DBackpropInput, Slice, Sum and Mean (the backend's own stay as fallbacks
+ * for cases ours do not handle). Call after the WASM backend is initialised: an original
+ * kernel's setup (binding its WASM function) runs at initialisation, and only for kernels
+ * registered by then.
  */
 export function registerWasmKernels(): void {
   if (wasmKernelsRegistered) return;
   wasmKernelsRegistered = true;
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.registerKernel(conv2dBackpropFilterWasmConfig);
-  const originalInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (originalInput) tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  tf.registerKernel(conv2dBackpropInputWasmConfig(originalInput));
-  const originalSlice = tf.getKernel('Slice', 'wasm');
-  if (originalSlice) tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel(sliceWasmConfig(originalSlice));
+  replaceWasmKernel('Conv2DBackpropInput', conv2dBackpropInputWasmConfig);
+  replaceWasmKernel('Slice', sliceWasmConfig);
+  replaceWasmKernel('Sum', sumWasmConfig);
+  replaceWasmKernel('Mean', meanWasmConfig);
 }
 
 async function useWasm(): Promise<boolean> {
