@@ -1,0 +1,48 @@
+/**
+ * gRPC-Web clients of the platform, generated from the same protos as the services (src/gen,
+ * by `npm run generate`). They call the page's own origin: the fastify gateway locally, Envoy
+ * in the cluster, both on the same wire protocol.
+ */
+import { createChannel, createClient, FetchTransport, Metadata } from 'nice-grpc-web';
+import { StyleServiceDefinition, type StyleServiceClient } from './gen/nst/v1/style_service';
+import { TrainerServiceDefinition, type TrainerServiceClient } from './gen/nst/v1/trainer_service';
+
+const channel = createChannel(window.location.origin, FetchTransport());
+
+export const styleService: StyleServiceClient = createClient(StyleServiceDefinition, channel);
+export const trainerService: TrainerServiceClient = createClient(TrainerServiceDefinition, channel);
+
+const CLIENT_ID_KEY = 'nst.clientId';
+const ADMIN_TOKEN_KEY = 'nst.adminToken';
+
+/** A random id for this browser: sticky version routing and feedback attribution. */
+export function clientId(): string {
+  let id = localStorage.getItem(CLIENT_ID_KEY);
+  if (!id) {
+    id = crypto.randomUUID();
+    localStorage.setItem(CLIENT_ID_KEY, id);
+  }
+  return id;
+}
+
+/** The admin token lives for the tab's session only. */
+export function adminToken(): string {
+  return sessionStorage.getItem(ADMIN_TOKEN_KEY) ?? '';
+}
+
+export function setAdminToken(token: string): void {
+  if (token) sessionStorage.setItem(ADMIN_TOKEN_KEY, token);
+  else sessionStorage.removeItem(ADMIN_TOKEN_KEY);
+}
+
+/** Metadata every call carries; `deadlineSeconds` becomes grpc-timeout. */
+export function callMetadata(options: { admin?: boolean; deadlineSeconds?: number } = {}): Metadata {
+  const metadata = Metadata({ 'x-nst-client-id': clientId() });
+  if (options.admin && adminToken()) metadata.set('authorization', `Bearer ${adminToken()}`);
+  if (options.deadlineSeconds) metadata.set('grpc-timeout', `${Math.ceil(options.deadlineSeconds)}S`);
+  return metadata;
+}
+
+export function thumbnailUrl(style: string): string {
+  return `/styles/${encodeURIComponent(style)}/thumbnail.jpg`;
+}
