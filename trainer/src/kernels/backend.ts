@@ -18,7 +18,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { conv2dBackpropFilterWasmConfig } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputWasmConfig } from './conv2d_backprop_input.js';
+import { castWasmConfig, identityWasmConfig } from './identity.js';
 import { meanWasmConfig, sumWasmConfig } from './reduce.js';
+import { avgPoolGradWasmConfig, resizeNearestNeighborGradWasmConfig } from './sampling_grads.js';
 import { sliceWasmConfig } from './slice.js';
 
 export type TrainingBackend = 'tensorflow' | 'wasm' | 'cpu';
@@ -37,7 +39,8 @@ function replaceWasmKernel(kernelName: string, make: (original: tf.KernelConfig 
 
 /**
  * Registers the project's WASM kernels: Conv2DBackpropFilter (missing from the backend),
- * and faster Conv2DBackpropInput, Slice, Sum and Mean (the backend's own stay as fallbacks
+ * and faster Conv2DBackpropInput, Slice, Sum, Mean, Identity, Cast, AvgPoolGrad and
+ * ResizeNearestNeighborGrad (the backend's own stay as fallbacks
  * for cases ours do not handle). Call after the WASM backend is initialised: an original
  * kernel's setup (binding its WASM function) runs at initialisation, and only for kernels
  * registered by then.
@@ -50,6 +53,10 @@ export function registerWasmKernels(): void {
   replaceWasmKernel('Slice', sliceWasmConfig);
   replaceWasmKernel('Sum', sumWasmConfig);
   replaceWasmKernel('Mean', meanWasmConfig);
+  replaceWasmKernel('Identity', identityWasmConfig);
+  replaceWasmKernel('Cast', castWasmConfig);
+  replaceWasmKernel('AvgPoolGrad', avgPoolGradWasmConfig);
+  replaceWasmKernel('ResizeNearestNeighborGrad', resizeNearestNeighborGradWasmConfig);
 }
 
 async function useWasm(): Promise<boolean> {

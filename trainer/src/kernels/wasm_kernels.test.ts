@@ -54,3 +54,59 @@ describe('replacement WASM kernels agree with the CPU backend', () => {
     expectSame(await bothBackends(() => tf.slice(tf.range(0, 60, 1, 'int32').reshape([3, 4, 5]), [1, 1, 2], [2, 2, 2])));
   });
 });
+
+describe('replacement WASM gradient kernels agree with the CPU backend', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  const weights = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', 9);
+
+  it('AvgPoolGrad: 2x2 stride 2 on even and odd sizes, and a delegated 3x3', async () => {
+    for (const [shape, size, stride] of [
+      [[2, 8, 6, 3], 2, 2],
+      [[1, 7, 9, 4], 2, 2],
+      [[1, 7, 9, 4], 3, 2],
+    ] as Array<[[number, number, number, number], number, number]>) {
+      const f = () => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 1) as tf.Tensor4D;
+        const pooled = tf.avgPool(x, size, stride, 'valid');
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, size, stride, 'valid'), weights(pooled.shape))))(x);
+      };
+      expectSame(await bothBackends(f));
+    }
+  });
+
+  it('ResizeNearestNeighborGrad: x2 with batch 2, x3 non-square, half-pixel centres, delegated non-integer factor', async () => {
+    // Reference computed directly: tfjs's CPU kernel is wrong for batch > 1 (it mixes up
+    // images), so it cannot be the reference here.
+    for (const [shape, size, halfPixel] of [
+      [[2, 4, 5, 3], [8, 10], false],
+      [[1, 3, 2, 2], [9, 4], false],
+      [[1, 4, 4, 2], [8, 8], true],
+      [[1, 4, 4, 2], [6, 7], false],
+    ] as Array<[[number, number, number, number], [number, number], boolean]>) {
+      const [batch, h, w, c] = shape;
+      const [oh, ow] = size;
+      const upstream = weights([batch, oh, ow, c]);
+      const ours = tf.tidy(() =>
+        tf
+          .grad((t: tf.Tensor) =>
+            tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, false, halfPixel), upstream)),
+          )(tf.zeros(shape))
+          .dataSync(),
+      );
+      const up = upstream.dataSync();
+      const expected = new Float32Array(batch * h * w * c);
+      const source = (o: number, inSize: number, outSize: number) =>
+        Math.min(inSize - 1, Math.floor(halfPixel ? (o + 0.5) * (inSize / outSize) : o * (inSize / outSize)));
+      for (let b = 0; b < batch; b++)
+        for (let y = 0; y < oh; y++)
+          for (let x = 0; x < ow; x++)
+            for (let k = 0; k < c; k++)
+              expected[((b * h + source(y, h, oh)) * w + source(x, w, ow)) * c + k]! += up[((b * oh + y) * ow + x) * c + k]!;
+      for (let i = 0; i < expected.length; i++) expect(Math.abs(ours[i]! - expected[i]!)).toBeLessThan(1e-4);
+      upstream.dispose();
+    }
+  });
+});
