@@ -65,16 +65,19 @@ export function createStylizeView(): StylizeView {
   const photo = createImagePicker({
     label: 'Choose a photo',
     hint: 'or drop it here. JPEG, PNG, WebP, AVIF, TIFF or GIF.',
-    onChange: () => updateAction(),
+    onChange: () => {
+      updateAction();
+      showReady();
+    },
   });
 
   // Style gallery: a radio group, so arrow keys move between styles.
   const galleryStatus = h('p', { class: 'muted', role: 'status' }, 'Loading styles…');
-  const gallery = h('div', { class: 'gallery' });
+  const gallery = h('div', { class: 'gallery', role: 'radiogroup', 'aria-labelledby': 'gallery-heading' });
   const galleryFieldset = h(
-    'fieldset',
+    'section',
     { class: 'card' },
-    h('legend', {}, h('span', { class: 'step' }, '2'), 'Pick a style'),
+    h('h2', { id: 'gallery-heading' }, h('span', { class: 'step' }, '2'), 'Pick a style'),
     galleryStatus,
     gallery,
   );
@@ -132,13 +135,17 @@ export function createStylizeView(): StylizeView {
 
   function updateAction(): void {
     runButton.disabled = running !== undefined || !photo.file() || !selectedStyle;
-    if (!running) {
-      progressText.textContent = !photo.file()
-        ? 'Choose a photo to start.'
-        : !selectedStyle
-          ? 'Pick a style to start.'
-          : `Ready to paint in ${styleName(selectedStyle)}.`;
-    }
+  }
+
+  /** Says what is missing, or that it is ready (not while a painting is running). */
+  function showReady(): void {
+    if (running) return;
+    progress.hidden = true;
+    progressText.textContent = !photo.file()
+      ? 'Choose a photo to start.'
+      : !selectedStyle
+        ? 'Pick a style to start.'
+        : `Ready to paint in ${styleName(selectedStyle)}.`;
   }
 
   const styleName = (id: string): string => styles.find((style) => style.id === id)?.displayName || id;
@@ -153,6 +160,7 @@ export function createStylizeView(): StylizeView {
         input.addEventListener('change', () => {
           selectedStyle = style.id;
           updateAction();
+          showReady();
         });
         const image = h('img', { src: thumbnailUrl(style.id), alt: '', loading: 'lazy', width: 160, height: 160 });
         const art = h('span', { class: 'style-art' }, image);
@@ -183,6 +191,7 @@ export function createStylizeView(): StylizeView {
       galleryStatus.textContent = describeError(error, 'load the styles');
     }
     updateAction();
+    showReady();
   }
 
   async function stylize(): Promise<void> {
@@ -340,8 +349,8 @@ export function createStylizeView(): StylizeView {
         'fieldset',
         { class: 'verdict' },
         h('legend', { id: `${name}-legend` }, 'How does it look?'),
-        h('label', { class: 'chip' }, good, h('span', { 'aria-hidden': 'true' }, '👍'), ' Good'),
-        h('label', { class: 'chip' }, bad, h('span', { 'aria-hidden': 'true' }, '👎'), ' Bad'),
+        h('label', { class: 'chip' }, good, h('span', { 'aria-hidden': 'true', class: 'chip-icon good' }, '✓'), 'Good'),
+        h('label', { class: 'chip' }, bad, h('span', { 'aria-hidden': 'true', class: 'chip-icon bad' }, '✗'), 'Bad'),
       ),
       h('label', { for: reasonId }, 'What could be better? ', h('span', { class: 'muted' }, '(optional)')),
       reason,
@@ -403,6 +412,7 @@ export function createStylizeView(): StylizeView {
   runButton.addEventListener('click', () => void stylize());
   cancelButton.addEventListener('click', () => running?.abort());
   updateAction();
+  showReady();
 
   return { element, refreshStyles };
 }
