@@ -1,50 +1,43 @@
 /**
- * The gateway's settings from the environment, with the platform's defaults. The size limits
- * follow the services' own settings (NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES) so the gateway,
- * the services and Envoy agree on what fits in one message.
+ * The settings the gateway reads. They are a subset of the platform's configuration
+ * (@nst/runtime loadConfig(): NST_GATEWAY_HOST, NST_GATEWAY_PORT, NST_GATEWAY_CORS_ORIGINS,
+ * NST_STYLE_ADDR, NST_TRAINER_ADDR, NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES), so the platform's
+ * config object can be passed as it is. The message limits derive from the services' upload
+ * and chunk settings, so the gateway, the services and Envoy agree on what fits in a message.
  */
-import type { GatewayConfig } from './gateway';
 
-/** Largest photo upload (StyleService's NST_MAX_UPLOAD_BYTES default). */
-export const DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024;
-/** Output chunk size (StyleService's NST_CHUNK_BYTES default). */
-export const DEFAULT_CHUNK_BYTES = 256 * 1024;
-/** Room for the request header around the photo in one StylizeImage message. */
+export interface GatewaySettings {
+  /** Interface to listen on ("localhost", "0.0.0.0"...). */
+  gatewayHost: string;
+  /** Port; 0 picks a free one. */
+  gatewayPort: number;
+  /** Origins allowed to call cross-origin ("*", exact origins, or "https://*.example.com"). */
+  gatewayCorsOrigins: readonly string[];
+  /** host:port of StyleService. */
+  styleAddr: string;
+  /** host:port of TrainerService. */
+  trainerAddr: string;
+  /** Largest photo upload (a StylizeImage or CreateStyleFromImage request carries it whole). */
+  maxUploadBytes: number;
+  /** Size of streamed output chunks (the largest reply messages). */
+  chunkBytes: number;
+}
+
+/** Room for the request header around the photo in one message. */
 export const HEADER_ALLOWANCE_BYTES = 64 * 1024;
-/** gRPC's default message limit; replies stay below it. */
+/** gRPC's default message limit; reply messages stay below it. */
 export const GRPC_DEFAULT_MESSAGE_BYTES = 4 * 1024 * 1024;
 
-export const DEFAULT_CORS_ORIGINS = ['http://localhost:8080', 'http://127.0.0.1:8080', 'http://localhost:5173'];
-
-function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return value;
+export interface MessageLimits {
+  /** Largest gRPC-Web request message accepted (decoded bytes). */
+  maxRequestBytes: number;
+  /** Largest upstream reply message accepted. */
+  maxResponseMessageBytes: number;
 }
 
-/** Message limits derived from the upload and chunk settings. */
-export function messageLimits(maxUploadBytes: number, chunkBytes: number) {
+export function messageLimits(settings: Pick<GatewaySettings, 'maxUploadBytes' | 'chunkBytes'>): MessageLimits {
   return {
-    maxRequestBytes: maxUploadBytes + HEADER_ALLOWANCE_BYTES,
-    maxResponseMessageBytes: Math.max(chunkBytes + HEADER_ALLOWANCE_BYTES, GRPC_DEFAULT_MESSAGE_BYTES),
-  };
-}
-
-/**
- * NST_GATEWAY_HOST (localhost), NST_GATEWAY_PORT (8080), NST_STYLE_ADDRESS
- * (127.0.0.1:50051), NST_TRAINER_ADDRESS (127.0.0.1:50052), NST_GATEWAY_CORS_ORIGINS (comma
- * separated; "*" for any), NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES.
- */
-export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const origins = env['NST_GATEWAY_CORS_ORIGINS'];
-  return {
-    host: env['NST_GATEWAY_HOST'] || 'localhost',
-    port: intFrom(env, 'NST_GATEWAY_PORT', 8080),
-    styleAddress: env['NST_STYLE_ADDRESS'] || '127.0.0.1:50051',
-    trainerAddress: env['NST_TRAINER_ADDRESS'] || '127.0.0.1:50052',
-    corsOrigins: origins ? origins.split(',').map((origin) => origin.trim()).filter(Boolean) : DEFAULT_CORS_ORIGINS,
-    ...messageLimits(intFrom(env, 'NST_MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES), intFrom(env, 'NST_CHUNK_BYTES', DEFAULT_CHUNK_BYTES)),
+    maxRequestBytes: settings.maxUploadBytes + HEADER_ALLOWANCE_BYTES,
+    maxResponseMessageBytes: Math.max(settings.chunkBytes + HEADER_ALLOWANCE_BYTES, GRPC_DEFAULT_MESSAGE_BYTES),
   };
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { gatewayConfigFromEnv } from './config';
+import { messageLimits } from './config';
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS } from './cors';
 import { SERVICE_ROUTES, clientStreamingPaths, methodRoutes, type UpstreamName } from './grpc-web/routes';
 
@@ -20,7 +20,13 @@ const virtualHost: Yaml = hcm.route_config.virtual_hosts[0];
 const clusters: Yaml[] = envoy.static_resources.clusters;
 const CLUSTER_UPSTREAM: Record<string, UpstreamName> = { nst_style: 'style', nst_trainer: 'trainer' };
 const grpcRoutes: Yaml[] = virtualHost.routes.filter((route: Yaml) => route.route.cluster in CLUSTER_UPSTREAM);
-const defaults = gatewayConfigFromEnv({});
+// The platform's defaults (runtime config: NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES, NST_GATEWAY_CORS_ORIGINS).
+const defaults = {
+  maxUploadBytes: 32 * 1024 * 1024,
+  chunkBytes: 256 * 1024,
+  gatewayCorsOrigins: ['http://localhost:8080', 'http://127.0.0.1:8080', 'http://localhost:5173'],
+};
+const limits = messageLimits(defaults);
 const splitList = (value: string): string[] => value.split(',').map((item) => item.trim());
 
 describe('Envoy config', () => {
@@ -57,11 +63,11 @@ describe('Envoy config', () => {
   });
 
   it('buffers a whole maximum upload, even base64-inflated, on the listener and every cluster', () => {
-    const textModeRequest = Math.ceil(((defaults.maxRequestBytes + 5) * 4) / 3);
+    const textModeRequest = Math.ceil(((limits.maxRequestBytes + 5) * 4) / 3);
     expect(listener.per_connection_buffer_limit_bytes).toBeGreaterThanOrEqual(textModeRequest);
     for (const cluster of clusters) expect(cluster.per_connection_buffer_limit_bytes).toBeGreaterThanOrEqual(textModeRequest);
     // Replies are output chunks, which gRPC's default 4 MiB limit holds on both sides.
-    expect(defaults.maxResponseMessageBytes).toBe(4 * 1024 * 1024);
+    expect(limits.maxResponseMessageBytes).toBe(4 * 1024 * 1024);
   });
 
   it('allows and exposes the same CORS headers and origins as the gateway', () => {
@@ -72,6 +78,6 @@ describe('Envoy config', () => {
     for (const header of ['x-grpc-web', 'x-user-agent', 'grpc-timeout', 'traceparent', 'tracestate']) {
       expect(CORS_ALLOW_HEADERS).toContain(header);
     }
-    expect(cors.allow_origin_string_match.map((match: Yaml) => match.exact)).toEqual(defaults.corsOrigins);
+    expect(cors.allow_origin_string_match.map((match: Yaml) => match.exact)).toEqual(defaults.gatewayCorsOrigins);
   });
 });

@@ -14,29 +14,11 @@ import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, originAl
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { UpstreamHealthChecker } from './upstream-health';
 import { ensureWebApp, type WebAppLogger } from './web-app';
-
-export interface GatewayConfig {
-  /** Interface to listen on ("localhost", "0.0.0.0"...). */
-  host: string;
-  /** Port; 0 picks a free one. */
-  port: number;
-  /** host:port of StyleService. */
-  styleAddress: string;
-  /** host:port of TrainerService. */
-  trainerAddress: string;
-  /** Origins allowed to call cross-origin ("*", exact origins, or "https://*.example.com"). */
-  corsOrigins: string[];
-  /**
-   * Largest gRPC-Web request message in bytes (a StylizeImage request carries the whole
-   * photo): the services' upload limit plus room for the header.
-   */
-  maxRequestBytes: number;
-  /** Largest reply message from upstream in bytes (the services' chunk size plus framing). */
-  maxResponseMessageBytes: number;
-}
+import { messageLimits, type GatewaySettings } from './config';
 
 export interface StartGatewayOptions {
-  config: GatewayConfig;
+  /** The platform's configuration (or just the gateway's part of it). */
+  config: GatewaySettings;
   /** A pino logger (the platform's); the gateway logs nothing without one. */
   logger?: FastifyBaseLogger;
   /**
@@ -62,6 +44,7 @@ const STYLE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
+  const limits = messageLimits(config);
   const metrics = options.metrics ?? createGatewayMetrics();
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -79,7 +62,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const logger: WebAppLogger = app.log;
 
   await app.register(cors, {
-    origin: (origin, callback) => callback(null, origin === undefined || originAllowed(origin, config.corsOrigins)),
+    origin: (origin, callback) => callback(null, origin === undefined || originAllowed(origin, config.gatewayCorsOrigins)),
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: [...CORS_ALLOW_HEADERS],
     exposedHeaders: [...CORS_EXPOSE_HEADERS],
@@ -91,19 +74,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     if (type && error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const length = Number(request.headers['content-length'] ?? 0);
       const decoded = type.mode === 'text' ? Math.floor((length * 3) / 4) : length;
-      return sendGrpcWebError(reply, type, metrics, status.RESOURCE_EXHAUSTED, requestTooLarge(decoded, config.maxRequestBytes));
+      return sendGrpcWebError(reply, type, metrics, status.RESOURCE_EXHAUSTED, requestTooLarge(decoded, limits.maxRequestBytes));
     }
     if ((error.statusCode ?? 500) >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(error.statusCode ?? 500).send({ error: error.message });
   });
 
-  const upstreams: Record<UpstreamName, string> = { style: config.styleAddress, trainer: config.trainerAddress };
-  const closeBridge = registerGrpcWebBridge(app, {
-    upstreams,
-    maxRequestBytes: config.maxRequestBytes,
-    maxResponseMessageBytes: config.maxResponseMessageBytes,
-    metrics,
-  });
+  const upstreams: Record<UpstreamName, string> = { style: config.styleAddr, trainer: config.trainerAddr };
+  const closeBridge = registerGrpcWebBridge(app, { upstreams, ...limits, metrics });
 
   const health = new UpstreamHealthChecker(
     SERVICE_ROUTES.map((route) => ({ service: route.service, address: upstreams[route.upstream] })),
@@ -138,10 +116,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     });
   }
 
-  await app.listen({ host: config.host, port: config.port });
+  await app.listen({ host: config.gatewayHost, port: config.gatewayPort });
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const urlHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const port = typeof address === 'object' && address ? address.port : config.gatewayPort;
+  const urlHost = config.gatewayHost === '0.0.0.0' || config.gatewayHost === '::' ? 'localhost' : config.gatewayHost;
   return {
     port,
     url: `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}/`,

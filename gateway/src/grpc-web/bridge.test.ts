@@ -87,14 +87,15 @@ beforeAll(async () => {
   );
   gateway = await startGateway({
     config: {
-      host: '127.0.0.1',
-      port: 0,
-      styleAddress: `127.0.0.1:${port}`,
+      gatewayHost: '127.0.0.1',
+      gatewayPort: 0,
+      styleAddr: `127.0.0.1:${port}`,
       // Nothing listens here: readiness must say so.
-      trainerAddress: '127.0.0.1:1',
-      corsOrigins: [ORIGIN],
-      maxRequestBytes: 64 * 1024,
-      maxResponseMessageBytes: 4 * 1024 * 1024,
+      trainerAddr: '127.0.0.1:1',
+      gatewayCorsOrigins: [ORIGIN],
+      // With the header allowance, requests up to 64 KiB + 1 KiB pass.
+      maxUploadBytes: 1024,
+      chunkBytes: 16 * 1024,
     },
     webDist: false,
   });
