@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs. Idempotent; skips apt when everything is present.
 set -euo pipefail
-pkgs=(python3-torch)
+# chromium: the web app's browser tests (playwright-core drives it).
+pkgs=(python3-torch chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
