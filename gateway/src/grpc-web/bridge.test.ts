@@ -1,95 +1,26 @@
 /**
- * The bridge against a real grpc-js upstream: a small StyleService whose replies are derived
- * from the request, so every assertion checks what crossed the gateway in each direction.
+ * The bridge against a real grpc-js upstream (test/echo-style-service.ts), whose replies are
+ * derived from the request, so every assertion checks what crossed the gateway each way.
  */
-import { Metadata, Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
-import {
-  ListStylesRequest,
-  ListStylesResponse,
-  StyleServiceService,
-  StylizeImageRequest,
-  StylizeImageResponse,
-  SubmitFeedbackRequest,
-  type StyleServiceServer,
-} from '@nst/proto';
-import { HealthImplementation } from 'grpc-health-check';
+import { status, type Metadata } from '@grpc/grpc-js';
+import { ListStylesRequest, ListStylesResponse, StylizeImageRequest, StylizeImageResponse, SubmitFeedbackRequest } from '@nst/proto';
+import { STATUS_DETAILS, startEchoStyleService, type EchoUpstream } from '../../test/echo-style-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../gateway';
 import { callGrpcWeb } from './fetch-client';
 import { encodeFrame, MESSAGE_FLAG } from './framing';
 
-interface UpstreamLog {
-  metadata: Metadata[];
-  cancelled: string[];
-  deadlines: number[];
-}
-
-const log: UpstreamLog = { metadata: [], cancelled: [], deadlines: [] };
-
-const upstream: StyleServiceServer = {
-  listStyles: (call, callback) => {
-    log.metadata.push(call.metadata);
-    const header = new Metadata();
-    header.set('x-nst-version', 'v7');
-    call.sendMetadata(header);
-    const trailer = new Metadata();
-    trailer.set('x-nst-request-id', 'req-1');
-    callback(
-      null,
-      { styles: [{ id: 'mosaic', displayName: 'Stained glass', description: 'cells', latestVersion: 'v7', versions: ['v7'] }] },
-      trailer,
-    );
-  },
-  stylize: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'not in this test' }),
-  // Streams the input back reversed in `steps` chunks, one every `delay` ms (taken from the
-  // header's quality and max_dimension fields), so deadlines and cancellation have time to act.
-  stylizeImage: (call: ServerWritableStream<StylizeImageRequest, StylizeImageResponse>) => {
-    log.metadata.push(call.metadata);
-    const deadline = call.getDeadline();
-    log.deadlines.push(deadline instanceof Date ? deadline.getTime() : Number(deadline));
-    const steps = call.request.header?.quality || 3;
-    const delay = call.request.header?.maxDimension || 1;
-    const output = Buffer.from(call.request.image).reverse();
-    let step = 0;
-    call.on('cancelled', () => log.cancelled.push(call.request.header?.clientId ?? ''));
-    call.write({ kind: { $case: 'accepted', accepted: { requestId: 'r1', style: 'mosaic', version: 'v7', queuePosition: 0 } } });
-    const timer = setInterval(() => {
-      if (call.cancelled) return clearInterval(timer);
-      step += 1;
-      const slice = output.subarray(Math.floor(((step - 1) * output.length) / steps), Math.floor((step * output.length) / steps));
-      call.write({ kind: { $case: 'progress', progress: { tilesDone: step, tilesTotal: steps, fraction: step / steps } } });
-      call.write({ kind: { $case: 'chunk', chunk: slice } });
-      if (step === steps) {
-        clearInterval(timer);
-        const trailer = new Metadata();
-        trailer.set('x-nst-request-id', 'r1');
-        call.end(trailer);
-      }
-    }, delay);
-  },
-  submitFeedback: (call, callback) => {
-    const trailer = new Metadata();
-    trailer.set('grpc-status-details-bin', Buffer.from([1, 2, 3, 250]));
-    callback({ code: status.NOT_FOUND, details: `style '${call.request.style}' does not exist — ünknown`, metadata: trailer });
-  },
-};
-
-let server: Server;
+let upstream: EchoUpstream;
 let gateway: RunningGateway;
 const ORIGIN = 'http://app.example.com';
 
 beforeAll(async () => {
-  server = new Server();
-  server.addService(StyleServiceService, upstream);
-  new HealthImplementation({ 'nst.v1.StyleService': 'SERVING' }).addToServer(server);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
+  upstream = await startEchoStyleService();
   gateway = await startGateway({
     config: {
       gatewayHost: '127.0.0.1',
       gatewayPort: 0,
-      styleAddr: `127.0.0.1:${port}`,
+      styleAddr: `127.0.0.1:${upstream.port}`,
       // Nothing listens here: readiness must say so.
       trainerAddr: '127.0.0.1:1',
       gatewayCorsOrigins: [ORIGIN],
@@ -103,7 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  server?.forceShutdown();
+  upstream?.server.forceShutdown();
 });
 
 const stylizeRequest = (image: Buffer, steps: number, delayMs: number, clientId = ''): Uint8Array =>
@@ -124,7 +55,7 @@ describe('gRPC-Web bridge', () => {
     expect(reply.trailers.get('x-nst-request-id')).toBe('req-1');
     expect(reply.messages).toHaveLength(1);
     expect(ListStylesResponse.decode(reply.messages[0] as Buffer).styles[0]?.displayName).toBe('Stained glass');
-    const metadata = log.metadata.at(-1) as Metadata;
+    const metadata = upstream.log.metadata.at(-1) as Metadata;
     expect(metadata.get('x-nst-client-id')).toEqual(['browser-42']);
     expect(metadata.get('custom-bin')).toEqual([Buffer.from([0, 255])]);
   });
@@ -153,7 +84,7 @@ describe('gRPC-Web bridge', () => {
     });
     expect(reply.grpcStatus).toBe(status.DEADLINE_EXCEEDED);
     expect(Date.now() - before).toBeLessThan(2000);
-    const deadline = log.deadlines.at(-1) as number;
+    const deadline = upstream.log.deadlines.at(-1) as number;
     expect(deadline - before).toBeGreaterThan(200);
     expect(deadline - before).toBeLessThan(1000);
   });
@@ -165,7 +96,7 @@ describe('gRPC-Web bridge', () => {
       onMessage: () => controller.abort(),
     });
     await expect(call).rejects.toThrow();
-    await expect.poll(() => log.cancelled, { timeout: 2000 }).toContain('aborter');
+    await expect.poll(() => upstream.log.cancelled, { timeout: 2000 }).toContain('aborter');
   });
 
   it('passes error statuses, percent-encoded messages and status details through', async () => {
@@ -182,7 +113,7 @@ describe('gRPC-Web bridge', () => {
     const reply = await callGrpcWeb(gateway.url, '/nst.v1.StyleService/SubmitFeedback', request);
     expect(reply.grpcStatus).toBe(status.NOT_FOUND);
     expect(reply.grpcMessage).toBe("style 'gone' does not exist — ünknown");
-    expect(Buffer.from(reply.trailers.get('grpc-status-details-bin') ?? '', 'base64')).toEqual(Buffer.from([1, 2, 3, 250]));
+    expect(Buffer.from(reply.trailers.get('grpc-status-details-bin') ?? '', 'base64')).toEqual(STATUS_DETAILS);
   });
 
   it('refuses oversized requests with RESOURCE_EXHAUSTED and a sentence', async () => {
