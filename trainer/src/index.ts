@@ -3,3 +3,4 @@ export * from './starter/style-images';
 export * from './eval/colour-transfer';
 export * from './eval/scores';
 export * from './loss/features';
+export * from './model/network';
