@@ -1,0 +1,150 @@
+/**
+ * Training-step benchmark: ms per Adam step of a StyleNet with the project's loss, on the
+ * WASM backend with the project's kernels, against the pure-JS CPU backend and a PyTorch
+ * training step of the same network (peer_train_torch.py, 2 threads), measured in the same
+ * run. Prints ratios and the time a 300-step fine-tune would take.
+ *
+ *   node --import tsx trainer/bench/train.bench.ts [--johnson-cpu] [--steps N]
+ *
+ * The CPU backend is ~two orders of magnitude slower, so it is measured on ONE step at
+ * batch 1 and scaled by the batch size (stated in the output); per-image cost is linear in
+ * the batch for these convolution-bound steps.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type TrainingBackend } from '../src/kernels/backend.js';
+import { StyleLoss } from '../src/loss/style_loss.js';
+import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '../src/model/network.js';
+
+export interface TrainBenchOptions {
+  size?: number;
+  batch?: number;
+  /** Timed steps per WASM measurement (after one warm-up step). */
+  steps?: number;
+  /** Also time Johnson on the CPU backend (several minutes). */
+  johnsonOnCpu?: boolean;
+  torch?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface TrainBenchRow {
+  config: 'starter' | 'johnson';
+  wasmMs: number;
+  cpuMs?: number;
+  cpuNote?: string;
+  torchMs?: number;
+}
+
+export interface TrainBenchResult {
+  size: number;
+  batch: number;
+  rows: TrainBenchRow[];
+  fineTune300StepsMinutes: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Median ms of `steps` training steps (after one warm-up) on the current backend. */
+function timeSteps(config: StyleNetConfig, size: number, batch: number, steps: number, warmup: boolean): number {
+  const net = StyleNet.create(config, 1);
+  const style = tf.randomUniform([size, size, 3], 0, 1, 'float32', 2) as tf.Tensor3D;
+  const loss = new StyleLoss({ styleImage: style, imageSize: size });
+  const x = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const optimizer = tf.train.adam(1e-3);
+  const variables = Object.values(net.variables);
+  const step = () => {
+    const cost = optimizer.minimize(() => loss.terms(net.apply(x), x).total, true, variables);
+    cost?.dataSync();
+    cost?.dispose();
+  };
+  try {
+    if (warmup) step();
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const started = performance.now();
+      step();
+      times.push(performance.now() - started);
+    }
+    return median(times);
+  } finally {
+    optimizer.dispose();
+    tf.dispose([style, x]);
+    loss.dispose();
+    net.dispose();
+  }
+}
+
+async function torchStep(config: StyleNetConfig, size: number, batch: number): Promise<number | undefined> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peer_train_torch.py');
+  const [c1, c2, c3] = config.channels;
+  const args = [script, size, batch, 3, 2, c1, c2, c3, config.residualBlocks, config.outerKernel].map(String);
+  try {
+    // Debian's python3-torch lives in the system interpreter, not in a pyenv shim.
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', args, { timeout: 20 * 60_000 });
+    const match = /median_ms=(\d+)/.exec(stdout);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function use(backend: TrainingBackend): Promise<void> {
+  const got = await initBackend(backend);
+  if (got !== backend) throw new Error(`wanted backend ${backend}, got ${got}`);
+}
+
+export async function runTrainBench(options: TrainBenchOptions = {}): Promise<TrainBenchResult> {
+  const size = options.size ?? 256;
+  const batch = options.batch ?? 4;
+  const steps = options.steps ?? 3;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const configs: Array<['starter' | 'johnson', StyleNetConfig]> = [
+    ['starter', STARTER_CONFIG],
+    ['johnson', JOHNSON_CONFIG],
+  ];
+  const rows: TrainBenchRow[] = [];
+  log(`training step, ${size}x${size}, batch ${batch}, Adam, project loss (random-feature Grams at 1x and 0.5x, content, colour, TV)`);
+  for (const [name, config] of configs) {
+    await use('wasm');
+    const row: TrainBenchRow = { config: name, wasmMs: timeSteps(config, size, batch, steps, true) };
+    log(`  ${name} ${JSON.stringify(config)}: wasm (project kernels, 1 thread) ${row.wasmMs.toFixed(0)} ms/step`);
+    if (name === 'starter' || options.johnsonOnCpu) {
+      await use('cpu');
+      row.cpuMs = timeSteps(config, size, 1, 1, false) * batch;
+      row.cpuNote = `1 step at batch 1, x${batch}`;
+      log(`  ${name}: cpu (pure JS) ${row.cpuMs.toFixed(0)} ms/step (${row.cpuNote}); wasm is ${(row.cpuMs / row.wasmMs).toFixed(1)}x faster`);
+    } else {
+      log(`  ${name}: cpu not measured (minutes per step; pass --johnson-cpu)`);
+    }
+    if (options.torch !== false) {
+      const torchMs = await torchStep(config, size, batch);
+      if (torchMs !== undefined) {
+        row.torchMs = torchMs;
+        log(`  ${name}: pytorch (2 threads) ${torchMs.toFixed(0)} ms/step; wasm/pytorch time ratio ${(row.wasmMs / torchMs).toFixed(2)}`);
+      } else {
+        log(`  ${name}: pytorch not available (/usr/bin/python3 with torch)`);
+      }
+    }
+    rows.push(row);
+  }
+  await use('wasm');
+  const starter = rows[0]!;
+  const fineTune300StepsMinutes = (300 * starter.wasmMs) / 60_000;
+  log(`300-step fine-tune of a starter style at ${size}px batch ${batch}: ~${fineTune300StepsMinutes.toFixed(1)} min on one core (target < 15)`);
+  return { size, batch, rows, fineTune300StepsMinutes };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  const stepsAt = argv.indexOf('--steps');
+  runTrainBench({
+    johnsonOnCpu: argv.includes('--johnson-cpu'),
+    ...(stepsAt >= 0 ? { steps: Number(argv[stepsAt + 1]) } : {}),
+  }).catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Train a style from the command line:
+ *   node --import tsx trainer/src/train/cli.ts --style painting.jpg --photos photos/ \
+ *     --steps 300 --size 256 --batch 4 --out style.weights
+ * Writes the serialized StyleNet weights (and <out>.json with metadata) and prints one
+ * progress line per step.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '../model/network.js';
+import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function weight(value: string, previous: Record<string, number>): Record<string, number> {
+  const [name, raw] = value.split('=');
+  const n = Number(raw);
+  if (!name || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected term=number, e.g. style=2');
+  return { ...previous, [name]: n };
+}
+
+function formatSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+const program = new Command()
+  .name('nst-train')
+  .description('Train a feed-forward style network on one style image and a folder of photos')
+  .requiredOption('--style <image>', 'the style image (painting)')
+  .requiredOption('--photos <dir>', 'folder of training photos (jpg/png/webp, recursive)')
+  .requiredOption('--out <file>', 'where to write the serialized weights')
+  .option('--steps <n>', 'training steps', positiveInt, 300)
+  .option('--size <px>', 'crop size', positiveInt, DEFAULT_TRAIN_OPTIONS.imageSize)
+  .option('--batch <n>', 'batch size', positiveInt, DEFAULT_TRAIN_OPTIONS.batchSize)
+  .option('--lr <rate>', 'Adam learning rate', positiveNumber, DEFAULT_TRAIN_OPTIONS.learningRate)
+  .option('--config <name>', 'network shape: starter | johnson', 'starter')
+  .option('--init <weights>', 'fine-tune from these serialized weights instead of a fresh network')
+  .option('--weight <term=value>', 'loss weight (style, content, colour, edges, tv); repeatable', weight, {})
+  .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
+  .option('--seed <n>', 'seed', positiveInt, DEFAULT_TRAIN_OPTIONS.seed)
+  .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
+  .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
+  .option('--preview <file>', 'write the latest preview JPEG here');
+
+interface CliOptions {
+  style: string;
+  photos: string;
+  out: string;
+  steps: number;
+  size: number;
+  batch: number;
+  lr: number;
+  config: string;
+  init?: string;
+  weight: Record<string, number>;
+  styleScale: number;
+  seed: number;
+  checkpointDir?: string;
+  checkpointEvery: number;
+  preview?: string;
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const o = program.opts<CliOptions>();
+  const configs: Record<string, StyleNetConfig> = { starter: STARTER_CONFIG, johnson: JOHNSON_CONFIG };
+  const config = configs[o.config];
+  if (!config) throw new Error(`unknown --config ${o.config} (starter | johnson)`);
+  const initial = o.init ? StyleNet.deserialize(new Uint8Array(await readFile(o.init))) : undefined;
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort(new Error('interrupted (SIGINT)')));
+
+  const result = await trainStyle({
+    style: o.style,
+    photos: o.photos,
+    config,
+    ...(initial ? { initial } : {}),
+    steps: o.steps,
+    batchSize: o.batch,
+    imageSize: o.size,
+    learningRate: o.lr,
+    lossWeights: o.weight,
+    styleScale: o.styleScale,
+    seed: o.seed,
+    ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
+    checkpointEvery: o.checkpointEvery,
+    signal: controller.signal,
+    previewEvery: o.preview ? 25 : 0,
+    onProgress: async (p) => {
+      const l = p.losses;
+      const terms = `total=${l.total.toFixed(4)} style=${l.style.toFixed(4)} content=${l.content.toFixed(4)} colour=${l.colour.toFixed(4)} edges=${l.edges.toFixed(4)} tv=${l.tv.toFixed(4)}`;
+      console.log(
+        `step ${p.step}/${p.totalSteps} ${terms} ${p.imagesPerSec.toFixed(2)} img/s ETA ${formatSeconds(p.etaSeconds)}`,
+      );
+      if (p.preview && o.preview) await writeFile(o.preview, p.preview);
+    },
+  });
+  await writeFile(o.out, result.net.serialize());
+  await writeFile(`${o.out}.json`, JSON.stringify({ losses: result.losses, ...result.metadata }, null, 2));
+  console.log(
+    `wrote ${o.out} (${result.metadata.stepsCompleted} steps, ${result.metadata.msPerStep.toFixed(0)} ms/step on ${result.metadata.backend})`,
+  );
+  initial?.dispose();
+  result.net.dispose();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

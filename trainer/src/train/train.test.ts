@@ -1,0 +1,156 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../kernels/backend.js';
+import { StyleLoss } from '../loss/style_loss.js';
+import { STARTER_CONFIG, StyleNet } from '../model/network.js';
+import { readManifest } from './checkpoint.js';
+import { trainStyle, type TrainOptions, type TrainProgress } from './train.js';
+
+const SIZE = 32;
+let root: string;
+let photos: string;
+let style: tf.Tensor3D;
+
+async function writePhoto(file: string, seed: number) {
+  const raw = Buffer.alloc(48 * 40 * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * (seed + 3) + Math.floor(i / 144) * 7) % 256;
+  await writeFile(file, await sharp(raw, { raw: { width: 48, height: 40, channels: 3 } }).png().toBuffer());
+}
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  root = await mkdtemp(path.join(tmpdir(), 'nst-train-'));
+  photos = path.join(root, 'photos');
+  await mkdir(photos);
+  for (let i = 0; i < 3; i++) await writePhoto(path.join(photos, `p${i}.png`), i);
+  style = tf.tidy(() => {
+    const noise = tf.randomUniform([40, 40, 1], 0, 1, 'float32', 3);
+    return tf.concat([tf.mul(noise, 0.2), tf.mul(noise, 0.4), tf.add(tf.mul(noise, 0.3), 0.6)], 2) as tf.Tensor3D;
+  });
+});
+
+afterAll(async () => {
+  style.dispose();
+  await rm(root, { recursive: true, force: true });
+});
+
+function options(extra: Partial<TrainOptions>): TrainOptions {
+  return {
+    style,
+    photos,
+    config: STARTER_CONFIG,
+    steps: 4,
+    batchSize: 2,
+    imageSize: SIZE,
+    learningRate: 5e-3,
+    previewEvery: 0,
+    ...extra,
+  };
+}
+
+function weightsOf(net: StyleNet): Float32Array[] {
+  return Object.values(net.variables).map((v) => v.dataSync() as Float32Array);
+}
+
+describe('trainStyle', () => {
+  it('lowers the loss on a fixed batch within a few steps', async () => {
+    const initial = StyleNet.create(STARTER_CONFIG, 1);
+    const evalLoss = new StyleLoss({ styleImage: style, imageSize: SIZE });
+    const batch = tf.randomUniform([2, SIZE, SIZE, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const score = (net: StyleNet) => tf.tidy(() => evalLoss.values(net.apply(batch), batch).total);
+    const before = score(initial);
+    const result = await trainStyle(options({ initial, steps: 12 }));
+    const after = score(result.net);
+    expect(after).toBeLessThan(before * 0.8);
+    expect(result.metadata.finetuned).toBe(true);
+    expect(result.metadata.stepsCompleted).toBe(12);
+    expect(result.metadata.photoCount).toBe(3);
+    expect(result.metadata.styleSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.metadata.photosSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(Number.isFinite(result.losses.total)).toBe(true);
+    result.net.dispose();
+    initial.dispose();
+    evalLoss.dispose();
+    batch.dispose();
+  });
+
+  it('does not leak tensors from step to step, and reports progress with a preview', async () => {
+    const counts: number[] = [];
+    const reports: TrainProgress[] = [];
+    const result = await trainStyle(
+      options({
+        steps: 5,
+        previewEvery: 5,
+        onProgress: (p) => {
+          counts.push(tf.memory().numTensors);
+          reports.push(p);
+        },
+      }),
+    );
+    expect(new Set(counts.slice(1, 4)).size).toBe(1);
+    expect(reports.map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(reports.every((r) => r.totalSteps === 5 && r.imagesPerSec > 0 && r.etaSeconds >= 0)).toBe(true);
+    expect(reports[4]!.etaSeconds).toBe(0);
+    const preview = reports[4]!.preview;
+    expect(preview && (await sharp(preview).metadata()).format).toBe('jpeg');
+    expect(reports.slice(0, 4).every((r) => r.preview === undefined)).toBe(true);
+    result.net.dispose();
+  });
+
+  it('resumes from a checkpoint at the right step and reproduces an uninterrupted run', async () => {
+    const straight = await trainStyle(options({ steps: 4 }));
+    const dir = path.join(root, 'ckpt');
+    const first = await trainStyle(options({ steps: 2, checkpointDir: dir, checkpointEvery: 1 }));
+    expect((await readManifest(dir))?.step).toBe(2);
+    first.net.dispose();
+    const steps: number[] = [];
+    const resumed = await trainStyle(options({ steps: 4, checkpointDir: dir, resume: true, onProgress: (p) => void steps.push(p.step) }));
+    expect(resumed.metadata.resumedFromStep).toBe(2);
+    expect(steps).toEqual([3, 4]);
+    // Same batches, same Adam state: the same weights up to float rounding, which Adam can
+    // amplify to a fraction of a step for parameters whose gradient is pure noise (biases
+    // before a normalisation). Two steps fewer differ by whole steps.
+    const twoSteps = await trainStyle(options({ steps: 2 }));
+    const distance = (p: Float32Array[], q: Float32Array[]) =>
+      Math.max(...p.map((a, i) => Math.max(...a.map((v, j) => Math.abs(v - q[i]![j]!)))));
+    const gap = distance(weightsOf(straight.net), weightsOf(resumed.net));
+    expect(gap).toBeLessThan(0.2 * distance(weightsOf(straight.net), weightsOf(twoSteps.net)));
+    expect(gap).toBeLessThan(1e-3);
+    twoSteps.net.dispose();
+    straight.net.dispose();
+    resumed.net.dispose();
+  });
+
+  it('stops promptly when aborted, saving where it stopped', async () => {
+    const dir = path.join(root, 'abort');
+    const controller = new AbortController();
+    const seen: number[] = [];
+    // Whatever creating and disposing a StyleNet leaves behind is the network's business;
+    // trainStyle itself must add nothing to it.
+    let before = tf.memory().numTensors;
+    StyleNet.create(STARTER_CONFIG, 1).dispose();
+    const networkResidue = tf.memory().numTensors - before;
+    before = tf.memory().numTensors;
+    await expect(
+      trainStyle(
+        options({
+          steps: 50,
+          checkpointDir: dir,
+          checkpointEvery: 100,
+          signal: controller.signal,
+          onProgress: (p) => {
+            seen.push(p.step);
+            if (p.step === 2) controller.abort();
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(seen).toEqual([1, 2]);
+    expect((await readManifest(dir))?.step).toBe(2);
+    expect(tf.memory().numTensors - before).toBe(networkResidue);
+  });
+});
