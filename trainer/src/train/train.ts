@@ -8,7 +8,7 @@ import { initBackend, type TrainingBackend } from '../kernels/backend.js';
 import { StyleLoss, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style_loss.js';
 import { StyleNet, type StyleNetConfig } from '../model/network.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256, type PhotoBatch } from './photos.js';
+import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
 
 export interface TrainProgress {
   step: number;
