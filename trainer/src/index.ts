@@ -4,3 +4,7 @@ export * from './eval/colour-transfer';
 export * from './eval/scores';
 export * from './loss/features';
 export * from './model/network';
+export * from './kernels/backend';
+export * from './loss/style_loss';
+export * from './train/train';
+export * from './train/photos';
