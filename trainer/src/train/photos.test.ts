@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -26,6 +26,8 @@ beforeAll(async () => {
   await sharp(await gradientImage(30, 50, 200)).jpeg().toFile(path.join(root, 'nested', 'b.JPG'));
   await sharp(await gradientImage(64, 64, 90)).webp().toFile(path.join(root, 'nested', 'deeper', 'c.webp'));
   await writeFile(path.join(root, 'notes.txt'), 'not an image');
+  await symlink(path.join(root, 'a.png'), path.join(root, 'nested', 'link.png'));
+  await symlink(path.join(root, 'missing.png'), path.join(root, 'nested', 'dangling.png'));
 });
 
 afterAll(async () => {
@@ -33,9 +35,9 @@ afterAll(async () => {
 });
 
 describe('PhotoSource', () => {
-  it('finds jpg/png/webp recursively, sorted, ignoring other files', async () => {
+  it('finds jpg/png/webp recursively, sorted, following links, ignoring other and dangling files', async () => {
     const files = (await listImageFiles(root)).map((f) => path.relative(root, f));
-    expect(files).toEqual(['a.png', path.join('nested', 'b.JPG'), path.join('nested', 'deeper', 'c.webp')]);
+    expect(files).toEqual(['a.png', path.join('nested', 'b.JPG'), path.join('nested', 'deeper', 'c.webp'), path.join('nested', 'link.png')]);
   });
 
   it('serves the same batches for the same RNG state, and different ones otherwise', async () => {

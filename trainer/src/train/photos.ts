@@ -6,7 +6,7 @@
  * same batches.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 
@@ -35,9 +35,13 @@ export class Rng {
 
 export async function listImageFiles(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  const files = entries
-    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
-    .map((e) => path.join(e.parentPath, e.name));
+  const files: string[] = [];
+  for (const e of entries) {
+    if (!IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) continue;
+    const file = path.join(e.parentPath, e.name);
+    // Symlinked photos count (training sets are often links into system folders).
+    if (e.isFile() || (e.isSymbolicLink() && (await stat(file).catch(() => undefined))?.isFile())) files.push(file);
+  }
   return files.sort();
 }
 
