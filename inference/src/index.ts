@@ -10,3 +10,5 @@ export type { CatalogStyle, StyleCatalog, VersionRequest, VersionResolver } from
 export type { FeedbackEntry, FeedbackSink } from './service/feedback';
 export { stylizeTiled, planAxis, countTiles } from './pipeline/tiling';
 export type { RgbImage, StyleRunner } from './pipeline/tiling';
+export { StyleModel, DEFAULT_THREADS, hwcToChw, chwToHwc, rgbFromBytes, bytesFromRgb } from './engine/style-model';
+export type { StyleModelOptions } from './engine/style-model';

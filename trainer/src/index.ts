@@ -8,3 +8,4 @@ export * from './kernels/backend';
 export * from './loss/style_loss';
 export * from './train/train';
 export * from './train/photos';
+export * from './export/onnx';

@@ -1,0 +1,63 @@
+import { exportOnnx, initBackend, StyleNet } from '@nst/trainer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesFromRgb, chwToHwc, hwcToChw, rgbFromBytes, StyleModel } from './style-model';
+
+let model: StyleModel;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  const net = StyleNet.create({ channels: [4, 6, 8], residualBlocks: 1, outerKernel: 3 }, 9);
+  model = await StyleModel.load(exportOnnx(net), { threads: 1 });
+  net.dispose();
+});
+
+afterAll(async () => {
+  await model.dispose();
+});
+
+describe('StyleModel', () => {
+  it('returns an image of the same odd size with values in 0..1', async () => {
+    const image = rgbFromBytes(Uint8Array.from({ length: 13 * 9 * 3 }, (_, i) => (i * 29) % 256), 13, 9);
+    const out = await model.run(image);
+    expect([out.width, out.height, out.data.length]).toEqual([13, 9, 13 * 9 * 3]);
+    expect(Math.min(...out.data)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...out.data)).toBeLessThanOrEqual(1);
+  });
+
+  it('runs concurrent requests on one session', async () => {
+    const image = rgbFromBytes(new Uint8Array(16 * 16 * 3).fill(128), 16, 16);
+    const outs = await Promise.all([model.run(image), model.run(image), model.run(image)]);
+    expect(outs[1]?.data).toEqual(outs[0]?.data);
+    expect(outs[2]?.data).toEqual(outs[0]?.data);
+  });
+
+  it('rejects data that does not match the stated size, and use after dispose', async () => {
+    await expect(model.run({ data: new Float32Array(10), width: 4, height: 4 })).rejects.toThrow(/expected 48/);
+    const net = StyleNet.create({ channels: [2, 2, 2], residualBlocks: 0, outerKernel: 1 }, 1);
+    const other = await StyleModel.load(exportOnnx(net), {});
+    net.dispose();
+    expect(other.threads).toBe(2);
+    await other.dispose();
+    await expect(other.run({ data: new Float32Array(48), width: 4, height: 4 })).rejects.toThrow(/dispose/);
+  });
+
+  it('rejects bytes that are not an ONNX model, and bad thread counts', async () => {
+    await expect(StyleModel.load(new Uint8Array([1, 2, 3]))).rejects.toThrow();
+    await expect(StyleModel.load(new Uint8Array(), { threads: 0 })).rejects.toThrow(/threads/);
+  });
+});
+
+describe('pixel layout helpers', () => {
+  it('HWC <-> CHW are inverse and place channels in planes', () => {
+    const hwc = Float32Array.from({ length: 2 * 3 * 3 }, (_, i) => i);
+    const chw = hwcToChw(hwc, 3, 2);
+    expect(Array.from(chw.subarray(0, 6))).toEqual([0, 3, 6, 9, 12, 15]);
+    expect(chwToHwc(chw, 3, 2)).toEqual(hwc);
+  });
+
+  it('bytes -> floats -> bytes is lossless and clamps out-of-range floats', () => {
+    const bytes = Uint8Array.from({ length: 256 * 3 }, (_, i) => i % 256);
+    expect(bytesFromRgb(rgbFromBytes(bytes, 16, 16))).toEqual(bytes);
+    expect(Array.from(bytesFromRgb({ data: Float32Array.of(-0.2, 0.5, 1.7), width: 1, height: 1 }))).toEqual([0, 128, 255]);
+  });
+});
