@@ -18,6 +18,7 @@ export interface ReleasesView {
 const ORIGIN_LABEL: Record<number, string> = {
   [VersionOrigin.VERSION_ORIGIN_TRAINED]: 'Trained',
   [VersionOrigin.VERSION_ORIGIN_FINE_TUNED]: 'Fine-tuned',
+  [VersionOrigin.VERSION_ORIGIN_STARTER]: 'Starter',
 };
 
 function metricsText(values: Record<string, number>): string {

@@ -120,10 +120,12 @@ export function jobStateToJSON(object: JobState): string {
 export enum VersionOrigin {
   /** VERSION_ORIGIN_UNSPECIFIED - Not recorded. */
   VERSION_ORIGIN_UNSPECIFIED = 0,
-  /** VERSION_ORIGIN_TRAINED - Trained from scratch from a painting (a new style or a starter style). */
+  /** VERSION_ORIGIN_TRAINED - Trained from scratch from an uploaded painting (registry origin "train"). */
   VERSION_ORIGIN_TRAINED = 1,
   /** VERSION_ORIGIN_FINE_TUNED - Fine-tuned from its parent version. */
   VERSION_ORIGIN_FINE_TUNED = 2,
+  /** VERSION_ORIGIN_STARTER - Shipped with the platform: a starter style the project trained (registry origin "starter"). */
+  VERSION_ORIGIN_STARTER = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -138,6 +140,9 @@ export function versionOriginFromJSON(object: any): VersionOrigin {
     case 2:
     case "VERSION_ORIGIN_FINE_TUNED":
       return VersionOrigin.VERSION_ORIGIN_FINE_TUNED;
+    case 3:
+    case "VERSION_ORIGIN_STARTER":
+      return VersionOrigin.VERSION_ORIGIN_STARTER;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -153,6 +158,8 @@ export function versionOriginToJSON(object: VersionOrigin): string {
       return "VERSION_ORIGIN_TRAINED";
     case VersionOrigin.VERSION_ORIGIN_FINE_TUNED:
       return "VERSION_ORIGIN_FINE_TUNED";
+    case VersionOrigin.VERSION_ORIGIN_STARTER:
+      return "VERSION_ORIGIN_STARTER";
     case VersionOrigin.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
