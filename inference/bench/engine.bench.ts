@@ -1,0 +1,209 @@
+/**
+ * Inference speed against the peer (issue 2, part 8): the PyTorch fast-neural-style network
+ * (../shared/bench/peer_torch.py, Johnson 2016) and the project's ONNX path (StyleNet ->
+ * exportOnnx -> StyleModel on onnxruntime-node), same machine, same run, same threads,
+ * 1024x1024, median of 3 after a warm-up. Speed is reported as peer_ms / ours_ms, never as
+ * an absolute claim. Weights are random: speed does not depend on them.
+ *
+ *   node --import tsx inference/bench/engine.bench.ts [--size 1024] [--runs 3] [--threads 2]
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { exportOnnx, initBackend, JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, variableShapes, type StyleNetConfig } from '@nst/trainer';
+import { StyleModel } from '../src/engine/style-model';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The shared folder is the repository's sibling. */
+export const PEER_SCRIPT = path.resolve(repoRoot, '..', 'shared', 'bench', 'peer_torch.py');
+/**
+ * Debian's python3-torch lives under the system interpreter (the script's shebang); a pyenv or
+ * venv python3 earlier on PATH has no torch. NST_PEER_PYTHON overrides.
+ */
+const PEER_PYTHON = process.env['NST_PEER_PYTHON'] || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+
+export interface BenchCandidate {
+  name: string;
+  config: StyleNetConfig;
+}
+
+/** Starter candidates measured beside Johnson; STARTER_CONFIG is always included. */
+export const CANDIDATES: BenchCandidate[] = [
+  { name: 'johnson', config: JOHNSON_CONFIG },
+  { name: 'w24 r5 k9', config: { channels: [24, 48, 96], residualBlocks: 5, outerKernel: 9 } },
+  { name: 'w24 r5 k5', config: { channels: [24, 48, 96], residualBlocks: 5, outerKernel: 5 } },
+  { name: 'w16 r5 k9', config: { channels: [16, 32, 64], residualBlocks: 5, outerKernel: 9 } },
+  { name: 'w16 r5 k5', config: { channels: [16, 32, 64], residualBlocks: 5, outerKernel: 5 } },
+  { name: 'w16 r3 k5', config: { channels: [16, 32, 64], residualBlocks: 3, outerKernel: 5 } },
+];
+
+export interface BenchRow {
+  engine: string;
+  network: string;
+  config: StyleNetConfig | null;
+  size: number;
+  threads: number;
+  medianMs: number;
+  /** peer_ms / this row's ms (>1: faster than the peer's Johnson network). */
+  speedupVsPeer: number;
+  /** Multiply-adds per output pixel (conv layers only) and trainable parameters. */
+  macsPerPixel: number;
+  params: number;
+}
+
+export interface BenchOptions {
+  size?: number;
+  runs?: number;
+  threads?: number;
+  candidates?: BenchCandidate[];
+  log?: (line: string) => void;
+}
+
+/** Conv multiply-adds per input pixel: the cost model behind the measured numbers. */
+export function macsPerPixel(config: StyleNetConfig): number {
+  const [c1, c2, c3] = config.channels;
+  const k2 = config.outerKernel * config.outerKernel;
+  const full = k2 * 3 * c1 + 9 * c2 * c1 + k2 * c1 * 3; // enc1, dec2, out
+  const half = 9 * c1 * c2 + 9 * c3 * c2; // enc2 (output at 1/2), dec1
+  const quarter = 9 * c2 * c3 + config.residualBlocks * 2 * 9 * c3 * c3; // enc3, residual convs
+  return full + half / 4 + quarter / 16;
+}
+
+function parameterCount(config: StyleNetConfig): number {
+  return variableShapes(config).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/** Times the PyTorch peer; it does its own warm-up and prints its median. */
+export async function timePeer(size: number, runs: number, threads: number): Promise<{ medianMs: number; version: string }> {
+  if (!existsSync(PEER_SCRIPT)) throw new Error(`peer script not found at ${PEER_SCRIPT}`);
+  const { stdout } = await run(PEER_PYTHON, [PEER_SCRIPT, String(size), String(runs), String(threads)], { timeout: 600_000 });
+  const match = /torch (\S+) size=\d+ median_ms=(\d+)/.exec(stdout);
+  if (!match) throw new Error(`unexpected peer output: ${stdout}`);
+  return { version: match[1] ?? '?', medianMs: Number(match[2]) };
+}
+
+/** Times one config through the ONNX path: export, load with `threads`, warm up, median of `runs`. */
+export async function timeOnnx(config: StyleNetConfig, size: number, runs: number, threads: number): Promise<number> {
+  const net = StyleNet.create(config, 1);
+  const onnx = exportOnnx(net);
+  net.dispose();
+  const model = await StyleModel.load(onnx, { threads });
+  try {
+    const data = new Float32Array(size * size * 3);
+    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) >>> 0) / 4294967296;
+    const image = { data, width: size, height: size };
+    await model.run(image);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      await model.run(image);
+      times.push(performance.now() - started);
+    }
+    return median(times);
+  } finally {
+    await model.dispose();
+  }
+}
+
+const formatConfig = (c: StyleNetConfig | null) => (c ? `[${c.channels.join(',')}] r${c.residualBlocks} k${c.outerKernel}` : 'Johnson (torch)');
+
+export function formatBenchTable(rows: BenchRow[]): string {
+  const header = ['engine', 'network', 'config', 'size', 'thr', 'median ms', 'peer/ours', 'kMAC/px', 'params'];
+  const body = rows.map((r) => [
+    r.engine,
+    r.network,
+    formatConfig(r.config),
+    String(r.size),
+    String(r.threads),
+    r.medianMs.toFixed(0),
+    `${r.speedupVsPeer.toFixed(2)}x`,
+    (r.macsPerPixel / 1000).toFixed(1),
+    r.params.toLocaleString('en-US'),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** The whole comparison in one run; rows: the peer first, then each candidate. */
+export async function benchEngine(options: BenchOptions = {}): Promise<BenchRow[]> {
+  const size = options.size ?? 1024;
+  const runs = options.runs ?? 3;
+  const threads = options.threads ?? 2;
+  const log = options.log ?? (() => {});
+  const candidates = [...(options.candidates ?? CANDIDATES)];
+  if (!candidates.some((c) => JSON.stringify(c.config) === JSON.stringify(STARTER_CONFIG))) {
+    candidates.push({ name: 'starter', config: STARTER_CONFIG });
+  }
+  // Exporting only needs the weights as TF.js variables; the pure-JS backend does that without
+  // loading WASM (the timing is ONNX Runtime's).
+  await initBackend('cpu');
+  log(`peer: ${PEER_PYTHON} ${PEER_SCRIPT} ${size} ${runs} ${threads}`);
+  const peerBefore = await timePeer(size, runs, threads);
+  const timed: { candidate: BenchCandidate; ms: number }[] = [];
+  for (const candidate of candidates) {
+    log(`onnx: ${candidate.name} ${formatConfig(candidate.config)}`);
+    timed.push({ candidate, ms: await timeOnnx(candidate.config, size, runs, threads) });
+  }
+  // The machine is shared: the peer runs again after ours, and the faster of its two medians is
+  // the reference, which can only understate our speed-up.
+  log('peer again');
+  const peerAfter = await timePeer(size, runs, threads);
+  const peer = peerAfter.medianMs < peerBefore.medianMs ? peerAfter : peerBefore;
+  log(`peer medians: ${peerBefore.medianMs} ms before, ${peerAfter.medianMs} ms after`);
+  const rows: BenchRow[] = [
+    {
+      engine: `pytorch ${peer.version}`,
+      network: 'peer',
+      config: null,
+      size,
+      threads,
+      medianMs: peer.medianMs,
+      speedupVsPeer: 1,
+      macsPerPixel: macsPerPixel(JOHNSON_CONFIG),
+      // The peer's 15 normed convs also carry (redundant) biases.
+      params: parameterCount(JOHNSON_CONFIG) + 32 + 64 + 128 + 128 * 10 + 64 + 32,
+    },
+  ];
+  for (const { candidate, ms } of timed) {
+    const starter = JSON.stringify(candidate.config) === JSON.stringify(STARTER_CONFIG);
+    rows.push({
+      engine: 'onnxruntime-node',
+      network: starter ? `${candidate.name} (STARTER)` : candidate.name,
+      config: candidate.config,
+      size,
+      threads,
+      medianMs: ms,
+      speedupVsPeer: peer.medianMs / ms,
+      macsPerPixel: macsPerPixel(candidate.config),
+      params: parameterCount(candidate.config),
+    });
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: { size: { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' } },
+  });
+  const rows = await benchEngine({ size: Number(values.size), runs: Number(values.runs), threads: Number(values.threads), log: (l) => console.error(l) }).catch(
+    (error: unknown) => {
+      console.error(`engine bench failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+  console.log(formatBenchTable(rows));
+  const johnson = rows.find((r) => r.network === 'johnson');
+  const starter = rows.find((r) => r.network.endsWith('(STARTER)'));
+  console.log(`\nJohnson via ONNX: ${johnson?.speedupVsPeer.toFixed(2)}x the peer (target >= 1.4x)`);
+  console.log(`STARTER_CONFIG:   ${starter?.speedupVsPeer.toFixed(2)}x the peer's Johnson (target >= 3x)`);
+}
