@@ -1,0 +1,119 @@
+/**
+ * Evidence of quality: stylizes the held-out gallery photos with every starter style through
+ * the serving path (ONNX Runtime), renders a contact sheet under docs/gallery/, and prints per
+ * style a style-match score and a content-structure score against two baselines on the same
+ * photos: the unstyled input and a Reinhard colour transfer.
+ *
+ *   node --import tsx scripts/gallery.ts [--registry trainer/starter-styles] [--out docs/gallery] [--size 512]
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { Command } from 'commander';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { ModelRegistry } from '@nst/runtime';
+import { StyleModel } from '@nst/inference';
+import { GALLERY_PHOTOS, contentStructure, createFeatureNetwork, reinhardTransfer, styleDistance, type RgbImage } from '@nst/trainer';
+
+/** The judge's seed differs from every training seed, so no model was optimised against it. */
+const JUDGE_SEED = 424242;
+
+async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
+  const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data: Float32Array.from(data, (v) => v / 255), width: info.width, height: info.height };
+}
+
+async function toJpeg(image: RgbImage, file: string): Promise<Buffer> {
+  const bytes = Buffer.from(Uint8Array.from(image.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+  const jpeg = await sharp(bytes, { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality: 88 }).toBuffer();
+  await writeFile(file, jpeg);
+  return jpeg;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+interface Row {
+  style: string;
+  version: number;
+  styleInput: number;
+  styleReinhard: number;
+  styleStylized: number;
+  ssimReinhard: number;
+  ssimStylized: number;
+}
+
+async function main() {
+  const program = new Command()
+    .option('--registry <dir>', 'registry to read styles from', 'trainer/starter-styles')
+    .option('--out <dir>', 'output folder', 'docs/gallery')
+    .option('--size <px>', 'longest side of gallery images', '512')
+    .parse();
+  const opts = program.opts<{ registry: string; out: string; size: string }>();
+  const size = Number(opts.size);
+  const out = resolve(opts.out);
+  await mkdir(out, { recursive: true });
+  await tf.setBackend('cpu');
+  const judge = createFeatureNetwork({ seed: JUDGE_SEED });
+  const registry = await ModelRegistry.open(resolve(opts.registry));
+  const styles = await registry.listStyles();
+  const photos = await Promise.all(GALLERY_PHOTOS.map((p) => loadRgb(p.path, size)));
+
+  const rows: Row[] = [];
+  const sheet: { input: Buffer; left: number; top: number }[] = [];
+  const cell = 240;
+  const cellH = 180;
+  const cellOf = async (jpeg: Uint8Array) => sharp(jpeg).resize(cell, cellH, { fit: 'cover' }).toBuffer();
+  for (const [p, photo] of photos.entries()) sheet.push({ input: await cellOf(await toJpeg(photo, join(out, `photo-${p + 1}.jpg`))), left: 0, top: (p + 1) * cellH });
+
+  for (const [s, style] of styles.entries()) {
+    const version = await registry.latestVersion(style.id);
+    const styleImage = await loadRgb(await readFile(registry.styleImagePath(style.id)), size);
+    sheet.push({ input: await cellOf(await toJpeg(styleImage, join(out, `style-${style.id}.jpg`))), left: (s + 1) * cell, top: 0 });
+    const model = await StyleModel.load(await registry.readModel(style.id, version.version), { threads: 2 });
+    const scores = { input: [] as number[], reinhard: [] as number[], stylized: [] as number[], ssimR: [] as number[], ssimS: [] as number[] };
+    for (const [p, photo] of photos.entries()) {
+      const stylized = await model.run(photo);
+      const reinhard = reinhardTransfer(photo, styleImage);
+      scores.input.push(styleDistance(judge.features, photo, styleImage));
+      scores.reinhard.push(styleDistance(judge.features, reinhard, styleImage));
+      scores.stylized.push(styleDistance(judge.features, stylized, styleImage));
+      scores.ssimR.push(contentStructure(reinhard, photo));
+      scores.ssimS.push(contentStructure(stylized, photo));
+      const jpeg = await toJpeg(stylized, join(out, `photo-${p + 1}-${style.id}.jpg`));
+      sheet.push({ input: await cellOf(jpeg), left: (s + 1) * cell, top: (p + 1) * cellH });
+      if (p === 0) await toJpeg(reinhard, join(out, `photo-1-${style.id}-reinhard.jpg`));
+    }
+    await model.dispose();
+    rows.push({
+      style: style.id,
+      version: version.version,
+      styleInput: mean(scores.input),
+      styleReinhard: mean(scores.reinhard),
+      styleStylized: mean(scores.stylized),
+      ssimReinhard: mean(scores.ssimR),
+      ssimStylized: mean(scores.ssimS),
+    });
+  }
+  judge.dispose();
+
+  await sharp({ create: { width: cell * (styles.length + 1), height: cellH * (photos.length + 1), channels: 3, background: '#ffffff' } })
+    .composite(sheet)
+    .jpeg({ quality: 85 })
+    .toFile(join(out, 'gallery.jpg'));
+
+  const f = (x: number) => x.toFixed(3);
+  const table = [
+    '| style | version | style distance: input | Reinhard | stylized | SSIM: Reinhard | stylized |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.style} | ${r.version} | ${f(r.styleInput)} | ${f(r.styleReinhard)} | ${f(r.styleStylized)} | ${f(r.ssimReinhard)} | ${f(r.ssimStylized)} |`),
+  ].join('\n');
+  const credits = GALLERY_PHOTOS.map((p, i) => `- photo-${i + 1}: ${basename(p.path)} by ${p.credit} (${p.licence})`).join('\n');
+  await writeFile(
+    join(out, 'SCORES.md'),
+    `# Gallery scores\n\nStyle distance: mean over the gallery photos of the relative Gram distance to the style image under a random feature network (seed ${JUDGE_SEED}, not a training seed); lower matches the style better. SSIM: mean luminance SSIM against the input photo; 1 is the photo's structure unchanged.\n\n${table}\n\nPhotos (held out from training):\n${credits}\n`,
+  );
+  console.log(table);
+}
+
+await main();
