@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs. Idempotent; skips apt when everything is present.
+# Debian packages the project needs, by purpose. Idempotent; skips apt when all are present.
+#   scripts/install-system-deps.sh            # what the test suite needs (CI runs this)
+#   scripts/install-system-deps.sh bench      # + the PyTorch peer for `npm run bench`
+#   scripts/install-system-deps.sh training   # + Debian's photo packages the starter styles train on
 set -euo pipefail
 # chromium: the web app's browser tests (playwright-core drives it).
-pkgs=(python3-torch chromium)
+pkgs=(chromium)
+case "${1:-test}" in
+  test) ;;
+  bench) pkgs+=(python3-torch) ;;
+  training) pkgs+=(mate-backgrounds lomiri-wallpapers-16.04 python3-torch) ;;
+  *) echo "usage: $0 [test|bench|training]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
