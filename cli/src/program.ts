@@ -1,0 +1,141 @@
+/**
+ * `nst`: the command line of the platform. It talks gRPC to StyleService and TrainerService
+ * like any other client; addresses and the admin token come from the same configuration the
+ * services read (NST_STYLE_ADDR, NST_TRAINER_ADDR, NST_ADMIN_TOKEN, NST_DATA_DIR).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runCli, type CliAction } from './cli';
+import { cancelJob, fineTune, listJobs, listVersions, train, watch, type FineTuneOptions, type TrainOptions } from './commands/jobs';
+import { submitFeedback } from './commands/feedback';
+import { listStyles } from './commands/styles';
+import { stylize } from './commands/stylize';
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
+  return parsed;
+}
+
+function decimal(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new InvalidArgumentError(`"${value}" is not a number.`);
+  return parsed;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('nst')
+    .description('Stylize photos, rate results, and train styles on the neural style transfer platform.')
+    .addOption(new Option('--style-addr <host:port>', 'StyleService address').env('NST_STYLE_ADDR'))
+    .addOption(new Option('--trainer-addr <host:port>', 'TrainerService address').env('NST_TRAINER_ADDR'))
+    .addOption(new Option('--token <token>', 'admin token for train, finetune and cancel').env('NST_ADMIN_TOKEN'))
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: false });
+
+  const run = (action: CliAction): Promise<void> => runCli(program.opts(), action);
+  const training = (command: Command): Command =>
+    command
+      .option('--steps <n>', 'optimisation steps', integer)
+      .option('--batch-size <n>', 'photos per step', integer)
+      .option('--image-size <px>', 'side of the square training crops', integer)
+      .option('--learning-rate <lr>', 'Adam learning rate', decimal)
+      .option('--content-weight <w>', 'weight of the content loss', decimal)
+      .option('--style-weight <w>', 'weight of the style loss', decimal)
+      .option('--tv-weight <w>', 'weight of the smoothness loss', decimal)
+      .option('--seed <n>', 'seed for reproducible runs', integer)
+      .option('--no-watch', 'return once the job is queued');
+
+  program
+    .command('styles')
+    .description('list the styles and their latest versions')
+    .action(async () => run((ctx) => listStyles(ctx)));
+
+  program
+    .command('stylize')
+    .description('stylize images (files or folders of images) and write the results to a folder')
+    .argument('<inputs...>', 'image files or folders')
+    .requiredOption('-s, --style <id>', 'the style to paint with')
+    .option('--version <version>', 'pin a version of the style (default: the one the service routes to)')
+    .option('-f, --format <format>', 'output format: jpeg, png or webp', 'jpeg')
+    .option('-q, --quality <q>', 'output quality 1-100 (JPEG and WebP)', integer)
+    .option('--max-dimension <px>', 'shrink larger inputs so the long side is at most this', integer)
+    .option('--timeout <seconds>', 'give up on one image after this long', integer, 600)
+    .requiredOption('-o, --out <dir>', 'folder for the results')
+    .action(async (inputs: string[], options: Record<string, unknown>) =>
+      run((ctx) =>
+        stylize(ctx, inputs, {
+          style: options['style'] as string,
+          ...(options['version'] !== undefined ? { version: options['version'] as string } : {}),
+          format: options['format'] as string,
+          ...(options['quality'] !== undefined ? { quality: options['quality'] as number } : {}),
+          ...(options['maxDimension'] !== undefined ? { maxDimension: options['maxDimension'] as number } : {}),
+          out: options['out'] as string,
+          timeout: options['timeout'] as number,
+        }),
+      ),
+    );
+
+  program
+    .command('feedback')
+    .description('rate a stylized result (the request id is printed by stylize)')
+    .argument('<request-id>', 'the request id from the stylize output')
+    .argument('<rating>', 'good or bad')
+    .option('-r, --reason <text>', 'what was good or bad about it')
+    .option('--consent', 'allow the service to keep the input photo to train on', false)
+    .option('--style <id>', 'the style that served it (default: remembered from stylize)')
+    .option('--version <version>', 'the version that served it (default: remembered from stylize)')
+    .action(async (requestId: string, rating: string, options: Record<string, unknown>) =>
+      run((ctx) => submitFeedback(ctx, requestId, rating, options)),
+    );
+
+  training(
+    program
+      .command('train')
+      .description('create a new style from a painting and watch it train')
+      .argument('<painting>', 'the painting image')
+      .requiredOption('-n, --name <id>', 'the new style id: lower-case letters, digits and dashes')
+      .option('--display-name <name>', 'the name people see')
+      .option('--description <text>', 'one sentence about the look'),
+  ).action(async (painting: string, options: Record<string, unknown>) =>
+    run((ctx) => train(ctx, painting, options as unknown as TrainOptions)),
+  );
+
+  training(
+    program
+      .command('finetune')
+      .description('fine-tune a style version on the photos rated bad plus the regular photos')
+      .argument('<style>', 'the style')
+      .option('--version <version>', 'the version to start from (default: the latest)')
+      .option('-r, --reason <text>', 'why'),
+  ).action(async (style: string, options: Record<string, unknown>) =>
+    run((ctx) => fineTune(ctx, style, options as unknown as FineTuneOptions)),
+  );
+
+  program
+    .command('watch')
+    .description('follow a job live: step, losses, throughput and ETA')
+    .argument('<job-id>')
+    .action(async (jobId: string) => run((ctx) => watch(ctx, jobId)));
+
+  program
+    .command('jobs')
+    .description('list training and fine-tuning jobs, newest first')
+    .option('--style <id>', 'only this style')
+    .option('--state <state>', 'only jobs in this state (queued, running, succeeded, failed, cancelled)')
+    .option('--limit <n>', 'at most this many', integer)
+    .action(async (options: Record<string, unknown>) => run((ctx) => listJobs(ctx, options)));
+
+  program
+    .command('cancel')
+    .description('cancel a queued or running job')
+    .argument('<job-id>')
+    .action(async (jobId: string) => run((ctx) => cancelJob(ctx, jobId)));
+
+  program
+    .command('versions')
+    .description('list the versions of a style with their lineage and metrics')
+    .argument('<style>')
+    .action(async (style: string) => run((ctx) => listVersions(ctx, style)));
+
+  return program;
+}
+

@@ -1,0 +1,100 @@
+/**
+ * What every gRPC server of the platform offers besides its own service: grpc.health.v1
+ * health (SERVING while it runs, NOT_SERVING while it drains) and server reflection built from
+ * the service's .proto files, so grpcurl and `buf curl` work without local proto files.
+ */
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { reflectionDescriptors } from '@nst/proto';
+import { HealthClient } from './health-client';
+
+export interface GrpcServiceSpec {
+  /** Full service name, for example "nst.v1.StyleService". */
+  name: string;
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+}
+
+export interface GrpcServerOptions {
+  /** host:port to listen on; port 0 picks a free port. */
+  address: string;
+  services: GrpcServiceSpec[];
+  /** grpc-js channel options (message size limits and the like). */
+  channelOptions?: Record<string, number | string>;
+}
+
+export interface RunningGrpcServer {
+  server: Server;
+  health: HealthImplementation;
+  port: number;
+  /** Marks every service NOT_SERVING, lets calls in flight finish (up to `graceMs`), then stops. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new Server(options.channelOptions);
+  for (const service of options.services) server.addService(service.definition, service.implementation);
+
+  const serving = Object.fromEntries(options.services.map((s) => [s.name, 'SERVING' as const]));
+  const health = new HealthImplementation({ '': 'SERVING', ...serving });
+  health.addToServer(server);
+
+  // Reflection serves the descriptors buf compiled (@nst/proto). ReflectionService reads only
+  // the `fileDescriptorProtos` of the definition it is given; a definition from
+  // @grpc/proto-loader would carry protobufjs-synthesized descriptors, whose camel-cased field
+  // names and map entries `buf curl` and grpcurl reject.
+  const reflected = { files: { fileDescriptorProtos: reflectionDescriptors() } } as unknown as PackageDefinition;
+  new ReflectionService(reflected, {
+    services: [...options.services.map((s) => s.name), 'grpc.health.v1.Health'],
+  }).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(options.address, ServerCredentials.createInsecure(), (error, boundPort) =>
+      error ? reject(error) : resolve(boundPort),
+    ),
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 5000): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      for (const name of ['', ...Object.keys(serving)]) health.setStatus(name, 'NOT_SERVING');
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    return closing;
+  };
+  return { server, health, port, close };
+}
+
+/**
+ * Asks a server's grpc.health.v1 Health/Check for `service` ('' = the whole server) until it
+ * answers SERVING or `timeoutMs` passes. For start-up scripts and tests.
+ */
+export async function waitForServing(address: string, options: { service?: string; timeoutMs?: number } = {}): Promise<void> {
+  const client = new HealthClient(address);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let last = 'no answer';
+  try {
+    for (;;) {
+      try {
+        const state = await client.check(options.service ?? '', Math.max(200, Math.min(2000, deadline - Date.now())));
+        if (state === 'SERVING') return;
+        last = state;
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      if (Date.now() >= deadline) throw new Error(`${address} is not SERVING after ${options.timeoutMs ?? 30_000} ms (${last})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    client.close();
+  }
+}

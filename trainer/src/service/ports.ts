@@ -1,0 +1,82 @@
+/**
+ * What TrainerService needs from the shared model registry and feedback store, narrowed to
+ * the calls it makes. registry-adapter.ts implements both over @nst/runtime; keeping the
+ * service to these few calls is what lets the Elasticsearch feedback store slot in later.
+ */
+
+export type VersionOriginName = 'starter' | 'train' | 'finetune';
+
+/** One registered version as TrainerService reports it (versions are decimal strings on the wire). */
+export interface VersionInfo {
+  style: string;
+  version: string;
+  parentVersion?: string;
+  origin: VersionOriginName;
+  jobId?: string;
+  reason?: string;
+  losses: Record<string, number>;
+  metrics: Record<string, number>;
+  createdAt: string;
+}
+
+/** A style's first registration: how people see it and the painting it was trained on. */
+export interface NewStyleInfo {
+  displayName: string;
+  description: string;
+  /** Where the painting came from. */
+  origin: string;
+  licence: string;
+  /** The painting as JPEG (what fine-tunes train against later). */
+  styleImage: Uint8Array;
+  thumbnail: Uint8Array;
+}
+
+export interface NewVersion {
+  style: string;
+  /** Set for a new style: the registry creates the style with it before its first version. */
+  newStyle?: NewStyleInfo;
+  parentVersion?: string;
+  origin: 'train' | 'finetune';
+  jobId: string;
+  reason: string;
+  /** The ONNX model StyleService runs. */
+  onnx: Uint8Array;
+  /** StyleNet.serialize() bytes: what a later fine-tune starts from. */
+  weights: Uint8Array;
+  exporterVersion: string;
+  network: Record<string, unknown>;
+  losses: Record<string, number>;
+  hyperparameters: Record<string, unknown>;
+  /** Hashes of the training data (style image, photo set) and counts. */
+  dataHashes: { styleImage: string; photos: string } & Record<string, unknown>;
+}
+
+export interface TrainerRegistry {
+  /** Whether the style exists (with or without versions). */
+  hasStyle(style: string): Promise<boolean>;
+  /** The style's versions, oldest first; undefined when the style does not exist. */
+  listVersions(style: string): Promise<VersionInfo[] | undefined>;
+  readWeights(style: string, version: string): Promise<Uint8Array>;
+  /** The style image (JPEG) the style was created with. */
+  readStyleImage(style: string): Promise<Uint8Array>;
+  /** Registers a version atomically (creating the style first when `newStyle` is set); resolves with its id. */
+  registerVersion(version: NewVersion): Promise<string>;
+}
+
+/** One rating as the trainer reads it back from the feedback store. */
+export interface RatingRecord {
+  id: string;
+  style: string;
+  version: string;
+  rating: 'good' | 'bad';
+  /** The kept input photo, present only with the person's consent. */
+  photoPath?: string;
+  receivedAt: string;
+}
+
+export interface FeedbackReader {
+  /** Ratings received at or after `since`, oldest first. */
+  ratingsSince(since: Date): Promise<RatingRecord[]>;
+  /** Consented photos rated bad for the style (any version), oldest first, still held. */
+  consentedBadPhotos(style: string): Promise<RatingRecord[]>;
+}

@@ -1,0 +1,52 @@
+/** Messages between the job executor (main thread) and a training worker thread. */
+import type { ResolvedHyperparameters } from './hyperparameters';
+
+export interface WorkerJobSpec {
+  /** file: URL of worker.ts, loaded by worker-bootstrap.mjs. */
+  entry: string;
+  jobId: string;
+  styleImageFile: string;
+  photosDir: string;
+  checkpointDir: string;
+  /** Continue from the checkpoint in checkpointDir when there is one. */
+  resume: boolean;
+  /** Serialized StyleNet to fine-tune; a new network is created when absent. */
+  initialWeightsFile?: string;
+  hyperparameters: ResolvedHyperparameters;
+  checkpointEvery: number;
+  previewEvery: number;
+}
+
+export interface WorkerProgress {
+  type: 'progress';
+  step: number;
+  totalSteps: number;
+  losses: Record<string, number>;
+  imagesPerSec: number;
+  etaSeconds: number;
+  preview?: Uint8Array;
+}
+
+export interface WorkerResult {
+  type: 'result';
+  onnx: Uint8Array;
+  weights: Uint8Array;
+  /** Version of the ONNX exporter that wrote `onnx`. */
+  exporterVersion: string;
+  losses: Record<string, number>;
+  /** trainStyle's TrainMetadata (hyperparameters, data hashes, timings). */
+  metadata: Record<string, unknown>;
+}
+
+export interface WorkerFailure {
+  type: 'failed';
+  message: string;
+  aborted: boolean;
+}
+
+export type WorkerMessage = WorkerProgress | WorkerResult | WorkerFailure;
+
+export interface WorkerAbort {
+  type: 'abort';
+  reason: string;
+}

@@ -1,0 +1,79 @@
+/**
+ * A training worker thread: runs one job's trainStyle (TF.js keeps this thread busy between
+ * steps, so training never blocks the server's event loop), exports the result to ONNX and
+ * hands the model, the weights and the metadata back to the main thread, which registers it.
+ */
+import { readFile } from 'node:fs/promises';
+import { parentPort, workerData } from 'node:worker_threads';
+import { EXPORTER_VERSION, exportOnnx } from '../export/onnx';
+import { initBackend } from '../kernels/backend';
+import { STARTER_CONFIG, StyleNet } from '../model/network';
+import { trainStyle } from '../train/train';
+import type { WorkerAbort, WorkerJobSpec, WorkerMessage } from './worker-protocol';
+
+const spec = workerData as WorkerJobSpec;
+const port = parentPort!;
+const controller = new AbortController();
+port.on('message', (message: WorkerAbort) => {
+  if (message.type === 'abort') controller.abort(message.reason);
+});
+
+/** A copy that owns its whole buffer, so it can be transferred rather than cloned. */
+const own = (bytes: Uint8Array): Uint8Array =>
+  bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+
+const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+async function run(): Promise<void> {
+  const h = spec.hyperparameters;
+  // The backend must be up before weights become tensors (trainStyle would do it later).
+  await initBackend();
+  const initial = spec.initialWeightsFile ? StyleNet.deserialize(new Uint8Array(await readFile(spec.initialWeightsFile))) : undefined;
+  const result = await trainStyle({
+    style: spec.styleImageFile,
+    photos: spec.photosDir,
+    // New styles get the starter network: the width and depth chosen for serving speed.
+    ...(initial ? { initial } : { config: STARTER_CONFIG }),
+    steps: h.steps,
+    batchSize: h.batchSize,
+    imageSize: h.imageSize,
+    learningRate: h.learningRate,
+    lossWeights: h.lossWeights,
+    seed: h.seed,
+    checkpointDir: spec.checkpointDir,
+    checkpointEvery: spec.checkpointEvery,
+    resume: spec.resume,
+    previewEvery: spec.previewEvery,
+    signal: controller.signal,
+    onProgress: (progress) => {
+      post({
+        type: 'progress',
+        step: progress.step,
+        totalSteps: progress.totalSteps,
+        losses: { ...progress.losses },
+        imagesPerSec: progress.imagesPerSec,
+        etaSeconds: progress.etaSeconds,
+        ...(progress.preview ? { preview: progress.preview } : {}),
+      });
+    },
+  });
+  initial?.dispose();
+  const onnx = own(exportOnnx(result.net));
+  const weights = own(result.net.serialize());
+  result.net.dispose();
+  post(
+    {
+      type: 'result',
+      onnx,
+      weights,
+      exporterVersion: EXPORTER_VERSION,
+      losses: { ...result.losses },
+      metadata: result.metadata as unknown as Record<string, unknown>,
+    },
+    [onnx.buffer as ArrayBuffer, weights.buffer as ArrayBuffer],
+  );
+}
+
+run().catch((error: unknown) => {
+  post({ type: 'failed', message: error instanceof Error ? error.message : String(error), aborted: controller.signal.aborted });
+});
