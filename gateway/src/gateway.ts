@@ -29,6 +29,8 @@ export interface StartGatewayOptions {
   /** Reads a style's thumbnail JPEG (from the registry); undefined when it has none. */
   readThumbnail?: (style: string) => Promise<Uint8Array | undefined>;
   metrics?: GatewayMetrics;
+  /** How long /readyz waits for each upstream's health answer. Default 2000 ms. */
+  upstreamCheckTimeoutMs?: number;
 }
 
 export interface RunningGateway {
@@ -85,6 +87,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
 
   const health = new UpstreamHealthChecker(
     SERVICE_ROUTES.map((route) => ({ service: route.service, address: upstreams[route.upstream] })),
+    options.upstreamCheckTimeoutMs ?? 2000,
   );
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

@@ -31,7 +31,7 @@ export class UpstreamHealthChecker {
 
   constructor(
     private readonly targets: readonly UpstreamTarget[],
-    private readonly timeoutMs = 1000,
+    private readonly timeoutMs = 2000,
   ) {}
 
   private clientFor(address: string): Client {

@@ -143,6 +143,21 @@ class ReplyWriter {
     return this.raw.write(this.type.mode === 'text' ? frame.toString('base64') : frame);
   }
 
+  /** Writes a message frame; binary mode sends the payload as it is, without copying it. */
+  writeMessage(payload: Buffer): boolean {
+    if (this.type.mode === 'text') return this.write(encodeFrame(MESSAGE_FLAG, payload));
+    this.sendHeaders();
+    this.metrics.responseBytes.inc({ method: this.method }, payload.length + 5);
+    const header = Buffer.allocUnsafe(5);
+    header[0] = MESSAGE_FLAG;
+    header.writeUInt32BE(payload.length, 1);
+    this.raw.cork();
+    this.raw.write(header);
+    const more = this.raw.write(payload);
+    process.nextTick(() => this.raw.uncork());
+    return more;
+  }
+
   finish(grpcStatus: StatusObject): void {
     if (this.finished) return;
     this.finished = true;
@@ -240,7 +255,7 @@ export function registerGrpcWebBridge(app: FastifyInstance, options: BridgeOptio
     });
     call.on('metadata', (metadata: Metadata) => writer.sendHeaders(metadata));
     call.on('data', (payload: Buffer) => {
-      if (!writer.write(encodeFrame(MESSAGE_FLAG, payload))) {
+      if (!writer.writeMessage(payload)) {
         call.pause();
         writer.raw.once('drain', () => call.resume());
       }

@@ -43,7 +43,7 @@ async function bufCurl(method: string, data: object, extra: string[] = []): Prom
   return run(
     BUF,
     ['curl', '--schema', SCHEMA, '--protocol', 'grpcweb', '--data', JSON.stringify(data), ...extra, new URL(method, gateway.url).href],
-    { timeout: 30_000 },
+    { timeout: 110_000 },
   );
 }
 

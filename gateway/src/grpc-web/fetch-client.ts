@@ -43,21 +43,30 @@ export async function callGrpcWeb(
   });
   const messages: Buffer[] = [];
   let trailers = new Map<string, string>();
-  let pending = Buffer.alloc(0);
+  // Received bytes not yet framed; joined only once a whole frame is there (no quadratic
+  // re-copying of large image messages).
+  let pendingChunks: Buffer[] = [];
+  let pendingBytes = 0;
   let pendingText = '';
+  const frameLength = (): number | undefined => {
+    if (pendingBytes < 5) return undefined;
+    const head = pendingChunks[0] && pendingChunks[0].length >= 5 ? pendingChunks[0] : Buffer.concat(pendingChunks);
+    return 5 + head.readUInt32BE(1);
+  };
   const consume = (bytes: Buffer): void => {
-    pending = Buffer.concat([pending, bytes]);
-    for (;;) {
-      if (pending.length < 5) return;
-      const length = pending.readUInt32BE(1);
-      if (pending.length < 5 + length) return;
-      const [frameRead] = readFrames(pending.subarray(0, 5 + length));
-      pending = pending.subarray(5 + length);
-      if (!frameRead) return;
-      if (frameRead.flag === TRAILER_FLAG) trailers = decodeTrailers(frameRead.payload);
+    pendingChunks.push(bytes);
+    pendingBytes += bytes.length;
+    for (let length = frameLength(); length !== undefined && pendingBytes >= length; length = frameLength()) {
+      const joined = pendingChunks.length === 1 ? (pendingChunks[0] as Buffer) : Buffer.concat(pendingChunks);
+      const [frame] = readFrames(joined.subarray(0, length));
+      const rest = joined.subarray(length);
+      pendingChunks = rest.length > 0 ? [rest] : [];
+      pendingBytes = rest.length;
+      if (!frame) continue;
+      if (frame.flag === TRAILER_FLAG) trailers = decodeTrailers(frame.payload);
       else {
-        messages.push(Buffer.from(frameRead.payload));
-        options.onMessage?.(Buffer.from(frameRead.payload));
+        messages.push(frame.payload);
+        options.onMessage?.(frame.payload);
       }
     }
   };
