@@ -33,6 +33,16 @@ describe('planAxis', () => {
     }
   });
 
+  it('uses the fewest tiles, each no longer than needed', () => {
+    expect(planAxis(1155, 512, 32)).toEqual([
+      { start: 0, length: 408 },
+      { start: 374, length: 408 },
+      { start: 747, length: 408 },
+    ]);
+    expect(planAxis(1024, 512, 32).map((s) => s.length)).toEqual([364, 364, 364]);
+    expect(planAxis(992, 512, 32).map((s) => s.length)).toEqual([512, 512]);
+  });
+
   it('uses one tile, the whole axis, when the image is no larger than a tile', () => {
     expect(planAxis(300, 512, 64)).toEqual([{ start: 0, length: 300 }]);
   });

@@ -26,9 +26,11 @@ export interface AxisSpan {
 }
 
 /**
- * Tile positions along one axis of `extent` pixels. Tiles are `tile` long and neighbours
- * overlap by at least `overlap`; the spacing is spread evenly, so the first tile starts at 0
- * and the last one ends exactly at the edge (no tile sticks out of the image).
+ * Tile positions along one axis of `extent` pixels. Tiles are at most `tile` long and
+ * neighbours overlap by at least `overlap`; the first tile starts at 0 and the last ends
+ * exactly at the edge. The fewest tiles that can do it are used, each only as long as needed
+ * (rounded up to a multiple of 4, the network's stride), so little work is spent twice: a
+ * 1155-pixel axis with 512-pixel tiles takes three 408-pixel tiles, not three of 512.
  */
 export function planAxis(extent: number, tile: number, overlap: number): AxisSpan[] {
   if (!Number.isInteger(extent) || extent <= 0) throw new RangeError(`extent must be a positive integer, got ${extent}`);
@@ -36,8 +38,9 @@ export function planAxis(extent: number, tile: number, overlap: number): AxisSpa
   if (overlap < 0 || overlap >= tile) throw new RangeError(`overlap must be in [0, tile size), got ${overlap}`);
   if (extent <= tile) return [{ start: 0, length: extent }];
   const count = Math.ceil((extent - overlap) / (tile - overlap));
-  const stride = (extent - tile) / (count - 1);
-  return Array.from({ length: count }, (_, i) => ({ start: Math.round(i * stride), length: tile }));
+  const length = Math.min(tile, Math.ceil((extent + (count - 1) * overlap) / count / 4) * 4);
+  const stride = (extent - length) / (count - 1);
+  return Array.from({ length: count }, (_, i) => ({ start: Math.round(i * stride), length }));
 }
 
 /** Smooth 0..1 ramp (raised cosine): ramp(t) + ramp(1 - t) = 1, so two-tile overlaps cross-fade exactly. */

@@ -11,7 +11,7 @@ import type { FeedbackSink } from '../service/feedback';
 import { ModelCache } from '../service/model-cache';
 import { PhotoKeeper, type PhotoKeeperOptions } from '../service/photo-keeper';
 import type { LoadedStyleModel, StylizeLimits } from '../service/stylize';
-import { startGrpcServer } from './grpc-server';
+import { startGrpcServer } from '@nst/runtime';
 import { createStyleHandlers, type ServiceLogger } from './style-handlers';
 
 export const STYLE_SERVICE_NAME = 'nst.v1.StyleService';

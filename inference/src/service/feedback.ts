@@ -5,30 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Rating, type SubmitFeedbackRequest, type SubmitFeedbackResponse } from '@nst/proto';
+import { FEEDBACK_ID_PATTERN, FeedbackValidationError, type FeedbackStore } from '@nst/runtime';
 import { requireStyle, type StyleCatalog } from './catalog';
 import { invalidArgument } from './errors';
 import type { PhotoKeeper } from './photo-keeper';
 
-/** One rating as the feedback store records it. */
-export interface FeedbackEntry {
-  id: string;
-  requestId: string;
-  style: string;
-  version: string;
-  rating: 'good' | 'bad';
-  reason: string;
-  clientId: string;
-  consentToKeepPhoto: boolean;
-  /** Where the kept input photo lies; absent without consent or when it was no longer held. */
-  photoPath?: string | undefined;
-  /** ISO 8601 time the server received the feedback. */
-  receivedAt: string;
-}
-
-/** The durable destination of feedback: resolves only once the entry is durable. */
-export interface FeedbackSink {
-  append(entry: FeedbackEntry): Promise<void>;
-}
+/** Where feedback goes: the platform's FeedbackStore (append resolves once durable). */
+export type FeedbackSink = Pick<FeedbackStore, 'append'>;
 
 export interface FeedbackDeps {
   catalog: StyleCatalog;
@@ -36,8 +19,6 @@ export interface FeedbackDeps {
   sink: FeedbackSink;
 }
 
-// Feedback ids name photo files, so they are restricted to file-name-safe characters.
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_REASON = 2000;
 
 export async function submitFeedback(deps: FeedbackDeps, request: SubmitFeedbackRequest): Promise<SubmitFeedbackResponse> {
@@ -50,7 +31,7 @@ export async function submitFeedback(deps: FeedbackDeps, request: SubmitFeedback
     throw invalidArgument(`reason is ${request.reason.length} characters; the limit is ${MAX_REASON}`);
   }
   const id = request.feedbackId || randomUUID();
-  if (!ID_PATTERN.test(id)) {
+  if (!FEEDBACK_ID_PATTERN.test(id)) {
     throw invalidArgument(
       `feedback_id '${id.slice(0, 40)}' is not valid; use up to 128 letters, digits, '.', '_' or '-', or leave it empty`,
     );
@@ -66,17 +47,22 @@ export async function submitFeedback(deps: FeedbackDeps, request: SubmitFeedback
   }
   const photoPath =
     request.consentToKeepPhoto && held ? await deps.photos.keep(request.requestId, id) : undefined;
-  await deps.sink.append({
-    id,
-    requestId: request.requestId,
-    style: request.style,
-    version: request.version,
-    rating,
-    reason: request.reason,
-    clientId: request.clientId,
-    consentToKeepPhoto: request.consentToKeepPhoto,
-    photoPath,
-    receivedAt: new Date().toISOString(),
-  });
+  try {
+    await deps.sink.append({
+      id,
+      requestId: request.requestId,
+      style: request.style,
+      version: request.version,
+      rating,
+      ...(request.reason ? { reason: request.reason } : {}),
+      clientId: request.clientId,
+      consent: request.consentToKeepPhoto,
+      ...(photoPath ? { photoRef: photoPath } : {}),
+      createdAt: new Date().toISOString(),
+    });
+  } catch (error) {
+    if (error instanceof FeedbackValidationError) throw invalidArgument(error.message);
+    throw error;
+  }
   return { feedbackId: id, photoKept: photoPath !== undefined };
 }

@@ -1,0 +1,240 @@
+/**
+ * StyleService under measurement (issue 3), two ratios from one run on this machine:
+ *
+ *  1. Overhead: a 1-megapixel photo through the whole service (gRPC upload in chunks, header
+ *     check, queue, decode, tiled inference, blending, JPEG encode, chunked reply), timed at the
+ *     client, against the bare model (StyleModel.run on the same decoded pixels, one run over
+ *     the whole image) with the same ONNX Runtime threads. Median of N after a warm-up each.
+ *     Target: end-to-end / bare <= 1.15.
+ *  2. Throughput: images per second with 8 concurrent clients against 1 client, the same
+ *     requests. Target: >= 1.6x on 2 cores.
+ *
+ * The network is the starter architecture (STARTER_CONFIG) with seeded random weights: speed
+ * does not depend on the weights. Settings are the platform defaults (loadConfig) unless
+ * overridden by the environment or the flags below.
+ *
+ *   node --import tsx inference/bench/service.bench.ts [--runs 5] [--megapixels 1] [--clients 8] [--requests 16]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { credentials } from '@grpc/grpc-js';
+import { OutputFormat, StyleServiceClient, type StylizeSummary } from '@nst/proto';
+import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry } from '@nst/runtime';
+import { exportOnnx, initBackend, STARTER_CONFIG, StyleNet, EXPORTER_VERSION } from '@nst/trainer';
+import { StyleModel } from '../src/engine/style-model';
+import { decodeImage } from '../src/pipeline/image-codec';
+import { countTiles } from '../src/pipeline/tiling';
+import { startStyleServer } from '../src/server/style-server';
+import { header, stylize } from '../test/client';
+import { photoJpeg } from '../test/images';
+
+export interface ServiceBenchOptions {
+  /** Timed runs of each path after a warm-up. Default 5. */
+  runs?: number;
+  /** Input size in megapixels (4:3). Default 1. */
+  megapixels?: number;
+  /** Concurrent clients in the throughput run. Default 8. */
+  clients?: number;
+  /** Requests in each throughput run (split over the clients). Default 16. */
+  requests?: number;
+  /** Environment for loadConfig (NST_INFERENCE_THREADS, NST_MAX_CONCURRENT, NST_TILE_SIZE...). */
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface ServiceBenchResult {
+  width: number;
+  height: number;
+  tiles: number;
+  threads: number;
+  maxConcurrent: number;
+  tileSize: number;
+  bareMedianMs: number;
+  endToEndMedianMs: number;
+  /** endToEnd / bare: 1.15 means 15% overhead. */
+  overheadRatio: number;
+  /** Medians of the server's own timings in the end-to-end runs. */
+  serverMs: { decode: number; queue: number; inference: number; encode: number };
+  oneClientImagesPerSecond: number;
+  manyClientsImagesPerSecond: number;
+  /** many / one. */
+  throughputRatio: number;
+  clients: number;
+  requests: number;
+  loadAverage: number[];
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+export async function benchStyleService(options: ServiceBenchOptions = {}): Promise<ServiceBenchResult> {
+  const runs = options.runs ?? 5;
+  const clients = options.clients ?? 8;
+  const requests = options.requests ?? 16;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const megapixels = options.megapixels ?? 1;
+  const width = Math.round(Math.sqrt((megapixels * 1e6 * 4) / 3));
+  const height = Math.round((width * 3) / 4);
+
+  const dir = await mkdtemp(join(tmpdir(), 'nst-service-bench-'));
+  const config = loadConfig({ ...(options.env ?? process.env), NST_DATA_DIR: dir });
+  await initBackend('wasm');
+  const net = StyleNet.create(STARTER_CONFIG, 7);
+  const onnx = exportOnnx(net);
+  const registry = await ModelRegistry.open(config.registryDir);
+  await registry.createStyle({
+    id: 'bench',
+    displayName: 'Bench',
+    description: 'Starter-sized network with random weights.',
+    origin: 'inference/bench/service.bench.ts',
+    licence: 'Apache-2.0 (project-made)',
+    styleImage: await photoJpeg(64, 64),
+  });
+  await registry.registerVersion('bench', {
+    model: onnx,
+    weights: net.serialize(),
+    metadata: {
+      parentVersion: null,
+      exporterVersion: EXPORTER_VERSION,
+      network: { ...STARTER_CONFIG },
+      hyperparameters: {},
+      dataHashes: { styleImage: 'bench', photos: 'bench' },
+      losses: {},
+      origin: 'train',
+    },
+  });
+  net.dispose();
+  const photo = await photoJpeg(width, height);
+  const tiles = countTiles(width, height, config.tileSize, config.tileOverlap);
+  log(
+    `StyleService bench: ${width}x${height} JPEG (${(photo.length / 1e6).toFixed(2)} MB), ${tiles} tile(s) of <= ${config.tileSize}px, ` +
+      `${config.inferenceThreads} ORT thread(s) per run, ${config.maxConcurrent} concurrent, ${cpus().length} CPUs, load ${loadavg()[0]?.toFixed(1)}`,
+  );
+
+  // 1a. The bare model on the same decoded pixels.
+  const decoded = await decodeImage(photo, { maxPixels: config.maxPixels, maxDimension: 0 });
+  const pixels = Float32Array.from(decoded.pixels, (v) => v / 255);
+  const model = await StyleModel.load(onnx, { threads: config.inferenceThreads });
+  const bareMs: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const started = performance.now();
+    await model.run({ data: pixels, width: decoded.width, height: decoded.height });
+    if (i > 0) bareMs.push(performance.now() - started);
+  }
+  await model.dispose();
+
+  // 1b. The same photo through the service.
+  const feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
+  const service = await startStyleServer({
+    config,
+    registry,
+    feedbackStore,
+    address: '127.0.0.1:0',
+    logger: createLogger('style-service-bench', { level: 'warn' }),
+  });
+  const client = new StyleServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+  const head = header('bench', { format: OutputFormat.OUTPUT_FORMAT_JPEG, quality: 90 });
+  const once = async (): Promise<StylizeSummary> => {
+    const outcome = await stylize(client, head, photo);
+    if (!outcome.summary) throw new Error(`stylize failed: ${outcome.error?.details}`);
+    return outcome.summary;
+  };
+  try {
+    const endToEndMs: number[] = [];
+    const summaries: StylizeSummary[] = [];
+    for (let i = 0; i <= runs; i++) {
+      const started = performance.now();
+      const summary = await once();
+      if (i > 0) {
+        endToEndMs.push(performance.now() - started);
+        summaries.push(summary);
+      }
+    }
+
+    // 2. Throughput: the same number of requests from 1 client, then from `clients` at once.
+    const throughput = async (parallel: number): Promise<number> => {
+      const started = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: parallel }, async () => {
+          while (next < requests) {
+            next++;
+            await once();
+          }
+        }),
+      );
+      return requests / ((performance.now() - started) / 1000);
+    };
+    const oneClient = await throughput(1);
+    const manyClients = await throughput(clients);
+
+    const result: ServiceBenchResult = {
+      width: decoded.width,
+      height: decoded.height,
+      tiles,
+      threads: config.inferenceThreads,
+      maxConcurrent: config.maxConcurrent,
+      tileSize: config.tileSize,
+      bareMedianMs: median(bareMs),
+      endToEndMedianMs: median(endToEndMs),
+      overheadRatio: median(endToEndMs) / median(bareMs),
+      serverMs: {
+        decode: median(summaries.map((s) => s.decodeMs)),
+        queue: median(summaries.map((s) => s.queueMs)),
+        inference: median(summaries.map((s) => s.inferenceMs)),
+        encode: median(summaries.map((s) => s.encodeMs)),
+      },
+      oneClientImagesPerSecond: oneClient,
+      manyClientsImagesPerSecond: manyClients,
+      throughputRatio: manyClients / oneClient,
+      clients,
+      requests,
+      loadAverage: loadavg(),
+    };
+    const f = (n: number) => n.toFixed(0);
+    log(`  bare model         median ${f(result.bareMedianMs)} ms (${runs} runs)`);
+    log(
+      `  end to end         median ${f(result.endToEndMedianMs)} ms: decode ${f(result.serverMs.decode)}, queue ${f(result.serverMs.queue)}, ` +
+        `inference ${f(result.serverMs.inference)}, encode ${f(result.serverMs.encode)} (server side)`,
+    );
+    log(`  overhead           ${result.overheadRatio.toFixed(3)}x the bare model (target <= 1.15)`);
+    log(
+      `  throughput         1 client ${oneClient.toFixed(2)} img/s, ${clients} clients ${manyClients.toFixed(2)} img/s: ` +
+        `${result.throughputRatio.toFixed(2)}x (target >= 1.6)`,
+    );
+    log(`  load average now   ${result.loadAverage.map((l) => l.toFixed(1)).join(' ')} (other work on the machine skews both ratios)`);
+    return result;
+  } finally {
+    client.close();
+    await service.close(1000);
+    await feedbackStore.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string' },
+      megapixels: { type: 'string' },
+      clients: { type: 'string' },
+      requests: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const result = await benchStyleService({
+    ...(values.runs ? { runs: Number(values.runs) } : {}),
+    ...(values.megapixels ? { megapixels: Number(values.megapixels) } : {}),
+    ...(values.clients ? { clients: Number(values.clients) } : {}),
+    ...(values.requests ? { requests: Number(values.requests) } : {}),
+  });
+  if (values.json) console.log(JSON.stringify(result));
+}

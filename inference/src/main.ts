@@ -1,0 +1,35 @@
+/**
+ * Runs StyleService on its own, configured by the environment (see @nst/runtime's config):
+ *
+ *   node --import tsx inference/src/main.ts
+ *
+ * The registry is seeded with the starter styles when it lacks them. Stops cleanly on SIGINT
+ * or SIGTERM: health turns NOT_SERVING, calls in flight finish, the feedback store closes.
+ */
+import { existsSync } from 'node:fs';
+import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry } from '@nst/runtime';
+import { startStyleServer } from './server/style-server';
+
+const config = loadConfig();
+const logger = createLogger('style-service');
+const registry = await ModelRegistry.open(config.registryDir, {
+  ...(existsSync(config.starterDir) ? { seedFrom: config.starterDir } : {}),
+});
+const feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
+const service = await startStyleServer({ config, registry, feedbackStore, logger });
+logger.info(
+  { port: service.port, registry: config.registryDir, feedback: config.feedbackDir, keptPhotos: config.keptPhotosDir },
+  `StyleService ready on port ${service.port}`,
+);
+
+let stopping = false;
+const stop = async (signal: string): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'StyleService stopping');
+  await service.close(10_000);
+  await feedbackStore.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

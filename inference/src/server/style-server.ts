@@ -1,0 +1,79 @@
+/**
+ * startStyleServer: StyleService as the platform runs it, from the validated configuration,
+ * the model registry and the feedback store. Models are ONNX Runtime sessions (StyleModel)
+ * loaded lazily per (style, version) and cached.
+ */
+import type { Config, FeedbackStore, ModelRegistry } from '@nst/runtime';
+import { StyleModel } from '../engine/style-model';
+import type { VersionResolver } from '../service/catalog';
+import { registryCatalog } from '../service/registry-catalog';
+import type { LoadedStyleModel } from '../service/stylize';
+import { launchStyleService, type RunningStyleService } from './style-service-server';
+import type { ServiceLogger } from './style-handlers';
+
+export type StyleServerConfig = Pick<
+  Config,
+  | 'styleAddr'
+  | 'maxUploadBytes'
+  | 'maxPixels'
+  | 'chunkBytes'
+  | 'maxConcurrent'
+  | 'queueLength'
+  | 'tileSize'
+  | 'tileOverlap'
+  | 'inferenceThreads'
+  | 'keptPhotosDir'
+  | 'feedbackRetentionDays'
+>;
+
+export interface StartStyleServerOptions {
+  config: StyleServerConfig;
+  registry: ModelRegistry;
+  feedbackStore: Pick<FeedbackStore, 'append'>;
+  logger: ServiceLogger;
+  /** Listen here instead of config.styleAddr (tests pass 127.0.0.1:0 for a free port). */
+  address?: string;
+  /** Chooses the serving version (the release router); default: pinned, else latest. */
+  resolver?: VersionResolver;
+  /** Loaded models kept in memory; default 4. */
+  modelCacheSize?: number;
+  /** Stylize uploads idle this long are abandoned; default 30 s. */
+  uploadIdleMs?: number;
+  /** How long uploads stay available to consented feedback, in memory; default 15 minutes. */
+  photoHoldMs?: number;
+  /** Most bytes of recent uploads held for that; default 128 MiB. */
+  photoHoldBytes?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export function startStyleServer(options: StartStyleServerOptions): Promise<RunningStyleService> {
+  const { config } = options;
+  const loadModel = async (onnx: Uint8Array): Promise<LoadedStyleModel> =>
+    StyleModel.load(onnx, { threads: config.inferenceThreads });
+  return launchStyleService({
+    address: options.address ?? config.styleAddr,
+    limits: {
+      maxUploadBytes: config.maxUploadBytes,
+      maxPixels: config.maxPixels,
+      chunkBytes: config.chunkBytes,
+      tileSize: config.tileSize,
+      tileOverlap: config.tileOverlap,
+      maxConcurrent: config.maxConcurrent,
+      queueLength: config.queueLength,
+    },
+    catalog: registryCatalog(options.registry),
+    feedback: options.feedbackStore,
+    photos: {
+      dir: config.keptPhotosDir,
+      holdBytes: options.photoHoldBytes ?? 128 * 1024 * 1024,
+      holdMs: options.photoHoldMs ?? 15 * 60 * 1000,
+      retentionMs: config.feedbackRetentionDays * DAY_MS,
+    },
+    loadModel,
+    ...(options.resolver ? { resolver: options.resolver } : {}),
+    ...(options.modelCacheSize ? { modelCacheSize: options.modelCacheSize } : {}),
+    ...(options.uploadIdleMs ? { uploadIdleMs: options.uploadIdleMs } : {}),
+    logger: options.logger,
+  });
+}
