@@ -1,0 +1,135 @@
+/**
+ * `npm start` and the `nst` CLI together, as a person uses them: start the platform on free
+ * ports with a fresh data folder, wait for every server's health to say SERVING, train a
+ * tiny style with `nst train` (watching it live), list jobs and versions, stylize a photo,
+ * rate it, check the error sentences, then Ctrl-C (SIGINT) and expect a clean exit 0.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForServing } from '@nst/runtime';
+import { writeTrainingPhotos, painting } from '../../trainer/test/harness';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const NST = path.join(REPO, 'cli', 'bin', 'nst.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let root: string;
+let env: NodeJS.ProcessEnv;
+let platform: ChildProcess;
+let output = '';
+
+function nst(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [NST, ...args], { env, cwd: root, timeout: 300_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'nst-start-'));
+  await writeTrainingPhotos(path.join(root, 'photos'));
+  env = {
+    ...process.env,
+    NST_DATA_DIR: path.join(root, 'data'),
+    NST_STYLE_ADDR: `127.0.0.1:${await freePort()}`,
+    NST_TRAINER_ADDR: `127.0.0.1:${await freePort()}`,
+    NST_STARTER_DIR: path.join(root, 'no-starter-styles-yet'),
+    NST_PHOTOS_DIR: path.join(root, 'photos'),
+    NST_LOG_LEVEL: 'warn',
+    XDG_STATE_HOME: path.join(root, 'state'),
+    NST_ADMIN_TOKEN: '',
+  };
+  platform = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts', 'start.ts')], { env, cwd: REPO });
+  platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitForServing(env['NST_STYLE_ADDR']!, { timeoutMs: 240_000 });
+  await waitForServing(env['NST_TRAINER_ADDR']!, { timeoutMs: 240_000 });
+  // The summary comes once every service is up.
+  for (let i = 0; i < 600 && !output.includes('Press Ctrl-C to stop.'); i++) await new Promise((r) => setTimeout(r, 100));
+});
+
+afterAll(async () => {
+  if (platform && platform.exitCode === null) platform.kill('SIGKILL');
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('npm start and the nst CLI', () => {
+  it('starts every service, generates the admin token, and says where everything is', async () => {
+    expect(output).toContain(`StyleService     ${env['NST_STYLE_ADDR']}`);
+    expect(output).toContain(`TrainerService   ${env['NST_TRAINER_ADDR']}`);
+    expect(output).toContain('grpcurl -plaintext');
+    expect(output).toMatch(/nothing was seeded/);
+    const tokenFile = path.join(env['NST_DATA_DIR']!, 'admin-token');
+    expect(output).toContain(tokenFile);
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+  });
+
+  it('trains a style with `nst train`, watching it to the end, then lists jobs and versions', async () => {
+    const file = path.join(root, 'painting.jpg');
+    await sharp(await painting()).toFile(file);
+    const trained = await nst(['train', file, '--name', 'cli-style', '--steps', '3', '--image-size', '32', '--batch-size', '1']);
+    expect(trained.stderr + trained.stdout).toMatch(/step 3\/3/);
+    expect(trained.stdout).toMatch(/cli-style version 1 is registered/);
+    expect(trained.code).toBe(0);
+
+    const jobs = await nst(['jobs']);
+    expect(jobs.stdout).toMatch(/create-style\s+cli-style\s+succeeded\s+3\/3/);
+    const versions = await nst(['versions', 'cli-style']);
+    expect(versions.stdout).toMatch(/^1\s+-\s+trained/m);
+    const styles = await nst(['styles']);
+    expect(styles.stdout).toMatch(/cli-style\s+Test|cli-style\s+cli-style/);
+  });
+
+  it('stylizes a folder of photos into an output folder and rates a result', async () => {
+    const out = path.join(root, 'out');
+    const result = await nst(['stylize', path.join(root, 'photos'), '--style', 'cli-style', '--format', 'png', '-o', out]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const written = await readdir(out);
+    expect(written.filter((name) => name.endsWith('-cli-style-1.png'))).toHaveLength(3);
+    const first = result.stdout.split('\n')[0]!;
+    expect(first).toMatch(/cli-style version 1, request \S+; decode/);
+    const requestId = /request (\S+);/.exec(first)![1]!;
+    expect((await sharp(path.join(out, written.sort()[0]!)).metadata()).format).toBe('png');
+
+    const rated = await nst(['feedback', requestId, 'bad', '--reason', 'too dark', '--consent']);
+    expect(rated.stdout).toMatch(/Recorded bad feedback .* for cli-style version 1; the photo is kept for training\./);
+    const feedback = await readFile(path.join(env['NST_DATA_DIR']!, 'feedback', 'feedback.jsonl'), 'utf8');
+    expect(feedback).toContain(requestId);
+  });
+
+  it('prints failures as sentences and exits non-zero', async () => {
+    const unknown = await nst(['stylize', path.join(root, 'photos', 'photo-0.png'), '--style', 'no-such-style', '-o', path.join(root, 'x')]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/style 'no-such-style' does not exist/);
+    const wrongToken = await nst(['--token', 'wrong', 'cancel', 'whatever']);
+    expect(wrongToken.code).not.toBe(0);
+    expect(wrongToken.stderr).toMatch(/admin token is wrong \(PERMISSION_DENIED\)/);
+    const down = await nst(['--trainer-addr', '127.0.0.1:1', 'jobs']);
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toMatch(/cannot reach TrainerService at 127\.0\.0\.1:1/);
+  });
+
+  it('stops every service on Ctrl-C and exits 0', async () => {
+    const exited = new Promise<number | null>((resolve) => platform.once('exit', (code) => resolve(code)));
+    platform.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+});

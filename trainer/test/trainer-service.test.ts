@@ -1,0 +1,183 @@
+/**
+ * TrainerService over real gRPC on a free port, training for real (tiny crops, a few steps):
+ * create a style and watch it train, fine-tune it, list the lineage, cancel a job, resume a
+ * job interrupted by a restart, and refuse bad or unauthorised requests with the right status.
+ */
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobKind, JobState, VersionOrigin, type Job } from '@nst/proto';
+import { admin, call, createStyle, header, painting, startTrainer, TINY, watchToEnd, type TrainerFixture } from './harness';
+
+let t: TrainerFixture;
+let paintingBytes: Buffer;
+
+beforeAll(async () => {
+  t = await startTrainer();
+  paintingBytes = await painting();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('TrainerService', () => {
+  it('trains a new style from a streamed painting, reporting progress, losses, ETA and previews', async () => {
+    const started = performance.now();
+    const chunks = [paintingBytes.subarray(0, 1000), paintingBytes.subarray(1000)];
+    const job = await createStyle(t.client, [{ header: header('swirl-test', 4) }, { chunk: chunks[0]! }, { chunk: chunks[1]! }]);
+    expect(job).toMatchObject({ kind: JobKind.JOB_KIND_CREATE_STYLE, style: 'swirl-test', totalSteps: 4 });
+    expect([JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_RUNNING]).toContain(job.state);
+
+    const updates = await watchToEnd(t.client, job.id);
+    const last = updates.at(-1)!.job!;
+    expect(last.state, last.error).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect(last.resultVersion).toBe('1');
+    const running = updates.map((u) => u.job!).filter((j) => j.state === JobState.JOB_STATE_RUNNING && j.step > 0);
+    expect(running.map((j) => j.step)).toEqual([1, 2, 3, 4].slice(0, running.length));
+    expect(running[0]!.losses['total']).toBeGreaterThan(0);
+    expect(running[0]!.imagesPerSecond).toBeGreaterThan(0);
+    expect(running[0]!.etaSeconds).toBeGreaterThan(0);
+    const previews = updates.filter((u) => u.previewJpeg.length > 0);
+    expect(previews.length).toBeGreaterThan(0);
+    expect((await sharp(previews[0]!.previewJpeg).metadata()).format).toBe('jpeg');
+    console.log(`create-style job of 4 tiny steps: ${((performance.now() - started) / 1000).toFixed(1)} s end to end`);
+
+    const { versions } = await call(t.client, t.client.listVersions, { style: 'swirl-test' });
+    expect(versions).toHaveLength(1);
+    expect(versions[0]).toMatchObject({ version: '1', parentVersion: '', origin: VersionOrigin.VERSION_ORIGIN_TRAINED, jobId: job.id });
+    expect(Object.keys(versions[0]!.losses)).toContain('style');
+    // The registry holds the model StyleService runs, the weights and the lineage metadata.
+    const record = await t.registry.getVersion('swirl-test', 1);
+    expect(record.metadata.hyperparameters).toMatchObject({ steps: 4, batchSize: 1, imageSize: 32 });
+    expect(record.metadata.dataHashes.photos).toMatch(/^[0-9a-f]{64}$/);
+    expect((await t.registry.readModel('swirl-test', 1)).length).toBeGreaterThan(10_000);
+  });
+
+  it('fine-tunes a version into a new version whose parent it is', async () => {
+    const { job } = await call(
+      t.client,
+      t.client.fineTune,
+      { style: 'swirl-test', version: '', reason: 'a test asked', hyperparameters: { steps: 3, ...TINY } },
+      admin(),
+    );
+    expect(job).toMatchObject({ kind: JobKind.JOB_KIND_FINE_TUNE, baseVersion: '1', reason: 'a test asked' });
+    const last = (await watchToEnd(t.client, job!.id)).at(-1)!.job!;
+    expect(last.state, last.error).toBe(JobState.JOB_STATE_SUCCEEDED);
+    const { versions } = await call(t.client, t.client.listVersions, { style: 'swirl-test' });
+    expect(versions.map((v) => [v.version, v.parentVersion, v.origin])).toEqual([
+      ['1', '', VersionOrigin.VERSION_ORIGIN_TRAINED],
+      ['2', '1', VersionOrigin.VERSION_ORIGIN_FINE_TUNED],
+    ]);
+    const { jobs } = await call(t.client, t.client.listJobs, { style: 'swirl-test', state: JobState.JOB_STATE_UNSPECIFIED, limit: 0 });
+    expect(jobs.map((j) => j.kind)).toEqual([JobKind.JOB_KIND_FINE_TUNE, JobKind.JOB_KIND_CREATE_STYLE]);
+    const { job: got } = await call(t.client, t.client.getJob, { jobId: job!.id });
+    expect(got).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, resultVersion: '2' });
+  });
+
+  it('cancels a running job', async () => {
+    const job = await createStyle(t.client, [{ header: header('cancelled-test', 500) }, { chunk: paintingBytes }]);
+    await new Promise<void>((resolve, reject) => {
+      const stream = t.client.watchJob({ jobId: job.id });
+      stream.on('data', (u: { job?: Job }) => {
+        if (u.job!.step >= 1) {
+          stream.cancel();
+          resolve();
+        }
+      });
+      stream.on('error', (error: ServiceError) => (error.code === status.CANCELLED ? undefined : reject(error)));
+    });
+    const { job: cancelled } = await call(t.client, t.client.cancelJob, { jobId: job.id }, admin());
+    expect(cancelled!.state).toBe(JobState.JOB_STATE_CANCELLED);
+    expect(await t.registry.hasStyle('cancelled-test')).toBe(false);
+  });
+
+  it('resumes a job interrupted by a restart from its checkpoint', async () => {
+    const job = await createStyle(t.client, [{ header: header('resumed-test', 8) }, { chunk: paintingBytes }]);
+    // Stop the trainer once a checkpoint (every 2 steps) exists.
+    await new Promise<void>((resolve) => {
+      const stream = t.client.watchJob({ jobId: job.id });
+      stream.on('data', (u: { job?: Job }) => {
+        if (u.job!.step >= 3) {
+          stream.cancel();
+          resolve();
+        }
+      });
+      stream.on('error', () => undefined);
+    });
+    await t.restart();
+    const last = (await watchToEnd(t.client, job.id)).at(-1)!.job!;
+    expect(last.state, last.error).toBe(JobState.JOB_STATE_SUCCEEDED);
+    const record = await t.registry.getVersion('resumed-test', 1);
+    expect(record.metadata.dataHashes['resumedFromStep']).toBeGreaterThanOrEqual(2);
+    const saved = JSON.parse(await readFile(path.join(t.dataDir, 'jobs', job.id, 'job.json'), 'utf8')) as { attempts: number };
+    expect(saved.attempts).toBe(2);
+  });
+
+  it('answers UNAUTHENTICATED without the admin token and PERMISSION_DENIED with a wrong one', async () => {
+    const none = await rejection(createStyle(t.client, [{ header: header('nope', 2) }, { chunk: paintingBytes }], new Metadata()));
+    expect(none.code).toBe(status.UNAUTHENTICATED);
+    expect(none.details).toMatch(/admin token/);
+    const wrong = await rejection(call(t.client, t.client.fineTune, { style: 'swirl-test', version: '', reason: '' }, admin('wrong')));
+    expect(wrong.code).toBe(status.PERMISSION_DENIED);
+    const cancel = await rejection(call(t.client, t.client.cancelJob, { jobId: 'x' }, admin('wrong')));
+    expect(cancel.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('refuses bad CreateStyle streams with statuses a client can act on, and keeps serving', async () => {
+    const text = Buffer.from('this is not an image at all, just text saved as .png\n'.repeat(10));
+    const cases: [string, Parameters<typeof createStyle>[1], status, RegExp][] = [
+      ['chunk before header', [{ chunk: paintingBytes }, { header: header('a-style', 2) }], status.INVALID_ARGUMENT, /before the header/],
+      ['two headers', [{ header: header('a-style', 2) }, { header: header('a-style', 2) }], status.INVALID_ARGUMENT, /twice/],
+      ['no painting', [{ header: header('a-style', 2) }], status.INVALID_ARGUMENT, /empty/],
+      ['text as painting', [{ header: header('a-style', 2) }, { chunk: text }], status.INVALID_ARGUMENT, /not an image/],
+      ['truncated JPEG', [{ header: header('a-style', 2) }, { chunk: paintingBytes.subarray(0, paintingBytes.length - 400) }], status.INVALID_ARGUMENT, /truncated|decoded/],
+      ['over the byte limit', [{ header: header('a-style', 2) }, { chunk: Buffer.alloc(150_000) }, { chunk: Buffer.alloc(150_000) }], status.RESOURCE_EXHAUSTED, /limit/],
+      ['bad style id', [{ header: header('Not Valid!', 2) }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /style_id/],
+      ['existing style', [{ header: header('swirl-test', 2) }, { chunk: paintingBytes }], status.ALREADY_EXISTS, /already exists/],
+      ['bad steps', [{ header: { ...header('a-style', 2), hyperparameters: { steps: 0 } } }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /steps/],
+    ];
+    for (const [name, messages, code, message] of cases) {
+      const error = await rejection(createStyle(t.client, messages));
+      expect(error.code, name).toBe(code);
+      expect(error.details, name).toMatch(message);
+    }
+    // A decompression bomb: a tiny PNG declaring 30000x30000 pixels.
+    const bomb = await sharp({ create: { width: 30000, height: 30000, channels: 1, background: 0 } }).png({ compressionLevel: 9 }).toBuffer();
+    const error = await rejection(call(t.client, t.client.createStyleFromImage, { header: header('bomb', 2), painting: bomb }, admin()));
+    expect([status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED]).toContain(error.code);
+
+    const missing = await rejection(call(t.client, t.client.listVersions, { style: 'no-such-style' }));
+    expect(missing.code).toBe(status.NOT_FOUND);
+    const noJob = await rejection(call(t.client, t.client.getJob, { jobId: 'no-such-job' }));
+    expect(noJob.code).toBe(status.NOT_FOUND);
+    const noVersion = await rejection(call(t.client, t.client.fineTune, { style: 'swirl-test', version: '99', reason: '' }, admin()));
+    expect(noVersion.code).toBe(status.NOT_FOUND);
+    const { jobs } = await call(t.client, t.client.listJobs, { style: '', state: JobState.JOB_STATE_UNSPECIFIED, limit: 1 });
+    expect(jobs).toHaveLength(1);
+  });
+
+  it('serves health and reflection, so buf curl works without proto files', async () => {
+    const buf = fileURLToPath(new URL('../../node_modules/.bin/buf', import.meta.url));
+    const run = promisify(execFile);
+    const base = `http://${t.address}`;
+    const health = await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', '{"service":"nst.v1.TrainerService"}', `${base}/grpc.health.v1.Health/Check`]);
+    expect(JSON.parse(health.stdout)).toEqual({ status: 'SERVING' });
+    const versions = await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', '{"style":"swirl-test"}', `${base}/nst.v1.TrainerService/ListVersions`]);
+    const parsed = JSON.parse(versions.stdout) as { versions: { version: string; origin: string }[] };
+    expect(parsed.versions.map((v) => v.origin)).toEqual(['VERSION_ORIGIN_TRAINED', 'VERSION_ORIGIN_FINE_TUNED']);
+  });
+});
