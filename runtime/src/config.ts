@@ -1,0 +1,354 @@
+/**
+ * The platform's settings: every one is an environment variable with an embedded default,
+ * parsed and validated once at start-up. The table below is the single source of truth: the
+ * typed config, the error messages and the documentation (configDocs) all come from it, so the
+ * README cannot drift from the code.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository's starter styles, found from this file's location so cwd does not matter. */
+export const DEFAULT_STARTER_DIR = fileURLToPath(new URL('../../trainer/starter-styles', import.meta.url));
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const MIB = 1024 * 1024;
+const KIB = 1024;
+
+/** Where relative paths resolve, and what defaults derive from. */
+interface Context {
+  cwd: string;
+  /** The already parsed data folder, for defaults below it. */
+  dataDir?: string;
+}
+
+// Each schema parses the raw (trimmed, non-empty) string of the variable.
+const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]*\.?[0-9]+$/, 'must be a number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+// host:port, with IPv6 hosts in brackets; what @grpc/grpc-js accepts as a target.
+const address = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$/, 'must be host:port (for example 127.0.0.1:50051)')
+  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+
+const text = z.string().min(1);
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+interface Setting<S extends z.ZodType<unknown, string>> {
+  env: string;
+  description: string;
+  schema: S;
+  /** The raw default, or none for optional settings (then the value is undefined). */
+  default?: string | ((context: Context) => string);
+  /** How the default reads in the docs, when it is derived. */
+  defaultDoc?: string;
+  /** Paths resolve against cwd. */
+  path?: boolean;
+}
+
+// Keeps each spec's own type, so Config knows which settings have defaults.
+function setting<T extends Setting<z.ZodType<unknown, string>>>(spec: T): T {
+  return spec;
+}
+
+const SETTINGS = {
+  dataDir: setting({
+    env: 'NST_DATA_DIR',
+    default: '.data',
+    defaultDoc: '`.data` (under the working directory)',
+    path: true,
+    schema: text,
+    description: 'Root folder of all durable state (registry, feedback, jobs, kept photos, releases).',
+  }),
+  registryDir: setting({
+    env: 'NST_REGISTRY_DIR',
+    default: ({ dataDir }) => resolve(dataDir ?? '.data', 'registry'),
+    defaultDoc: '`<NST_DATA_DIR>/registry`',
+    path: true,
+    schema: text,
+    description: 'Model registry: styles and their immutable numbered versions.',
+  }),
+  starterDir: setting({
+    env: 'NST_STARTER_DIR',
+    default: DEFAULT_STARTER_DIR,
+    defaultDoc: "the repository's `trainer/starter-styles`",
+    path: true,
+    schema: text,
+    description: 'Read-only seed of starter styles, copied into the registry when it lacks them.',
+  }),
+  feedbackDir: setting({
+    env: 'NST_FEEDBACK_DIR',
+    default: ({ dataDir }) => resolve(dataDir ?? '.data', 'feedback'),
+    defaultDoc: '`<NST_DATA_DIR>/feedback`',
+    path: true,
+    schema: text,
+    description: 'Embedded feedback store (append-only JSON lines).',
+  }),
+  keptPhotosDir: setting({
+    env: 'NST_KEPT_PHOTOS_DIR',
+    default: ({ dataDir }) => resolve(dataDir ?? '.data', 'kept-photos'),
+    defaultDoc: '`<NST_DATA_DIR>/kept-photos`',
+    path: true,
+    schema: text,
+    description: 'Input photos kept, with consent, for fine-tuning on bad ratings.',
+  }),
+  jobsDir: setting({
+    env: 'NST_JOBS_DIR',
+    default: ({ dataDir }) => resolve(dataDir ?? '.data', 'jobs'),
+    defaultDoc: '`<NST_DATA_DIR>/jobs`',
+    path: true,
+    schema: text,
+    description: 'Training and fine-tuning jobs: state, checkpoints, previews.',
+  }),
+  releasesDir: setting({
+    env: 'NST_RELEASES_DIR',
+    default: ({ dataDir }) => resolve(dataDir ?? '.data', 'releases'),
+    defaultDoc: '`<NST_DATA_DIR>/releases`',
+    path: true,
+    schema: text,
+    description: 'Release state: stable and canary version and weight per style.',
+  }),
+  photosDir: setting({
+    env: 'NST_PHOTOS_DIR',
+    defaultDoc: "(none: the trainer's starter photos)",
+    path: true,
+    schema: text,
+    description: 'Folder of training photographs (jpg, png, webp).',
+  }),
+  styleAddr: setting({
+    env: 'NST_STYLE_ADDR',
+    default: '127.0.0.1:50051',
+    schema: address,
+    description: 'StyleService (inference) gRPC address: where it listens and where clients dial.',
+  }),
+  trainerAddr: setting({
+    env: 'NST_TRAINER_ADDR',
+    default: '127.0.0.1:50052',
+    schema: address,
+    description: 'TrainerService gRPC address.',
+  }),
+  releaseAddr: setting({
+    env: 'NST_RELEASE_ADDR',
+    default: '127.0.0.1:50053',
+    schema: address,
+    description: 'ReleaseService gRPC address.',
+  }),
+  gatewayHost: setting({
+    env: 'NST_GATEWAY_HOST',
+    default: 'localhost',
+    schema: text,
+    description: 'Interface the HTTP gateway listens on (`0.0.0.0` to expose it).',
+  }),
+  gatewayPort: setting({
+    env: 'NST_GATEWAY_PORT',
+    default: '8080',
+    schema: wholeNumber(0, 65535),
+    description: 'Port of the HTTP gateway (web app, gRPC-Web, health, metrics); 0 picks a free one.',
+  }),
+  gatewayCorsOrigins: setting({
+    env: 'NST_GATEWAY_CORS_ORIGINS',
+    default: 'http://localhost:8080,http://127.0.0.1:8080,http://localhost:5173',
+    schema: commaList,
+    description: 'Comma-separated browser origins allowed by CORS; `*` allows any.',
+  }),
+  inferenceThreads: setting({
+    env: 'NST_INFERENCE_THREADS',
+    default: '2',
+    schema: wholeNumber(1, 256),
+    description: 'Intra-op threads of ONNX Runtime per model run.',
+  }),
+  maxUploadBytes: setting({
+    env: 'NST_MAX_UPLOAD_BYTES',
+    default: String(32 * MIB),
+    defaultDoc: '33554432 (32 MiB)',
+    schema: wholeNumber(1),
+    description: 'Largest accepted photo upload, in bytes.',
+  }),
+  maxPixels: setting({
+    env: 'NST_MAX_PIXELS',
+    default: String(50_000_000),
+    defaultDoc: '50000000 (50 MP)',
+    schema: wholeNumber(1),
+    description: 'Largest accepted image area (width x height), checked before decoding.',
+  }),
+  chunkBytes: setting({
+    env: 'NST_CHUNK_BYTES',
+    default: String(256 * KIB),
+    defaultDoc: '262144 (256 KiB)',
+    schema: wholeNumber(1024, 4 * MIB - 64 * KIB),
+    description: 'Size of streamed image chunks, in bytes (stays below the 4 MiB gRPC message limit).',
+  }),
+  maxConcurrent: setting({
+    env: 'NST_MAX_CONCURRENT',
+    default: '2',
+    schema: wholeNumber(1, 1024),
+    description: 'Stylizations run at once; more wait in the queue.',
+  }),
+  queueLength: setting({
+    env: 'NST_QUEUE_LENGTH',
+    default: '16',
+    schema: wholeNumber(0, 100_000),
+    description: 'Requests that may wait for a slot; beyond that RESOURCE_EXHAUSTED.',
+  }),
+  tileSize: setting({
+    env: 'NST_TILE_SIZE',
+    default: '512',
+    schema: wholeNumber(64, 8192),
+    description: 'Side of the tiles large images are stylized in, in pixels.',
+  }),
+  tileOverlap: setting({
+    env: 'NST_TILE_OVERLAP',
+    default: '32',
+    schema: wholeNumber(0, 4096),
+    description: 'Overlap blended between neighbouring tiles, in pixels (less than half the tile size).',
+  }),
+  adminToken: setting({
+    env: 'NST_ADMIN_TOKEN',
+    defaultDoc: '(none: `npm start` generates one into `<NST_DATA_DIR>/admin-token`, mode 0600)',
+    schema: text,
+    description: 'Bearer token for admin calls (training, releases); never logged.',
+  }),
+  logLevel: setting({
+    env: 'NST_LOG_LEVEL',
+    default: 'info',
+    schema: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+    description: 'Least severe log level written.',
+  }),
+  feedbackRetentionDays: setting({
+    env: 'NST_FEEDBACK_RETENTION_DAYS',
+    default: '30',
+    schema: wholeNumber(1, 36_500),
+    description: 'Days feedback and kept photos are retained.',
+  }),
+  finetuneMinBad: setting({
+    env: 'NST_FINETUNE_MIN_BAD',
+    default: '10',
+    schema: wholeNumber(1),
+    description: 'Fine-tune trigger: bad ratings of a version needed within the window.',
+  }),
+  finetuneBadRatio: setting({
+    env: 'NST_FINETUNE_BAD_RATIO',
+    default: '0.3',
+    schema: decimal(0, 1),
+    description: 'Fine-tune trigger: share of ratings within the window that must be bad (0 to 1).',
+  }),
+  finetuneWindowMinutes: setting({
+    env: 'NST_FINETUNE_WINDOW_MINUTES',
+    default: '1440',
+    schema: wholeNumber(1),
+    description: 'Fine-tune trigger: the window ratings are counted over, in minutes.',
+  }),
+  finetuneCooldownMinutes: setting({
+    env: 'NST_FINETUNE_COOLDOWN_MINUTES',
+    default: '360',
+    schema: wholeNumber(0),
+    description: 'Fine-tune trigger: least time between fine-tunes of one style, in minutes.',
+  }),
+  finetunePollSeconds: setting({
+    env: 'NST_FINETUNE_POLL_SECONDS',
+    default: '30',
+    schema: wholeNumber(1, 86_400),
+    description: 'Fine-tune trigger: how often the trainer looks at the feedback store, in seconds.',
+  }),
+  trainerConcurrency: setting({
+    env: 'NST_TRAINER_CONCURRENCY',
+    default: '1',
+    schema: wholeNumber(1, 64),
+    description: 'Training jobs run at once (each takes every core it can); more wait in the queue.',
+  }),
+};
+
+type Settings = typeof SETTINGS;
+type ValueOf<K extends keyof Settings> = z.output<Settings[K]['schema']>;
+type IsOptional<K extends keyof Settings> = Settings[K] extends { default: unknown } ? false : true;
+
+/** The validated settings. Optional ones (no default) are undefined when unset. */
+export type Config = Readonly<
+  { [K in keyof Settings as IsOptional<K> extends true ? never : K]: ValueOf<K> } & {
+    [K in keyof Settings as IsOptional<K> extends true ? K : never]?: ValueOf<K>;
+  }
+>;
+
+/** A setting failed validation; the message names every bad variable and its value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { env: string; value: string; message: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.env}=${JSON.stringify(p.value)} ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Where relative paths resolve; default process.cwd(). */
+  cwd?: string;
+}
+
+/** Reads and validates every setting; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
+  const context: Context = { cwd: options.cwd ?? process.cwd() };
+  const values: Record<string, unknown> = {};
+  const problems: ConstructorParameters<typeof ConfigError>[0] = [];
+  for (const [key, spec] of Object.entries(SETTINGS) as [string, Setting<z.ZodType<unknown, string>>][]) {
+    const given = env[spec.env]?.trim();
+    const raw = given ? given : typeof spec.default === 'function' ? spec.default(context) : spec.default;
+    if (raw === undefined) {
+      values[key] = undefined;
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (!parsed.success) {
+      problems.push({ env: spec.env, value: raw, message: parsed.error.issues.map((issue) => issue.message).join(', ') });
+      continue;
+    }
+    values[key] = spec.path ? resolve(context.cwd, parsed.data as string) : parsed.data;
+    if (key === 'dataDir') context.dataDir = values[key] as string;
+  }
+  const tileSize = values['tileSize'];
+  const tileOverlap = values['tileOverlap'];
+  if (typeof tileSize === 'number' && typeof tileOverlap === 'number' && tileOverlap * 2 >= tileSize) {
+    problems.push({ env: 'NST_TILE_OVERLAP', value: String(tileOverlap), message: `must be less than half of NST_TILE_SIZE (${tileSize})` });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (Array.isArray(values['gatewayCorsOrigins'])) Object.freeze(values['gatewayCorsOrigins']);
+  return Object.freeze(values) as unknown as Config;
+}
+
+export interface ConfigDoc {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** Name, default and description of every setting, in the order they are documented. */
+export function configDocs(): ConfigDoc[] {
+  return Object.values(SETTINGS).map((spec: Setting<z.ZodType<unknown, string>>) => ({
+    name: spec.env,
+    default: spec.defaultDoc ?? (typeof spec.default === 'string' ? `\`${spec.default}\`` : '(none)'),
+    description: spec.description,
+  }));
+}
+
+/** The settings as a markdown table, for the README. */
+export function configDocsMarkdown(): string {
+  const escape = (cell: string) => cell.replaceAll('|', '\\|');
+  const rows = configDocs().map((doc) => `| \`${doc.name}\` | ${escape(doc.default)} | ${escape(doc.description)} |`);
+  return ['| Variable | Default | Description |', '| --- | --- | --- |', ...rows].join('\n') + '\n';
+}

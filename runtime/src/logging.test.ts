@@ -1,0 +1,88 @@
+import { ROOT_CONTEXT, context, trace, type Context, type ContextManager } from '@opentelemetry/api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from './logging';
+
+/** Collects the JSON lines a logger writes. */
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  return { lines, destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } };
+}
+
+/** A synchronous context manager: enough for context.with() in a test, without an SDK. */
+class StackContextManager implements ContextManager {
+  private current: Context = ROOT_CONTEXT;
+  active() {
+    return this.current;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A) {
+    const previous = this.current;
+    this.current = ctx;
+    try {
+      return fn.call(thisArg, ...args);
+    } finally {
+      this.current = previous;
+    }
+  }
+  bind<T>(_ctx: Context, target: T) {
+    return target;
+  }
+  enable() {
+    return this;
+  }
+  disable() {
+    return this;
+  }
+}
+
+describe('createLogger', () => {
+  afterAll(() => context.disable());
+
+  it('writes ECS JSON lines naming the service', () => {
+    const { lines, destination } = capture();
+    const log = createLogger('nst-inference', { level: 'info', destination, version: '0.1.0' });
+    log.info({ style: 'mosaic', version: 3 }, 'model loaded');
+    log.debug('not written at info');
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line['message']).toBe('model loaded');
+    expect(line['log.level']).toBe('info');
+    expect(line['ecs.version']).toMatch(/^\d+\.\d+/);
+    expect(typeof line['@timestamp']).toBe('string');
+    expect(line['service.name']).toBe('nst-inference');
+    expect(line['service.version']).toBe('0.1.0');
+    expect(line['style']).toBe('mosaic');
+  });
+
+  it('redacts authorization headers and tokens', () => {
+    const { lines, destination } = capture();
+    const log = createLogger('nst-gateway', { level: 'info', destination });
+    log.info({ token: 'tok-123', call: { token: 'tok-456' }, headers: { authorization: 'Bearer abc' } }, 'admin call');
+    // An http.IncomingMessage look-alike: ecs-pino-format moves it to http.request.*.
+    const req = { httpVersion: '1.1', method: 'POST', url: '/x', headers: { host: 'h', authorization: 'Bearer def', 'x-admin-token': 'ghi' } };
+    log.info({ req }, 'request');
+    const text = lines.map((line) => JSON.stringify(line)).join('\n');
+    for (const secret of ['tok-123', 'tok-456', 'Bearer abc', 'Bearer def', 'ghi']) expect(text).not.toContain(secret);
+    expect(text).toContain('[redacted]');
+    expect(lines[1]!['http']).toMatchObject({ request: { method: 'POST', headers: { authorization: '[redacted]' } } });
+  });
+
+  it('takes its level from NST_LOG_LEVEL', () => {
+    const { lines, destination } = capture();
+    const log = createLogger('nst-trainer', { destination, env: { NST_LOG_LEVEL: 'warn' } });
+    log.info('dropped');
+    log.warn('kept');
+    expect(lines.map((line) => line['message'])).toEqual(['kept']);
+  });
+
+  it('adds trace.id and span.id of the active OpenTelemetry span', () => {
+    context.setGlobalContextManager(new StackContextManager());
+    const { lines, destination } = capture();
+    const log = createLogger('nst-mesh', { level: 'info', destination });
+    const spanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
+    context.with(trace.setSpanContext(ROOT_CONTEXT, spanContext), () => log.info('inside a span'));
+    log.info('outside');
+    expect(lines[0]!['trace']).toEqual({ id: spanContext.traceId });
+    expect(lines[0]!['span']).toEqual({ id: spanContext.spanId });
+    expect(lines[1]!['trace']).toBeUndefined();
+  });
+});
