@@ -1,0 +1,3 @@
+export * from './errors';
+export * from './schema';
+export * from './model-registry';
