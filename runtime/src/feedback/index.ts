@@ -1,0 +1,2 @@
+export * from './feedback-store';
+export * from './jsonl-feedback-store';
