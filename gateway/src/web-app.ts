@@ -18,10 +18,15 @@ export interface WebAppLogger {
 export async function ensureWebApp(logger?: WebAppLogger, dist = WEB_DIST): Promise<string> {
   if (existsSync(`${dist}/index.html`)) return dist;
   logger?.info({ dist }, 'web app not built yet; building it with Vite');
+  return buildWebApp(dist, logger);
+}
+
+/** Builds the web app from the current sources into `outDir` (tests build their own copy). */
+export async function buildWebApp(outDir: string, logger?: WebAppLogger): Promise<string> {
   const started = performance.now();
   // Vite is a build tool of @nst/web; load it only when a build is needed.
   const { build } = await import('vite');
-  await build({ root: WEB_ROOT, logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } });
-  logger?.info({ dist, ms: Math.round(performance.now() - started) }, 'web app built');
-  return dist;
+  await build({ root: WEB_ROOT, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  logger?.info({ dist: outDir, ms: Math.round(performance.now() - started) }, 'web app built');
+  return outDir;
 }

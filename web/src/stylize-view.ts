@@ -306,7 +306,8 @@ export function createStylizeView(): StylizeView {
     setSplit();
     const compare = h(
       'div',
-      { class: 'compare', style: `aspect-ratio: ${summary.width} / ${summary.height}` },
+      // Sized to the image (never letterboxed), so the split line sits where the slider says.
+      { class: 'compare', style: `aspect-ratio: ${summary.width} / ${summary.height}; max-width: min(100%, calc(75vh * ${summary.width / summary.height}))` },
       h('img', { class: 'compare-before', src: original, alt: 'Your original photo' }),
       after,
       handle,
