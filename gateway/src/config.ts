@@ -21,6 +21,8 @@ export interface GatewaySettings {
   maxUploadBytes: number;
   /** Size of streamed output chunks (the largest reply messages). */
   chunkBytes: number;
+  /** The model registry, read (never written) for style thumbnails. */
+  registryDir?: string;
 }
 
 /** Room for the request header around the photo in one message. */

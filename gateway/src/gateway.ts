@@ -6,6 +6,7 @@
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import { status } from '@grpc/grpc-js';
+import { ModelRegistry } from '@nst/runtime';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerGrpcWebBridge, requestTooLarge, sendGrpcWebError } from './grpc-web/bridge';
 import { parseContentType } from './grpc-web/framing';
@@ -26,7 +27,10 @@ export interface StartGatewayOptions {
    * missing; `false` serves no web app.
    */
   webDist?: string | false;
-  /** Reads a style's thumbnail JPEG (from the registry); undefined when it has none. */
+  /**
+   * Reads a style's thumbnail JPEG; undefined when it has none. Defaults to the registry at
+   * config.registryDir (read-only) when that is set.
+   */
   readThumbnail?: (style: string) => Promise<Uint8Array | undefined>;
   metrics?: GatewayMetrics;
   /** How long /readyz waits for each upstream's health answer. Default 2000 ms. */
@@ -43,6 +47,35 @@ export interface RunningGateway {
 }
 
 const STYLE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** Thumbnails from the model registry, opened read-only (the services own it). */
+async function registryThumbnails(registryDir: string): Promise<(style: string) => Promise<Uint8Array | undefined>> {
+  let registry: ModelRegistry | undefined;
+  return async (style) => {
+    // Opened on first use: on a fresh start the registry folder may appear after the gateway.
+    registry ??= await ModelRegistry.open(registryDir, { readOnly: true });
+    return registry.readThumbnail(style);
+  };
+}
+
+/**
+ * Waits until the gateway at config.gatewayHost:gatewayPort answers /healthz (npm start's
+ * readiness check for it).
+ */
+export async function waitForGateway(config: Pick<GatewaySettings, 'gatewayHost' | 'gatewayPort'>, timeoutMs = 120_000): Promise<void> {
+  const host = config.gatewayHost === '0.0.0.0' || config.gatewayHost === '::' ? 'localhost' : config.gatewayHost;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.gatewayPort}/healthz`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const healthy = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) return;
+    if (Date.now() > deadline) throw new Error(`the gateway did not answer ${url} within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
@@ -99,10 +132,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
-  const { readThumbnail } = options;
+  const readThumbnail = options.readThumbnail ?? (config.registryDir ? await registryThumbnails(config.registryDir) : undefined);
   app.get<{ Params: { style: string } }>('/styles/:style/thumbnail.jpg', async (request, reply) => {
     const { style } = request.params;
-    const thumbnail = STYLE_ID.test(style) && readThumbnail ? await readThumbnail(style) : undefined;
+    const thumbnail =
+      STYLE_ID.test(style) && readThumbnail
+        ? await readThumbnail(style).catch((error: unknown) => {
+            request.log.warn({ err: error, style }, 'thumbnail could not be read');
+            return undefined;
+          })
+        : undefined;
     if (!thumbnail) return reply.code(404).send({ error: `style '${style}' has no thumbnail` });
     return reply.type('image/jpeg').header('cache-control', 'public, max-age=300').send(Buffer.from(thumbnail));
   });

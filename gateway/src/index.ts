@@ -1,5 +1,5 @@
 /** @nst/gateway: the gRPC-Web front door (fastify) and its Envoy twin's route contract. */
-export { startGateway, type RunningGateway, type StartGatewayOptions } from './gateway';
+export { startGateway, waitForGateway, type RunningGateway, type StartGatewayOptions } from './gateway';
 export { messageLimits, type GatewaySettings, type MessageLimits } from './config';
 export { buildWebApp, ensureWebApp, WEB_DIST, WEB_ROOT } from './web-app';
 export { methodRoutes, clientStreamingPaths, SERVICE_ROUTES, type MethodRoute } from './grpc-web/routes';

@@ -31,6 +31,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
   const idId = uid('style-id');
   const descriptionId = uid('description');
   const stepsId = uid('steps');
+  const sizeId = uid('crop');
   const tokenId = uid('token');
   const name = h('input', { id: nameId, type: 'text', required: true, maxlength: 60, autocomplete: 'off', placeholder: 'Blue period' });
   const styleId = h('input', {
@@ -44,6 +45,15 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
   });
   const description = h('input', { id: descriptionId, type: 'text', maxlength: 200, placeholder: 'Deep blues with soft, visible strokes.' });
   const steps = h('input', { id: stepsId, type: 'number', min: 10, max: 100000, step: 10, inputmode: 'numeric', placeholder: 'trainer default' });
+  const cropSize = h(
+    'select',
+    { id: sizeId },
+    h('option', { value: '' }, 'Trainer default'),
+    h('option', { value: '32' }, '32 px: a quick trial run'),
+    h('option', { value: '96' }, '96 px: fast, coarse'),
+    h('option', { value: '192' }, '192 px: balanced'),
+    h('option', { value: '256' }, '256 px: finer detail, slower'),
+  );
   const token = h('input', { id: tokenId, type: 'password', autocomplete: 'off', 'aria-describedby': `${tokenId}-hint` });
   token.value = adminToken();
   let idEdited = false;
@@ -69,6 +79,8 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     description,
     h('label', { for: stepsId }, 'Training steps ', h('span', { class: 'muted' }, '(optional; more steps, better style, longer wait)')),
     steps,
+    h('label', { for: sizeId }, 'Training image size ', h('span', { class: 'muted' }, '(larger learns finer brushwork)')),
+    cropSize,
     h('label', { for: tokenId }, 'Admin token'),
     token,
     h('p', { id: `${tokenId}-hint`, class: 'muted small' }, 'Training changes the catalogue, so it needs the admin token. npm start prints where it is stored.'),
@@ -224,13 +236,17 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     void (async () => {
       try {
         const stepCount = Number(steps.value);
+        const imageSize = Number(cropSize.value);
         const { job } = await trainerService.createStyleFromImage(
           {
             header: {
               styleId: styleId.value.trim(),
               displayName: name.value.trim(),
               description: description.value.trim(),
-              hyperparameters: stepCount > 0 ? { steps: stepCount } : {},
+              hyperparameters: {
+                ...(stepCount > 0 ? { steps: stepCount } : {}),
+                ...(imageSize > 0 ? { imageSize } : {}),
+              },
             },
             painting: new Uint8Array(await file.arrayBuffer()),
           },
