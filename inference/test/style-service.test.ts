@@ -7,6 +7,7 @@ import { status, Metadata } from '@grpc/grpc-js';
 import { OutputFormat, Rating, type StyleServiceClient } from '@nst/proto';
 import { HealthClient } from '@nst/runtime';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -320,7 +321,8 @@ describe('SubmitFeedback', () => {
     const entries = await harness.feedbackEntries();
     const kept = entries.find((e) => e.id === 'fb-consent-1');
     expect(kept).toMatchObject({ rating: 'bad', reason: 'faces look smeared', requestId, style, version });
-    expect(await readFile(kept!.photoRef!)).toEqual(photo);
+    expect(kept!.photoRef).toBe('fb-consent-1.jpeg');
+    expect(await readFile(join(harness.limits.keptPhotosDir, kept!.photoRef!))).toEqual(photo);
     expect(entries.find((e) => e.id === withoutConsent.feedbackId)?.photoRef).toBeUndefined();
   });
 

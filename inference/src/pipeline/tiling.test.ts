@@ -52,7 +52,7 @@ describe('planAxis', () => {
     expect(spans).toHaveLength(2);
     const [a, b] = [axisWeights(spans, 0), axisWeights(spans, 1)];
     for (let x = 0; x < 900; x++) {
-      const wa = x < 512 ? a[x]! : 0;
+      const wa = x < spans[0]!.length ? a[x]! : 0;
       const wb = x >= spans[1]!.start ? b[x - spans[1]!.start]! : 0;
       expect(wa + wb).toBeCloseTo(1, 5);
     }

@@ -45,8 +45,8 @@ export async function submitFeedback(deps: FeedbackDeps, request: SubmitFeedback
         `not ${request.style} version ${request.version}; rate the version named in its summary`,
     );
   }
-  const photoPath =
-    request.consentToKeepPhoto && held ? await deps.photos.keep(request.requestId, id) : undefined;
+  // The store records the photo relative to the kept-photos folder (NST_KEPT_PHOTOS_DIR).
+  const photoRef = request.consentToKeepPhoto && held ? await deps.photos.keep(request.requestId, id) : undefined;
   try {
     await deps.sink.append({
       id,
@@ -57,12 +57,12 @@ export async function submitFeedback(deps: FeedbackDeps, request: SubmitFeedback
       ...(request.reason ? { reason: request.reason } : {}),
       clientId: request.clientId,
       consent: request.consentToKeepPhoto,
-      ...(photoPath ? { photoRef: photoPath } : {}),
+      ...(photoRef ? { photoRef } : {}),
       createdAt: new Date().toISOString(),
     });
   } catch (error) {
     if (error instanceof FeedbackValidationError) throw invalidArgument(error.message);
     throw error;
   }
-  return { feedbackId: id, photoKept: photoPath !== undefined };
+  return { feedbackId: id, photoKept: photoRef !== undefined };
 }

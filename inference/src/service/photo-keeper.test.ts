@@ -25,9 +25,10 @@ describe('PhotoKeeper', () => {
     const { dir, keeper: k } = await keeper();
     k.hold('req-1', photo(100));
     expect(await readdir(dir)).toEqual([]);
-    const path = await k.keep('req-1', 'feedback-1');
-    expect(path).toBe(join(dir, 'feedback-1.jpeg'));
-    expect((await readFile(path!)).length).toBe(100);
+    const ref = await k.keep('req-1', 'feedback-1');
+    expect(ref).toBe('feedback-1.jpeg');
+    expect(k.pathOf(ref!)).toBe(join(dir, 'feedback-1.jpeg'));
+    expect((await readFile(k.pathOf(ref!))).length).toBe(100);
     expect(await readdir(dir)).toEqual(['feedback-1.jpeg']);
   });
 
@@ -49,7 +50,7 @@ describe('PhotoKeeper', () => {
     const { dir, keeper: k } = await keeper();
     k.hold('r1', photo(10));
     k.hold('r2', photo(10));
-    const stale = (await k.keep('r1', 'stale'))!;
+    const stale = k.pathOf((await k.keep('r1', 'stale'))!);
     await k.keep('r2', 'fresh');
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
     await utimes(stale, twoDaysAgo, twoDaysAgo);

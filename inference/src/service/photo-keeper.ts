@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export interface HeldPhoto {
   bytes: Uint8Array;
@@ -54,7 +54,8 @@ export class PhotoKeeper {
 
   /**
    * Writes the held upload of `requestId` to disk as `<dir>/<name>.<format>` (fsync'd, then
-   * renamed into place) and returns its path; undefined when the upload is no longer held.
+   * renamed into place) and returns its reference: the file name, relative to the keeper's
+   * folder (so the data folder can move); undefined when the upload is no longer held.
    */
   async keep(requestId: string, name: string): Promise<string | undefined> {
     const photo = this.get(requestId);
@@ -76,7 +77,12 @@ export class PhotoKeeper {
     } finally {
       await dir.close();
     }
-    return path;
+    return basename(path);
+  }
+
+  /** Where a reference returned by `keep` lies. */
+  pathOf(ref: string): string {
+    return join(this.options.dir, basename(ref));
   }
 
   /** Deletes kept photos older than the retention limit; returns how many were deleted. */
