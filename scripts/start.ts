@@ -39,12 +39,15 @@ interface ServiceEntry {
   address(config: Config): string;
   /** Starts it in this process (the child side). */
   start(config: Config, logger: Logger): Promise<Stoppable>;
+  /** Resolves once it serves; default: grpc.health.v1 SERVING at `address` (an HTTP service passes its own). */
+  ready?(config: Config): Promise<void>;
 }
 
 /** The services, in start order (stopped in reverse). ReleaseService and the gateway join here. */
 const SERVICES: ServiceEntry[] = [
   { key: 'style', title: 'StyleService', address: (c) => c.styleAddr, start: startStyleService },
   { key: 'trainer', title: 'TrainerService', address: (c) => c.trainerAddr, start: startTrainerService },
+  { key: 'gateway', title: 'Web app, gRPC-Web', address: (c) => `http://${c.gatewayHost}:${c.gatewayPort}/`, start: async (config, logger) => (await import('@nst/gateway')).startGateway({ config, logger }), ready: async (config) => (await import('@nst/gateway')).waitForGateway(config) },
 ];
 
 async function startStyleService(config: Config, logger: Logger): Promise<Stoppable> {
@@ -167,7 +170,7 @@ async function runAll(): Promise<void> {
       void stopAll(1);
     });
     try {
-      await waitForServing(entry.address(config), { timeoutMs: 120_000 });
+      await (entry.ready ? entry.ready(config) : waitForServing(entry.address(config), { timeoutMs: 120_000 }));
     } catch (error) {
       process.stderr.write(`npm start: ${entry.title} did not come up: ${error instanceof Error ? error.message : String(error)}\n`);
       await stopAll(1);
@@ -177,7 +180,7 @@ async function runAll(): Promise<void> {
   const [style, trainer] = [config.styleAddr, config.trainerAddr];
   out();
   out('The neural style transfer platform is running:');
-  for (const entry of SERVICES) out(`  ${entry.title.padEnd(16)} ${entry.address(config)}  (gRPC, health and reflection)`);
+  for (const entry of SERVICES) out(`  ${entry.title.padEnd(16)} ${entry.address(config)}${entry.ready ? '' : '  (gRPC, health and reflection)'}`);
   out(`  data folder      ${config.dataDir}`);
   out(`  registry         ${seedNote}`);
   out(`  admin token      ${token.file ? `${token.file}${token.generated ? ' (generated now)' : ''}` : 'NST_ADMIN_TOKEN'}`);

@@ -25,7 +25,8 @@ export async function runCli(options: GlobalOptions, action: CliAction): Promise
   const ctx: CliContext = {
     style,
     trainer,
-    token: options.token ?? settings.adminToken ?? (await readAdminTokenFile(settings.dataDir)),
+    // || rather than ??: an empty flag or variable means "not given".
+    token: options.token || settings.adminToken || (await readAdminTokenFile(settings.dataDir)),
     history: new RequestHistory(stateDir()),
     print: (line) => process.stdout.write(`${line}\n`),
     note: (line) => process.stderr.write(`${line}\n`),

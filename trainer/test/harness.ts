@@ -121,12 +121,13 @@ export function admin(token = ADMIN_TOKEN): Metadata {
 /** Calls a unary method; resolves with the response or rejects with the ServiceError. */
 export function call<Req, Res>(
   client: TrainerServiceClient,
-  method: (request: Req, metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown,
+  // The overload with call options: TypeScript infers from a method's last overload.
+  method: (request: Req, metadata: Metadata, options: object, callback: (error: ServiceError | null, response: Res) => void) => unknown,
   request: Req,
   metadata = new Metadata(),
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(client, request, metadata, (error, response) => (error ? reject(error) : resolve(response)));
+    method.call(client, request, metadata, {}, (error, response) => (error ? reject(error) : resolve(response)));
   });
 }
 
