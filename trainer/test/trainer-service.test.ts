@@ -5,7 +5,7 @@
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
@@ -114,6 +114,8 @@ describe('TrainerService', () => {
     const { job: cancelled } = await call(t.client, t.client.cancelJob, { jobId: job.id }, admin());
     expect(cancelled!.state).toBe(JobState.JOB_STATE_CANCELLED);
     expect(await t.registry.hasStyle('cancelled-test')).toBe(false);
+    // Its working copies (photo set, checkpoint) are gone; the record stays.
+    expect((await readdir(path.join(t.dataDir, 'jobs', job.id))).sort()).toEqual(['feedback-ids.json', 'job.json', 'style-image.jpg']);
   });
 
   it('resumes a job interrupted by a restart from its checkpoint', async () => {

@@ -136,10 +136,21 @@ export class WorkerJobExecutor implements JobExecutor {
       },
     });
     // The version holds what matters now; the working copies only take space.
-    await Promise.all(
-      [JOB_FILES.photos, JOB_FILES.checkpoint, JOB_FILES.baseWeights].map((name) => rm(path.join(dir, name), { recursive: true, force: true })),
-    );
+    await this.discard(job);
     return { resultVersion: version };
+  }
+
+  /**
+   * Removes the job's working copies: the frozen photo set (kept photos must not outlive their
+   * retention in a job folder), the checkpoint and the base weights. The record stays.
+   */
+  async discard(job: JobRecord): Promise<void> {
+    const dir = path.join(this.jobsRoot, job.id);
+    await Promise.all(
+      [JOB_FILES.photos, `${JOB_FILES.photos}.building`, JOB_FILES.checkpoint, JOB_FILES.baseWeights].map((name) =>
+        rm(path.join(dir, name), { recursive: true, force: true }),
+      ),
+    );
   }
 
   private runWorker(spec: WorkerJobSpec, context: JobRunContext): Promise<WorkerResult> {

@@ -68,7 +68,14 @@ class SteppedExecutor implements JobExecutor {
   }
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+/** Waits until `condition` holds (the manager works asynchronously), failing after 10 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 describe('JobManager', () => {
   it('runs one job at a time in submission order and records the result', async () => {
@@ -78,7 +85,8 @@ describe('JobManager', () => {
     await manager.start();
     const a = await manager.submit(job('a'));
     const b = await manager.submit(job('b'));
-    await settle();
+    await until(() => executor.started.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(executor.started.map((s) => s.id)).toEqual([a.id]);
     expect(manager.get(b.id)!.state).toBe('queued');
 
@@ -86,7 +94,7 @@ describe('JobManager', () => {
     manager.watch(a.id, (update) => seen.push(`${update.job.state}:${update.job.step}`));
     executor.step(a.id, 1);
     executor.finish(a.id, 'v1');
-    await settle();
+    await until(() => executor.started.length === 2);
     expect(manager.get(a.id)).toMatchObject({ state: 'succeeded', resultVersion: 'v1', step: 3 });
     expect(seen).toEqual(['running:0', 'running:1', 'succeeded:3']);
     expect(executor.started.map((s) => s.id)).toEqual([a.id, b.id]);
@@ -100,7 +108,7 @@ describe('JobManager', () => {
     await manager.start();
     const a = await manager.submit(job('a'));
     const b = await manager.submit(job('b'));
-    await settle();
+    await until(() => executor.started.length === 1);
     expect((await manager.cancel(b.id))!.state).toBe('cancelled');
     expect((await manager.cancel(a.id))!.state).toBe('cancelled');
     expect(executor.started.map((s) => s.id)).toEqual([a.id]);
@@ -113,7 +121,7 @@ describe('JobManager', () => {
     const manager = new JobManager({ store, executor: first, logger: silent });
     await manager.start();
     const a = await manager.submit(job('a'));
-    await settle();
+    await until(() => first.started.length === 1);
     first.step(a.id, 2);
     await manager.close();
 
@@ -122,11 +130,10 @@ describe('JobManager', () => {
     const second = new SteppedExecutor();
     const restarted = new JobManager({ store: reopened, executor: second, logger: silent });
     await restarted.start();
-    await settle();
+    await until(() => second.started.length === 1);
     expect(second.started).toEqual([{ id: a.id, resume: true }]);
     second.finish(a.id, 'v1');
-    await settle();
-    expect(restarted.get(a.id)!.state).toBe('succeeded');
+    await until(() => restarted.get(a.id)!.state === 'succeeded');
     await restarted.close();
   });
 
@@ -140,7 +147,7 @@ describe('JobManager', () => {
     const executor = new SteppedExecutor();
     const manager = new JobManager({ store: await JobStore.open(store.root), executor, logger: silent, maxAttempts: 3 });
     await manager.start();
-    await settle();
+    await until(() => executor.started.length === 1);
     expect(executor.started).toEqual([{ id: crashed.id, resume: true }]);
     expect(manager.get(looping.id)).toMatchObject({ state: 'failed' });
     expect(manager.get(looping.id)!.error).toMatch(/stopped during this job 3 times/);
@@ -156,10 +163,10 @@ describe('JobManager', () => {
     });
     await manager.start();
     const a = await manager.submit(job('a'));
-    await settle();
+    await until(() => manager.get(a.id)!.state === 'failed');
+    await manager.close();
     expect(manager.get(a.id)).toMatchObject({ state: 'failed', error: 'no training photos: set NST_PHOTOS_DIR' });
     const reopened = await JobStore.open(store.root);
     expect(reopened.get(a.id)!.state).toBe('failed');
-    await manager.close();
   });
 });

@@ -27,6 +27,8 @@ export interface JobRunContext {
 /** Runs one job to completion; resolves with the version it registered. */
 export interface JobExecutor {
   run(job: JobRecord, context: JobRunContext): Promise<{ resultVersion: string }>;
+  /** Frees a job's working files once it failed or was cancelled (kept photos among them). */
+  discard?(job: JobRecord): Promise<void>;
 }
 
 export interface JobUpdate {
@@ -201,6 +203,9 @@ export class JobManager {
     this.latestPreview.delete(job.id);
     this.lastPersisted.delete(job.id);
     await this.save({ ...job, ...fields, state, etaSeconds: 0, finishedAt: new Date().toISOString() });
+    if (state !== 'succeeded' && this.executor.discard) {
+      await this.executor.discard(job).catch((error: unknown) => this.logger.warn({ jobId: job.id, err: error }, 'could not remove job files'));
+    }
   }
 
   private pump(): void {
