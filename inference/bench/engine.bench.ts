@@ -38,7 +38,6 @@ export const CANDIDATES: BenchCandidate[] = [
   { name: 'w24 r5 k5', config: { channels: [24, 48, 96], residualBlocks: 5, outerKernel: 5 } },
   { name: 'w16 r5 k9', config: { channels: [16, 32, 64], residualBlocks: 5, outerKernel: 9 } },
   { name: 'w16 r5 k5', config: { channels: [16, 32, 64], residualBlocks: 5, outerKernel: 5 } },
-  { name: 'w16 r3 k5', config: { channels: [16, 32, 64], residualBlocks: 3, outerKernel: 5 } },
 ];
 
 export interface BenchRow {
@@ -85,7 +84,12 @@ function median(values: number[]): number {
 /** Times the PyTorch peer; it does its own warm-up and prints its median. */
 export async function timePeer(size: number, runs: number, threads: number): Promise<{ medianMs: number; version: string }> {
   if (!existsSync(PEER_SCRIPT)) throw new Error(`peer script not found at ${PEER_SCRIPT}`);
-  const { stdout } = await run(PEER_PYTHON, [PEER_SCRIPT, String(size), String(runs), String(threads)], { timeout: 600_000 });
+  const { stdout } = await run(PEER_PYTHON, [PEER_SCRIPT, String(size), String(runs), String(threads)], { timeout: 900_000 }).catch(
+    (error: { stderr?: string; killed?: boolean; message: string }) => {
+      const why = error.killed ? 'timed out (is the machine saturated?)' : (error.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`peer ${PEER_SCRIPT} failed: ${why || error.message}`);
+    },
+  );
   const match = /torch (\S+) size=\d+ median_ms=(\d+)/.exec(stdout);
   if (!match) throw new Error(`unexpected peer output: ${stdout}`);
   return { version: match[1] ?? '?', medianMs: Number(match[2]) };

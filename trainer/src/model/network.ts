@@ -32,12 +32,31 @@ export interface StyleNetConfig {
 export const JOHNSON_CONFIG: StyleNetConfig = { channels: [32, 64, 128], residualBlocks: 5, outerKernel: 9 };
 
 /**
- * The network the starter styles are trained with.
+ * The network the starter styles are trained with: half Johnson's widths, all five residual
+ * blocks, 9×9 outer kernels.
  *
- * Chosen by measurement (inference/bench/engine.bench.ts; figures in the block below once
- * measured). Initial choice: half Johnson's widths keeps the 9×9 outer kernels (the brush
- * footprint at full resolution) and all five residual blocks (the depth that carries the
- * texture), at about a quarter of the multiply-adds.
+ * Measured with inference/bench/engine.bench.ts (one run, 1024×1024, 2 threads, median of 3
+ * after a warm-up; the peer is ../shared/bench/peer_torch.py, timed before and after ours, the
+ * faster median kept). The machine was shared with training runs, so absolute times are
+ * inflated; the ratios are what was compared:
+ *
+ *   network                 kMAC/px  params   ONNX ms  peer/ours
+ *   peer Johnson (torch)     153.8   1.68M    15751    1.00x
+ *   Johnson  [32,64,128]r5k9 153.8   1.68M     9037    1.74x   (target >= 1.4x)
+ *            [24,48,96] r5k9  89.4   0.95M     7222    2.18x
+ *            [24,48,96] r5k5  81.4   0.94M     6244    2.52x
+ *   STARTER  [16,32,64] r5k9  42.3   0.42M     4207    3.74x   (target >= 3x)
+ *            [16,32,64] r5k5  37.0   0.42M     2921    5.39x
+ *
+ * Why this one: it is the widest candidate that clears 3x with margin; every 24-wide variant
+ * misses it (time is not proportional to multiply-adds: the full-resolution layers, the
+ * reflection pads and instance norms, are memory-bound and shrink only linearly with width).
+ * Depth is kept at Johnson's five blocks because the residual stack at quarter resolution is
+ * what sets the receptive field (111 px square, against 79 px with three blocks), and it costs
+ * little at 64 channels. The 9×9 output conv is the brush: it paints each output pixel from a
+ * 9×9 neighbourhood at full resolution, which is where fine texture lives; 5×5 would be 1.4x
+ * faster again but narrows that stroke to 5×5, and 3.7x already beats the target. A quarter of
+ * Johnson's multiply-adds also makes training about that much cheaper on these two cores.
  */
 export const STARTER_CONFIG: StyleNetConfig = { channels: [16, 32, 64], residualBlocks: 5, outerKernel: 9 };
 
