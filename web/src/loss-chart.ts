@@ -6,7 +6,7 @@ import { h } from './dom';
 import { formatLoss } from './format';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const COLOURS = ['#e76f51', '#2a9d8f', '#e9c46a', '#6d597a', '#264653', '#f4a261'];
+const COLOURS = ['#d1495b', '#2a9d8f', '#e9a23b', '#6d597a', '#3d7dd8', '#7a9e3a', '#8c564b', '#c05fa8'];
 
 export interface LossPoint {
   step: number;
@@ -33,7 +33,10 @@ export function createLossChart(): LossChart {
   const render = (): void => {
     svg.replaceChildren();
     legend.replaceChildren();
-    const terms = [...new Set(points.flatMap((point) => Object.keys(point.losses)))].sort((a, b) =>
+    // Terms that stayed at zero (weighted out) would only draw a flat line at the bottom.
+    const terms = [...new Set(points.flatMap((point) => Object.keys(point.losses)))]
+      .filter((term) => points.some((point) => (point.losses[term] ?? 0) !== 0))
+      .sort((a, b) =>
       a === 'total' ? -1 : b === 'total' ? 1 : a.localeCompare(b),
     );
     const first = points[0];

@@ -38,13 +38,13 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     id: idId,
     type: 'text',
     required: true,
-    pattern: '[a-z0-9][a-z0-9-]*',
+    pattern: '[a-z0-9]([a-z0-9\\-]*[a-z0-9])?',
     maxlength: 48,
     autocomplete: 'off',
     'aria-describedby': `${idId}-hint`,
   });
   const description = h('input', { id: descriptionId, type: 'text', maxlength: 200, placeholder: 'Deep blues with soft, visible strokes.' });
-  const steps = h('input', { id: stepsId, type: 'number', min: 10, max: 100000, step: 10, inputmode: 'numeric', placeholder: 'trainer default' });
+  const steps = h('input', { id: stepsId, type: 'number', min: 1, max: 100000, step: 1, inputmode: 'numeric', placeholder: 'trainer default' });
   const cropSize = h(
     'select',
     { id: sizeId },

@@ -1,0 +1,155 @@
+/**
+ * "Train your own style" in a real browser, against the real platform on free ports: the model
+ * registry and feedback store in a temporary data folder, StyleService reading that registry,
+ * TrainerService training in its worker thread, and the gateway serving the app. The person
+ * uploads a painting, first with a wrong admin token (a sentence says so), then with the right
+ * one; the job streams progress (steps, losses, previews) until it finishes; the new style is
+ * then used to paint a photo and appears in the releases view. Screenshots go to
+ * test-artifacts/.
+ */
+import { startStyleServer, type RunningStyleService } from '@nst/inference';
+import { JsonlFeedbackStore, loadConfig, ModelRegistry, type Config } from '@nst/runtime';
+import { renderSwirl } from '@nst/trainer';
+import { FeedbackStoreReader, launchTrainerService, RegistryAdapter, type RunningTrainerService } from '@nst/trainer/service';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startGateway, type RunningGateway } from '../../src/gateway';
+import { buildWebApp } from '../../src/web-app';
+import { launchBrowser, screenshot, watchConsole } from './browser';
+
+const ADMIN_TOKEN = 'browser-test-admin-token';
+const quiet = { info: () => undefined, warn: () => undefined, error: (fields: object) => console.error(fields) };
+
+let root: string;
+let config: Config;
+let feedbackStore: JsonlFeedbackStore;
+let styleService: RunningStyleService;
+let trainerService: RunningTrainerService;
+let gateway: RunningGateway;
+let browser: Browser;
+
+/** Small photos of varied colour and structure for the trainer's photo set. */
+async function writePhotos(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const palettes = [
+    ['#2b5876', '#4e4376', '#f9d423'],
+    ['#134e5e', '#71b280', '#e65c00'],
+    ['#ff512f', '#dd2476', '#1fa2ff'],
+  ];
+  for (const [i, [a, b, c]] of palettes.entries()) {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="96" height="72">
+      <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${a}"/><stop offset="1" stop-color="${b}"/></linearGradient></defs>
+      <rect width="96" height="72" fill="url(#g)"/><circle cx="${30 + i * 12}" cy="36" r="${14 + i * 3}" fill="${c}"/></svg>`;
+    await writeFile(join(dir, `photo-${i}.png`), await sharp(Buffer.from(svg)).png().toBuffer());
+  }
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'nst-browser-train-'));
+  config = loadConfig({ NST_DATA_DIR: join(root, 'data'), NST_PHOTOS_DIR: join(root, 'photos'), NST_ADMIN_TOKEN: ADMIN_TOKEN, NST_INFERENCE_THREADS: '1' });
+  await writePhotos(join(root, 'photos'));
+  const registry = await ModelRegistry.open(config.registryDir);
+  feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
+  styleService = await startStyleServer({ config, registry, feedbackStore, logger: quiet, address: '127.0.0.1:0' });
+  trainerService = await launchTrainerService({
+    address: '127.0.0.1:0',
+    jobsDir: config.jobsDir,
+    adminToken: ADMIN_TOKEN,
+    registry: new RegistryAdapter(registry),
+    feedback: FeedbackStoreReader.embedded(config.feedbackDir, config.keptPhotosDir),
+    photosDir: join(root, 'photos'),
+    paintingLimits: { maxBytes: config.maxUploadBytes, maxPixels: config.maxPixels },
+    // Every step reports a preview, so a four-step job shows several.
+    previewEvery: 1,
+    checkpointEvery: 2,
+    logger: quiet,
+  });
+  gateway = await startGateway({
+    config: {
+      ...config,
+      gatewayHost: '127.0.0.1',
+      gatewayPort: 0,
+      styleAddr: `127.0.0.1:${styleService.port}`,
+      trainerAddr: `127.0.0.1:${trainerService.port}`,
+    },
+    webDist: await buildWebApp(join(root, 'web')),
+  });
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await gateway?.close();
+  await trainerService?.close(0);
+  await styleService?.close(0);
+  await feedbackStore?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+it('trains a style from an uploaded painting, shows its progress live, then paints with it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = watchConsole(page);
+  await page.goto(`${gateway.url}#train`);
+  const form = page.locator('form.train-form');
+  const paintingPath = join(root, 'painting.jpg');
+  await writeFile(paintingPath, await sharp(await renderSwirl()).resize(160).jpeg().toBuffer());
+  await page.getByLabel(/Choose a painting/).setInputFiles(paintingPath);
+  await page.getByLabel('Name').fill('Tiny swirl');
+  expect(await page.getByLabel('Style id').inputValue()).toBe('tiny-swirl');
+  await page.getByLabel(/Training steps/).fill('4');
+  await page.getByLabel(/Training image size/).selectOption('32');
+
+  // A wrong token is refused, in words.
+  await page.getByLabel('Admin token').fill('not-the-token');
+  await form.getByRole('button', { name: 'Start training' }).click();
+  await expect
+    .poll(() => form.getByRole('alert').textContent(), { timeout: 30_000 })
+    .toBe("Couldn't start training: the admin token was not accepted. Check it and try again.");
+
+  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { jobStats: string[] }).jobStats = seen;
+    const target = document.querySelector('.job-stats') as HTMLElement;
+    new MutationObserver(() => seen.push(target.textContent ?? '')).observe(target, { childList: true, characterData: true, subtree: true });
+  });
+  await form.getByRole('button', { name: 'Start training' }).click();
+  await page.locator('.job').waitFor({ state: 'visible', timeout: 30_000 });
+  await page.locator('.job-preview').waitFor({ state: 'visible', timeout: 300_000 });
+  await screenshot(page, 'web-train-running');
+  await expect.poll(() => page.locator('.job .badge').textContent(), { timeout: 300_000 }).toBe('Finished');
+  await screenshot(page, 'web-train-finished');
+
+  const stats = await page.evaluate(() => (window as unknown as { jobStats: string[] }).jobStats);
+  const steps = stats.map((text) => /Step (\d+) of 4/.exec(text)?.[1]).filter(Boolean).map(Number);
+  expect(steps.length).toBeGreaterThanOrEqual(2);
+  expect(steps.at(-1)).toBe(4);
+  expect(steps).toEqual([...steps].sort((a, b) => a - b));
+  // The loss chart drew the total loss and its terms.
+  expect(await page.locator('.loss-chart polyline').count()).toBeGreaterThan(1);
+  expect(await page.locator('.loss-chart').getAttribute('aria-label')).toMatch(/^Loss chart: total loss went from/);
+  expect(await page.locator('.job-preview').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+
+  // Use it: the Stylize tab opens with the new style chosen.
+  await page.getByRole('button', { name: /Use “tiny-swirl” now/ }).click();
+  await expect.poll(() => page.getByRole('radio', { name: /Tiny swirl/ }).isChecked(), { timeout: 30_000 }).toBe(true);
+  const photoPath = join(root, 'photo.jpg');
+  await writeFile(photoPath, await sharp(join(root, 'photos', 'photo-1.png')).resize(160).jpeg().toBuffer());
+  await page.getByLabel(/Choose a photo/).setInputFiles(photoPath);
+  await page.getByRole('button', { name: 'Paint it' }).click();
+  await page.locator('.compare-after').waitFor({ timeout: 120_000 });
+  expect(await page.locator('.result-bar').textContent()).toContain('Tiny swirl version 1');
+
+  // The releases view lists the new version.
+  await page.getByRole('tab', { name: 'Releases' }).click();
+  await page.locator('#panel-releases').getByLabel('Style', { exact: true }).selectOption('tiny-swirl');
+  await expect.poll(() => page.locator('tbody tr').count(), { timeout: 30_000 }).toBe(1);
+  expect(await page.locator('tbody tr').first().textContent()).toMatch(/Stable · 100%.*Trained/);
+  await screenshot(page, 'web-releases');
+  expect(problems).toEqual([]);
+  await page.close();
+}, 600_000);
