@@ -1,4 +1,4 @@
-import { exportOnnx, initBackend, StyleNet } from '@nst/trainer';
+import { exportOnnx, initBackend, STARTER_CONFIG, StyleNet } from '@nst/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesFromRgb, chwToHwc, hwcToChw, rgbFromBytes, StyleModel } from './style-model';
 
@@ -29,6 +29,29 @@ describe('StyleModel', () => {
     const outs = await Promise.all([model.run(image), model.run(image), model.run(image)]);
     expect(outs[1]?.data).toEqual(outs[0]?.data);
     expect(outs[2]?.data).toEqual(outs[0]?.data);
+  });
+
+  it('keeps the event loop free while a model runs', async () => {
+    const net = StyleNet.create(STARTER_CONFIG, 2);
+    const starter = await StyleModel.load(exportOnnx(net));
+    net.dispose();
+    const size = 320;
+    const image = rgbFromBytes(new Uint8Array(size * size * 3).fill(90), size, size);
+    let last = performance.now();
+    let longestGap = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 2);
+    const started = performance.now();
+    await starter.run(image);
+    const runMs = performance.now() - started;
+    clearInterval(timer);
+    await starter.dispose();
+    // On the main thread the loop would stall for the whole run.
+    expect(runMs).toBeGreaterThan(40);
+    expect(longestGap).toBeLessThan(runMs / 2);
   });
 
   it('rejects data that does not match the stated size, and use after dispose', async () => {

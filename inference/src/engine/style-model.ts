@@ -2,11 +2,16 @@
  * StyleModel: one exported style network (ONNX) served by onnxruntime-node on the CPU.
  *
  * Images cross this API as interleaved RGB (HWC) float32 in 0..1, which is what sharp's raw
- * output gives after /255; the network itself is NCHW, so run() transposes on the way in and out
- * (a few milliseconds at 1024², small next to the convolutions). session.run executes on ORT's
- * own threads and resolves a promise, so the event loop stays free while a model runs.
+ * output gives after /255; the network itself is NCHW, so the worker transposes on the way in
+ * and out (a few milliseconds at 1024², small next to the convolutions).
+ *
+ * Each model owns a worker thread (session-worker.mjs) holding its ORT session, because
+ * onnxruntime-node runs inference on the calling thread: its async run() only defers the call
+ * with setImmediate, so on the main thread a 1024² image would freeze the event loop (gRPC
+ * streams, health checks, other requests) for seconds. Runs on one model queue in its worker,
+ * one at a time, each using `threads` intra-op threads.
  */
-import * as ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import type { RgbImage } from '../pipeline/tiling';
 
 export interface StyleModelOptions {
@@ -20,66 +25,115 @@ const OUTPUT_NAME = 'stylized';
 
 export const DEFAULT_THREADS = 2;
 
+type WorkerReply =
+  | { type: 'loaded'; inputNames: string[]; outputNames: string[] }
+  | { type: 'failed'; message: string }
+  | { type: 'result'; id: number; data: Float32Array; dims: number[] }
+  | { type: 'error'; id: number; message: string };
+
+interface PendingRun {
+  width: number;
+  height: number;
+  resolve: (image: RgbImage) => void;
+  reject: (error: Error) => void;
+}
+
 export class StyleModel {
   private disposed = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, PendingRun>();
+  private readonly exited: Promise<void>;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly worker: Worker,
     private readonly inputName: string,
     private readonly outputName: string,
     /** Threads this session was created with. */
     readonly threads: number,
-  ) {}
+  ) {
+    worker.on('message', (reply: WorkerReply) => this.settle(reply));
+    worker.on('error', (error) => this.failAll(error));
+    this.exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        this.failAll(new Error(this.disposed ? 'StyleModel disposed while running' : `style model worker exited (code ${code})`));
+        resolve();
+      });
+    });
+    // Idle models must not keep the process alive; a run in flight does.
+    worker.unref();
+  }
 
   /** Loads an ONNX model from a file path or its bytes. */
   static async load(source: string | Uint8Array, opts: StyleModelOptions = {}): Promise<StyleModel> {
     const threads = opts.threads ?? DEFAULT_THREADS;
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
-    const options: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      executionProviders: ['cpu'],
-    };
-    const session = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
-    const inputName = session.inputNames.includes(INPUT_NAME) ? INPUT_NAME : session.inputNames[0];
-    const outputName = session.outputNames.includes(OUTPUT_NAME) ? OUTPUT_NAME : session.outputNames[0];
-    if (inputName === undefined || outputName === undefined || session.inputNames.length !== 1) {
-      await session.release();
-      throw new Error(`not a style model: inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`);
+    const worker = new Worker(new URL('./session-worker.mjs', import.meta.url));
+    const loaded = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`style model worker exited (code ${code}) while loading`));
+      worker.once('error', reject);
+      worker.once('exit', onExit);
+      worker.once('message', (reply: WorkerReply) => {
+        worker.off('error', reject);
+        worker.off('exit', onExit);
+        if (reply.type === 'loaded') resolve(reply);
+        else reject(new Error(`cannot load style model: ${reply.type === 'failed' ? reply.message : reply.type}`));
+      });
+      worker.postMessage({ type: 'load', model: source, threads });
+    }).catch(async (error: unknown) => {
+      await worker.terminate();
+      throw error;
+    });
+    const inputName = loaded.inputNames.includes(INPUT_NAME) ? INPUT_NAME : loaded.inputNames[0];
+    const outputName = loaded.outputNames.includes(OUTPUT_NAME) ? OUTPUT_NAME : loaded.outputNames[0];
+    if (inputName === undefined || outputName === undefined || loaded.inputNames.length !== 1) {
+      await worker.terminate();
+      throw new Error(`not a style model: inputs [${loaded.inputNames.join(', ')}], outputs [${loaded.outputNames.join(', ')}]`);
     }
-    return new StyleModel(session, inputName, outputName, threads);
+    return new StyleModel(worker, inputName, outputName, threads);
   }
 
-  /** Stylizes one image; the result has the same width and height. */
-  async run(image: RgbImage): Promise<RgbImage> {
-    if (this.disposed) throw new Error('StyleModel used after dispose()');
+  /** Stylizes one image; the result has the same width and height. The input is not modified. */
+  run(image: RgbImage): Promise<RgbImage> {
+    if (this.disposed) return Promise.reject(new Error('StyleModel used after dispose()'));
     const { width, height, data } = image;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-      throw new RangeError(`bad image size ${width}x${height}`);
+      return Promise.reject(new RangeError(`bad image size ${width}x${height}`));
     }
-    if (data.length !== width * height * 3) throw new RangeError(`image data has ${data.length} values, expected ${width * height * 3} (RGB ${width}x${height})`);
-    const input = new ort.Tensor('float32', hwcToChw(data, width, height), [1, 3, height, width]);
-    const results = await this.session.run({ [this.inputName]: input });
-    const output = results[this.outputName];
-    if (!output) throw new Error(`model produced no '${this.outputName}'`);
-    try {
-      const dims = output.dims;
-      if (dims.length !== 4 || dims[1] !== 3 || dims[2] !== height || dims[3] !== width) {
-        throw new Error(`model returned [${dims.join(',')}] for a ${width}x${height} image`);
-      }
-      return { width, height, data: chwToHwc(output.data as Float32Array, width, height) };
-    } finally {
-      for (const tensor of Object.values(results)) tensor.dispose();
-      input.dispose();
+    if (data.length !== width * height * 3) {
+      return Promise.reject(new RangeError(`image data has ${data.length} values, expected ${width * height * 3} (RGB ${width}x${height})`));
     }
+    const id = this.nextId++;
+    return new Promise<RgbImage>((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { width, height, resolve, reject });
+      // Structured clone copies the pixels: the caller keeps its buffer.
+      this.worker.postMessage({ type: 'run', id, data, width, height, input: this.inputName, output: this.outputName });
+    });
   }
 
+  private settle(reply: WorkerReply): void {
+    if (reply.type !== 'result' && reply.type !== 'error') return;
+    const run = this.pending.get(reply.id);
+    if (!run) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (reply.type === 'error') run.reject(new Error(`style model run failed: ${reply.message}`));
+    else if (reply.data.length !== run.width * run.height * 3) {
+      run.reject(new Error(`model returned [${reply.dims.join(',')}] for a ${run.width}x${run.height} image`));
+    } else run.resolve({ width: run.width, height: run.height, data: reply.data });
+  }
+
+  private failAll(error: Error): void {
+    for (const run of this.pending.values()) run.reject(error);
+    this.pending.clear();
+  }
+
+  /** Releases the session and ends its thread; runs still queued are rejected. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.session.release();
+    this.worker.postMessage({ type: 'release' });
+    await this.exited;
   }
 }
 
