@@ -47,7 +47,7 @@ interface ServiceEntry {
 const SERVICES: ServiceEntry[] = [
   { key: 'style', title: 'StyleService', address: (c) => c.styleAddr, start: startStyleService },
   { key: 'trainer', title: 'TrainerService', address: (c) => c.trainerAddr, start: startTrainerService },
-  { key: 'gateway', title: 'Web app, gRPC-Web', address: (c) => `http://${c.gatewayHost}:${c.gatewayPort}/`, start: async (config, logger) => (await import('@nst/gateway')).startGateway({ config, logger }), ready: async (config) => (await import('@nst/gateway')).waitForGateway(config) },
+  { key: 'gateway', title: 'Web app', address: (c) => `http://${c.gatewayHost}:${c.gatewayPort}/`, start: async (config, logger) => (await import('@nst/gateway')).startGateway({ config, logger }), ready: async (config) => (await import('@nst/gateway')).waitForGateway(config) },
 ];
 
 async function startStyleService(config: Config, logger: Logger): Promise<Stoppable> {
