@@ -3,6 +3,7 @@
  * fastify gateway serves, with the same CORS headers, and avoids the known Envoy pitfalls.
  * Envoy cannot run here, so this reads the YAML.
  */
+import { loadConfig } from '@nst/runtime';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -20,12 +21,8 @@ const virtualHost: Yaml = hcm.route_config.virtual_hosts[0];
 const clusters: Yaml[] = envoy.static_resources.clusters;
 const CLUSTER_UPSTREAM: Record<string, UpstreamName> = { nst_style: 'style', nst_trainer: 'trainer' };
 const grpcRoutes: Yaml[] = virtualHost.routes.filter((route: Yaml) => route.route.cluster in CLUSTER_UPSTREAM);
-// The platform's defaults (runtime config: NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES, NST_GATEWAY_CORS_ORIGINS).
-const defaults = {
-  maxUploadBytes: 32 * 1024 * 1024,
-  chunkBytes: 256 * 1024,
-  gatewayCorsOrigins: ['http://localhost:8080', 'http://127.0.0.1:8080', 'http://localhost:5173'],
-};
+// The platform's defaults (NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES, NST_GATEWAY_CORS_ORIGINS).
+const defaults = loadConfig({});
 const limits = messageLimits(defaults);
 const splitList = (value: string): string[] => value.split(',').map((item) => item.trim());
 
