@@ -63,21 +63,23 @@ describe('StyleLoss', () => {
     await initBackend('wasm');
   });
 
-  it('scores the painting itself as on-style, the photo as off-style, and the photo as on-content', () => {
-    const style = painting(48);
-    const x = photo(48);
-    const loss = new StyleLoss({ styleImage: style, imageSize: 48 });
-    const styleAsOutput = tf.expandDims(style, 0) as tf.Tensor4D;
-    const onStyle = loss.values(styleAsOutput, x);
-    const identity = loss.values(x, x);
-    expect(onStyle.style).toBeLessThan(identity.style / 10);
-    expect(onStyle.colour).toBeLessThan(identity.colour / 10);
-    expect(identity.content).toBe(0);
-    expect(onStyle.content).toBeGreaterThan(0.05);
-    for (const v of Object.values(onStyle)) expect(Number.isFinite(v)).toBe(true);
-    loss.dispose();
-    tf.dispose([style, x, styleAsOutput]);
-  });
+  for (const statistic of ['gram', 'covariance'] as const) {
+    it(`scores the painting itself as on-style, the photo as off-style, and the photo as on-content (${statistic})`, () => {
+      const style = painting(48);
+      const x = photo(48);
+      const loss = new StyleLoss({ styleImage: style, imageSize: 48, statistic });
+      const styleAsOutput = tf.expandDims(style, 0) as tf.Tensor4D;
+      const onStyle = loss.values(styleAsOutput, x);
+      const identity = loss.values(x, x);
+      expect(onStyle.style).toBeLessThan(identity.style / 10);
+      expect(onStyle.colour).toBeLessThan(identity.colour / 10);
+      expect(identity.content).toBe(0);
+      expect(onStyle.content).toBeGreaterThan(0.05);
+      for (const v of Object.values(onStyle)) expect(Number.isFinite(v)).toBe(true);
+      loss.dispose();
+      tf.dispose([style, x, styleAsOutput]);
+    });
+  }
 
   it('lowers its total when the output is optimised against it', () => {
     const style = painting(32);

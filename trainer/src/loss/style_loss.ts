@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createFeatureNetwork, gramMatrix, type FeatureNetwork } from './features.js';
 
-export type LossTerm = 'style' | 'content' | 'colour' | 'edges' | 'tv';
+export type LossTerm = 'style' | 'content' | 'colour' | 'edges' | 'pixel' | 'tv';
 export type LossWeights = Record<LossTerm, number>;
 export type LossValues = Record<LossTerm | 'total', number>;
 
@@ -23,6 +23,7 @@ export const DEFAULT_LOSS_WEIGHTS: LossWeights = {
   content: 1,
   colour: 1,
   edges: 0,
+  pixel: 0,
   tv: 1,
 };
 
@@ -37,17 +38,43 @@ export interface StyleLossOptions {
   styleScale?: number;
   /** Index of the feature layer compared for content (default 1, the second layer). */
   contentLayer?: number;
+  /** Statistic matched for style (default 'covariance'). */
+  statistic?: StyleStatistic;
   weights?: Partial<LossWeights>;
   /** Loss network seed (default TRAINING_LOSS_SEED). */
   seed?: number;
 }
 
+/**
+ * Which second-order statistic of the features is matched: the raw Gram matrix E[f f^T]
+ * (Gatys et al.), or the channel means and the covariance E[f f^T] - mu mu^T as two terms.
+ */
+export type StyleStatistic = 'gram' | 'covariance';
+
+interface LayerStatistics {
+  /** Gram or covariance [B, C, C]. */
+  second: tf.Tensor3D;
+  /** Channel means [B, C] (covariance mode only). */
+  mean?: tf.Tensor2D;
+}
+
 interface ScaleTarget {
   scale: number;
-  grams: tf.Tensor3D[];
-  /** 1 / mean(G^2) per layer: equalises layers whose Gram entries differ by orders. */
-  norms: number[];
+  layers: LayerStatistics[];
+  /** 1 / mean(target^2) per layer and statistic: equalises layers whose entries differ by orders. */
+  secondNorms: number[];
+  meanNorms: number[];
 }
+
+function layerStatistics(f: tf.Tensor4D, statistic: StyleStatistic): LayerStatistics {
+  const gram = gramMatrix(f);
+  if (statistic === 'gram') return { second: gram };
+  const mean = tf.mean(f, [1, 2]) as tf.Tensor2D;
+  const outer = tf.mul(tf.expandDims(mean, 2), tf.expandDims(mean, 1));
+  return { second: tf.sub(gram, outer) as tf.Tensor3D, mean };
+}
+
+const meanOfSquares = (t: tf.Tensor) => Math.max(1e-12, tf.mean(tf.square(t)).dataSync()[0]!);
 
 function resizeTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
   return tf.image.resizeBilinear(x, [Math.max(8, Math.round(height)), Math.max(8, Math.round(width))], true);
@@ -79,6 +106,7 @@ export class StyleLoss {
   readonly weights: LossWeights;
   readonly scales: number[];
   readonly contentLayer: number;
+  readonly statistic: StyleStatistic;
   private readonly network: FeatureNetwork;
   private readonly targets: ScaleTarget[];
   private readonly styleMean: tf.Tensor;
@@ -88,6 +116,7 @@ export class StyleLoss {
     this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...options.weights };
     this.scales = options.scales ?? [1, 0.5];
     this.contentLayer = options.contentLayer ?? 1;
+    this.statistic = options.statistic ?? 'covariance';
     this.network = createFeatureNetwork({ seed: options.seed ?? TRAINING_LOSS_SEED });
     const styleScale = options.styleScale ?? 1;
     const style4d = (options.styleImage.rank === 3 ? tf.expandDims(options.styleImage, 0) : options.styleImage) as tf.Tensor4D;
@@ -97,9 +126,13 @@ export class StyleLoss {
     this.targets = this.scales.map((scale) =>
       tf.tidy(() => {
         const resized = resizeTo(style4d, sh * base * scale, sw * base * scale);
-        const grams = this.network.features(resized).map((f) => tf.keep(gramMatrix(f)));
-        const norms = grams.map((g) => 1 / Math.max(1e-12, tf.mean(tf.square(g)).dataSync()[0]!));
-        return { scale, grams, norms };
+        const layers = this.network.features(resized).map((f) => {
+          const stats = layerStatistics(f, this.statistic);
+          return { second: tf.keep(stats.second), ...(stats.mean ? { mean: tf.keep(stats.mean) } : {}) };
+        });
+        const secondNorms = layers.map((l) => 1 / meanOfSquares(l.second));
+        const meanNorms = layers.map((l) => (l.mean ? 1 / meanOfSquares(l.mean) : 0));
+        return { scale, layers, secondNorms, meanNorms };
       }),
     );
     const stats = tf.tidy(() => {
@@ -124,9 +157,14 @@ export class StyleLoss {
       const scaled = target.scale === 1 ? output : resizeTo(output, h * target.scale, w * target.scale);
       const feats = this.network.features(scaled);
       if (target.scale === 1) outputFeatures = feats;
+      const share = 1 / (feats.length * this.targets.length);
       feats.forEach((f, layer) => {
-        const diff = tf.sub(gramMatrix(f), target.grams[layer]!);
-        styleParts.push(tf.mul(tf.mean(tf.square(diff)), target.norms[layer]! / (feats.length * this.targets.length)));
+        const wanted = target.layers[layer]!;
+        const got = layerStatistics(f, this.statistic);
+        styleParts.push(tf.mul(tf.mean(tf.squaredDifference(got.second, wanted.second)), target.secondNorms[layer]! * share));
+        if (got.mean && wanted.mean) {
+          styleParts.push(tf.mul(tf.mean(tf.squaredDifference(got.mean, wanted.mean)), target.meanNorms[layer]! * share));
+        }
       });
     }
     const style = tf.addN(styleParts) as tf.Scalar;
@@ -146,6 +184,8 @@ export class StyleLoss {
       this.weights.edges > 0
         ? tf.mul(tf.mean(tf.squaredDifference(luminanceEdges(output), luminanceEdges(photo))), EDGE_SCALE)
         : tf.scalar(0);
+    // Plain pixel MSE to the photo: only for warm starts (learning the identity), off by default.
+    const pixel = this.weights.pixel > 0 ? tf.mul(tf.mean(tf.squaredDifference(output, photo)), PIXEL_SCALE) : tf.scalar(0);
     const tv = tf.mul(totalVariation(output), TV_SCALE);
 
     const weights = this.weights;
@@ -154,9 +194,18 @@ export class StyleLoss {
       tf.mul(content, weights.content),
       tf.mul(colour, weights.colour),
       tf.mul(edges, weights.edges),
+      tf.mul(pixel, weights.pixel),
       tf.mul(tv, weights.tv),
     ]) as tf.Scalar;
-    return { total, style, content: content as tf.Scalar, colour: colour as tf.Scalar, edges: edges as tf.Scalar, tv: tv as tf.Scalar };
+    return {
+      total,
+      style,
+      content: content as tf.Scalar,
+      colour: colour as tf.Scalar,
+      edges: edges as tf.Scalar,
+      pixel: pixel as tf.Scalar,
+      tv: tv as tf.Scalar,
+    };
   }
 
   /** Numbers for logs / progress: evaluates terms() and reads them back. */
@@ -170,13 +219,14 @@ export class StyleLoss {
         content: read(t.content),
         colour: read(t.colour),
         edges: read(t.edges),
+        pixel: read(t.pixel),
         tv: read(t.tv),
       };
     });
   }
 
   dispose(): void {
-    for (const t of this.targets) tf.dispose(t.grams);
+    for (const t of this.targets) tf.dispose(t.layers.flatMap((l) => (l.mean ? [l.second, l.mean] : [l.second])));
     this.styleMean.dispose();
     this.styleStd.dispose();
     this.network.dispose();
@@ -190,3 +240,4 @@ export class StyleLoss {
 const COLOUR_SCALE = 20;
 const EDGE_SCALE = 200;
 const TV_SCALE = 20;
+const PIXEL_SCALE = 10;

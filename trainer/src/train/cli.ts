@@ -22,10 +22,14 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+const TERMS = ['style', 'content', 'colour', 'edges', 'pixel', 'tv'];
+
 function weight(value: string, previous: Record<string, number>): Record<string, number> {
   const [name, raw] = value.split('=');
   const n = Number(raw);
-  if (!name || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected term=number, e.g. style=2');
+  if (!name || !TERMS.includes(name) || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(`expected term=number with term one of ${TERMS.join(', ')}, e.g. style=2`);
+  }
   return { ...previous, [name]: n };
 }
 
@@ -46,7 +50,7 @@ const program = new Command()
   .option('--lr <rate>', 'Adam learning rate', positiveNumber, DEFAULT_TRAIN_OPTIONS.learningRate)
   .option('--config <name>', 'network shape: starter | johnson', 'starter')
   .option('--init <weights>', 'fine-tune from these serialized weights instead of a fresh network')
-  .option('--weight <term=value>', 'loss weight (style, content, colour, edges, tv); repeatable', weight, {})
+  .option('--weight <term=value>', 'loss weight (style, content, colour, edges, pixel, tv); repeatable', weight, {})
   .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
   .option('--seed <n>', 'seed', positiveInt, DEFAULT_TRAIN_OPTIONS.seed)
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
@@ -99,7 +103,9 @@ async function main(): Promise<void> {
     previewEvery: o.preview ? 25 : 0,
     onProgress: async (p) => {
       const l = p.losses;
-      const terms = `total=${l.total.toFixed(4)} style=${l.style.toFixed(4)} content=${l.content.toFixed(4)} colour=${l.colour.toFixed(4)} edges=${l.edges.toFixed(4)} tv=${l.tv.toFixed(4)}`;
+      const terms = Object.entries(l)
+        .map(([name, value]) => `${name}=${value.toFixed(4)}`)
+        .join(' ');
       console.log(
         `step ${p.step}/${p.totalSteps} ${terms} ${p.imagesPerSec.toFixed(2)} img/s ETA ${formatSeconds(p.etaSeconds)}`,
       );

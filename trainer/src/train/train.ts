@@ -202,7 +202,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const resumedFromStep = checkpoint ? step : undefined;
 
   const preview = previewEvery > 0 && options.onProgress ? await previewInput(photos, previewSize) : undefined;
-  let losses: LossValues = { total: NaN, style: NaN, content: NaN, colour: NaN, edges: NaN, tv: NaN };
+  let losses: LossValues = { total: NaN, style: NaN, content: NaN, colour: NaN, edges: NaN, pixel: NaN, tv: NaN };
   let lastSavedStep = step;
 
   // RNG state from which the first batch not yet trained on is drawn: what a resume needs.
@@ -261,6 +261,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
         content: read('content'),
         colour: read('colour'),
         edges: read('edges'),
+        pixel: read('pixel'),
         tv: read('tv'),
       };
       tf.dispose([x, ...(cost ? [cost] : []), ...Object.values(terms)]);
