@@ -54,6 +54,18 @@ describe('StyleModel', () => {
     expect(longestGap).toBeLessThan(runMs / 2);
   });
 
+  it('finishes runs already queued when disposed, then refuses new ones', async () => {
+    const net = StyleNet.create({ channels: [4, 6, 8], residualBlocks: 1, outerKernel: 3 }, 4);
+    const doomed = await StyleModel.load(exportOnnx(net), { threads: 1 });
+    net.dispose();
+    const image = rgbFromBytes(new Uint8Array(24 * 24 * 3).fill(200), 24, 24);
+    const queued = [doomed.run(image), doomed.run(image)];
+    await doomed.dispose();
+    const done = await Promise.all(queued);
+    expect(done.map((o) => o.data.length)).toEqual([24 * 24 * 3, 24 * 24 * 3]);
+    await expect(doomed.run(image)).rejects.toThrow(/dispose/);
+  });
+
   it('rejects data that does not match the stated size, and use after dispose', async () => {
     await expect(model.run({ data: new Float32Array(10), width: 4, height: 4 })).rejects.toThrow(/expected 48/);
     const net = StyleNet.create({ channels: [2, 2, 2], residualBlocks: 0, outerKernel: 1 }, 1);

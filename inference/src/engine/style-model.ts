@@ -128,10 +128,12 @@ export class StyleModel {
     this.pending.clear();
   }
 
-  /** Releases the session and ends its thread; runs still queued are rejected. */
+  /** Releases the session and ends its thread, after the runs already queued finish. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    // Keep the process alive until the thread has released the session and exited.
+    this.worker.ref();
     this.worker.postMessage({ type: 'release' });
     await this.exited;
   }
