@@ -44,7 +44,7 @@ export function createReleasesView(): ReleasesView {
       h('h1', {}, 'Releases'),
       h('p', { class: 'lede' }, 'Every version of a style, where it came from, how it scored, and which one paints your photos.'),
     ),
-    h('section', { class: 'card', 'aria-labelledby': 'versions-heading' }, h('h2', { id: 'versions-heading' }, 'Versions'), h('label', { for: selectId }, 'Style', select), status, table),
+    h('section', { class: 'card', 'aria-labelledby': 'versions-heading' }, h('h2', { id: 'versions-heading' }, 'Versions'), h('div', { class: 'field' }, h('label', { for: selectId }, 'Style'), select), status, table),
   );
 
   async function loadVersions(): Promise<void> {

@@ -122,8 +122,8 @@ export function createStylizeView(): StylizeView {
       h(
         'div',
         { class: 'options' },
-        h('label', { for: formatId }, 'Format', formatSelect),
-        h('label', { for: sizeId }, 'Size', sizeSelect),
+        h('div', { class: 'field' }, h('label', { for: formatId }, 'Format'), formatSelect),
+        h('div', { class: 'field' }, h('label', { for: sizeId }, 'Size'), sizeSelect),
         h('div', { class: 'buttons' }, runButton, cancelButton),
       ),
       progress,

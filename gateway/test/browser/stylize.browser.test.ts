@@ -104,8 +104,9 @@ describe('the web app in Chromium', () => {
     const photo = await testPhoto(photoPath);
     await page.getByLabel(/Choose a photo/).setInputFiles(photoPath);
     await expect.poll(() => page.locator('#panel-stylize .picker-preview').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(480);
-    await page.getByLabel('Format').selectOption({ label: 'PNG (lossless)' });
-    await page.getByLabel('Size').selectOption({ label: 'Full resolution' });
+    const panel = page.locator('#panel-stylize');
+    await panel.getByLabel('Format', { exact: true }).selectOption({ label: 'PNG (lossless)' });
+    await panel.getByLabel('Size', { exact: true }).selectOption({ label: 'Full resolution' });
     await screenshot(page, 'web-stylize-ready');
 
     // Every status line the stream produced, as the person saw it.
