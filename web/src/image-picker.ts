@@ -53,6 +53,11 @@ export function createImagePicker(options: { label: string; hint: string; onChan
       size = { width: preview.naturalWidth, height: preview.naturalHeight };
       details.textContent = `${file.name} · ${size.width}×${size.height} · ${formatBytes(file.size)}`;
     };
+    preview.onerror = () => {
+      preview.hidden = true;
+      size = undefined;
+      details.textContent = `${file.name} · ${formatBytes(file.size)} · this browser cannot show it; it may not be an image`;
+    };
     announce(`${file.name} selected.`);
     options.onChange?.(file);
   };
