@@ -18,15 +18,20 @@ import { writeTrainingPhotos, painting } from '../../trainer/test/harness';
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const NST = path.join(REPO, 'cli', 'bin', 'nst.js');
 
+/**
+ * A free port below the kernel's ephemeral range (32768 and up on Linux), so that no server
+ * another test binds to port 0 can take it between this check and the platform's bind.
+ */
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 let root: string;
@@ -62,7 +67,12 @@ beforeAll(async () => {
   await waitForServing(env['NST_STYLE_ADDR']!, { timeoutMs: 240_000 });
   await waitForServing(env['NST_TRAINER_ADDR']!, { timeoutMs: 240_000 });
   // The summary comes once every service is up.
-  for (let i = 0; i < 600 && !output.includes('Press Ctrl-C to stop.'); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 600 && !output.includes('Press Ctrl-C to stop.') && platform.exitCode === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (platform.exitCode !== null || !output.includes('Press Ctrl-C to stop.')) {
+    throw new Error(`npm start did not come up (exit code ${platform.exitCode}):\n${output}`);
+  }
 });
 
 afterAll(async () => {
@@ -128,7 +138,9 @@ describe('npm start and the nst CLI', () => {
   });
 
   it('stops every service on Ctrl-C and exits 0', async () => {
-    const exited = new Promise<number | null>((resolve) => platform.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      platform.exitCode !== null ? resolve(platform.exitCode) : platform.once('exit', (code) => resolve(code)),
+    );
     platform.kill('SIGINT');
     expect(await exited).toBe(0);
   });
