@@ -165,6 +165,21 @@ describe('the web app in Chromium', () => {
     // Nothing is wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, 'web-phone-error');
+
+    // Every form control in every panel has a label, every image an alt attribute.
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea')]
+        .filter((control) => (control as HTMLInputElement).labels?.length === 0 && !control.getAttribute('aria-label'))
+        .map((control) => control.outerHTML),
+    );
+    expect(unlabelled).toEqual([]);
+    expect(await page.evaluate(() => [...document.querySelectorAll('img:not([alt])')].map((img) => img.outerHTML))).toEqual([]);
+    // The tabs work from the keyboard: arrow keys move the selection and the focus.
+    await page.getByRole('tab', { name: 'Stylize' }).focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Train your own');
+    expect(await page.locator('#panel-train').isVisible()).toBe(true);
+    expect(await page.locator('#panel-stylize').isVisible()).toBe(false);
     await page.close();
   });
 });
