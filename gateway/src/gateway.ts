@@ -92,7 +92,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     // On close, drop open streams at once (their upstream calls are cancelled) instead of
     // waiting for a WatchJob that may run for an hour.
     forceCloseConnections: true,
-    trustProxy: true,
+    // The socket's address is the client; a forwarded-for header from the client is not trusted.
+    trustProxy: false,
   });
   const logger: WebAppLogger = app.log;
 
