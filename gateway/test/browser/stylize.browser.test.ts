@@ -11,11 +11,14 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../src/gateway';
 import { buildWebApp } from '../../src/web-app';
 import { launchBrowser, screenshot, watchConsole } from './browser';
+import type { TextModeStylize } from './grpc-web-text-client';
 
 let dir: string;
 let styleService: RunningStyleService;
@@ -180,6 +183,47 @@ describe('the web app in Chromium', () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Train your own');
     expect(await page.locator('#panel-train').isVisible()).toBe(true);
     expect(await page.locator('#panel-stylize').isVisible()).toBe(false);
+    await page.close();
+  });
+
+  it('answers an independent gRPC-Web client in text mode (grpc-web), unary and server-streaming', async () => {
+    // buf curl speaks binary gRPC-Web only; Google's grpc-web runtime defaults to text mode.
+    const outDir = join(dir, 'grpc-web-text');
+    await build({
+      configFile: false,
+      logLevel: 'warn',
+      build: {
+        outDir,
+        emptyOutDir: true,
+        lib: { entry: fileURLToPath(new URL('./grpc-web-text-client.ts', import.meta.url)), formats: ['iife'], name: 'grpcWebTextClient', fileName: () => 'client.js' },
+      },
+    });
+    const page = await browser.newPage();
+    const wire: string[] = [];
+    page.on('response', (response) => {
+      const sent = response.request().headers()['content-type'] ?? '';
+      if (sent.startsWith('application/grpc-web-text')) wire.push(`${sent} -> ${response.headers()['content-type']}`);
+    });
+    await page.goto(gateway.url);
+    await page.addScriptTag({ path: join(outDir, 'client.js') });
+    type Api = { grpcWebText: { listStyles(): Promise<string[]>; stylize(style: string, image: string): Promise<TextModeStylize> } };
+    expect(await page.evaluate(() => (window as unknown as Api).grpcWebText.listStyles())).toEqual([STYLE.id]);
+    const photo = await testPhoto(join(dir, 'text-mode.jpg'));
+    const result = await page.evaluate(
+      ([style, image]) => (window as unknown as Api).grpcWebText.stylize(style as string, image as string),
+      [STYLE.id, photo.toString('base64')],
+    );
+    expect(result.status).toBe(0);
+    expect(result.kinds[0]).toBe('accepted');
+    expect(result.kinds).toContain('progress');
+    expect(result.kinds.at(-1)).toBe('summary');
+    expect(result.outputBytes).toBe(result.summaryBytes);
+    expect(result.outputBytes).toBeGreaterThan(1000);
+    expect(result.headers['x-nst-version']).toBe('1');
+    expect(wire).toEqual([
+      'application/grpc-web-text -> application/grpc-web-text+proto',
+      'application/grpc-web-text -> application/grpc-web-text+proto',
+    ]);
     await page.close();
   });
 });
