@@ -5,16 +5,22 @@
  * 1024x1024, median of 3 after a warm-up. Speed is reported as peer_ms / ours_ms, never as
  * an absolute claim. Weights are random: speed does not depend on them.
  *
+ * The peer script itself is run once as the DESIGN command states (row 'peer script (alone)');
+ * the ratios use the same peer network kept alive in one Python process and timed in
+ * interleaved rounds with ours, because this machine is shared and its load drifts by
+ * minutes: back-to-back blocks of peer-then-ours measured the load, not the engines.
+ *
  *   node --import tsx inference/bench/engine.bench.ts [--size 1024] [--runs 3] [--threads 2]
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline';
+import { parseArgs, promisify } from 'node:util';
 import { exportOnnx, initBackend, JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, variableShapes, type StyleNetConfig } from '@nst/trainer';
 import { StyleModel } from '../src/engine/style-model';
+import type { RgbImage } from '../src/pipeline/tiling';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,27 +101,73 @@ export async function timePeer(size: number, runs: number, threads: number): Pro
   return { version: match[1] ?? '?', medianMs: Number(match[2]) };
 }
 
-/** Times one config through the ONNX path: export, load with `threads`, warm up, median of `runs`. */
-export async function timeOnnx(config: StyleNetConfig, size: number, runs: number, threads: number): Promise<number> {
-  const net = StyleNet.create(config, 1);
+/**
+ * The peer network kept alive in one Python process, timed on request: it imports the shared
+ * script's own net() with the same settings (threads, inference mode, random input), so every
+ * peer timing can sit between ours in the same round and see the same load.
+ */
+const PERSISTENT_PEER = `
+import sys, time, torch
+sys.path.insert(0, sys.argv[1]); import peer_torch
+size, threads = int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(threads)
+m = peer_torch.net(); x = torch.rand(1, 3, size, size)
+with torch.inference_mode():
+    m(x)
+    print("ready", torch.__version__, flush=True)
+    for line in sys.stdin:
+        t = time.perf_counter(); m(x); print(f"{(time.perf_counter() - t) * 1000:.1f}", flush=True)
+`;
+
+class PersistentPeer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+
+  constructor(size: number, threads: number) {
+    this.child = spawn(PEER_PYTHON, ['-c', PERSISTENT_PEER, path.dirname(PEER_SCRIPT), String(size), String(threads)]);
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  private async nextLine(): Promise<string> {
+    const next = await this.lines.next();
+    if (next.done) throw new Error(`peer process ended (exit ${this.child.exitCode})`);
+    return next.value;
+  }
+
+  /** Waits for the model to be built and warmed up; returns the torch version. */
+  async ready(): Promise<string> {
+    const line = await this.nextLine();
+    if (!line.startsWith('ready ')) throw new Error(`unexpected peer output: ${line}`);
+    return line.slice('ready '.length);
+  }
+
+  async time(): Promise<number> {
+    this.child.stdin.write('run\n');
+    return Number(await this.nextLine());
+  }
+
+  stop(): void {
+    this.child.stdin.end();
+  }
+}
+
+interface LoadedCandidate {
+  candidate: BenchCandidate;
+  model: StyleModel;
+  times: number[];
+}
+
+async function loadCandidate(candidate: BenchCandidate, threads: number): Promise<LoadedCandidate> {
+  const net = StyleNet.create(candidate.config, 1);
   const onnx = exportOnnx(net);
   net.dispose();
-  const model = await StyleModel.load(onnx, { threads });
-  try {
-    const data = new Float32Array(size * size * 3);
-    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) >>> 0) / 4294967296;
-    const image = { data, width: size, height: size };
-    await model.run(image);
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const started = performance.now();
-      await model.run(image);
-      times.push(performance.now() - started);
-    }
-    return median(times);
-  } finally {
-    await model.dispose();
-  }
+  return { candidate, model: await StyleModel.load(onnx, { threads }), times: [] };
+}
+
+async function timeRun(model: StyleModel, image: RgbImage): Promise<number> {
+  const started = performance.now();
+  await model.run(image);
+  return performance.now() - started;
 }
 
 const formatConfig = (c: StyleNetConfig | null) => (c ? `[${c.channels.join(',')}] r${c.residualBlocks} k${c.outerKernel}` : 'Johnson (torch)');
@@ -151,34 +203,53 @@ export async function benchEngine(options: BenchOptions = {}): Promise<BenchRow[
   // Exporting only needs the weights as TF.js variables; the pure-JS backend does that without
   // loading WASM (the timing is ONNX Runtime's).
   await initBackend('cpu');
-  log(`peer: ${PEER_PYTHON} ${PEER_SCRIPT} ${size} ${runs} ${threads}`);
-  const peerBefore = await timePeer(size, runs, threads);
-  const timed: { candidate: BenchCandidate; ms: number }[] = [];
-  for (const candidate of candidates) {
-    log(`onnx: ${candidate.name} ${formatConfig(candidate.config)}`);
-    timed.push({ candidate, ms: await timeOnnx(candidate.config, size, runs, threads) });
+  log(`peer script: ${PEER_PYTHON} ${PEER_SCRIPT} ${size} ${runs} ${threads}`);
+  const script = await timePeer(size, runs, threads);
+
+  // Interleaved rounds: each round times the peer once and every candidate once, so a change in
+  // the machine's load (it is shared) hits all of them alike; medians over the rounds.
+  const peer = new PersistentPeer(size, threads);
+  const loaded: LoadedCandidate[] = [];
+  const peerTimes: number[] = [];
+  try {
+    const version = await peer.ready();
+    const data = new Float32Array(size * size * 3);
+    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) >>> 0) / 4294967296;
+    const image: RgbImage = { data, width: size, height: size };
+    for (const candidate of candidates) {
+      log(`load + warm-up: ${candidate.name} ${formatConfig(candidate.config)}`);
+      const entry = await loadCandidate(candidate, threads);
+      loaded.push(entry);
+      await entry.model.run(image);
+    }
+    for (let round = 1; round <= runs; round++) {
+      peerTimes.push(await peer.time());
+      for (const entry of loaded) entry.times.push(await timeRun(entry.model, image));
+      log(`round ${round}/${runs}: peer ${peerTimes.at(-1)?.toFixed(0)} ms, ${loaded.map((e) => `${e.candidate.name} ${e.times.at(-1)?.toFixed(0)}`).join(', ')}`);
+    }
+    return tabulate(version, script.medianMs, median(peerTimes), loaded, size, threads);
+  } finally {
+    peer.stop();
+    await Promise.all(loaded.map((e) => e.model.dispose()));
   }
-  // The machine is shared: the peer runs again after ours, and the faster of its two medians is
-  // the reference, which can only understate our speed-up.
-  log('peer again');
-  const peerAfter = await timePeer(size, runs, threads);
-  const peer = peerAfter.medianMs < peerBefore.medianMs ? peerAfter : peerBefore;
-  log(`peer medians: ${peerBefore.medianMs} ms before, ${peerAfter.medianMs} ms after`);
-  const rows: BenchRow[] = [
-    {
-      engine: `pytorch ${peer.version}`,
-      network: 'peer',
-      config: null,
-      size,
-      threads,
-      medianMs: peer.medianMs,
-      speedupVsPeer: 1,
-      macsPerPixel: macsPerPixel(JOHNSON_CONFIG),
-      // The peer's 15 normed convs also carry (redundant) biases.
-      params: parameterCount(JOHNSON_CONFIG) + 32 + 64 + 128 + 128 * 10 + 64 + 32,
-    },
-  ];
-  for (const { candidate, ms } of timed) {
+}
+
+function tabulate(version: string, scriptMs: number, peerMs: number, loaded: LoadedCandidate[], size: number, threads: number): BenchRow[] {
+  const peerRow = (network: string, medianMs: number): BenchRow => ({
+    engine: `pytorch ${version}`,
+    network,
+    config: null,
+    size,
+    threads,
+    medianMs,
+    speedupVsPeer: peerMs / medianMs,
+    macsPerPixel: macsPerPixel(JOHNSON_CONFIG),
+    // The peer's 15 normed convs also carry (redundant) biases.
+    params: parameterCount(JOHNSON_CONFIG) + 32 + 64 + 128 + 128 * 10 + 64 + 32,
+  });
+  const rows: BenchRow[] = [peerRow('peer script (alone)', scriptMs), peerRow('peer', peerMs)];
+  for (const { candidate, times } of loaded) {
+    const ms = median(times);
     const starter = JSON.stringify(candidate.config) === JSON.stringify(STARTER_CONFIG);
     rows.push({
       engine: 'onnxruntime-node',
@@ -187,14 +258,13 @@ export async function benchEngine(options: BenchOptions = {}): Promise<BenchRow[
       size,
       threads,
       medianMs: ms,
-      speedupVsPeer: peer.medianMs / ms,
+      speedupVsPeer: peerMs / ms,
       macsPerPixel: macsPerPixel(candidate.config),
       params: parameterCount(candidate.config),
     });
   }
   return rows;
 }
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: { size: { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' } },
