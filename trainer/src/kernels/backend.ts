@@ -20,7 +20,7 @@ import { conv2dBackpropFilterWasmConfig } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputWasmConfig } from './conv2d_backprop_input.js';
 import { castWasmConfig, identityWasmConfig } from './identity.js';
 import { meanWasmConfig, sumWasmConfig } from './reduce.js';
-import { avgPoolGradWasmConfig, resizeNearestNeighborGradWasmConfig } from './sampling_grads.js';
+import { avgPoolGradWasmConfig, resizeNearestNeighborGradCpuConfig, resizeNearestNeighborGradWasmConfig } from './sampling_grads.js';
 import { sliceWasmConfig } from './slice.js';
 
 export type TrainingBackend = 'tensorflow' | 'wasm' | 'cpu';
@@ -59,6 +59,25 @@ export function registerWasmKernels(): void {
   replaceWasmKernel('ResizeNearestNeighborGrad', resizeNearestNeighborGradWasmConfig);
 }
 
+let cpuKernelsRegistered = false;
+
+/**
+ * The CPU backend's ResizeNearestNeighborGrad is wrong for batch > 1 in tfjs 4.22 (see
+ * sampling_grads.ts); every StyleNet upsamples, so CPU training needs the fixed kernel.
+ */
+export function registerCpuKernels(): void {
+  if (cpuKernelsRegistered) return;
+  cpuKernelsRegistered = true;
+  const original = tf.getKernel('ResizeNearestNeighborGrad', 'cpu');
+  if (original) tf.unregisterKernel('ResizeNearestNeighborGrad', 'cpu');
+  tf.registerKernel(resizeNearestNeighborGradCpuConfig(original));
+}
+
+async function useCpu(): Promise<void> {
+  await tf.setBackend('cpu');
+  registerCpuKernels();
+}
+
 async function useWasm(): Promise<boolean> {
   if (!wasmPathsSet) {
     // In Node the package would look for the .wasm files next to the calling script.
@@ -94,6 +113,7 @@ function forcedBackend(): TrainingBackend | undefined {
  * @param prefer overrides the automatic choice (NST_TF_BACKEND still wins over automatic, not over this).
  */
 export async function initBackend(prefer?: TrainingBackend): Promise<TrainingBackend> {
+  registerCpuKernels();
   const wanted = prefer ?? forcedBackend();
   if (wanted === 'tensorflow') {
     if (await useTensorflow()) return 'tensorflow';
@@ -104,11 +124,11 @@ export async function initBackend(prefer?: TrainingBackend): Promise<TrainingBac
     throw new Error('backend "wasm" requested but it failed to initialise');
   }
   if (wanted === 'cpu') {
-    await tf.setBackend('cpu');
+    await useCpu();
     return 'cpu';
   }
   if (await useTensorflow()) return 'tensorflow';
   if (await useWasm()) return 'wasm';
-  await tf.setBackend('cpu');
+  await useCpu();
   return 'cpu';
 }

@@ -77,36 +77,44 @@ describe('replacement WASM gradient kernels agree with the CPU backend', () => {
     }
   });
 
-  it('ResizeNearestNeighborGrad: x2 with batch 2, x3 non-square, half-pixel centres, delegated non-integer factor', async () => {
-    // Reference computed directly: tfjs's CPU kernel is wrong for batch > 1 (it mixes up
-    // images), so it cannot be the reference here.
-    for (const [shape, size, halfPixel] of [
-      [[2, 4, 5, 3], [8, 10], false],
-      [[1, 3, 2, 2], [9, 4], false],
-      [[1, 4, 4, 2], [8, 8], true],
-      [[1, 4, 4, 2], [6, 7], false],
-    ] as Array<[[number, number, number, number], [number, number], boolean]>) {
-      const [batch, h, w, c] = shape;
-      const [oh, ow] = size;
-      const upstream = weights([batch, oh, ow, c]);
-      const ours = tf.tidy(() =>
-        tf
-          .grad((t: tf.Tensor) =>
-            tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, false, halfPixel), upstream)),
-          )(tf.zeros(shape))
-          .dataSync(),
-      );
-      const up = upstream.dataSync();
-      const expected = new Float32Array(batch * h * w * c);
-      const source = (o: number, inSize: number, outSize: number) =>
-        Math.min(inSize - 1, Math.floor(halfPixel ? (o + 0.5) * (inSize / outSize) : o * (inSize / outSize)));
-      for (let b = 0; b < batch; b++)
-        for (let y = 0; y < oh; y++)
-          for (let x = 0; x < ow; x++)
-            for (let k = 0; k < c; k++)
-              expected[((b * h + source(y, h, oh)) * w + source(x, w, ow)) * c + k]! += up[((b * oh + y) * ow + x) * c + k]!;
-      for (let i = 0; i < expected.length; i++) expect(Math.abs(ours[i]! - expected[i]!)).toBeLessThan(1e-4);
-      upstream.dispose();
+  it('ResizeNearestNeighborGrad (WASM and CPU): x2 with batch 2, x3 non-square, half-pixel, align corners, non-integer', async () => {
+    // Reference computed directly: tfjs's own kernels are wrong for batch > 1 (they mix up
+    // images), so neither backend's original can be the reference here.
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      for (const [shape, size, halfPixel, alignCorners] of [
+        [[2, 4, 5, 3], [8, 10], false, false],
+        [[1, 3, 2, 2], [9, 4], false, false],
+        [[2, 4, 4, 2], [8, 8], true, false],
+        [[2, 4, 4, 2], [6, 7], false, false],
+        [[2, 4, 5, 2], [7, 9], false, true],
+      ] as Array<[[number, number, number, number], [number, number], boolean, boolean]>) {
+        const [batch, h, w, c] = shape;
+        const [oh, ow] = size;
+        const upstream = weights([batch, oh, ow, c]);
+        const ours = tf.tidy(() =>
+          tf
+            .grad((t: tf.Tensor) =>
+              tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, alignCorners, halfPixel), upstream)),
+            )(tf.zeros(shape))
+            .dataSync(),
+        );
+        const up = upstream.dataSync();
+        const expected = new Float32Array(batch * h * w * c);
+        const source = (o: number, inSize: number, outSize: number) => {
+          const ratio = alignCorners ? (inSize - 1) / (outSize - 1) : inSize / outSize;
+          const frac = halfPixel ? (o + 0.5) * ratio : o * ratio;
+          return Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+        };
+        for (let b = 0; b < batch; b++)
+          for (let y = 0; y < oh; y++)
+            for (let x = 0; x < ow; x++)
+              for (let k = 0; k < c; k++)
+                expected[((b * h + source(y, h, oh)) * w + source(x, w, ow)) * c + k]! += up[((b * oh + y) * ow + x) * c + k]!;
+        for (let i = 0; i < expected.length; i++) expect(Math.abs(ours[i]! - expected[i]!)).toBeLessThan(1e-4);
+        upstream.dispose();
+      }
     }
+    await tf.setBackend('wasm');
   });
 });
