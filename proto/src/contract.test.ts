@@ -34,6 +34,12 @@ describe('the nst.v1 contract', () => {
     expect(stderr).not.toMatch(/\.proto:\d+/);
   });
 
+  it('makes no breaking change against main (buf breaking, FILE rules; scripts/breaking.sh)', async () => {
+    // Passes with a note when main has no contract yet or is not fetched (a shallow clone).
+    const { stdout, stderr } = await run('bash', [join(protoDir, 'scripts', 'breaking.sh')], { cwd: protoDir, env });
+    expect(`${stdout}${stderr}`).toMatch(/no breaking changes|nothing to compare/);
+  });
+
   it('ships compiler-built descriptors for reflection, with proto field names', () => {
     const files = reflectionDescriptors().map((bytes) => Buffer.from(bytes).toString('latin1'));
     const names = files.map((f) => /^\n.(.+?\.proto)/s.exec(f)?.[1]);
