@@ -81,6 +81,20 @@ describe('StyleLoss', () => {
     });
   }
 
+  it('compares content on luminance: a luminance-preserving recolouring costs no content', () => {
+    const style = painting(32);
+    const x = photo(32);
+    // Shift red up and green down in the proportion that leaves 0.299 R + 0.587 G unchanged.
+    const recoloured = tf.tidy(() => tf.add(x, tf.tensor1d([0.1, (-0.1 * 0.299) / 0.587, 0])) as tf.Tensor4D);
+    const onLuminance = new StyleLoss({ styleImage: style, imageSize: 32 });
+    const onColour = new StyleLoss({ styleImage: style, imageSize: 32, contentOnLuminance: false });
+    expect(onLuminance.values(recoloured, x).content).toBeLessThan(1e-6);
+    expect(onColour.values(recoloured, x).content).toBeGreaterThan(1e-3);
+    onLuminance.dispose();
+    onColour.dispose();
+    tf.dispose([style, x, recoloured]);
+  });
+
   it('lowers its total when the output is optimised against it', () => {
     const style = painting(32);
     const x = photo(32);
