@@ -18,23 +18,19 @@ import { ModelRegistry } from '@nst/runtime';
 import { EXPORTER_VERSION, exportOnnx } from '../export/onnx';
 import { initBackend } from '../kernels/backend';
 import { STARTER_CONFIG, StyleNet } from '../model/network';
-import { trainStyle, type TrainMetadata } from '../train/train';
+import { RECOMMENDED_RECIPE, trainStyle, type TrainMetadata } from '../train/train';
 import { PHOTO_PACKAGES, STARTER_STYLES, TRAINING_PHOTOS, findStarterStyle, type StarterStyle } from './catalogue';
 
 export const STARTER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../starter-styles');
 
 /**
- * The recipe the shipped starter styles were trained with: sized so four styles train in
- * about an hour on a 2-core machine (WASM backend, one core each), see the README.
+ * The recipe the shipped starter styles were trained with: RECOMMENDED_RECIPE.fromScratch
+ * (measured in train/train.ts and loss/style_loss.ts) with the default loss weights, so the
+ * starters and a user's own style train the same way. Four styles take about 35 minutes on a
+ * 2-core machine, two at a time (WASM backend, one core each).
  */
 export const STARTER_RECIPE = {
-  steps: 800,
-  imageSize: 192,
-  batchSize: 2,
-  learningRate: 2e-3,
-  lossWeights: { style: 3 },
-  // NOTE: trained before the loss moved to mean+covariance style matching; the measured recipe
-  // for the current loss is RECOMMENDED_RECIPE in train/train.ts (128 px, batch 4, 600 steps).
+  ...RECOMMENDED_RECIPE.fromScratch,
   seed: 1,
 } as const;
 
@@ -75,7 +71,6 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       batchSize: STARTER_RECIPE.batchSize,
       imageSize: STARTER_RECIPE.imageSize,
       learningRate: STARTER_RECIPE.learningRate,
-      lossWeights: STARTER_RECIPE.lossWeights,
       seed: STARTER_RECIPE.seed,
       checkpointDir: join(tmpdir(), `nst-starter-ckpt-${style.id}`),
       resume: true,
