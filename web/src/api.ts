@@ -5,12 +5,14 @@
  */
 import { createChannel, createClient, FetchTransport, Metadata } from 'nice-grpc-web';
 import { StyleServiceDefinition, type StyleServiceClient } from './gen/nst/v1/style_service';
+import { ReleaseServiceDefinition, type ReleaseServiceClient } from './gen/nst/v1/release_service';
 import { TrainerServiceDefinition, type TrainerServiceClient } from './gen/nst/v1/trainer_service';
 
 const channel = createChannel(window.location.origin, FetchTransport());
 
 export const styleService: StyleServiceClient = createClient(StyleServiceDefinition, channel);
 export const trainerService: TrainerServiceClient = createClient(TrainerServiceDefinition, channel);
+export const releaseService: ReleaseServiceClient = createClient(ReleaseServiceDefinition, channel);
 
 const CLIENT_ID_KEY = 'nst.clientId';
 const ADMIN_TOKEN_KEY = 'nst.adminToken';

@@ -1,6 +1,6 @@
 /**
  * Style Studio: paint a photo in a style, rate it, train a style of your own, and see each
- * style's versions. Three tab panels; every panel keeps its state while hidden.
+ * style's releases. Three tab panels; every panel keeps its state while hidden.
  */
 import './styles.css';
 import { h } from './dom';
@@ -13,6 +13,7 @@ interface Panel {
   label: string;
   element: HTMLElement;
   onShow?: () => void;
+  onHide?: () => void;
 }
 
 const main = document.getElementById('main') as HTMLElement;
@@ -30,7 +31,7 @@ const train = createTrainView({
 const panels: Panel[] = [
   { id: 'stylize', label: 'Stylize', element: stylize.element },
   { id: 'train', label: 'Train your own', element: train.element, onShow: () => train.onShow() },
-  { id: 'releases', label: 'Releases', element: releases.element, onShow: () => releases.onShow() },
+  { id: 'releases', label: 'Releases', element: releases.element, onShow: () => releases.onShow(), onHide: () => releases.onHide() },
 ];
 
 const tabs = panels.map((panel) =>
@@ -71,7 +72,9 @@ function select(id: string, focusTab = false): void {
     const tab = tabs[index] as HTMLButtonElement;
     tab.setAttribute('aria-selected', String(active));
     tab.tabIndex = active ? 0 : -1;
+    const wasShown = !panel.element.hidden;
     panel.element.hidden = !active;
+    if (!active && wasShown) panel.onHide?.();
     if (active) {
       panel.onShow?.();
       if (focusTab) tab.focus();

@@ -1,18 +1,24 @@
 /**
- * Releases: per style, every version with its lineage, losses and metrics, and which version
- * serves requests. StyleService serves a style's newest version; when the release service
- * (canary weights, approval rates) is part of the platform, its rollout state joins this view.
+ * Releases: per style, which versions serve people and how they are doing. The rollout table
+ * (ReleaseService) shows the stable and canary versions, the canary's weight, approval and
+ * error rates and p95 latency side by side, and the analysis's latest decision; below it, the
+ * selected style's decision history with the numbers each was taken on, and every version with
+ * its lineage (TrainerService). Operators with the admin token can promote, roll back or set
+ * the weight by hand. The view refreshes itself while it is on screen.
  */
-import { callMetadata, styleService, trainerService } from './api';
+import { adminToken, callMetadata, releaseService, setAdminToken, styleService, trainerService } from './api';
 import { clear, h, uid } from './dom';
 import { describeError } from './errors';
 import { formatDate, formatLoss } from './format';
+import { ACTION_LABEL, approvalText, checkText, healthText } from './release-format';
+import { RolloutPhase, type Decision, type Rollout } from './gen/nst/v1/release_service';
 import type { Style } from './gen/nst/v1/style_service';
 import { VersionOrigin, type StyleVersion } from './gen/nst/v1/trainer_service';
 
 export interface ReleasesView {
   element: HTMLElement;
   onShow(): void;
+  onHide(): void;
 }
 
 const ORIGIN_LABEL: Record<number, string> = {
@@ -21,6 +27,17 @@ const ORIGIN_LABEL: Record<number, string> = {
   [VersionOrigin.VERSION_ORIGIN_STARTER]: 'Starter',
 };
 
+/** Badge text and colour state (styles.css `.badge[data-state]`) per phase. */
+const PHASE: Record<number, { label: string; state: string }> = {
+  [RolloutPhase.ROLLOUT_PHASE_STABLE]: { label: 'Stable', state: '3' },
+  [RolloutPhase.ROLLOUT_PHASE_CANARY]: { label: 'Canary in progress', state: '2' },
+  [RolloutPhase.ROLLOUT_PHASE_PROMOTED]: { label: 'Promoted', state: '3' },
+  [RolloutPhase.ROLLOUT_PHASE_ROLLED_BACK]: { label: 'Rolled back', state: '4' },
+};
+
+/** How often the view refreshes while visible: rollouts move on the analysis interval. */
+const REFRESH_MS = 5000;
+
 function metricsText(values: Record<string, number>): string {
   return Object.entries(values)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -28,12 +45,41 @@ function metricsText(values: Record<string, number>): string {
     .join(', ');
 }
 
+/** A two-part bar: stable's share and canary's share of unpinned calls. */
+function weightBar(rollout: Rollout): HTMLElement {
+  const canary = rollout.canaryVersion !== undefined ? rollout.canaryWeight : 0;
+  const bar = h(
+    'div',
+    { class: 'weight-bar', role: 'img', 'aria-label': `${100 - canary}% of calls to version ${rollout.stableVersion}${canary ? `, ${canary}% to canary version ${rollout.canaryVersion}` : ''}` },
+    h('span', { class: 'weight-stable' }),
+    h('span', { class: 'weight-canary' }),
+  );
+  bar.style.setProperty('--canary', `${canary}%`);
+  return bar;
+}
+
 export function createReleasesView(): ReleasesView {
   const selectId = uid('release-style');
+  const tokenId = uid('release-token');
+  const weightId = uid('release-weight');
   const select = h('select', { id: selectId });
-  const status = h('p', { class: 'muted', role: 'status' });
-  const table = h('div', { class: 'table-wrap' });
+  const rolloutStatus = h('p', { class: 'muted', role: 'status' });
+  const rolloutTable = h('div', { class: 'table-wrap' });
+  const actionStatus = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  const decisionsList = h('ol', { class: 'decisions' });
+  const versionsStatus = h('p', { class: 'muted', role: 'status' });
+  const versionsTable = h('div', { class: 'table-wrap' });
+  const token = h('input', { id: tokenId, type: 'password', autocomplete: 'off' });
+  const weight = h('input', { id: weightId, type: 'number', min: 0, max: 100, step: 1, inputmode: 'numeric' });
+  const promote = h('button', { type: 'button' }, 'Promote canary');
+  const rollback = h('button', { type: 'button', class: 'danger' }, 'Roll back canary');
+  const setWeight = h('button', { type: 'button' }, 'Set weight');
   let styles: Style[] = [];
+  let rollouts: Rollout[] = [];
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  token.value = adminToken();
+  token.addEventListener('change', () => setAdminToken(token.value.trim()));
 
   const element = h(
     'div',
@@ -42,62 +88,218 @@ export function createReleasesView(): ReleasesView {
       'div',
       { class: 'intro' },
       h('h1', {}, 'Releases'),
-      h('p', { class: 'lede' }, 'Every version of a style, where it came from, how it scored, and which one paints your photos.'),
+      h(
+        'p',
+        { class: 'lede' },
+        'New versions reach people as canaries: a small share of calls at first, more while ratings, errors and speed hold up, rolled back at once when they do not.',
+      ),
     ),
-    h('section', { class: 'card', 'aria-labelledby': 'versions-heading' }, h('h2', { id: 'versions-heading' }, 'Versions'), h('div', { class: 'field' }, h('label', { for: selectId }, 'Style'), select), status, table),
+    h('section', { class: 'card', 'aria-labelledby': 'rollouts-heading' }, h('h2', { id: 'rollouts-heading' }, 'Rollouts'), rolloutStatus, rolloutTable),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'style-release-heading' },
+      h('h2', { id: 'style-release-heading' }, 'Style'),
+      h('div', { class: 'field' }, h('label', { for: selectId }, 'Style'), select),
+      h(
+        'details',
+        { class: 'operator' },
+        h('summary', {}, 'Operator actions'),
+        h('p', { class: 'muted small' }, 'These need the admin token (npm start prints where to find it).'),
+        h('label', { for: tokenId }, 'Admin token'),
+        token,
+        h('label', { for: weightId }, 'Canary weight (percent of calls)'),
+        weight,
+        h('div', { class: 'buttons' }, setWeight, promote, rollback),
+        actionStatus,
+      ),
+      h('h3', {}, 'Decisions'),
+      decisionsList,
+      h('h3', {}, 'Versions'),
+      versionsStatus,
+      versionsTable,
+    ),
   );
 
-  async function loadVersions(): Promise<void> {
-    const style = styles.find((s) => s.id === select.value);
-    if (!style) return;
-    status.textContent = 'Loading versions…';
-    try {
-      const { versions } = await trainerService.listVersions({ style: style.id }, { metadata: callMetadata({ deadlineSeconds: 10 }) });
-      status.textContent = versions.length === 0 ? `${style.displayName} has no versions yet.` : '';
-      renderTable(style, versions);
-    } catch (error) {
-      clear(table);
-      status.textContent = describeError(error, `list the versions of ${style.displayName || style.id}`);
-    }
+  function selectedStyle(): Style | undefined {
+    return styles.find((style) => style.id === select.value);
   }
 
-  function renderTable(style: Style, versions: StyleVersion[]): void {
-    const newestFirst = [...versions].reverse();
+  function renderRollouts(): void {
+    if (rollouts.length === 0) {
+      clear(rolloutTable);
+      return;
+    }
     clear(
-      table,
+      rolloutTable,
+      h(
+        'table',
+        { class: 'rollouts' },
+        h('caption', { class: 'visually-hidden' }, 'Rollout of every style'),
+        h('thead', {}, h('tr', {}, ...['Style', 'State', 'Stable', 'Canary', 'Split', 'Approval', 'Health', 'Latest decision'].map((label) => h('th', { scope: 'col' }, label)))),
+        h(
+          'tbody',
+          {},
+          ...rollouts.map((rollout) => {
+            const phase = PHASE[rollout.phase] ?? { label: 'Unknown', state: '1' };
+            const style = styles.find((s) => s.id === rollout.style);
+            const hasCanary = rollout.canaryVersion !== undefined;
+            const decision = rollout.lastDecision;
+            return h(
+              'tr',
+              { 'data-style': rollout.style },
+              h('th', { scope: 'row' }, style?.displayName || rollout.style),
+              h('td', {}, h('span', { class: 'badge', 'data-state': phase.state }, phase.label)),
+              h('td', {}, h('code', {}, rollout.stableVersion)),
+              h('td', {}, hasCanary ? h('code', {}, rollout.canaryVersion ?? '') : '—'),
+              h('td', {}, weightBar(rollout), h('div', { class: 'small muted' }, hasCanary ? `${100 - rollout.canaryWeight}% / ${rollout.canaryWeight}%` : '100% stable')),
+              h(
+                'td',
+                { class: 'small' },
+                h('div', {}, `stable: ${approvalText(rollout.stableStats)}`),
+                hasCanary ? h('div', {}, `canary: ${approvalText(rollout.canaryStats)}`) : '',
+              ),
+              h(
+                'td',
+                { class: 'small' },
+                h('div', {}, `stable: ${healthText(rollout.stableStats)}`),
+                hasCanary ? h('div', {}, `canary: ${healthText(rollout.canaryStats)}`) : '',
+              ),
+              h(
+                'td',
+                { class: 'small' },
+                decision ? h('div', {}, `${ACTION_LABEL[decision.action] ?? 'Decision'} · ${formatDate(decision.decidedAt)}`) : '—',
+                decision?.reason ? h('div', { class: 'muted' }, decision.reason) : '',
+                hasCanary && rollout.nextAnalysisAt ? h('div', { class: 'muted' }, `next analysis ${formatDate(rollout.nextAnalysisAt)}`) : '',
+              ),
+            );
+          }),
+        ),
+      ),
+    );
+  }
+
+  function renderDecisions(decisions: Decision[]): void {
+    if (decisions.length === 0) {
+      clear(decisionsList, h('li', { class: 'muted' }, 'No decisions yet: this style has not had a canary.'));
+      return;
+    }
+    clear(
+      decisionsList,
+      ...decisions.map((decision) =>
+        h(
+          'li',
+          { 'data-action': ACTION_LABEL[decision.action] ?? '' },
+          h('strong', {}, ACTION_LABEL[decision.action] ?? 'Decision'),
+          ` · version ${decision.canaryVersion} against ${decision.stableVersion} · weight ${decision.weightBefore}% → ${decision.weightAfter}% · ${decision.actor} · ${formatDate(decision.decidedAt)}`,
+          decision.reason ? h('div', {}, decision.reason) : '',
+          decision.checks.length > 0 ? h('ul', { class: 'small muted' }, ...decision.checks.map((check) => h('li', {}, checkText(check)))) : '',
+        ),
+      ),
+    );
+  }
+
+  function renderVersions(style: Style, versions: StyleVersion[], rollout: Rollout | undefined): void {
+    const serving = (version: string): string => {
+      if (!rollout) return version === style.latestVersion ? 'Stable · 100%' : '';
+      if (version === rollout.stableVersion) return `Stable · ${rollout.canaryVersion !== undefined ? 100 - rollout.canaryWeight : 100}%`;
+      if (version === rollout.canaryVersion) return `Canary · ${rollout.canaryWeight}%`;
+      return '';
+    };
+    clear(
+      versionsTable,
       h(
         'table',
         {},
         h('caption', { class: 'visually-hidden' }, `Versions of ${style.displayName || style.id}, newest first`),
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ...['Version', 'Serving', 'Origin', 'Parent', 'Created', 'Final losses', 'Metrics'].map((label) => h('th', { scope: 'col' }, label)),
-          ),
-        ),
+        h('thead', {}, h('tr', {}, ...['Version', 'Serving', 'Origin', 'Parent', 'Created', 'Final losses', 'Metrics'].map((label) => h('th', { scope: 'col' }, label)))),
         h(
           'tbody',
           {},
-          ...newestFirst.map((version) =>
-            h(
+          ...[...versions].reverse().map((version) => {
+            const share = serving(version.version);
+            return h(
               'tr',
-              { class: version.version === style.latestVersion ? 'serving' : '' },
+              { class: share ? 'serving' : '' },
               h('th', { scope: 'row' }, h('code', {}, version.version)),
-              h('td', {}, version.version === style.latestVersion ? h('span', { class: 'badge', 'data-state': '3' }, 'Stable · 100%') : ''),
+              h('td', {}, share ? h('span', { class: 'badge', 'data-state': share.startsWith('Canary') ? '2' : '3' }, share) : ''),
               h('td', {}, ORIGIN_LABEL[version.origin] ?? '—', version.reason ? h('div', { class: 'muted small' }, version.reason) : ''),
               h('td', {}, version.parentVersion ? h('code', {}, version.parentVersion) : '—'),
               h('td', {}, formatDate(version.createdAt)),
               h('td', { class: 'small' }, metricsText(version.losses) || '—'),
               h('td', { class: 'small' }, metricsText(version.metrics) || '—'),
-            ),
-          ),
+            );
+          }),
         ),
       ),
     );
   }
+
+  async function loadRollouts(): Promise<void> {
+    try {
+      rollouts = (await releaseService.listRollouts({}, { metadata: callMetadata({ deadlineSeconds: 10 }) })).rollouts;
+      rolloutStatus.textContent = rollouts.length === 0 ? 'No rollouts yet: the release service has not seen any style.' : '';
+    } catch (error) {
+      rollouts = [];
+      rolloutStatus.textContent = describeError(error, 'load the rollouts');
+    }
+    renderRollouts();
+  }
+
+  async function loadStyle(): Promise<void> {
+    const style = selectedStyle();
+    if (!style) return;
+    const rollout = rollouts.find((r) => r.style === style.id);
+    const canary = rollout?.canaryVersion !== undefined;
+    promote.disabled = !canary;
+    rollback.disabled = !canary;
+    setWeight.disabled = !canary;
+    if (canary && document.activeElement !== weight) weight.value = String(rollout.canaryWeight);
+    const [decisions, versions] = await Promise.allSettled([
+      releaseService.listDecisions({ style: style.id, limit: 50 }, { metadata: callMetadata({ deadlineSeconds: 10 }) }),
+      trainerService.listVersions({ style: style.id }, { metadata: callMetadata({ deadlineSeconds: 10 }) }),
+    ]);
+    if (decisions.status === 'fulfilled') renderDecisions(decisions.value.decisions);
+    else clear(decisionsList, h('li', { class: 'error' }, describeError(decisions.reason, `load the decisions for ${style.displayName || style.id}`)));
+    if (versions.status === 'fulfilled') {
+      versionsStatus.textContent = versions.value.versions.length === 0 ? `${style.displayName} has no versions yet.` : '';
+      renderVersions(style, versions.value.versions, rollout);
+    } else {
+      clear(versionsTable);
+      versionsStatus.textContent = describeError(versions.reason, `list the versions of ${style.displayName || style.id}`);
+    }
+  }
+
+  async function refresh(): Promise<void> {
+    await loadRollouts();
+    await loadStyle();
+  }
+
+  async function act(label: string, call: () => Promise<{ rollout?: Rollout | undefined }>): Promise<void> {
+    actionStatus.textContent = `Asking the release service to ${label}…`;
+    setAdminToken(token.value.trim());
+    try {
+      const { rollout } = await call();
+      actionStatus.textContent = rollout
+        ? `Done: version ${rollout.stableVersion} is stable${rollout.canaryVersion !== undefined ? `, canary ${rollout.canaryVersion} takes ${rollout.canaryWeight}%` : ' and takes every call'}.`
+        : 'Done.';
+      await refresh();
+    } catch (error) {
+      actionStatus.textContent = describeError(error, label);
+    }
+  }
+
+  const admin = () => ({ metadata: callMetadata({ admin: true, deadlineSeconds: 10 }) });
+  promote.addEventListener('click', () => void act('promote the canary', () => releaseService.promote({ style: select.value, reason: 'promoted from the web app' }, admin())));
+  rollback.addEventListener('click', () => void act('roll back the canary', () => releaseService.rollback({ style: select.value, reason: 'rolled back from the web app' }, admin())));
+  setWeight.addEventListener('click', () => {
+    const value = Number(weight.value);
+    if (!Number.isInteger(value) || value < 0 || value > 100) {
+      actionStatus.textContent = 'The weight is a whole number of percent from 0 to 100.';
+      weight.focus();
+      return;
+    }
+    void act(`set the canary weight to ${value}%`, () => releaseService.setWeight({ style: select.value, weight: value }, admin()));
+  });
 
   async function onShow(): Promise<void> {
     try {
@@ -105,13 +307,21 @@ export function createReleasesView(): ReleasesView {
       styles = (await styleService.listStyles({}, { metadata: callMetadata({ deadlineSeconds: 10 }) })).styles;
       clear(select, ...styles.map((style) => h('option', { value: style.id }, style.displayName || style.id)));
       if (styles.some((style) => style.id === previous)) select.value = previous;
-      if (styles.length === 0) status.textContent = 'No styles are registered yet.';
-      else await loadVersions();
+      if (styles.length === 0) versionsStatus.textContent = 'No styles are registered yet.';
     } catch (error) {
-      status.textContent = describeError(error, 'load the styles');
+      versionsStatus.textContent = describeError(error, 'load the styles');
     }
+    await refresh();
+    timer ??= setInterval(() => void refresh(), REFRESH_MS);
   }
 
-  select.addEventListener('change', () => void loadVersions());
-  return { element, onShow: () => void onShow() };
+  select.addEventListener('change', () => void loadStyle());
+  return {
+    element,
+    onShow: () => void onShow(),
+    onHide: () => {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+  };
 }
