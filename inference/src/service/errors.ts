@@ -1,28 +1,15 @@
 /**
- * Failures a StyleService client can act on. Every error the pipeline raises on purpose is a
- * StyleServiceError carrying its gRPC status code and a message written for a person; the
- * server turns anything else into INTERNAL without leaking internals.
+ * StyleService's failures are the platform's ServiceError (@nst/runtime); this module adds the
+ * size wording its messages use.
  */
-import { status } from '@grpc/grpc-js';
-
-export class StyleServiceError extends Error {
-  constructor(
-    readonly code: status,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StyleServiceError';
-  }
-}
-
-export const invalidArgument = (message: string): StyleServiceError =>
-  new StyleServiceError(status.INVALID_ARGUMENT, message);
-export const notFound = (message: string): StyleServiceError => new StyleServiceError(status.NOT_FOUND, message);
-export const resourceExhausted = (message: string): StyleServiceError =>
-  new StyleServiceError(status.RESOURCE_EXHAUSTED, message);
-export const deadlineExceeded = (message: string): StyleServiceError =>
-  new StyleServiceError(status.DEADLINE_EXCEEDED, message);
-export const cancelled = (message: string): StyleServiceError => new StyleServiceError(status.CANCELLED, message);
+export {
+  ServiceError as StyleServiceError,
+  cancelled,
+  deadlineExceeded,
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+} from '@nst/runtime';
 
 /** "31.2 MB" style sizes (decimal megabytes, as people read file sizes). */
 export function formatBytes(bytes: number): string {

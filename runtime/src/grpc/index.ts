@@ -1,2 +1,3 @@
 export * from './server';
 export * from './health-client';
+export * from './service-error';
