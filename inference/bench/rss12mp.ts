@@ -16,8 +16,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { OutputFormat } from '@nst/proto';
 import { loadConfig, ModelRegistry } from '@nst/runtime';
-import { EXPORTER_VERSION, exportOnnx, initBackend, STARTER_CONFIG, StyleNet } from '@nst/trainer';
+import { initBackend, STARTER_CONFIG } from '@nst/trainer';
 import { connect, header, stylize } from '../test/client';
+import { registerTestStyle } from '../test/harness';
 import { photoJpeg } from '../test/images';
 
 const LIMIT_BYTES = 1.5e9;
@@ -45,29 +46,8 @@ export async function measureRss12mp(width = 4000, height = 3000, log: (line: st
   const config = loadConfig(env);
   await initBackend('wasm');
   const registry = await ModelRegistry.open(config.registryDir);
-  await registry.createStyle({
-    id: 'rss',
-    displayName: 'RSS',
-    description: 'Starter-sized network with random weights.',
-    origin: 'inference/bench/rss12mp.ts',
-    licence: 'Apache-2.0 (project-made)',
-    styleImage: await photoJpeg(64, 64),
-  });
-  const net = StyleNet.create(STARTER_CONFIG, 3);
-  await registry.registerVersion('rss', {
-    model: exportOnnx(net),
-    weights: net.serialize(),
-    metadata: {
-      parentVersion: null,
-      exporterVersion: EXPORTER_VERSION,
-      network: { ...STARTER_CONFIG },
-      hyperparameters: {},
-      dataHashes: { styleImage: 'rss', photos: 'rss' },
-      losses: {},
-      origin: 'train',
-    },
-  });
-  net.dispose();
+  // A starter-sized network with random weights: serving cost does not depend on training.
+  await registerTestStyle(registry, 'rss', [3], STARTER_CONFIG);
   const photo = await photoJpeg(width, height, 92);
 
   const child = spawn(process.execPath, ['--import', 'tsx', mainScript], { env, stdio: ['ignore', 'pipe', 'inherit'] });

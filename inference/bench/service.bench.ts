@@ -27,12 +27,13 @@ import sharp from 'sharp';
 import { credentials } from '@grpc/grpc-js';
 import { OutputFormat, StyleServiceClient, type StylizeSummary } from '@nst/proto';
 import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry } from '@nst/runtime';
-import { exportOnnx, initBackend, STARTER_CONFIG, StyleNet, EXPORTER_VERSION } from '@nst/trainer';
+import { initBackend, STARTER_CONFIG } from '@nst/trainer';
 import { StyleModel } from '../src/engine/style-model';
 import { decodeImage } from '../src/pipeline/image-codec';
 import { countTiles } from '../src/pipeline/tiling';
 import { startStyleServer } from '../src/server/style-server';
 import { header, stylize } from '../test/client';
+import { registerTestStyle } from '../test/harness';
 import { photoJpeg } from '../test/images';
 
 export interface ServiceBenchOptions {
@@ -128,31 +129,10 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
   const dir = await mkdtemp(join(tmpdir(), 'nst-service-bench-'));
   const config = loadConfig({ ...(options.env ?? process.env), NST_DATA_DIR: dir });
   await initBackend('wasm');
-  const net = StyleNet.create(STARTER_CONFIG, 7);
-  const onnx = exportOnnx(net);
   const registry = await ModelRegistry.open(config.registryDir);
-  await registry.createStyle({
-    id: 'bench',
-    displayName: 'Bench',
-    description: 'Starter-sized network with random weights.',
-    origin: 'inference/bench/service.bench.ts',
-    licence: 'Apache-2.0 (project-made)',
-    styleImage: await photoJpeg(64, 64),
-  });
-  await registry.registerVersion('bench', {
-    model: onnx,
-    weights: net.serialize(),
-    metadata: {
-      parentVersion: null,
-      exporterVersion: EXPORTER_VERSION,
-      network: { ...STARTER_CONFIG },
-      hyperparameters: {},
-      dataHashes: { styleImage: 'bench', photos: 'bench' },
-      losses: {},
-      origin: 'train',
-    },
-  });
-  net.dispose();
+  // A starter-sized network with random weights: serving cost does not depend on training.
+  await registerTestStyle(registry, 'bench', [7], STARTER_CONFIG);
+  const onnx = await registry.readModel('bench', '1');
   const photo = await benchPhoto(width, height);
   const tiles = countTiles(width, height, config.tileSize, config.tileOverlap);
   log(
