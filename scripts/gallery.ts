@@ -10,11 +10,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import { ModelRegistry } from '@nst/runtime';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, contentStructure, createFeatureNetwork, reinhardTransfer, styleDistance, type RgbImage } from '@nst/trainer';
+import { GALLERY_PHOTOS, contentStructure, createFeatureNetwork, initBackend, reinhardTransfer, styleDistance, type RgbImage } from '@nst/trainer';
 
 /** The judge's seed differs from every training seed, so no model was optimised against it. */
 const JUDGE_SEED = 424242;
@@ -53,7 +51,9 @@ async function main() {
   const size = Number(opts.size);
   const out = resolve(opts.out);
   await mkdir(out, { recursive: true });
-  await tf.setBackend('cpu');
+  // The judge network runs on the trainer's fastest backend (tfjs-node, else WASM); the plain
+  // CPU backend takes minutes per photo at 512 px.
+  await initBackend();
   const judge = createFeatureNetwork({ seed: JUDGE_SEED });
   const registry = await ModelRegistry.open(resolve(opts.registry));
   const styles = await registry.listStyles();
