@@ -5,6 +5,7 @@
  */
 import type { Hyperparameters } from '@nst/proto';
 import type { JobKindName } from './job-store';
+import { RECOMMENDED_RECIPE } from '../train/recipe';
 import { invalidArgument } from './errors';
 
 export interface ResolvedHyperparameters {
@@ -18,13 +19,14 @@ export interface ResolvedHyperparameters {
 }
 
 /**
- * Defaults sized for a 2-core machine without a GPU (the WASM backend): a new style is a
- * few hundred small steps, a fine-tune continues an existing network for a fraction of that
+ * Defaults are the measured RECOMMENDED_RECIPE (train/train.ts), the recipe the starter styles
+ * were trained with: sized for a 2-core machine without a GPU (WASM backend, about 17 minutes
+ * for a new style on one core). A fine-tune continues an existing network for half the steps
  * at a lower learning rate so it adjusts rather than relearns.
  */
 export const JOB_DEFAULTS: Record<JobKindName, Omit<ResolvedHyperparameters, 'lossWeights'>> = {
-  'create-style': { steps: 400, learningRate: 1e-3, batchSize: 2, imageSize: 192, seed: 1 },
-  'fine-tune': { steps: 100, learningRate: 5e-4, batchSize: 2, imageSize: 192, seed: 1 },
+  'create-style': { ...RECOMMENDED_RECIPE.fromScratch, seed: 1 },
+  'fine-tune': { ...RECOMMENDED_RECIPE.fineTune, seed: 1 },
 };
 
 export const LIMITS = {

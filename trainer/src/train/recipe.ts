@@ -1,0 +1,15 @@
+// Kept apart from train.ts so services can read the recipe without loading TF.js.
+/**
+ * Recipe for a starter style from scratch on ONE core in ~15-20 minutes, and for fine-tunes.
+ * Measured (STARTER_CONFIG, WASM, quiet 2-core machine): ms per step
+ *   128px batch 4: 1.65 s (2.4 img/s, 0.9 GB peak)    160px batch 4: 2.5 s (1.4 GB)
+ *   192px batch 2: 1.8 s (1.0 GB)                     256px batch 2: 3.2 s (1.8 GB)
+ *   256px batch 4: 6.3 s (3.4 GB of the 4 GB WASM heap; Johnson does not fit at batch 4)
+ * Small crops give the most images per second, and quality grows with steps: the swirl
+ * style at 128px/batch 4/lr 3e-3 scored judge 0.281, SSIM 0.477 after 200 steps and
+ * 0.207, 0.531 after 500 (see MEASUREMENTS in loss/style_loss.ts).
+ */
+export const RECOMMENDED_RECIPE = {
+  fromScratch: { imageSize: 128, batchSize: 4, learningRate: 3e-3, steps: 600 },
+  fineTune: { imageSize: 128, batchSize: 4, learningRate: 1e-3, steps: 300 },
+} as const;
