@@ -5,3 +5,5 @@ export * from './registry/index';
 export * from './feedback/index';
 export * from './admin-token';
 export * from './grpc/index';
+export * from './jsonl-log';
+export * from './serving/index';

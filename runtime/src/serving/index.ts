@@ -1,0 +1,2 @@
+export * from './stylize-event-store';
+export * from './jsonl-stylize-event-store';
