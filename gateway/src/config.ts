@@ -5,8 +5,9 @@
  * config object can be passed as it is. The message limits derive from the services' upload
  * and chunk settings, so the gateway, the services and Envoy agree on what fits in a message.
  */
+import type { RateLimitSettings } from './rate-limit';
 
-export interface GatewaySettings {
+export interface GatewaySettings extends RateLimitSettings {
   /** Interface to listen on ("localhost", "0.0.0.0"...). */
   gatewayHost: string;
   /** Port; 0 picks a free one. */

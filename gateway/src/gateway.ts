@@ -16,6 +16,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { UpstreamHealthChecker } from './upstream-health';
 import { ensureWebApp, type WebAppLogger } from './web-app';
 import { messageLimits, type GatewaySettings } from './config';
+import { RATE_LIMITED_STATUS, registerRateLimit } from './rate-limit';
 
 export interface StartGatewayOptions {
   /** The platform's configuration (or just the gateway's part of it). */
@@ -104,6 +105,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     exposedHeaders: [...CORS_EXPOSE_HEADERS],
     maxAge: CORS_MAX_AGE_SECONDS,
   });
+  // Before any route, so every route but the probes counts against the client's limit.
+  await registerRateLimit(app, config);
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
     const type = parseContentType(request.headers['content-type']);
@@ -111,6 +114,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       const length = Number(request.headers['content-length'] ?? 0);
       const decoded = type.mode === 'text' ? Math.floor((length * 3) / 4) : length;
       return sendGrpcWebError(reply, type, metrics, status.RESOURCE_EXHAUSTED, requestTooLarge(decoded, limits.maxRequestBytes));
+    }
+    // gRPC-Web clients read grpc-status, not the HTTP status: a refusal must be a gRPC answer.
+    if (type && error.statusCode === RATE_LIMITED_STATUS) {
+      return sendGrpcWebError(reply, type, metrics, status.RESOURCE_EXHAUSTED, error.message);
     }
     if ((error.statusCode ?? 500) >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(error.statusCode ?? 500).send({ error: error.message });

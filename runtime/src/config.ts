@@ -46,6 +46,15 @@ const address = z
   .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
 const text = z.string().min(1);
+const boolean = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
+// Canary ladder: ascending whole percentages ending at 100 (promotion).
+const ladder = z
+  .string()
+  .regex(/^\s*[0-9]+(\s*,\s*[0-9]+)*\s*$/, 'must be comma-separated whole percentages, for example 10,25,50,100')
+  .transform((value) => value.split(',').map((item) => Number(item.trim())))
+  .refine((steps) => steps.every((step) => step >= 1 && step <= 100), 'every step must be from 1 to 100')
+  .refine((steps) => steps.every((step, i) => i === 0 || step > (steps[i - 1] as number)), 'steps must be ascending')
+  .refine((steps) => steps.at(-1) === 100, 'the last step must be 100 (promotion)');
 const commaList = z.string().transform((value) =>
   value
     .split(',')
@@ -170,6 +179,19 @@ const SETTINGS = {
     schema: commaList,
     description: 'Comma-separated browser origins allowed by CORS; `*` allows any.',
   }),
+  gatewayRateLimit: setting({
+    env: 'NST_GATEWAY_RATE_LIMIT',
+    default: '300',
+    schema: wholeNumber(0),
+    description:
+      'Requests one client address may make to the gateway per window (gRPC-Web calls answer RESOURCE_EXHAUSTED beyond it, other requests 429); 0 turns the limit off.',
+  }),
+  gatewayRateWindowSeconds: setting({
+    env: 'NST_GATEWAY_RATE_WINDOW_SECONDS',
+    default: '60',
+    schema: wholeNumber(1, 86_400),
+    description: 'The window `NST_GATEWAY_RATE_LIMIT` counts over, in seconds.',
+  }),
   inferenceThreads: setting({
     env: 'NST_INFERENCE_THREADS',
     default: '2',
@@ -275,6 +297,86 @@ const SETTINGS = {
     schema: wholeNumber(1, 64),
     description: 'Training jobs run at once (each takes every core it can); more wait in the queue.',
   }),
+  eventsDir: setting({
+    env: 'NST_EVENTS_DIR',
+    default: ({ dataDir }) => resolve(dataDir ?? '.data', 'events'),
+    defaultDoc: '`<NST_DATA_DIR>/events`',
+    path: true,
+    schema: text,
+    description: 'Embedded serving-event store: one JSON line per stylize call (version, gRPC status, latency), read by the release analysis.',
+  }),
+  releaseMode: setting({
+    env: 'NST_RELEASE_MODE',
+    default: 'local',
+    schema: z.enum(['local', 'cluster'], { error: 'must be local or cluster' }),
+    description: 'Where rollouts take effect: `local` (the router in StyleService) or `cluster` (also applies Istio routing to Kubernetes).',
+  }),
+  autoRelease: setting({
+    env: 'NST_AUTO_RELEASE',
+    default: 'true',
+    schema: boolean,
+    description: 'Whether a newly registered version starts a canary by itself.',
+  }),
+  canaryLadder: setting({
+    env: 'NST_CANARY_LADDER',
+    default: '10,25,50,100',
+    schema: ladder,
+    description: 'Canary weights in percent the analysis steps through, ascending; reaching 100 means promotion.',
+  }),
+  analysisIntervalSeconds: setting({
+    env: 'NST_ANALYSIS_INTERVAL_SECONDS',
+    default: '60',
+    schema: decimal(0.1, 86_400),
+    description: 'How often the release analysis judges each canary, in seconds.',
+  }),
+  analysisMinRatings: setting({
+    env: 'NST_ANALYSIS_MIN_RATINGS',
+    default: '30',
+    schema: wholeNumber(1),
+    description: 'Ratings stable and canary each need (since the last weight change) before approval is judged.',
+  }),
+  analysisMinCalls: setting({
+    env: 'NST_ANALYSIS_MIN_CALLS',
+    default: '30',
+    schema: wholeNumber(1),
+    description: 'Stylize calls each need (since the last weight change) before error rate and latency are judged.',
+  }),
+  analysisAlpha: setting({
+    env: 'NST_ANALYSIS_ALPHA',
+    default: '0.05',
+    schema: decimal(0.000001, 0.5),
+    description: 'Significance level of the one-sided Fisher exact test that the canary is rated worse.',
+  }),
+  analysisErrorMargin: setting({
+    env: 'NST_ANALYSIS_ERROR_MARGIN',
+    default: '0.02',
+    schema: decimal(0, 1),
+    description: "How far the canary's server-fault error rate may exceed stable's (0.02 = 2 points) before it is rolled back.",
+  }),
+  analysisLatencyRatio: setting({
+    env: 'NST_ANALYSIS_LATENCY_RATIO',
+    default: '1.5',
+    schema: decimal(1, 1000),
+    description: "Largest canary p95 stylize latency as a multiple of stable's before it is rolled back.",
+  }),
+  analysisMinStepSeconds: setting({
+    env: 'NST_ANALYSIS_MIN_STEP_SECONDS',
+    default: '300',
+    schema: decimal(0, 604_800),
+    description: 'Least time a canary stays at one weight before the analysis steps it up, in seconds.',
+  }),
+  k8sNamespace: setting({
+    env: 'NST_K8S_NAMESPACE',
+    default: 'nst',
+    schema: text,
+    description: 'Cluster mode: the Kubernetes namespace the Istio routing is applied in.',
+  }),
+  k8sStyleService: setting({
+    env: 'NST_K8S_STYLE_SERVICE',
+    default: 'style',
+    schema: text,
+    description: "Cluster mode: the Kubernetes Service of StyleService that the Istio routing is for.",
+  }),
 };
 
 type Settings = typeof SETTINGS;
@@ -328,6 +430,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   if (problems.length > 0) throw new ConfigError(problems);
   if (Array.isArray(values['gatewayCorsOrigins'])) Object.freeze(values['gatewayCorsOrigins']);
+  if (Array.isArray(values['canaryLadder'])) Object.freeze(values['canaryLadder']);
   return Object.freeze(values) as unknown as Config;
 }
 

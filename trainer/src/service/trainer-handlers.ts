@@ -15,6 +15,7 @@ import {
   type WatchJobRequest,
   type WatchJobResponse,
 } from '@nst/proto';
+import { RegistryNotFoundError, RegistryValidationError } from '@nst/runtime';
 import { requireAdmin } from './auth';
 import { invalidArgument, notFound, TrainerServiceError } from './errors';
 import { QueueFullError, type JobManager, type JobManagerLogger } from './job-manager';
@@ -92,6 +93,9 @@ export function createTrainerHandlers(deps: TrainerHandlerDeps): TrainerHandlers
   const toStatus = (error: unknown, method: string): Partial<ServerErrorResponse> => {
     if (error instanceof TrainerServiceError) return { code: error.code, details: error.message };
     if (error instanceof QueueFullError) return { code: status.RESOURCE_EXHAUSTED, details: error.message };
+    // A malformed style id or version (path traversal included) is the caller's mistake, not ours.
+    if (error instanceof RegistryValidationError) return { code: status.INVALID_ARGUMENT, details: error.message };
+    if (error instanceof RegistryNotFoundError) return { code: status.NOT_FOUND, details: error.message };
     logger.error({ err: error, method }, 'TrainerService call failed');
     return { code: status.INTERNAL, details: `${method} failed inside the trainer; the trainer log has the details` };
   };
