@@ -72,6 +72,7 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       imageSize: STARTER_RECIPE.imageSize,
       learningRate: STARTER_RECIPE.learningRate,
       seed: STARTER_RECIPE.seed,
+      ...(style.lossWeights ? { lossWeights: style.lossWeights } : {}),
       checkpointDir: join(tmpdir(), `nst-starter-ckpt-${style.id}`),
       resume: true,
       onProgress: (p) => {
