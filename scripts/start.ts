@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import {
   createLogger,
   JsonlFeedbackStore,
+  JsonlStylizeEventStore,
   loadConfig,
   ModelRegistry,
   resolveAdminToken,
@@ -43,10 +44,11 @@ interface ServiceEntry {
   ready?(config: Config): Promise<void>;
 }
 
-/** The services, in start order (stopped in reverse). ReleaseService and the gateway join here. */
+/** The services, in start order (stopped in reverse). */
 const SERVICES: ServiceEntry[] = [
   { key: 'style', title: 'StyleService', address: (c) => c.styleAddr, start: startStyleService },
   { key: 'trainer', title: 'TrainerService', address: (c) => c.trainerAddr, start: startTrainerService },
+  { key: 'release', title: 'ReleaseService', address: (c) => c.releaseAddr, start: startReleaseService },
   { key: 'gateway', title: 'Web app', address: (c) => `http://${c.gatewayHost}:${c.gatewayPort}/`, start: async (config, logger) => (await import('@nst/gateway')).startGateway({ config, logger }), ready: async (config) => (await import('@nst/gateway')).waitForGateway(config) },
 ];
 
@@ -55,13 +57,21 @@ async function startStyleService(config: Config, logger: Logger): Promise<Stoppa
   const registry = await ModelRegistry.open(config.registryDir);
   // StyleService is the one writer of the feedback store; the trainer reads it.
   const feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
-  const server = await startStyleServer({ config, registry, feedbackStore, logger });
+  // Likewise of the serving events; ReleaseService's analysis reads them.
+  const events = await JsonlStylizeEventStore.open(config.eventsDir);
+  const server = await startStyleServer({ config, registry, feedbackStore, events, logger });
   return {
     close: async () => {
       await server.close();
       await feedbackStore.close();
+      await events.close();
     },
   };
+}
+
+async function startReleaseService(config: Config, logger: Logger): Promise<Stoppable> {
+  const { startReleaseServer } = await import('@nst/mesh');
+  return startReleaseServer(config, { logger });
 }
 
 async function startTrainerService(config: Config, logger: Logger): Promise<Stoppable> {

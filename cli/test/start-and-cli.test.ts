@@ -55,6 +55,7 @@ beforeAll(async () => {
     NST_DATA_DIR: path.join(root, 'data'),
     NST_STYLE_ADDR: `127.0.0.1:${await freePort()}`,
     NST_TRAINER_ADDR: `127.0.0.1:${await freePort()}`,
+    NST_RELEASE_ADDR: `127.0.0.1:${await freePort()}`,
     NST_STARTER_DIR: path.join(root, 'no-starter-styles-yet'),
     NST_PHOTOS_DIR: path.join(root, 'photos'),
     NST_LOG_LEVEL: 'warn',

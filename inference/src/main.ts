@@ -7,7 +7,7 @@
  * or SIGTERM: health turns NOT_SERVING, calls in flight finish, the feedback store closes.
  */
 import { existsSync } from 'node:fs';
-import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry } from '@nst/runtime';
+import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, loadConfig, ModelRegistry } from '@nst/runtime';
 import { startStyleServer } from './server/style-server';
 
 const config = loadConfig();
@@ -16,7 +16,9 @@ const registry = await ModelRegistry.open(config.registryDir, {
   ...(existsSync(config.starterDir) ? { seedFrom: config.starterDir } : {}),
 });
 const feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
-const service = await startStyleServer({ config, registry, feedbackStore, logger });
+// StyleService is the one writer of the serving events; ReleaseService reads them.
+const events = await JsonlStylizeEventStore.open(config.eventsDir);
+const service = await startStyleServer({ config, registry, feedbackStore, events, logger });
 logger.info(
   { port: service.port, registry: config.registryDir, feedback: config.feedbackDir, keptPhotos: config.keptPhotosDir },
   `StyleService ready on port ${service.port}`,
@@ -29,6 +31,7 @@ const stop = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'StyleService stopping');
   await service.close(10_000);
   await feedbackStore.close();
+  await events.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

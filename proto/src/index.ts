@@ -9,12 +9,13 @@ import { BinaryReader } from '@bufbuild/protobuf/wire';
 
 export * from '../gen/nst/v1/style_service';
 export * from '../gen/nst/v1/trainer_service';
+export * from '../gen/nst/v1/release_service';
 
 /** Directory holding nst/v1/*.proto: the include root for @grpc/proto-loader. */
 export const PROTO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The contract's proto files, relative to PROTO_ROOT. */
-export const PROTO_FILES = ['nst/v1/style_service.proto', 'nst/v1/trainer_service.proto'] as const;
+export const PROTO_FILES = ['nst/v1/style_service.proto', 'nst/v1/trainer_service.proto', 'nst/v1/release_service.proto'] as const;
 
 /**
  * Splits an encoded google.protobuf.FileDescriptorSet (`repeated FileDescriptorProto file = 1`)

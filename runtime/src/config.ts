@@ -365,17 +365,17 @@ const SETTINGS = {
     schema: decimal(0, 604_800),
     description: 'Least time a canary stays at one weight before the analysis steps it up, in seconds.',
   }),
-  k8sNamespace: setting({
-    env: 'NST_K8S_NAMESPACE',
+  clusterNamespace: setting({
+    env: 'NST_CLUSTER_NAMESPACE',
     default: 'nst',
     schema: text,
     description: 'Cluster mode: the Kubernetes namespace the Istio routing is applied in.',
   }),
-  k8sStyleService: setting({
-    env: 'NST_K8S_STYLE_SERVICE',
+  clusterStyleService: setting({
+    env: 'NST_CLUSTER_STYLE_SERVICE',
     default: 'style',
     schema: text,
-    description: "Cluster mode: the Kubernetes Service of StyleService that the Istio routing is for.",
+    description: 'Cluster mode: the Kubernetes Service of StyleService that the Istio routing is for.',
   }),
 };
 

@@ -18,10 +18,12 @@ import type {
   StylizeRequest,
   StylizeResponse,
 } from '@nst/proto';
+import type { StylizeEventStore } from '@nst/runtime';
 import type { StyleCatalog } from '../service/catalog';
 import { cancelled, deadlineExceeded, formatBytes, invalidArgument, resourceExhausted, StyleServiceError } from '../service/errors';
 import { submitFeedback, type FeedbackSink } from '../service/feedback';
 import type { PhotoKeeper } from '../service/photo-keeper';
+import type { ServedRequests } from '../service/served-requests';
 import { runStylize, type StylizeDeps } from '../service/stylize';
 
 /** What every kind of server call offers (grpc-js does not export its own name for it). */
@@ -47,10 +49,16 @@ export interface StyleHandlerDeps extends StylizeDeps {
   logger: ServiceLogger;
   /** A Stylize upload that receives nothing for this long is abandoned (DEADLINE_EXCEEDED). */
   uploadIdleMs: number;
+  /** Which version served each request, for feedback. */
+  served: ServedRequests;
+  /** Where one event per stylize call goes (release analysis); appends never hold up a call. */
+  events?: Pick<StylizeEventStore, 'append'> | undefined;
 }
 
 /** Metadata key that pins the serving version (the header field wins when both are set). */
 export const VERSION_METADATA_KEY = 'x-nst-version';
+/** Metadata key of the caller's client id for sticky routing, used when the header's is empty. */
+export const CLIENT_ID_METADATA_KEY = 'x-nst-client-id';
 
 interface GrpcError {
   code: status;
@@ -81,6 +89,13 @@ function abortOnCancel(call: ServerSurfaceCall): AbortController {
 function metadataVersion(call: ServerSurfaceCall): string | undefined {
   const value = call.metadata.get(VERSION_METADATA_KEY)[0];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The header with the client id from metadata when the header carries none. */
+function withClientId(header: StylizeHeader, call: ServerSurfaceCall): StylizeHeader {
+  if (header.clientId) return header;
+  const value = call.metadata.get(CLIENT_ID_METADATA_KEY)[0];
+  return typeof value === 'string' && value ? { ...header, clientId: value } : header;
 }
 
 type ReplyStream = ServerWritableStream<unknown, StylizeResponse> | ServerDuplexStream<unknown, StylizeResponse>;
@@ -114,16 +129,49 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
 export function createStyleHandlers(deps: StyleHandlerDeps): StyleServiceServer {
   const { limits, logger } = deps;
 
+  /**
+   * Follows one stylize call from its start: once a version is accepted it is remembered for
+   * feedback, and when the call ends one serving event (version, gRPC status, latency) is
+   * appended. An append that fails is logged, never passed on to the call.
+   */
+  const trackCall = (call: ServerSurfaceCall) => {
+    const startedAt = new Date();
+    const started = performance.now();
+    let accepted: { requestId: string; style: string; version: string; clientId: string } | undefined;
+    return {
+      onAccepted: (requestId: string, style: string, version: string, clientId: string): void => {
+        accepted = { requestId, style, version, clientId };
+        deps.served.record(requestId, style, version);
+        sendVersionMetadata(call, requestId, version);
+      },
+      finish: (code: string): void => {
+        if (!accepted || !deps.events) return;
+        const event = {
+          id: accepted.requestId,
+          style: accepted.style,
+          version: accepted.version,
+          code,
+          latencyMs: Math.round((performance.now() - started) * 100) / 100,
+          startedAt: startedAt.toISOString(),
+          clientId: accepted.clientId,
+        };
+        deps.events.append(event).catch((err: unknown) => logger.warn({ err, requestId: event.id }, 'serving event not recorded'));
+      },
+    };
+  };
+
   const finishStylize = (
     call: ReplyStream,
     method: string,
     work: Promise<unknown>,
     controller: AbortController,
+    tracker: ReturnType<typeof trackCall>,
   ): void => {
     const started = performance.now();
     work.then(
       (summary) => {
         logger.info({ method, summary, ms: Math.round(performance.now() - started) }, 'stylized');
+        tracker.finish('OK');
         call.end();
       },
       (error: unknown) => {
@@ -132,6 +180,7 @@ export function createStyleHandlers(deps: StyleHandlerDeps): StyleServiceServer 
         const grpcError = toGrpcError(reason, logger, method);
         controller.abort(reason);
         logger.warn({ method, code: status[grpcError.code], details: grpcError.details }, 'stylize refused');
+        tracker.finish(status[grpcError.code]);
         if (!call.cancelled) call.emit('error', grpcError);
       },
     );
@@ -158,6 +207,7 @@ export function createStyleHandlers(deps: StyleHandlerDeps): StyleServiceServer 
 
     stylize: (call: ServerDuplexStream<StylizeRequest, StylizeResponse>) => {
       const controller = abortOnCancel(call);
+      const tracker = trackCall(call);
       const upload = deferred<Uint8Array>();
       const header = deferred<StylizeHeader>();
       const chunks: Buffer[] = [];
@@ -226,21 +276,23 @@ export function createStyleHandlers(deps: StyleHandlerDeps): StyleServiceServer 
       });
       call.on('error', (error) => fail(cancelled(`the request stream failed: ${error.message}`)));
 
-      const work = header.promise.then((h) =>
-        runStylize(deps, {
-          header: h,
+      const work = header.promise.then((h) => {
+        const checked = withClientId(h, call);
+        return runStylize(deps, {
+          header: checked,
           metadataVersion: metadataVersion(call),
           upload: upload.promise,
           signal: controller.signal,
           emit: (message) => writeReply(call, message, controller.signal),
-          onAccepted: (requestId, _style, version) => sendVersionMetadata(call, requestId, version),
-        }),
-      );
-      finishStylize(call, 'Stylize', work, controller);
+          onAccepted: (requestId, style, version) => tracker.onAccepted(requestId, style, version, checked.clientId),
+        });
+      });
+      finishStylize(call, 'Stylize', work, controller, tracker);
     },
 
     stylizeImage: (call: ServerWritableStream<StylizeImageRequest, StylizeImageResponse>) => {
       const controller = abortOnCancel(call);
+      const tracker = trackCall(call);
       const { header, image } = call.request;
       let work: Promise<unknown>;
       if (!header) {
@@ -252,20 +304,21 @@ export function createStyleHandlers(deps: StyleHandlerDeps): StyleServiceServer 
           ),
         );
       } else {
+        const checked = withClientId(header, call);
         work = runStylize(deps, {
-          header,
+          header: checked,
           metadataVersion: metadataVersion(call),
           upload: Promise.resolve(image),
           signal: controller.signal,
           emit: (message) => writeReply(call, message, controller.signal),
-          onAccepted: (requestId, _style, version) => sendVersionMetadata(call, requestId, version),
+          onAccepted: (requestId, style, version) => tracker.onAccepted(requestId, style, version, checked.clientId),
         });
       }
-      finishStylize(call, 'StylizeImage', work, controller);
+      finishStylize(call, 'StylizeImage', work, controller, tracker);
     },
 
     submitFeedback: (call, callback) => {
-      submitFeedback({ catalog: deps.catalog, photos: deps.photos, sink: deps.feedback }, call.request).then(
+      submitFeedback({ catalog: deps.catalog, photos: deps.photos, sink: deps.feedback, served: deps.served }, call.request).then(
         (response) => {
           logger.info({ method: 'SubmitFeedback', feedbackId: response.feedbackId, photoKept: response.photoKept }, 'feedback recorded');
           callback(null, response);

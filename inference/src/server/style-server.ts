@@ -3,9 +3,10 @@
  * the model registry and the feedback store. Models are ONNX Runtime sessions (StyleModel)
  * loaded lazily per (style, version) and cached.
  */
-import type { Config, FeedbackStore, ModelRegistry } from '@nst/runtime';
+import { RolloutRouter, RolloutStore } from '@nst/mesh';
+import type { Config, FeedbackStore, ModelRegistry, StylizeEventStore } from '@nst/runtime';
 import { StyleModel } from '../engine/style-model';
-import type { VersionResolver } from '../service/catalog';
+import { LatestVersionResolver, type VersionResolver } from '../service/catalog';
 import { registryCatalog } from '../service/registry-catalog';
 import type { LoadedStyleModel } from '../service/stylize';
 import { launchStyleService, type RunningStyleService } from './style-service-server';
@@ -24,7 +25,9 @@ export type StyleServerConfig = Pick<
   | 'inferenceThreads'
   | 'keptPhotosDir'
   | 'feedbackRetentionDays'
->;
+> &
+  // With a releases folder the release router (rollouts.json) picks versions; else the latest serves.
+  Partial<Pick<Config, 'releasesDir'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;
@@ -33,8 +36,13 @@ export interface StartStyleServerOptions {
   logger: ServiceLogger;
   /** Listen here instead of config.styleAddr (tests pass 127.0.0.1:0 for a free port). */
   address?: string;
-  /** Chooses the serving version (the release router); default: pinned, else latest. */
+  /**
+   * Chooses the serving version; default: the release router over config.releasesDir when set
+   * (pinned, else canary or stable by rollouts.json, else latest), otherwise pinned, else latest.
+   */
   resolver?: VersionResolver;
+  /** Receives one serving event per stylize call, for the release analysis. */
+  events?: Pick<StylizeEventStore, 'append'>;
   /** Loaded models kept in memory; default 4. */
   modelCacheSize?: number;
   /** Stylize uploads idle this long are abandoned; default 30 s. */
@@ -49,6 +57,14 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function startStyleServer(options: StartStyleServerOptions): Promise<RunningStyleService> {
   const { config } = options;
+  const catalog = registryCatalog(options.registry);
+  const resolver =
+    options.resolver ??
+    (config.releasesDir
+      ? new RolloutRouter(new RolloutStore(config.releasesDir), new LatestVersionResolver(catalog), {
+          onStateError: (err) => options.logger.error({ err }, 'rollout state unreadable; the last good state keeps serving'),
+        })
+      : undefined);
   const loadModel = async (onnx: Uint8Array): Promise<LoadedStyleModel> =>
     StyleModel.load(onnx, { threads: config.inferenceThreads });
   return launchStyleService({
@@ -62,7 +78,7 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
       maxConcurrent: config.maxConcurrent,
       queueLength: config.queueLength,
     },
-    catalog: registryCatalog(options.registry),
+    catalog,
     feedback: options.feedbackStore,
     photos: {
       dir: config.keptPhotosDir,
@@ -71,7 +87,8 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
       retentionMs: config.feedbackRetentionDays * DAY_MS,
     },
     loadModel,
-    ...(options.resolver ? { resolver: options.resolver } : {}),
+    ...(resolver ? { resolver } : {}),
+    ...(options.events ? { events: options.events } : {}),
     ...(options.modelCacheSize ? { modelCacheSize: options.modelCacheSize } : {}),
     ...(options.uploadIdleMs ? { uploadIdleMs: options.uploadIdleMs } : {}),
     logger: options.logger,

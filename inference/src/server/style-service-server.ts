@@ -10,8 +10,9 @@ import { LatestVersionResolver, type StyleCatalog, type VersionResolver } from '
 import type { FeedbackSink } from '../service/feedback';
 import { ModelCache } from '../service/model-cache';
 import { PhotoKeeper, type PhotoKeeperOptions } from '../service/photo-keeper';
+import { ServedRequests } from '../service/served-requests';
 import type { LoadedStyleModel, StylizeLimits } from '../service/stylize';
-import { startGrpcServer } from '@nst/runtime';
+import { startGrpcServer, type StylizeEventStore } from '@nst/runtime';
 import { createStyleHandlers, type ServiceLogger } from './style-handlers';
 
 export const STYLE_SERVICE_NAME = 'nst.v1.StyleService';
@@ -31,6 +32,8 @@ export interface StyleServiceOptions {
   modelCacheSize?: number;
   /** Stylize uploads idle this long are abandoned. */
   uploadIdleMs?: number;
+  /** Receives one serving event per stylize call (the release analysis reads them). */
+  events?: Pick<StylizeEventStore, 'append'>;
   logger: ServiceLogger;
 }
 
@@ -74,6 +77,8 @@ export async function launchStyleService(options: StyleServiceOptions): Promise<
     feedback: options.feedback,
     logger,
     uploadIdleMs: options.uploadIdleMs ?? 30_000,
+    served: new ServedRequests(),
+    events: options.events,
   });
   const grpc = await startGrpcServer({
     address: options.address,

@@ -9,6 +9,7 @@ import { FEEDBACK_ID_PATTERN, FeedbackValidationError, type FeedbackStore } from
 import { requireStyle, type StyleCatalog } from './catalog';
 import { invalidArgument } from './errors';
 import type { PhotoKeeper } from './photo-keeper';
+import type { ServedRequests } from './served-requests';
 
 /** Where feedback goes: the platform's FeedbackStore (append resolves once durable). */
 export type FeedbackSink = Pick<FeedbackStore, 'append'>;
@@ -17,6 +18,8 @@ export interface FeedbackDeps {
   catalog: StyleCatalog;
   photos: PhotoKeeper;
   sink: FeedbackSink;
+  /** Which version served each recent request (the release router may have picked a canary). */
+  served?: ServedRequests;
 }
 
 const MAX_REASON = 2000;
@@ -25,6 +28,18 @@ export async function submitFeedback(deps: FeedbackDeps, request: SubmitFeedback
   const rating =
     request.rating === Rating.RATING_GOOD ? 'good' : request.rating === Rating.RATING_BAD ? 'bad' : undefined;
   if (!rating) throw invalidArgument('rating is not set; use RATING_GOOD or RATING_BAD');
+  // A rating counts against the version that served the request: when the request is known,
+  // its style and version fill in missing fields, and contradicting ones are refused.
+  const served = request.requestId ? deps.served?.get(request.requestId) : undefined;
+  if (served) {
+    if ((request.style && request.style !== served.style) || (request.version && request.version !== served.version)) {
+      throw invalidArgument(
+        `request ${request.requestId} was served by ${served.style} version ${served.version}, ` +
+          `not ${request.style || served.style} version ${request.version || served.version}; rate the version named in its summary`,
+      );
+    }
+    request = { ...request, style: served.style, version: served.version };
+  }
   if (!request.style) throw invalidArgument('style is not set; send the style from the stylize summary');
   if (!request.version) throw invalidArgument('version is not set; send the version from the stylize summary');
   if (request.reason.length > MAX_REASON) {

@@ -1,0 +1,132 @@
+/**
+ * gRPC handlers of nst.v1.ReleaseService. Mutating calls check the admin token first; every
+ * refusal leaves as a status a client can act on (ReleaseError -> NOT_FOUND,
+ * FAILED_PRECONDITION or INVALID_ARGUMENT), anything unexpected as INTERNAL, logged here.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { status, type Metadata, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { ReleaseServiceServer } from '@nst/proto';
+import { ServiceError, failedPrecondition, invalidArgument, notFound, permissionDenied, unauthenticated, type Logger } from '@nst/runtime';
+import type { ReleaseAnalysis } from '../analysis/analysis-loop';
+import { ReleaseError, type ReleaseController } from '../rollout/release-controller';
+import type { DecisionLog } from '../rollout/decision-log';
+import type { RolloutRecord } from '../rollout/schema';
+import { toDecision, toRollout } from './convert';
+
+export interface ReleaseHandlerDeps {
+  controller: ReleaseController;
+  decisions: DecisionLog;
+  analysis: ReleaseAnalysis;
+  adminToken: string;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+/**
+ * Checks `authorization: Bearer <token>`: UNAUTHENTICATED when missing or malformed,
+ * PERMISSION_DENIED when wrong. Hashed first so the constant-time compare hides the length too.
+ */
+export function requireAdmin(metadata: Metadata, token: string): void {
+  const header = String(metadata.get('authorization')[0] ?? '');
+  if (!header) {
+    throw unauthenticated(
+      'this call changes a release and needs the admin token: send "authorization: Bearer <token>" metadata ' +
+        '(the token is NST_ADMIN_TOKEN, or the admin-token file in the data folder)',
+    );
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw unauthenticated('the authorization metadata must read "Bearer <token>"');
+  if (!timingSafeEqual(digest(match[1] as string), digest(token))) {
+    throw permissionDenied('the admin token is wrong; use NST_ADMIN_TOKEN or the admin-token file in the data folder');
+  }
+}
+
+function toServiceError(error: unknown): ServiceError | undefined {
+  if (error instanceof ServiceError) return error;
+  if (error instanceof ReleaseError) {
+    if (error.kind === 'not_found') return notFound(error.message);
+    if (error.kind === 'failed_precondition') return failedPrecondition(error.message);
+    return invalidArgument(error.message);
+  }
+  return undefined;
+}
+
+const MAX_DECISIONS = 1000;
+
+export function createReleaseHandlers(deps: ReleaseHandlerDeps): ReleaseServiceServer {
+  const { controller, logger } = deps;
+
+  /** Runs a handler body and answers with its result or a status. */
+  const unary =
+    <Req, Res>(method: string, admin: boolean, body: (request: Req) => Promise<Res>) =>
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      const run = async (): Promise<Res> => {
+        if (admin) requireAdmin(call.metadata, deps.adminToken);
+        return body(call.request);
+      };
+      run().then(
+        (response) => callback(null, response),
+        (error: unknown) => {
+          const known = toServiceError(error);
+          if (known) {
+            logger.warn({ method, code: status[known.code], details: known.message }, 'release call refused');
+            callback({ code: known.code, details: known.message });
+          } else {
+            logger.error({ err: error, method }, 'unexpected failure');
+            callback({ code: status.INTERNAL, details: 'internal error; the failure was logged on the server' });
+          }
+        },
+      );
+    };
+
+  const present = async (record: RolloutRecord) => {
+    const figures = await deps.analysis.figures(record);
+    return toRollout(record, {
+      stable: figures.stable,
+      canary: figures.canary,
+      lastDecision: record.lastDecisionId ? deps.decisions.find(record.lastDecisionId) : undefined,
+      nextAnalysisAt: deps.analysis.nextAnalysisAt,
+    });
+  };
+  const requireStyle = (style: string): void => {
+    if (!style) throw invalidArgument('style is not set; name a style (see ListRollouts)');
+  };
+  const admin = (reason: string) => ({ actor: 'admin', ...(reason ? { reason } : {}) });
+
+  return {
+    listRollouts: unary('ListRollouts', false, async () => ({
+      rollouts: await Promise.all((await controller.list()).map(present)),
+    })),
+    getRollout: unary('GetRollout', false, async (request: { style: string }) => {
+      requireStyle(request.style);
+      return { rollout: await present(await controller.get(request.style)) };
+    }),
+    startCanary: unary('StartCanary', true, async (request: { style: string; version: string; initialWeight: number }) => {
+      requireStyle(request.style);
+      if (!request.version) throw invalidArgument('version is not set; name a registered version of the style');
+      return { rollout: await present(await controller.startCanary(request.style, request.version, request.initialWeight, admin(''))) };
+    }),
+    setWeight: unary('SetWeight', true, async (request: { style: string; weight: number }) => {
+      requireStyle(request.style);
+      return { rollout: await present(await controller.setWeight(request.style, request.weight, admin(''))) };
+    }),
+    promote: unary('Promote', true, async (request: { style: string; reason: string }) => {
+      requireStyle(request.style);
+      return { rollout: await present(await controller.promote(request.style, admin(request.reason))) };
+    }),
+    rollback: unary('Rollback', true, async (request: { style: string; reason: string }) => {
+      requireStyle(request.style);
+      return { rollout: await present(await controller.rollback(request.style, admin(request.reason))) };
+    }),
+    listDecisions: unary('ListDecisions', false, async (request: { style: string; limit: number }) => {
+      if (request.limit > MAX_DECISIONS) throw invalidArgument(`limit ${request.limit} is over ${MAX_DECISIONS}; ask for at most ${MAX_DECISIONS}`);
+      if (request.style) await controller.get(request.style);
+      const decisions = await deps.decisions.list({
+        ...(request.style ? { style: request.style } : {}),
+        limit: request.limit || 100,
+      });
+      return { decisions: decisions.map(toDecision) };
+    }),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * Assembles ReleaseService: the rollout state (RolloutStore, DecisionLog), the controller that
+ * alone changes it, the analysis loop, auto-release from the registry, and the gRPC handlers,
+ * served with health and reflection. `launchReleaseService` takes explicit parts (tests wire
+ * their own); `startReleaseServer` builds them from the platform's configuration.
+ */
+import {
+  JsonlFeedbackStore,
+  JsonlStylizeEventStore,
+  ModelRegistry,
+  createLogger,
+  resolveAdminToken,
+  startGrpcServer,
+  statsOf,
+  type Config,
+  type FeedbackQuery,
+  type FeedbackStats,
+  type FeedbackStore,
+  type Logger,
+  type StylizeEventStore,
+} from '@nst/runtime';
+import { ReleaseServiceService } from '@nst/proto';
+import { ReleaseAnalysis } from '../analysis/analysis-loop';
+import type { AnalysisSettings } from '../analysis/analyze';
+import { DecisionLog } from '../rollout/decision-log';
+import { ReleaseController } from '../rollout/release-controller';
+import { RolloutStore } from '../rollout/rollout-store';
+import type { RolloutState } from '../rollout/schema';
+import { createReleaseHandlers } from './release-handlers';
+
+export const RELEASE_SERVICE_NAME = 'nst.v1.ReleaseService';
+
+export interface ReleaseServiceOptions {
+  /** host:port; port 0 picks a free port. */
+  address: string;
+  /** NST_RELEASES_DIR: rollouts.json and decisions.jsonl. */
+  releasesDir: string;
+  registry: ModelRegistry;
+  feedback: Pick<FeedbackStore, 'stats'>;
+  events: Pick<StylizeEventStore, 'stats'>;
+  adminToken: string;
+  settings: AnalysisSettings;
+  /** Time between analysis runs, in milliseconds. */
+  analysisIntervalMs: number;
+  /** Start a canary when a new version is registered. */
+  autoRelease: boolean;
+  /** How often the registry is polled for versions other processes registered; default 1000 ms. */
+  registryPollMs?: number;
+  /** Called after every state change (cluster mode applies the Istio routing). */
+  onChange?: (state: RolloutState) => Promise<void>;
+  logger: Logger;
+}
+
+export interface RunningReleaseService {
+  port: number;
+  controller: ReleaseController;
+  analysis: ReleaseAnalysis;
+  decisions: DecisionLog;
+  store: RolloutStore;
+  /** Stops the analysis and the registry watch, then the server; closes the decision log. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function launchReleaseService(options: ReleaseServiceOptions): Promise<RunningReleaseService> {
+  const { logger } = options;
+  const store = new RolloutStore(options.releasesDir, { checkIntervalMs: 0 });
+  const decisions = await DecisionLog.open(options.releasesDir);
+  const controller = new ReleaseController({
+    store,
+    decisions,
+    registry: options.registry,
+    ladder: options.settings.ladder,
+    logger,
+    ...(options.onChange ? { onChange: options.onChange } : {}),
+  });
+  await controller.init();
+  if (options.onChange) {
+    // Cluster mode: bring the cluster in line with the state at start, not only after changes.
+    await options.onChange(await store.read()).catch((error: unknown) =>
+      logger.error({ err: error }, 'could not apply the release state to the cluster at start; retried on the next change'),
+    );
+  }
+
+  // New versions: the watch announces versions other processes (the trainer) register.
+  const unsubscribe = options.registry.onVersionRegistered((record) => {
+    if (!options.autoRelease) {
+      logger.info({ style: record.style, version: record.version }, 'version registered; auto-release is off (NST_AUTO_RELEASE), no canary started');
+      return;
+    }
+    controller.onVersionRegistered(record.style, record.version).catch((error: unknown) =>
+      logger.error({ err: error, style: record.style, version: record.version }, 'auto-release could not start a canary for a new version'),
+    );
+  });
+  const watch = options.registry.watch({
+    intervalMs: options.registryPollMs ?? 1000,
+    onError: (error) => logger.warn({ err: error }, 'registry poll failed; trying again'),
+  });
+  await watch.ready;
+
+  const analysis = new ReleaseAnalysis({
+    controller,
+    feedback: options.feedback,
+    events: options.events,
+    settings: options.settings,
+    intervalMs: options.analysisIntervalMs,
+    logger,
+  });
+  analysis.start();
+
+  const handlers = createReleaseHandlers({ controller, decisions, analysis, adminToken: options.adminToken, logger });
+  const grpc = await startGrpcServer({
+    address: options.address,
+    services: [{ name: RELEASE_SERVICE_NAME, definition: ReleaseServiceService, implementation: handlers }],
+  });
+  logger.info(
+    { address: options.address, port: grpc.port, releasesDir: options.releasesDir, autoRelease: options.autoRelease, settings: options.settings },
+    'ReleaseService listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: grpc.port,
+    controller,
+    analysis,
+    decisions,
+    store,
+    close: (graceMs = 5000) => {
+      closing ??= (async () => {
+        watch.stop();
+        unsubscribe();
+        const serverClosed = grpc.close(graceMs);
+        await analysis.stop();
+        await serverClosed;
+        await decisions.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Ratings from the embedded feedback store, opened read-only on first use: the file may not
+ * exist yet (no rating so far), and then every count is zero.
+ */
+export class LazyFeedbackStats implements Pick<FeedbackStore, 'stats'> {
+  private store: JsonlFeedbackStore | undefined;
+  constructor(private readonly dir: string) {}
+
+  async stats(filter?: FeedbackQuery): Promise<FeedbackStats> {
+    if (!this.store) {
+      try {
+        this.store = await JsonlFeedbackStore.open(this.dir, { readOnly: true });
+      } catch (error) {
+        if (error instanceof Error && /does not exist/.test(error.message)) return statsOf([]);
+        throw error;
+      }
+    }
+    return this.store.stats(filter);
+  }
+
+  async close(): Promise<void> {
+    await this.store?.close();
+  }
+}
+
+/** The analysis settings from the configuration. */
+export function analysisSettings(config: Config): AnalysisSettings {
+  return {
+    ladder: config.canaryLadder,
+    minRatings: config.analysisMinRatings,
+    minCalls: config.analysisMinCalls,
+    alpha: config.analysisAlpha,
+    errorMargin: config.analysisErrorMargin,
+    latencyRatio: config.analysisLatencyRatio,
+    minStepSeconds: config.analysisMinStepSeconds,
+  };
+}
+
+export interface StartReleaseOptions {
+  logger?: Logger;
+  /** An open registry to share; opened read-only from config.registryDir when absent. */
+  registry?: ModelRegistry;
+  /** Rating source; the embedded feedback store (read-only) when absent. */
+  feedback?: Pick<FeedbackStore, 'stats'>;
+  /** Serving-event source; the embedded event store (read-only) when absent. */
+  events?: Pick<StylizeEventStore, 'stats'> & { close?(): Promise<void> };
+  /** Listen here instead of config.releaseAddr. */
+  address?: string;
+  /** Cluster mode's apply step (see ../istio/cluster.ts); wired by the caller. */
+  onChange?: (state: RolloutState) => Promise<void>;
+}
+
+/** ReleaseService as `npm start` and a deployment run it. */
+export async function startReleaseServer(config: Config, options: StartReleaseOptions = {}): Promise<RunningReleaseService> {
+  const logger = options.logger ?? createLogger('release');
+  const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
+  const registry = options.registry ?? (await ModelRegistry.open(config.registryDir, { readOnly: true }));
+  const feedback = options.feedback ?? new LazyFeedbackStats(config.feedbackDir);
+  const events = options.events ?? (await JsonlStylizeEventStore.open(config.eventsDir, { readOnly: true }));
+  const running = await launchReleaseService({
+    address: options.address ?? config.releaseAddr,
+    releasesDir: config.releasesDir,
+    registry,
+    feedback,
+    events,
+    adminToken: adminToken.token,
+    settings: analysisSettings(config),
+    analysisIntervalMs: config.analysisIntervalSeconds * 1000,
+    autoRelease: config.autoRelease,
+    ...(options.onChange ? { onChange: options.onChange } : {}),
+    logger,
+  });
+  return {
+    ...running,
+    close: async (graceMs?: number) => {
+      await running.close(graceMs);
+      if (feedback instanceof LazyFeedbackStats) await feedback.close();
+      if (!options.events) await (events as JsonlStylizeEventStore).close();
+    },
+  };
+}
+

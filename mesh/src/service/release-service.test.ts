@@ -1,0 +1,200 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { DecisionAction, ReleaseServiceClient, RolloutPhase, CheckResult } from '@nst/proto';
+import {
+  JsonlFeedbackStore,
+  JsonlStylizeEventStore,
+  ModelRegistry,
+  createLogger,
+  waitForServing,
+  type FeedbackRecord,
+} from '@nst/runtime';
+import { newStyle, newVersion } from '@nst/runtime/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RolloutStore } from '../rollout/rollout-store';
+import { launchReleaseService, type RunningReleaseService } from './release-server';
+
+const TOKEN = 'release-test-token';
+let dir: string;
+let registry: ModelRegistry;
+let feedback: JsonlFeedbackStore;
+let events: JsonlStylizeEventStore;
+let service: RunningReleaseService;
+let client: ReleaseServiceClient;
+
+const admin = (token = TOKEN): Metadata => {
+  const metadata = new Metadata();
+  if (token) metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+};
+
+type Unary<Req, Res> = (request: Req, metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown;
+function call<Req, Res>(method: Unary<Req, Res>, request: Req, metadata = new Metadata()): Promise<Res> {
+  return new Promise((resolve, reject) => method.call(client, request, metadata, (error, response) => (error ? reject(error) : resolve(response))));
+}
+async function refused(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ServiceError;
+  }
+  throw new Error('the call succeeded; a refusal was expected');
+}
+const register = (style: string) => registry.registerVersion(style, newVersion(new Uint8Array([1, 2, 3]), new Uint8Array([4])));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nst-release-'));
+  registry = await ModelRegistry.open(join(dir, 'registry'));
+  for (const style of ['mosaic', 'swirl']) {
+    await registry.createStyle(newStyle(style));
+    await register(style);
+  }
+  await register('mosaic');
+  feedback = await JsonlFeedbackStore.open(join(dir, 'feedback'));
+  events = await JsonlStylizeEventStore.open(join(dir, 'events'));
+  service = await launchReleaseService({
+    address: '127.0.0.1:0',
+    releasesDir: join(dir, 'releases'),
+    registry,
+    feedback,
+    events,
+    adminToken: TOKEN,
+    settings: { ladder: [10, 50, 100], minRatings: 10, minCalls: 5, alpha: 0.05, errorMargin: 0.02, latencyRatio: 3, minStepSeconds: 0 },
+    analysisIntervalMs: 60 * 60 * 1000,
+    autoRelease: true,
+    registryPollMs: 100,
+    logger: createLogger('release-test', { level: 'silent' }),
+  });
+  client = new ReleaseServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
+}, 60_000);
+
+afterAll(async () => {
+  client?.close();
+  await service?.close();
+  await feedback?.close();
+  await events?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ReleaseService over gRPC', () => {
+  it('serves health, and gives every style a rollout with its latest version as stable at start', async () => {
+    await waitForServing(`127.0.0.1:${service.port}`, { service: 'nst.v1.ReleaseService', timeoutMs: 5000 });
+    const { rollouts } = await call(client.listRollouts, {});
+    expect(rollouts.map((r) => [r.style, r.phase, r.stableVersion, r.canaryWeight])).toEqual([
+      ['mosaic', RolloutPhase.ROLLOUT_PHASE_STABLE, '2', 0],
+      ['swirl', RolloutPhase.ROLLOUT_PHASE_STABLE, '1', 0],
+    ]);
+    expect(rollouts[0]?.ladder).toEqual([10, 50, 100]);
+  });
+
+  it('refuses mutations without the admin token, or with a wrong one', async () => {
+    const request = { style: 'mosaic', version: '1', initialWeight: 0 };
+    expect((await refused(call(client.startCanary, request, admin('')))).code).toBe(status.UNAUTHENTICATED);
+    expect((await refused(call(client.startCanary, request, admin('wrong')))).code).toBe(status.PERMISSION_DENIED);
+    expect((await refused(call(client.rollback, { style: 'mosaic', reason: '' }, admin('wrong')))).code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('answers bad requests with statuses a person can act on', async () => {
+    const notFound = await refused(call(client.getRollout, { style: 'nope' }));
+    expect(notFound.code).toBe(status.NOT_FOUND);
+    expect(notFound.details).toMatch(/known styles: mosaic, swirl/);
+    expect((await refused(call(client.startCanary, { style: 'mosaic', version: '9', initialWeight: 0 }, admin()))).code).toBe(status.NOT_FOUND);
+    expect((await refused(call(client.startCanary, { style: 'mosaic', version: '1', initialWeight: 101 }, admin()))).code).toBe(status.INVALID_ARGUMENT);
+    expect((await refused(call(client.startCanary, { style: 'mosaic', version: '2', initialWeight: 0 }, admin()))).code).toBe(status.FAILED_PRECONDITION);
+    expect((await refused(call(client.promote, { style: 'mosaic', reason: '' }, admin()))).code).toBe(status.FAILED_PRECONDITION);
+    expect((await refused(call(client.setWeight, { style: 'mosaic', weight: 20 }, admin()))).code).toBe(status.FAILED_PRECONDITION);
+    expect((await refused(call(client.listDecisions, { style: '', limit: 5000 }))).code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('starts a canary at the first ladder step, sets its weight, refuses a second, and promotes it', async () => {
+    const started = await call(client.startCanary, { style: 'swirl', version: '1', initialWeight: 0 }, admin()).catch((e: ServiceError) => e);
+    expect((started as ServiceError).code).toBe(status.FAILED_PRECONDITION); // version 1 is swirl's stable
+    await register('swirl'); // version 2; auto-release starts it
+    const auto = await until('auto-release of swirl 2', async () => {
+      const { rollout } = await call(client.getRollout, { style: 'swirl' });
+      return rollout?.phase === RolloutPhase.ROLLOUT_PHASE_CANARY ? rollout : undefined;
+    });
+    expect([auto.canaryVersion, auto.canaryWeight]).toEqual(['2', 10]);
+    expect(auto.lastDecision?.actor).toBe('auto-release');
+    expect((await refused(call(client.startCanary, { style: 'swirl', version: '2', initialWeight: 30 }, admin()))).code).toBe(status.FAILED_PRECONDITION);
+    expect((await refused(call(client.setWeight, { style: 'swirl', weight: 101 }, admin()))).code).toBe(status.INVALID_ARGUMENT);
+    const set = await call(client.setWeight, { style: 'swirl', weight: 40 }, admin());
+    expect(set.rollout?.canaryWeight).toBe(40);
+    // The router reads the same file.
+    expect((await new RolloutStore(join(dir, 'releases')).get('swirl'))?.canaryWeight).toBe(40);
+    const promoted = await call(client.promote, { style: 'swirl', reason: 'looks right' }, admin());
+    expect([promoted.rollout?.phase, promoted.rollout?.stableVersion, promoted.rollout?.canaryVersion]).toEqual([
+      RolloutPhase.ROLLOUT_PHASE_PROMOTED,
+      '2',
+      undefined,
+    ]);
+    const { decisions } = await call(client.listDecisions, { style: 'swirl', limit: 0 });
+    expect(decisions.map((d) => [d.action, d.actor, d.weightBefore, d.weightAfter])).toEqual([
+      [DecisionAction.DECISION_ACTION_PROMOTE, 'admin', 40, 0],
+      [DecisionAction.DECISION_ACTION_SET_WEIGHT, 'admin', 10, 40],
+      [DecisionAction.DECISION_ACTION_START, 'auto-release', 0, 10],
+    ]);
+    expect(decisions[0]?.reason).toMatch(/looks right/);
+  });
+
+  it('rolls a running canary back, with the reason, when a newer version is registered', async () => {
+    await call(client.startCanary, { style: 'mosaic', version: '1', initialWeight: 20 }, admin());
+    await register('mosaic'); // version 3
+    const rollout = await until('canary of mosaic 3', async () => {
+      const { rollout } = await call(client.getRollout, { style: 'mosaic' });
+      return rollout?.canaryVersion === '3' ? rollout : undefined;
+    });
+    expect(rollout.canaryWeight).toBe(10);
+    const { decisions } = await call(client.listDecisions, { style: 'mosaic', limit: 2 });
+    expect(decisions.map((d) => d.action)).toEqual([DecisionAction.DECISION_ACTION_START, DecisionAction.DECISION_ACTION_ROLLBACK]);
+    expect(decisions[1]?.reason).toMatch(/version 3 was registered and replaces canary 1/);
+  });
+
+  it('rolls a canary back on its analysis when it is rated worse, with the checks and their numbers', async () => {
+    const { rollout } = await call(client.getRollout, { style: 'mosaic' });
+    const since = Date.parse(rollout!.updatedAt!.toISOString());
+    const at = new Date(since + 10).toISOString();
+    let n = 0;
+    const rate = (version: string, rating: 'good' | 'bad'): FeedbackRecord => ({
+      id: `f${n++}`,
+      requestId: `r${n}`,
+      style: 'mosaic',
+      version,
+      rating,
+      clientId: 'c',
+      consent: false,
+      createdAt: at,
+    });
+    for (let i = 0; i < 20; i++) await feedback.append(rate('2', i < 18 ? 'good' : 'bad'));
+    for (let i = 0; i < 12; i++) await feedback.append(rate('3', i < 4 ? 'good' : 'bad'));
+    for (let i = 0; i < 6; i++) {
+      for (const version of ['2', '3']) {
+        await events.append({ id: `e${n++}`, style: 'mosaic', version, code: 'OK', latencyMs: 100, startedAt: at, clientId: 'c' });
+      }
+    }
+    const live = (await call(client.getRollout, { style: 'mosaic' })).rollout;
+    expect([live?.stableStats?.goodRatings, live?.canaryStats?.badRatings, live?.canaryStats?.requests]).toEqual([18, 8, 6]);
+    const [decision] = await service.analysis.runOnce();
+    expect(decision?.action).toBe('rollback');
+    const { decisions } = await call(client.listDecisions, { style: 'mosaic', limit: 1 });
+    const approval = decisions[0]?.checks.find((c) => c.name === 'approval');
+    expect(approval?.result).toBe(CheckResult.CHECK_RESULT_FAIL);
+    expect(approval?.pValue).toBeLessThan(0.05);
+    expect([approval?.stableSamples, approval?.canarySamples]).toEqual([20, 12]);
+    expect(decisions[0]?.actor).toBe('analysis');
+    const after = (await call(client.getRollout, { style: 'mosaic' })).rollout;
+    expect([after?.phase, after?.stableVersion, after?.canaryWeight]).toEqual([RolloutPhase.ROLLOUT_PHASE_ROLLED_BACK, '2', 0]);
+  });
+});
