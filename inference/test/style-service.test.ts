@@ -170,6 +170,12 @@ describe('bad input gets a specific status, and the next request succeeds', () =
       run: () => stylize(client, header(harness.styles.primary), bombPng(30000)),
     },
     {
+      name: 'an image a few pixels across (a sliver after the size cap)',
+      code: status.INVALID_ARGUMENT,
+      message: /the image is 48x2 pixels after the max_dimension cap of 48; both sides must be at least 16 pixels/,
+      run: async () => stylize(client, header(harness.styles.primary, { maxDimension: 48 }), await photoJpeg(960, 40)),
+    },
+    {
       name: 'chunks before the header',
       code: status.INVALID_ARGUMENT,
       message: /chunk arrived before the header/,

@@ -135,6 +135,15 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     const image = await decodeImage(bytes, { maxPixels: limits.maxPixels, maxDimension: header.maxDimension });
     decodeMs += since(decodeStart);
     call.signal.throwIfAborted();
+    // The network's reflect padding needs a few pixels per side; a sliver or a dot would fail
+    // inside ONNX Runtime as INTERNAL (found by the fuzzer: a PNG declaring 60066 x 0 decoded
+    // to a few pixels).
+    if (image.width < MIN_DIMENSION || image.height < MIN_DIMENSION) {
+      throw invalidArgument(
+        `the image is ${image.width}x${image.height} pixels${header.maxDimension > 0 ? ` after the max_dimension cap of ${header.maxDimension}` : ''}; ` +
+          `both sides must be at least ${MIN_DIMENSION} pixels`,
+      );
+    }
 
     const inferenceStart = performance.now();
     const tilesTotal = countTiles(image.width, image.height, limits.tileSize, limits.tileOverlap);

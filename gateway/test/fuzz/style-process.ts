@@ -1,0 +1,95 @@
+/**
+ * StyleService as its own process (inference/src/main.ts) on a free port, in a temporary data
+ * folder seeded with the starter styles: the fuzzer's and the load script's target. A crash is
+ * an exit seen here, and resident memory is the server's alone.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { waitForServing } from '@nst/runtime';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const STYLE_MAIN = join(REPO_ROOT, 'inference/src/main.ts');
+
+export interface StyleProcess {
+  address: string;
+  process: ChildProcess;
+  dataDir: string;
+  /** Set once the process has exited (a crash, unless close() stopped it). */
+  exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Lines it logged at error or fatal level. */
+  errorLines: string[];
+  /** Resident memory, bytes (0 once exited). */
+  rss(): number;
+  close(): Promise<void>;
+}
+
+/** A port free right now (the server binds it a moment later; a clash fails loudly at start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Starts StyleService with NST_* settings from `env` (over quiet, test-sized defaults). */
+export async function spawnStyleService(env: Record<string, string> = {}, startTimeoutMs = 180_000): Promise<StyleProcess> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'nst-style-process-'));
+  const address = `127.0.0.1:${await freePort()}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', STYLE_MAIN], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, NST_DATA_DIR: dataDir, NST_STYLE_ADDR: address, NST_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  child.on('exit', (code, signal) => (exit = { code, signal }));
+  const errorLines: string[] = [];
+  let stderr = '';
+  let partial = '';
+  // Every line is read: a full pipe would block the server and look like a hang.
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.includes('"log.level":"error"') || line.includes('"log.level":"fatal"')) errorLines.push(line);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-20_000)));
+  // Ready means grpc.health.v1 SERVING, whatever the log level.
+  const died = new Promise<never>((_resolve, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`StyleService exited (${code ?? signal}) before it was ready; stderr: ${stderr}`))),
+  );
+  died.catch(() => undefined);
+  await Promise.race([waitForServing(address, { timeoutMs: startTimeoutMs }), died]);
+  return {
+    address,
+    process: child,
+    dataDir,
+    errorLines,
+    exited: () => exit,
+    rss: () => {
+      try {
+        const match = readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+        return Number(match?.[1] ?? 0) * 1024;
+      } catch {
+        return 0;
+      }
+    },
+    close: async () => {
+      if (exit === undefined) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
