@@ -232,6 +232,12 @@ describe('bad input gets a specific status, and the next request succeeds', () =
       expect([harness.service.queue.active, harness.service.queue.queued]).toEqual([0, 0]);
     });
   }
+
+  it('the largest max_dimension a uint32 holds caps nothing, and the photo is served at full size', async () => {
+    const outcome = await stylize(client, header(harness.styles.primary, { maxDimension: 0xffffffff }), photo);
+    expectSuccess(outcome);
+    expect(outcome.summary).toMatchObject({ width: 200, height: 150 });
+  });
 });
 
 describe('deadlines, cancellation and load', () => {

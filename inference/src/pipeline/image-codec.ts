@@ -84,15 +84,20 @@ export interface DecodeOptions {
  * under transparent pixels are arbitrary, and white is what a viewer shows behind them; the
  * result is therefore always opaque.
  */
+/** The largest width or height sharp's resize accepts. */
+const SHARP_MAX_SIDE = 100_000_000;
+
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<DecodedImage> {
   let pipeline = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'error' })
     .rotate()
     .flatten({ background: '#ffffff' })
     .toColourspace('srgb');
   if (options.maxDimension > 0) {
+    // sharp refuses sizes over 100,000,000; a cap that large (max_dimension is a uint32) caps nothing.
+    const cap = Math.min(options.maxDimension, SHARP_MAX_SIDE);
     pipeline = pipeline.resize({
-      width: options.maxDimension,
-      height: options.maxDimension,
+      width: cap,
+      height: cap,
       fit: 'inside',
       withoutEnlargement: true,
     });
