@@ -19,7 +19,7 @@ const listener: Yaml = envoy.static_resources.listeners[0];
 const hcm: Yaml = listener.filter_chains[0].filters[0].typed_config;
 const virtualHost: Yaml = hcm.route_config.virtual_hosts[0];
 const clusters: Yaml[] = envoy.static_resources.clusters;
-const CLUSTER_UPSTREAM: Record<string, UpstreamName> = { nst_style: 'style', nst_trainer: 'trainer' };
+const CLUSTER_UPSTREAM: Record<string, UpstreamName> = { nst_style: 'style', nst_trainer: 'trainer', nst_release: 'release' };
 const grpcRoutes: Yaml[] = virtualHost.routes.filter((route: Yaml) => route.route.cluster in CLUSTER_UPSTREAM);
 // The platform's defaults (NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES, NST_GATEWAY_CORS_ORIGINS).
 const defaults = loadConfig({});

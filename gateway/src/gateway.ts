@@ -123,7 +123,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     return reply.code(error.statusCode ?? 500).send({ error: error.message });
   });
 
-  const upstreams: Record<UpstreamName, string> = { style: config.styleAddr, trainer: config.trainerAddr };
+  const upstreams: Record<UpstreamName, string> = { style: config.styleAddr, trainer: config.trainerAddr, release: config.releaseAddr };
   const closeBridge = registerGrpcWebBridge(app, { upstreams, ...limits, metrics });
 
   const health = new UpstreamHealthChecker(

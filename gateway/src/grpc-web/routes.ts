@@ -5,10 +5,10 @@
  * cannot send more than one request message.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { StyleServiceService, TrainerServiceService } from '@nst/proto';
+import { ReleaseServiceService, StyleServiceService, TrainerServiceService } from '@nst/proto';
 
 /** The upstreams the gateway knows, by the config key naming their address. */
-export type UpstreamName = 'style' | 'trainer';
+export type UpstreamName = 'style' | 'trainer' | 'release';
 
 export interface ServiceRoute {
   /** Fully qualified service name, for example "nst.v1.StyleService". */
@@ -20,6 +20,7 @@ export interface ServiceRoute {
 export const SERVICE_ROUTES: readonly ServiceRoute[] = [
   { service: 'nst.v1.StyleService', upstream: 'style', definition: StyleServiceService },
   { service: 'nst.v1.TrainerService', upstream: 'trainer', definition: TrainerServiceService },
+  { service: 'nst.v1.ReleaseService', upstream: 'release', definition: ReleaseServiceService },
 ];
 
 export interface MethodRoute {
