@@ -6,6 +6,10 @@
 set -euo pipefail
 # chromium: the web app's browser tests (playwright-core drives it).
 pkgs=(chromium)
+# The shipping checks (k8s/src/*.test.ts): yamllint, Ansible's syntax check and ansible-lint,
+# LuaJIT for Envoy's Lua filter, and kubectl for kustomize (Debian's, unless one is installed).
+pkgs+=(yamllint ansible ansible-lint luajit)
+command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client)
 case "${1:-test}" in
   test) ;;
   bench) pkgs+=(python3-torch) ;;

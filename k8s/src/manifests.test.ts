@@ -1,0 +1,284 @@
+/**
+ * Every overlay, rendered by kustomize, validates against the Kubernetes, Istio and External
+ * Secrets schemas, and its objects refer to each other consistently: what a Service selects,
+ * what a probe dials, which subsets routes use, which images the build produces.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { REPO_DIR } from './render';
+import { validateObject } from './schemas';
+import { hasTool, OVERLAYS, renderOverlay, requireTool, type K8sObject, type Overlay } from './tools';
+
+const haveKubectl = requireTool('kubectl (kustomize)', hasTool('kubectl', ['version', '--client']));
+
+type Labels = Record<string, string>;
+interface Port { name?: string; containerPort: number }
+interface Probe { grpc?: { port: number }; httpGet?: { port: number | string }; tcpSocket?: { port: number | string } }
+interface Container {
+  name: string;
+  image: string;
+  ports?: Port[];
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  startupProbe?: Probe;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean };
+  envFrom?: { configMapRef?: { name: string } }[];
+  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[];
+}
+interface PodSpec {
+  serviceAccountName?: string;
+  securityContext?: { runAsNonRoot?: boolean };
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: { name: string; persistentVolumeClaim?: { claimName: string }; configMap?: { name: string } }[];
+}
+interface Workload { kind: string; name: string; labels: Labels; pod: PodSpec; replicas?: number }
+
+const spec = <T>(object: K8sObject): T => (object as unknown as { spec: T }).spec;
+const matches = (selector: Labels, labels: Labels): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+function workloads(objects: K8sObject[]): Workload[] {
+  return objects.flatMap((o) => {
+    if (o.kind !== 'Deployment' && o.kind !== 'StatefulSet' && o.kind !== 'Job') return [];
+    const s = spec<{ replicas?: number; template: { metadata?: { labels?: Labels }; spec: PodSpec } }>(o);
+    return [{ kind: o.kind, name: o.metadata.name, labels: s.template.metadata?.labels ?? {}, pod: s.template.spec, replicas: s.replicas }];
+  });
+}
+
+/** The images the build produces: Jenkinsfile's IMAGES list, compose's built services, docker/*.Dockerfile. */
+async function builtImages(): Promise<{ jenkins: string[]; compose: string[]; dockerfiles: string[] }> {
+  const jenkinsfile = await readFile(join(REPO_DIR, 'Jenkinsfile'), 'utf8');
+  const list = /IMAGES\s*=\s*\[([^\]]*)\]/.exec(jenkinsfile)?.[1] ?? '';
+  const jenkins = [...list.matchAll(/'([a-z0-9-]+)'/g)].map((m) => `nst/${m[1]}`).sort();
+  const compose = parse(await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8')) as { services: Record<string, { image?: string; build?: unknown }> };
+  const composeImages = [...new Set(Object.values(compose.services).filter((s) => s.build).map((s) => (s.image ?? '').replace(/:.*$/, '')))].sort();
+  const dockerfiles = (await readdir(join(REPO_DIR, 'docker'))).filter((f) => f.endsWith('.Dockerfile')).map((f) => `nst/${f.replace(/\.Dockerfile$/, '')}`).sort();
+  return { jenkins, compose: composeImages, dockerfiles };
+}
+
+/** Every rpc of every service in proto/nst/v1, as gRPC paths. */
+async function rpcPaths(): Promise<Set<string>> {
+  const dir = join(REPO_DIR, 'proto/nst/v1');
+  const paths = new Set<string>();
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.proto'))) {
+    const text = await readFile(join(dir, file), 'utf8');
+    for (const service of text.matchAll(/service\s+(\w+)\s*\{([\s\S]*?)\n\}/g)) {
+      for (const rpc of service[2]!.matchAll(/rpc\s+(\w+)\s*\(/g)) paths.add(`/nst.v1.${service[1]}/${rpc[1]}`);
+    }
+  }
+  return paths;
+}
+
+describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay) => {
+  let objects: K8sObject[] = [];
+  const byKind = (kind: string): K8sObject[] => objects.filter((o) => o.kind === kind);
+  beforeAll(async () => {
+    objects = await renderOverlay(overlay);
+  }, 60_000);
+
+  it('renders every part of the platform into namespace nst', () => {
+    const names = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
+    for (const expected of [
+      'Deployment/nst-inference-stable', 'Deployment/nst-inference-canary', 'Deployment/nst-trainer', 'Deployment/nst-release',
+      'Deployment/nst-gateway', 'Deployment/nst-envoy', 'StatefulSet/nst-elasticsearch', 'Deployment/nst-kibana', 'Deployment/nst-apm-server',
+      'HorizontalPodAutoscaler/nst-inference-stable', 'PersistentVolumeClaim/nst-data', 'PeerAuthentication/default',
+      'RequestAuthentication/nst-operator-jwt', 'AuthorizationPolicy/nst-admin-calls', 'EnvoyFilter/nst-client-bucket',
+      'VirtualService/nst-inference-releases', 'DestinationRule/nst-inference-releases', 'Gateway/nst-ingress',
+      'Role/nst-training-launcher', 'RoleBinding/nst-trainer-launches-training',
+    ]) expect(names, expected).toContain(expected);
+    for (const o of objects) if (o.kind !== 'Namespace') expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('nst');
+  });
+
+  it('validates every object against its schema', async () => {
+    for (const object of objects) await validateObject(object);
+  });
+
+  it('the schema check can fail: a container port given as text is refused', async () => {
+    const deployment = structuredClone(objects.find((o) => o.metadata.name === 'nst-trainer' && o.kind === 'Deployment')!);
+    spec<{ template: { spec: PodSpec } }>(deployment).template.spec.containers[0]!.ports![0]!.containerPort = 'fifty' as unknown as number;
+    await expect(validateObject(deployment)).rejects.toThrow(/containerPort/);
+  });
+
+  it('every Service selects the pods of a workload, on a port those pods declare', () => {
+    const pods = workloads(objects);
+    for (const service of byKind('Service')) {
+      const s = spec<{ selector: Labels; ports: { name: string; port: number; targetPort: number | string; appProtocol?: string }[] }>(service);
+      const selected = pods.filter((w) => matches(s.selector, w.labels));
+      expect(selected.length, `Service ${service.metadata.name} selects no pods`).toBeGreaterThan(0);
+      for (const port of s.ports) {
+        expect(['grpc', 'grpc-web', 'http'], `Service ${service.metadata.name} port name`).toContain(port.name);
+        expect(port.appProtocol, `Service ${service.metadata.name} appProtocol`).toBe(port.name);
+        for (const w of selected) {
+          const declared = w.pod.containers.flatMap((c) => c.ports ?? []);
+          const found = declared.some((p) => (typeof port.targetPort === 'number' ? p.containerPort === port.targetPort : p.name === port.targetPort));
+          expect(found, `Service ${service.metadata.name} targets ${port.targetPort}, missing on ${w.name}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('every probe dials a port its container declares; gRPC services use native gRPC probes', () => {
+    for (const w of workloads(objects)) {
+      for (const c of w.pod.containers) {
+        const ports = c.ports ?? [];
+        for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
+          if (!probe) continue;
+          const target = probe.grpc?.port ?? probe.httpGet?.port ?? probe.tcpSocket?.port;
+          const found = ports.some((p) => (typeof target === 'number' ? p.containerPort === target : p.name === target));
+          expect(found, `${w.name}/${c.name} probes port ${String(target)}`).toBe(true);
+        }
+        if (ports.some((p) => p.name === 'grpc')) {
+          expect(c.readinessProbe?.grpc, `${w.name} readiness over grpc.health.v1`).toBeDefined();
+          expect(c.livenessProbe?.grpc, `${w.name} liveness over grpc.health.v1`).toBeDefined();
+        }
+        expect(c.readinessProbe && c.livenessProbe, `${w.name}/${c.name} has readiness and liveness probes`).toBeTruthy();
+      }
+    }
+  });
+
+  it('every container has requests and limits, and runs without privilege escalation', () => {
+    for (const w of workloads(objects)) {
+      expect(w.pod.securityContext?.runAsNonRoot, `${w.name} runs as non-root`).toBe(true);
+      for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
+        for (const key of ['cpu', 'memory']) {
+          expect(c.resources?.requests?.[key], `${w.name}/${c.name} requests ${key}`).toBeDefined();
+          expect(c.resources?.limits?.[key], `${w.name}/${c.name} limits ${key}`).toBeDefined();
+        }
+        expect(c.securityContext?.allowPrivilegeEscalation, `${w.name}/${c.name}`).toBe(false);
+      }
+    }
+  });
+
+  it('references resolve: ConfigMaps, Secret keys, ServiceAccounts, volume claims, HPA and budget targets', () => {
+    const names = (kind: string) => new Set(byKind(kind).map((o) => o.metadata.name));
+    const configMaps = names('ConfigMap');
+    const accounts = names('ServiceAccount');
+    const claims = names('PersistentVolumeClaim');
+    // The Secret nst-secrets: generated in dev, synced by an ExternalSecret in prod.
+    const secretKeys = new Map<string, Set<string>>();
+    for (const s of byKind('Secret')) secretKeys.set(s.metadata.name, new Set(Object.keys((s as unknown as { data: object }).data)));
+    for (const e of byKind('ExternalSecret')) {
+      const es = spec<{ target: { name: string }; data: { secretKey: string }[] }>(e);
+      secretKeys.set(es.target.name, new Set(es.data.map((d) => d.secretKey)));
+    }
+    expect(secretKeys.size, 'a Secret or ExternalSecret provides nst-secrets').toBe(1);
+    for (const w of workloads(objects)) {
+      if (w.pod.serviceAccountName) expect(accounts, `${w.name} service account`).toContain(w.pod.serviceAccountName);
+      for (const v of w.pod.volumes ?? []) {
+        if (v.persistentVolumeClaim) expect(claims, `${w.name} claim`).toContain(v.persistentVolumeClaim.claimName);
+        if (v.configMap) expect(configMaps, `${w.name} config map`).toContain(v.configMap.name);
+      }
+      for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
+        for (const from of c.envFrom ?? []) if (from.configMapRef) expect(configMaps).toContain(from.configMapRef.name);
+        for (const env of c.env ?? []) {
+          const ref = env.valueFrom?.secretKeyRef;
+          if (ref) expect(secretKeys.get(ref.name), `${w.name}/${c.name} ${env.name} -> ${ref.name}/${ref.key}`).toContain(ref.key);
+        }
+      }
+    }
+    const pods = workloads(objects);
+    for (const hpa of byKind('HorizontalPodAutoscaler')) {
+      const h = spec<{ scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number }>(hpa);
+      expect(pods.some((w) => w.kind === h.scaleTargetRef.kind && w.name === h.scaleTargetRef.name)).toBe(true);
+      expect(h.maxReplicas).toBe(5);
+      expect(h.minReplicas).toBeGreaterThanOrEqual(1);
+    }
+    for (const pdb of byKind('PodDisruptionBudget')) {
+      const selector = spec<{ selector: { matchLabels: Labels } }>(pdb).selector.matchLabels;
+      expect(pods.some((w) => matches(selector, w.labels)), `budget ${pdb.metadata.name}`).toBe(true);
+    }
+    for (const binding of byKind('RoleBinding')) {
+      const b = binding as unknown as { roleRef: { name: string }; subjects: { name: string }[] };
+      expect(names('Role')).toContain(b.roleRef.name);
+      for (const subject of b.subjects) expect(accounts).toContain(subject.name);
+    }
+  });
+
+  it('NetworkPolicies and AuthorizationPolicies name workloads and accounts that exist', () => {
+    const pods = workloads(objects);
+    const accounts = new Set(byKind('ServiceAccount').map((o) => o.metadata.name));
+    for (const policy of byKind('NetworkPolicy')) {
+      const p = spec<{ podSelector: { matchLabels?: Labels }; ingress?: { from?: { podSelector?: { matchLabels?: Labels } }[] }[] }>(policy);
+      const selectors = [p.podSelector.matchLabels, ...(p.ingress ?? []).flatMap((rule) => (rule.from ?? []).map((f) => f.podSelector?.matchLabels))];
+      for (const selector of selectors) {
+        if (!selector || Object.keys(selector).length === 0) continue;
+        // Training Jobs are created at run time from k8s/jobs/finetune-job.yaml (checked in jobs.test.ts).
+        if (selector['nst.dev/role'] === 'training-job') continue;
+        expect(pods.some((w) => matches(selector, w.labels)), `${policy.metadata.name} selects ${JSON.stringify(selector)}`).toBe(true);
+      }
+    }
+    for (const policy of byKind('AuthorizationPolicy')) {
+      const text = JSON.stringify(policy);
+      for (const m of text.matchAll(/cluster\.local\/ns\/nst\/sa\/([a-z0-9-]+)/g)) expect(accounts).toContain(m[1]);
+      for (const m of text.matchAll(/system:serviceaccount:nst:([a-z0-9-]+)/g)) expect(accounts).toContain(m[1]);
+    }
+  });
+
+  it('admin paths in the AuthorizationPolicy are real rpcs, and cover every mutation', async () => {
+    const rpcs = await rpcPaths();
+    const policy = byKind('AuthorizationPolicy').find((o) => o.metadata.name === 'nst-admin-calls')!;
+    const paths = spec<{ rules: { to: { operation: { paths: string[] } }[] }[] }>(policy).rules[0]!.to[0]!.operation.paths;
+    for (const path of paths) expect(rpcs, path).toContain(path);
+    for (const mutation of ['/nst.v1.TrainerService/FineTune', '/nst.v1.ReleaseService/Promote', '/nst.v1.ReleaseService/Rollback']) {
+      expect(paths).toContain(mutation);
+    }
+  });
+
+  it('Istio routes use subsets a DestinationRule defines, subsets select running pods, hosts are Services', () => {
+    const services = new Set(byKind('Service').map((o) => `${o.metadata.name}.nst.svc.cluster.local`));
+    const subsets = new Map<string, Labels>();
+    for (const rule of byKind('DestinationRule')) {
+      const r = spec<{ host: string; subsets: { name: string; labels: Labels }[] }>(rule);
+      expect(services, `DestinationRule ${rule.metadata.name} host`).toContain(r.host);
+      for (const s of r.subsets) subsets.set(`${r.host}/${s.name}`, s.labels);
+    }
+    const pods = workloads(objects);
+    for (const [key, labels] of subsets) {
+      expect(pods.some((w) => (w.replicas ?? 1) > 0 && matches(labels, w.labels)), `subset ${key} selects running pods`).toBe(true);
+    }
+    for (const vs of byKind('VirtualService')) {
+      for (const route of spec<{ http: { route: { destination: { host: string; subset?: string } }[] }[] }>(vs).http) {
+        for (const { destination } of route.route) {
+          expect(services, `VirtualService ${vs.metadata.name} host`).toContain(destination.host);
+          if (destination.subset) expect(subsets.has(`${destination.host}/${destination.subset}`), `subset ${destination.subset}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('only the generated VirtualService routes StyleService (no hand-kept copy of rollout state)', () => {
+    const routing = byKind('VirtualService').filter((vs) => JSON.stringify(vs).includes('nst-inference'));
+    expect(routing.map((vs) => vs.metadata.name)).toEqual(['nst-inference-releases']);
+  });
+
+  it('the stable and canary inference pods are the same but for their track label', () => {
+    const [stable, canary] = ['nst-inference-stable', 'nst-inference-canary'].map((n) => workloads(objects).find((w) => w.name === n)!);
+    expect(stable!.labels['nst.dev/track']).toBe('stable');
+    expect(canary!.labels['nst.dev/track']).toBe('canary');
+    expect(stable!.labels['nst.dev/version']).toMatch(/^[1-9][0-9]*$/);
+    expect(canary!.pod).toEqual(stable!.pod);
+  });
+
+  it('only the trainer mounts the registry writable', () => {
+    for (const w of workloads(objects)) {
+      for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
+        for (const m of c.volumeMounts ?? []) {
+          if (m.subPath !== 'registry') continue;
+          expect(m.readOnly === true || w.name === 'nst-trainer', `${w.name}/${c.name} mounts the registry writable`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('platform images are exactly the ones the Jenkinsfile, compose and docker/ build', async () => {
+    const used = new Set(workloads(objects).flatMap((w) => [...w.pod.containers, ...(w.pod.initContainers ?? [])].map((c) => c.image)).filter((i) => i.startsWith('nst/')));
+    const built = await builtImages();
+    expect(built.jenkins).toEqual(built.dockerfiles);
+    expect(built.compose).toEqual(built.dockerfiles);
+    expect([...used].sort()).toEqual(built.dockerfiles);
+  });
+});

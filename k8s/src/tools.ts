@@ -1,0 +1,59 @@
+/**
+ * The external tools the shipping checks run (kubectl's kustomize, yamllint, ansible,
+ * LuaJIT). scripts/install-system-deps.sh installs them in CI; on a developer machine a
+ * missing tool skips its test with a message, but under CI (process.env.CI) it fails, so a
+ * check can never pass by not running.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { K8S_DIR } from './render';
+
+export function hasTool(command: string, args: string[] = ['--version']): boolean {
+  const result = spawnSync(command, args, { stdio: 'ignore' });
+  return result.error === undefined && result.status === 0;
+}
+
+/** Whether to run a check needing `tool`: true if present; throws under CI if absent. */
+export function requireTool(tool: string, present: boolean): boolean {
+  if (present) return true;
+  const message = `${tool} is not installed (scripts/install-system-deps.sh installs it)`;
+  if (process.env.CI) throw new Error(`${message}; CI must run this check`);
+  console.warn(`skipping: ${message}`);
+  return false;
+}
+
+export const OVERLAYS = ['dev', 'prod'] as const;
+export type Overlay = (typeof OVERLAYS)[number];
+
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+};
+
+/**
+ * `kubectl kustomize` of an overlay, in a scratch copy of k8s/ whose dev secrets file is the
+ * committed example (the real one is gitignored), so the render never depends on local state.
+ */
+export async function renderOverlay(overlay: Overlay): Promise<K8sObject[]> {
+  const scratch = await mkdtemp(join(tmpdir(), 'nst-k8s-'));
+  try {
+    for (const part of ['base', 'overlays']) await cp(join(K8S_DIR, part), join(scratch, part), { recursive: true });
+    await cp(join(scratch, 'overlays/dev/secrets.env.example'), join(scratch, 'overlays/dev/secrets.env'));
+    const out = execFileSync('kubectl', ['kustomize', join(scratch, 'overlays', overlay)], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return parseAllDocuments(out).map((doc) => {
+      if (doc.errors.length) throw doc.errors[0];
+      return doc.toJS() as K8sObject;
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
