@@ -4,13 +4,14 @@
  */
 import { readAdminTokenFile } from '@nst/runtime';
 import type { CliContext } from './context';
-import { CliError, styleEndpoint, trainerEndpoint } from './grpc';
+import { CliError, releaseEndpoint, styleEndpoint, trainerEndpoint } from './grpc';
 import { RequestHistory, stateDir } from './history';
 import { loadCliSettings } from './settings';
 
 export interface GlobalOptions {
   styleAddr?: string;
   trainerAddr?: string;
+  releaseAddr?: string;
   token?: string;
 }
 
@@ -22,9 +23,11 @@ export async function runCli(options: GlobalOptions, action: CliAction): Promise
   const trainerAddress = options.trainerAddr ?? settings.trainerAddress;
   const style = styleEndpoint(styleAddress);
   const trainer = trainerEndpoint(trainerAddress);
+  const release = releaseEndpoint(options.releaseAddr ?? settings.releaseAddress);
   const ctx: CliContext = {
     style,
     trainer,
+    release,
     // || rather than ??: an empty flag or variable means "not given".
     token: options.token || settings.adminToken || (await readAdminTokenFile(settings.dataDir)),
     history: new RequestHistory(stateDir()),
@@ -41,5 +44,6 @@ export async function runCli(options: GlobalOptions, action: CliAction): Promise
   } finally {
     style.client.close();
     trainer.client.close();
+    release.client.close();
   }
 }

@@ -1,11 +1,12 @@
 /** What every command gets: where the services are, the admin token, and where to print. */
-import type { StyleServiceClient, TrainerServiceClient } from '@nst/proto';
+import type { ReleaseServiceClient, StyleServiceClient, TrainerServiceClient } from '@nst/proto';
 import type { Endpoint } from './grpc';
 import type { RequestHistory } from './history';
 
 export interface CliContext {
   style: Endpoint<StyleServiceClient>;
   trainer: Endpoint<TrainerServiceClient>;
+  release: Endpoint<ReleaseServiceClient>;
   /** The admin token from --token, NST_ADMIN_TOKEN or the data folder's admin-token file. */
   token: string | undefined;
   history: RequestHistory;

@@ -3,7 +3,7 @@
  * calls, admin metadata, and gRPC failures turned into sentences a person can act on.
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { StyleServiceClient, TrainerServiceClient } from '@nst/proto';
+import { ReleaseServiceClient, StyleServiceClient, TrainerServiceClient } from '@nst/proto';
 
 /** A failure the CLI reports as one sentence, exiting with a non-zero status. */
 export class CliError extends Error {
@@ -46,6 +46,10 @@ export function styleEndpoint(address: string): Endpoint<StyleServiceClient> {
 
 export function trainerEndpoint(address: string): Endpoint<TrainerServiceClient> {
   return { client: new TrainerServiceClient(address, credentials.createInsecure()), name: 'TrainerService', address };
+}
+
+export function releaseEndpoint(address: string): Endpoint<ReleaseServiceClient> {
+  return { client: new ReleaseServiceClient(address, credentials.createInsecure()), name: 'ReleaseService', address };
 }
 
 type UnaryMethod<Req, Res> = (

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runCli, type CliAction } from './cli';
 import { cancelJob, fineTune, listJobs, listVersions, train, watch, type FineTuneOptions, type TrainOptions } from './commands/jobs';
 import { submitFeedback } from './commands/feedback';
+import { getRollout, listDecisions, listRollouts, promote, rollback, setWeight, startCanary } from './commands/releases';
 import { listStyles } from './commands/styles';
 import { stylize } from './commands/stylize';
 
@@ -27,7 +28,8 @@ export function buildProgram(): Command {
     .description('Stylize photos, rate results, and train styles on the neural style transfer platform.')
     .addOption(new Option('--style-addr <host:port>', 'StyleService address').env('NST_STYLE_ADDR'))
     .addOption(new Option('--trainer-addr <host:port>', 'TrainerService address').env('NST_TRAINER_ADDR'))
-    .addOption(new Option('--token <token>', 'admin token for train, finetune and cancel').env('NST_ADMIN_TOKEN'))
+    .addOption(new Option('--release-addr <host:port>', 'ReleaseService address').env('NST_RELEASE_ADDR'))
+    .addOption(new Option('--token <token>', 'admin token for train, finetune, cancel and release changes').env('NST_ADMIN_TOKEN'))
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: false });
 
@@ -135,6 +137,53 @@ export function buildProgram(): Command {
     .description('list the versions of a style with their lineage and metrics')
     .argument('<style>')
     .action(async (style: string) => run((ctx) => listVersions(ctx, style)));
+
+  const releases = program
+    .command('releases')
+    .description('canary releases: rollouts per style, canary weight, promotion, rollback, decisions')
+    .action(async () => run((ctx) => listRollouts(ctx)));
+  releases
+    .command('list')
+    .description('every style: stable and canary version, split, last decision')
+    .action(async () => run((ctx) => listRollouts(ctx)));
+  releases
+    .command('get')
+    .description("one style's rollout with live figures per version")
+    .argument('<style>')
+    .action(async (style: string) => run((ctx) => getRollout(ctx, style)));
+  releases
+    .command('start')
+    .description('start a canary of a registered version (admin)')
+    .argument('<style>')
+    .argument('<version>')
+    .option('--weight <percent>', "initial weight 1-100 (default: the ladder's first step)", integer)
+    .action(async (style: string, version: string, options: { weight?: number }) =>
+      run((ctx) => startCanary(ctx, style, version, options.weight)),
+    );
+  releases
+    .command('weight')
+    .description("set the canary's weight by hand, 0-100 (admin)")
+    .argument('<style>')
+    .argument('<percent>', 'weight in percent', integer)
+    .action(async (style: string, weight: number) => run((ctx) => setWeight(ctx, style, weight)));
+  releases
+    .command('promote')
+    .description('make the canary the stable version now (admin)')
+    .argument('<style>')
+    .option('-r, --reason <text>', 'recorded with the decision')
+    .action(async (style: string, options: { reason?: string }) => run((ctx) => promote(ctx, style, options.reason)));
+  releases
+    .command('rollback')
+    .description('send all traffic back to the stable version (admin)')
+    .argument('<style>')
+    .option('-r, --reason <text>', 'recorded with the decision')
+    .action(async (style: string, options: { reason?: string }) => run((ctx) => rollback(ctx, style, options.reason)));
+  releases
+    .command('decisions')
+    .description('recorded decisions with their checks, newest first')
+    .argument('[style]')
+    .option('--limit <n>', 'at most this many', integer)
+    .action(async (style: string | undefined, options: { limit?: number }) => run((ctx) => listDecisions(ctx, style, options.limit)));
 
   return program;
 }

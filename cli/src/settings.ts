@@ -4,6 +4,7 @@ import { loadConfig } from '@nst/runtime';
 export interface CliSettings {
   styleAddress: string;
   trainerAddress: string;
+  releaseAddress: string;
   dataDir: string;
   adminToken: string | undefined;
 }
@@ -13,6 +14,7 @@ export function loadCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
   return {
     styleAddress: config.styleAddr,
     trainerAddress: config.trainerAddr,
+    releaseAddress: config.releaseAddr,
     dataDir: config.dataDir,
     adminToken: config.adminToken,
   };

@@ -126,6 +126,22 @@ describe('npm start and the nst CLI', () => {
     expect(feedback).toContain(requestId);
   });
 
+  it('shows rollouts and release decisions with `nst releases`, and refuses a canary of an unknown version', async () => {
+    expect(output).toContain(`ReleaseService   ${env['NST_RELEASE_ADDR']}`);
+    const list = await nst(['releases']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/cli-style\s+stable\s+1\s+-\s+100%/);
+    const one = await nst(['releases', 'get', 'cli-style']);
+    expect(one.stdout).toMatch(/cli-style: stable, stable version 1 \(ladder 10, 25, 50, 100\)/);
+    expect(one.stdout).toMatch(/stable version 1: \d+ calls, 0 errors/);
+    const unknown = await nst(['releases', 'start', 'cli-style', '9']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/ReleaseService: style 'cli-style' has no version '9'.*\(NOT_FOUND\)/);
+    const none = await nst(['releases', 'promote', 'cli-style']);
+    expect(none.stderr).toMatch(/no canary in progress.*\(FAILED_PRECONDITION\)/);
+    expect((await nst(['releases', 'decisions', 'cli-style'])).stdout).toMatch(/No release decisions for cli-style yet\./);
+  });
+
   it('prints failures as sentences and exits non-zero', async () => {
     const unknown = await nst(['stylize', path.join(root, 'photos', 'photo-0.png'), '--style', 'no-such-style', '-o', path.join(root, 'x')]);
     expect(unknown.code).not.toBe(0);

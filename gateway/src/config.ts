@@ -18,6 +18,8 @@ export interface GatewaySettings extends RateLimitSettings {
   styleAddr: string;
   /** host:port of TrainerService. */
   trainerAddr: string;
+  /** host:port of ReleaseService; the platform's default (NST_RELEASE_ADDR's) when absent. */
+  releaseAddr?: string;
   /** Largest photo upload (a StylizeImage or CreateStyleFromImage request carries it whole). */
   maxUploadBytes: number;
   /** Size of streamed output chunks (the largest reply messages). */

@@ -6,7 +6,7 @@
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import { status } from '@grpc/grpc-js';
-import { ModelRegistry } from '@nst/runtime';
+import { loadConfig, ModelRegistry } from '@nst/runtime';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerGrpcWebBridge, requestTooLarge, sendGrpcWebError } from './grpc-web/bridge';
 import { parseContentType } from './grpc-web/framing';
@@ -123,7 +123,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     return reply.code(error.statusCode ?? 500).send({ error: error.message });
   });
 
-  const upstreams: Record<UpstreamName, string> = { style: config.styleAddr, trainer: config.trainerAddr, release: config.releaseAddr };
+  const upstreams: Record<UpstreamName, string> = {
+    style: config.styleAddr,
+    trainer: config.trainerAddr,
+    release: config.releaseAddr ?? loadConfig({}).releaseAddr,
+  };
   const closeBridge = registerGrpcWebBridge(app, { upstreams, ...limits, metrics });
 
   const health = new UpstreamHealthChecker(

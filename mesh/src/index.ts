@@ -13,6 +13,7 @@ export * from './analysis/fisher';
 export * from './analysis/analyze';
 export * from './analysis/analysis-loop';
 export * from './istio/render';
+export * from './istio/cluster';
 export * from './service/convert';
 export * from './service/release-handlers';
 export * from './service/release-server';

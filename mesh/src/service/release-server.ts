@@ -21,6 +21,7 @@ import {
 } from '@nst/runtime';
 import { ReleaseServiceService } from '@nst/proto';
 import { ReleaseAnalysis } from '../analysis/analysis-loop';
+import { istioApplier } from '../istio/cluster';
 import type { AnalysisSettings } from '../analysis/analyze';
 import { DecisionLog } from '../rollout/decision-log';
 import { ReleaseController } from '../rollout/release-controller';
@@ -186,7 +187,10 @@ export interface StartReleaseOptions {
   events?: Pick<StylizeEventStore, 'stats'> & { close?(): Promise<void> };
   /** Listen here instead of config.releaseAddr. */
   address?: string;
-  /** Cluster mode's apply step (see ../istio/cluster.ts); wired by the caller. */
+  /**
+   * Called after every state change; default: in cluster mode (NST_RELEASE_MODE=cluster) the
+   * Istio routing is applied to Kubernetes (../istio/cluster.ts), locally nothing.
+   */
   onChange?: (state: RolloutState) => Promise<void>;
 }
 
@@ -197,6 +201,11 @@ export async function startReleaseServer(config: Config, options: StartReleaseOp
   const registry = options.registry ?? (await ModelRegistry.open(config.registryDir, { readOnly: true }));
   const feedback = options.feedback ?? new LazyFeedbackStats(config.feedbackDir);
   const events = options.events ?? (await JsonlStylizeEventStore.open(config.eventsDir, { readOnly: true }));
+  const onChange =
+    options.onChange ??
+    (config.releaseMode === 'cluster'
+      ? istioApplier({ routing: { namespace: config.clusterNamespace, service: config.clusterStyleService } })
+      : undefined);
   const running = await launchReleaseService({
     address: options.address ?? config.releaseAddr,
     releasesDir: config.releasesDir,
@@ -207,7 +216,7 @@ export async function startReleaseServer(config: Config, options: StartReleaseOp
     settings: analysisSettings(config),
     analysisIntervalMs: config.analysisIntervalSeconds * 1000,
     autoRelease: config.autoRelease,
-    ...(options.onChange ? { onChange: options.onChange } : {}),
+    ...(onChange ? { onChange } : {}),
     logger,
   });
   return {

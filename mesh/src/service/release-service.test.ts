@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { DecisionAction, ReleaseServiceClient, RolloutPhase, CheckResult } from '@nst/proto';
 import {
@@ -17,6 +20,7 @@ import { RolloutStore } from '../rollout/rollout-store';
 import { launchReleaseService, type RunningReleaseService } from './release-server';
 
 const TOKEN = 'release-test-token';
+const buf = fileURLToPath(new URL('../../../node_modules/.bin/buf', import.meta.url));
 let dir: string;
 let registry: ModelRegistry;
 let feedback: JsonlFeedbackStore;
@@ -30,9 +34,10 @@ const admin = (token = TOKEN): Metadata => {
   return metadata;
 };
 
-type Unary<Req, Res> = (request: Req, metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown;
+// The overload with call options: TypeScript infers from a method's last overload.
+type Unary<Req, Res> = (request: Req, metadata: Metadata, options: object, callback: (error: ServiceError | null, response: Res) => void) => unknown;
 function call<Req, Res>(method: Unary<Req, Res>, request: Req, metadata = new Metadata()): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, request, metadata, (error, response) => (error ? reject(error) : resolve(response))));
+  return new Promise((resolve, reject) => method.call(client, request, metadata, {}, (error, response) => (error ? reject(error) : resolve(response))));
 }
 async function refused(promise: Promise<unknown>): Promise<ServiceError> {
   try {
@@ -97,6 +102,17 @@ describe('ReleaseService over gRPC', () => {
       ['swirl', RolloutPhase.ROLLOUT_PHASE_STABLE, '1', 0],
     ]);
     expect(rollouts[0]?.ladder).toEqual([10, 50, 100]);
+  });
+
+  it('answers an independent client (buf curl) by server reflection alone, and refuses its mutation without the admin token', async () => {
+    const target = (method: string) => `http://127.0.0.1:${service.port}${method ? `/${method}` : ''}`;
+    const curl = (...args: string[]) => promisify(execFile)(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', ...args]);
+    const methods = (await curl('--list-methods', target(''))).stdout.trim().split('\n');
+    expect(methods).toEqual(expect.arrayContaining(['nst.v1.ReleaseService/ListRollouts', 'nst.v1.ReleaseService/StartCanary', 'grpc.health.v1.Health/Check']));
+    const got = JSON.parse((await curl('-d', '{"style":"swirl"}', target('nst.v1.ReleaseService/GetRollout'))).stdout) as { rollout: Record<string, unknown> };
+    expect(got.rollout).toMatchObject({ style: 'swirl', phase: 'ROLLOUT_PHASE_STABLE', stableVersion: '1' });
+    const denied = await curl('-d', '{"style":"swirl","weight":5}', target('nst.v1.ReleaseService/SetWeight')).catch((error: { stderr: string }) => error);
+    expect((denied as { stderr: string }).stderr).toMatch(/unauthenticated/);
   });
 
   it('refuses mutations without the admin token, or with a wrong one', async () => {

@@ -1,0 +1,175 @@
+/**
+ * StyleService with releases: versions are picked by the rollout state ReleaseService writes
+ * (rollouts.json, read through @nst/mesh's RolloutRouter), every call leaves one serving event,
+ * and feedback counts against the version that served the request.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Metadata, status } from '@grpc/grpc-js';
+import { Rating, type StyleServiceClient } from '@nst/proto';
+import { bucketOf, RolloutStore, type RolloutRecord } from '@nst/mesh';
+import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, ModelRegistry, type StylizeEvent } from '@nst/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStyleServer } from '../src/server/style-server';
+import type { RunningStyleService } from '../src/server/style-service-server';
+import { connect, header, stylize, stylizeImage, submitFeedback } from './client';
+import { registerTestStyle } from './harness';
+import { photoJpeg, truncate } from './images';
+
+const STYLE = 'routed-wave';
+let dir: string;
+let service: RunningStyleService;
+let client: StyleServiceClient;
+let feedback: JsonlFeedbackStore;
+let events: JsonlStylizeEventStore;
+let rollouts: RolloutStore;
+let photo: Buffer;
+const failingEvents: StylizeEvent[] = [];
+let failAppends = false;
+
+const at = new Date().toISOString();
+const canary = (weight: number): RolloutRecord => ({
+  style: STYLE,
+  rolloutId: 'r1',
+  phase: 'canary',
+  stableVersion: '1',
+  canaryVersion: '2',
+  canaryWeight: weight,
+  ladder: [10, 25, 50, 100],
+  updatedAt: at,
+  weightChangedAt: at,
+});
+/** Client ids on each side of a 50% canary. */
+const ids = Array.from({ length: 200 }, (_, i) => `person-${i}`);
+const canaryClient = ids.find((id) => bucketOf(id) < 50)!;
+const stableClient = ids.find((id) => bucketOf(id) >= 50)!;
+
+async function setState(record: RolloutRecord): Promise<void> {
+  await rollouts.write({ format: 1, rollouts: { [STYLE]: record } });
+  // The router looks at the file at most every 250 ms.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nst-routing-'));
+  const registry = await ModelRegistry.open(join(dir, 'registry'));
+  await registerTestStyle(registry, STYLE, [31, 32, 33]);
+  feedback = await JsonlFeedbackStore.open(join(dir, 'feedback'));
+  events = await JsonlStylizeEventStore.open(join(dir, 'events'));
+  rollouts = new RolloutStore(join(dir, 'releases'), { checkIntervalMs: 0 });
+  service = await startStyleServer({
+    config: {
+      styleAddr: '127.0.0.1:0',
+      maxUploadBytes: 4_000_000,
+      maxPixels: 4_000_000,
+      chunkBytes: 64 * 1024,
+      maxConcurrent: 2,
+      queueLength: 8,
+      tileSize: 256,
+      tileOverlap: 16,
+      inferenceThreads: 1,
+      keptPhotosDir: join(dir, 'kept'),
+      feedbackRetentionDays: 30,
+      releasesDir: join(dir, 'releases'),
+    },
+    registry,
+    feedbackStore: feedback,
+    events: {
+      append: (event) => {
+        if (failAppends) {
+          failingEvents.push(event);
+          return Promise.reject(new Error('disk full'));
+        }
+        return events.append(event);
+      },
+    },
+    logger: createLogger('routing-test', { level: 'silent' }),
+  });
+  client = connect(service.port);
+  photo = await photoJpeg(48, 36);
+}, 120_000);
+
+afterAll(async () => {
+  client?.close();
+  await service?.close();
+  await feedback?.close();
+  await events?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const servedVersion = async (clientId: string, metadata?: Metadata): Promise<string> => {
+  const outcome = await stylizeImage(client, header(STYLE, { clientId }), photo, metadata ? { metadata } : {});
+  if (outcome.error) throw outcome.error;
+  expect(outcome.metadata?.get('x-nst-version')[0]).toBe(outcome.summary?.version);
+  return outcome.summary!.version;
+};
+
+describe('StyleService routing by the rollout state', () => {
+  it('serves the latest version without rollout state, then the stable one once a rollout exists', async () => {
+    expect(await servedVersion('a')).toBe('3');
+    await setState({ ...canary(0), phase: 'stable', canaryVersion: undefined });
+    expect(await servedVersion('a')).toBe('1');
+  });
+
+  it('sends a client to the canary by its bucket, whether the id comes in the header or as x-nst-client-id metadata', async () => {
+    await setState(canary(50));
+    expect(await servedVersion(canaryClient)).toBe('2');
+    expect(await servedVersion(stableClient)).toBe('1');
+    const asMetadata = (id: string): Metadata => {
+      const metadata = new Metadata();
+      metadata.set('x-nst-client-id', id);
+      return metadata;
+    };
+    expect(await servedVersion('', asMetadata(canaryClient))).toBe('2');
+    expect(await servedVersion('', asMetadata(stableClient))).toBe('1');
+    // The chunked Stylize call routes the same way.
+    expect((await stylize(client, header(STYLE, { clientId: canaryClient }), photo)).summary?.version).toBe('2');
+  });
+
+  it('lets a pin win over the rollout (header or x-nst-version metadata), and refuses an unknown one', async () => {
+    await setState(canary(100));
+    const pin = new Metadata();
+    pin.set('x-nst-version', '3');
+    expect(await servedVersion(stableClient, pin)).toBe('3');
+    expect((await stylizeImage(client, header(STYLE, { version: '1' }), photo)).summary?.version).toBe('1');
+    const unknown = await stylizeImage(client, header(STYLE, { version: '7' }), photo);
+    expect(unknown.error?.code).toBe(status.NOT_FOUND);
+  });
+
+  it('records one serving event per call with its version and gRPC status', async () => {
+    await setState(canary(100));
+    const before = await events.stats({ style: STYLE, version: '2' });
+    expect((await stylizeImage(client, header(STYLE, { clientId: 'e1' }), photo)).summary?.version).toBe('2');
+    const broken = await stylizeImage(client, header(STYLE, { clientId: 'e2' }), truncate(photo));
+    expect(broken.error?.code).toBe(status.INVALID_ARGUMENT);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = await events.stats({ style: STYLE, version: '2' });
+    expect(after.requests - before.requests).toBe(2);
+    expect((after.byCode['OK'] ?? 0) - (before.byCode['OK'] ?? 0)).toBe(1);
+    expect((after.byCode['INVALID_ARGUMENT'] ?? 0) - (before.byCode['INVALID_ARGUMENT'] ?? 0)).toBe(1);
+    expect(after.errors).toBe(before.errors); // a bad image is the caller's fault
+  });
+
+  it('never fails or slows a call because its event could not be recorded', async () => {
+    failAppends = true;
+    try {
+      expect(await servedVersion('f1')).toBe('2');
+      expect(failingEvents).toHaveLength(1);
+    } finally {
+      failAppends = false;
+    }
+  });
+
+  it('counts feedback against the served version: fills it in from the request id, refuses a contradicting one', async () => {
+    await setState(canary(50));
+    const outcome = await stylizeImage(client, header(STYLE, { clientId: canaryClient }), photo);
+    const requestId = outcome.summary!.requestId;
+    expect(outcome.summary?.version).toBe('2');
+    const wrong = await submitFeedback(client, { requestId, style: STYLE, version: '1', rating: Rating.RATING_GOOD }).catch((e: { code: number }) => e);
+    expect((wrong as { code: number }).code).toBe(status.INVALID_ARGUMENT);
+    const { feedbackId } = await submitFeedback(client, { requestId, rating: Rating.RATING_BAD });
+    const stored = (await feedback.query({ style: STYLE })).find((r) => r.id === feedbackId);
+    expect(stored).toMatchObject({ requestId, version: '2', rating: 'bad' });
+  });
+});
