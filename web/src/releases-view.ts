@@ -98,7 +98,7 @@ export function createReleasesView(): ReleasesView {
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'style-release-heading' },
-      h('h2', { id: 'style-release-heading' }, 'Style'),
+      h('h2', { id: 'style-release-heading' }, 'Decisions and versions'),
       h('div', { class: 'field' }, h('label', { for: selectId }, 'Style'), select),
       h(
         'details',

@@ -8,7 +8,8 @@
  * test-artifacts/.
  */
 import { startStyleServer, type RunningStyleService } from '@nst/inference';
-import { JsonlFeedbackStore, loadConfig, ModelRegistry, type Config } from '@nst/runtime';
+import { startReleaseServer, type RunningReleaseService } from '@nst/mesh';
+import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry, type Config } from '@nst/runtime';
 import { renderSwirl } from '@nst/trainer';
 import { FeedbackStoreReader, launchTrainerService, RegistryAdapter, type RunningTrainerService } from '@nst/trainer/service';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +30,8 @@ let config: Config;
 let feedbackStore: JsonlFeedbackStore;
 let styleService: RunningStyleService;
 let trainerService: RunningTrainerService;
+let releaseService: RunningReleaseService;
+let registry: ModelRegistry;
 let gateway: RunningGateway;
 let browser: Browser;
 
@@ -52,7 +55,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nst-browser-train-'));
   config = loadConfig({ NST_DATA_DIR: join(root, 'data'), NST_PHOTOS_DIR: join(root, 'photos'), NST_ADMIN_TOKEN: ADMIN_TOKEN, NST_INFERENCE_THREADS: '1' });
   await writePhotos(join(root, 'photos'));
-  const registry = await ModelRegistry.open(config.registryDir);
+  registry = await ModelRegistry.open(config.registryDir);
   feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
   styleService = await startStyleServer({ config, registry, feedbackStore, logger: quiet, address: '127.0.0.1:0' });
   trainerService = await launchTrainerService({
@@ -68,6 +71,8 @@ beforeAll(async () => {
     checkpointEvery: 2,
     logger: quiet,
   });
+  // ReleaseService sees the new style's first version register and makes it the stable one.
+  releaseService = await startReleaseServer(config, { address: '127.0.0.1:0', logger: createLogger('release', { level: 'silent' }) });
   gateway = await startGateway({
     config: {
       ...config,
@@ -75,6 +80,7 @@ beforeAll(async () => {
       gatewayPort: 0,
       styleAddr: `127.0.0.1:${styleService.port}`,
       trainerAddr: `127.0.0.1:${trainerService.port}`,
+      releaseAddr: `127.0.0.1:${releaseService.port}`,
     },
     webDist: await buildWebApp(join(root, 'web')),
   });
@@ -84,6 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await gateway?.close();
+  await releaseService?.close(0);
   await trainerService?.close(0);
   await styleService?.close(0);
   await feedbackStore?.close();
@@ -104,13 +111,13 @@ it('trains a style from an uploaded painting, shows its progress live, then pain
   await page.getByLabel(/Training image size/).selectOption('32');
 
   // A wrong token is refused, in words.
-  await page.getByLabel('Admin token').fill('not-the-token');
+  await form.getByLabel('Admin token').fill('not-the-token');
   await form.getByRole('button', { name: 'Start training' }).click();
   await expect
     .poll(() => form.getByRole('alert').textContent(), { timeout: 30_000 })
     .toBe("Couldn't start training: the admin token was not accepted. Check it and try again.");
 
-  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await form.getByLabel('Admin token').fill(ADMIN_TOKEN);
   await page.evaluate(() => {
     const seen: string[] = [];
     (window as unknown as { jobStats: string[] }).jobStats = seen;
@@ -144,11 +151,37 @@ it('trains a style from an uploaded painting, shows its progress live, then pain
   await page.locator('.compare-after').waitFor({ timeout: 120_000 });
   expect(await page.locator('.result-bar').textContent()).toContain('Tiny swirl version 1');
 
-  // The releases view lists the new version.
+  // The releases view: the rollout table has the new style stable at version 1 with the call
+  // just made counted, and its versions table marks version 1 as serving everyone.
   await page.getByRole('tab', { name: 'Releases' }).click();
-  await page.locator('#panel-releases').getByLabel('Style', { exact: true }).selectOption('tiny-swirl');
-  await expect.poll(() => page.locator('tbody tr').count(), { timeout: 30_000 }).toBe(1);
-  expect(await page.locator('tbody tr').first().textContent()).toMatch(/Stable · 100%.*Trained/);
+  const panel = page.locator('#panel-releases');
+  const rollout = panel.locator('table.rollouts tr[data-style="tiny-swirl"]');
+  await rollout.waitFor({ timeout: 30_000 });
+  await expect.poll(() => rollout.textContent(), { timeout: 30_000 }).toMatch(/Tiny swirl.*Stable.*1.*100% stable.*no ratings yet/);
+  await panel.getByLabel('Style', { exact: true }).selectOption('tiny-swirl');
+  const versions = panel.locator('table:not(.rollouts) tbody tr');
+  await expect.poll(() => versions.count(), { timeout: 30_000 }).toBe(1);
+  expect(await versions.first().textContent()).toMatch(/Stable · 100%.*Trained/);
+  expect(await panel.locator('.decisions').textContent()).toContain('No decisions yet');
+
+  // A second version registers (as a fine-tune would): it enters as a canary by itself, the
+  // view shows the split and the decision, and an operator rolls it back from the page.
+  const { style: _style, version: _version, createdAt: _createdAt, sha256: _sha256, ...first } = (await registry.getVersion('tiny-swirl', 1)).metadata;
+  await registry.registerVersion('tiny-swirl', {
+    model: await registry.readModel('tiny-swirl', 1),
+    weights: await registry.readWeights('tiny-swirl', 1),
+    metadata: { ...first, parentVersion: 1, origin: 'finetune' },
+  });
+  await expect.poll(() => rollout.textContent(), { timeout: 30_000 }).toMatch(/Canary in progress.*90% \/ 10%/);
+  await expect.poll(() => panel.locator('.decisions').textContent(), { timeout: 30_000 }).toContain('Canary started');
+  await screenshot(page, 'web-releases-canary');
+  await panel.getByText('Operator actions').click();
+  await panel.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await panel.getByRole('button', { name: 'Roll back canary' }).click();
+  await expect.poll(() => panel.locator('.operator [role=status]').textContent(), { timeout: 30_000 }).toBe('Done: version 1 is stable and takes every call.');
+  await expect.poll(() => rollout.textContent(), { timeout: 30_000 }).toMatch(/Rolled back.*100% stable/);
+  await expect.poll(() => panel.locator('.decisions > li').first().textContent(), { timeout: 30_000 }).toMatch(/Rolled back.*admin.*rolled back from the web app/);
+  await screenshot(page, 'web-releases-rolled-back');
   await screenshot(page, 'web-releases');
   expect(problems).toEqual([]);
   await page.close();
