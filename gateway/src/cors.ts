@@ -23,6 +23,8 @@ export const CORS_ALLOW_HEADERS = [
   'authorization',
   'x-nst-version',
   'x-nst-client-id',
+  // The style as metadata: Istio routes a style's canary on headers (mesh/README.md).
+  'x-nst-style',
 ] as const;
 
 export const CORS_MAX_AGE_SECONDS = 86_400;

@@ -373,7 +373,7 @@ const SETTINGS = {
   }),
   clusterStyleService: setting({
     env: 'NST_CLUSTER_STYLE_SERVICE',
-    default: 'style',
+    default: 'nst-inference',
     schema: text,
     description: 'Cluster mode: the Kubernetes Service of StyleService that the Istio routing is for.',
   }),

@@ -8,7 +8,7 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { OutputFormat, type StylizeRequest, type StylizeResponse, type StylizeSummary } from '@nst/proto';
-import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { CliContext } from '../context';
 import { formatBytes, formatMs } from '../format';
 import { CliError, describeFailure } from '../grpc';
@@ -109,7 +109,10 @@ async function stylizeOne(
     : undefined;
   bar?.start(100, 0, { phase: 'uploading' });
 
-  const call: ClientDuplexStream<StylizeRequest, StylizeResponse> = ctx.style.client.stylize({
+  // The style also as metadata: in the cluster, Istio routes a style's canary on headers.
+  const metadata = new Metadata();
+  metadata.set('x-nst-style', options.style);
+  const call: ClientDuplexStream<StylizeRequest, StylizeResponse> = ctx.style.client.stylize(metadata, {
     deadline: new Date(Date.now() + options.timeout * 1000),
   });
   const base = path.basename(file, path.extname(file));
