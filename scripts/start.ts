@@ -16,12 +16,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
+  countingFeedbackSink,
   createLogger,
   JsonlFeedbackStore,
   JsonlStylizeEventStore,
   loadConfig,
   ModelRegistry,
   resolveAdminToken,
+  platformMetrics,
+  shutdownTelemetry,
+  startMetricsServer,
   waitForServing,
   type Config,
   type Logger,
@@ -59,7 +63,8 @@ async function startStyleService(config: Config, logger: Logger): Promise<Stoppa
   const feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
   // Likewise of the serving events; ReleaseService's analysis reads them.
   const events = await JsonlStylizeEventStore.open(config.eventsDir);
-  const server = await startStyleServer({ config, registry, feedbackStore, events, logger });
+  // Ratings are counted for Prometheus as they become durable.
+  const server = await startStyleServer({ config, registry, feedbackStore: countingFeedbackSink(feedbackStore), events, logger });
   return {
     close: async () => {
       await server.close();
@@ -82,6 +87,13 @@ async function startTrainerService(config: Config, logger: Logger): Promise<Stop
 
 const SCRIPT = fileURLToPath(import.meta.url);
 
+/** Each gRPC service's metrics port setting (0 serves none). */
+const METRICS_PORTS: Record<string, (config: Config) => number> = {
+  style: (c) => c.styleMetricsPort,
+  trainer: (c) => c.trainerMetricsPort,
+  release: (c) => c.releaseMetricsPort,
+};
+
 // ---- child: one service ----
 
 async function runService(key: string): Promise<void> {
@@ -90,13 +102,18 @@ async function runService(key: string): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(entry.key);
   const service = await entry.start(config, logger);
+  // gRPC services serve Prometheus /metrics over plain HTTP on a port of their own; the gateway on its HTTP port.
+  const metricsPort = METRICS_PORTS[entry.key]?.(config) ?? 0;
+  const metrics = metricsPort > 0 ? await startMetricsServer(platformMetrics().registry, { port: metricsPort }) : undefined;
+  if (metrics) logger.info({ port: metrics.port }, `${entry.title} metrics at http://0.0.0.0:${metrics.port}/metrics`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, `${entry.title} stopping`);
-    service.close().then(
-      () => process.exit(0),
+    Promise.all([service.close(), metrics?.close()]).then(
+      // Spans still buffered are exported before the process goes.
+      () => shutdownTelemetry().then(() => process.exit(0)),
       (error: unknown) => {
         logger.error({ err: error }, `${entry.title} did not stop cleanly`);
         process.exit(1);
@@ -172,7 +189,12 @@ async function runAll(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   for (const entry of SERVICES) {
-    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, '--service', entry.key], { env, stdio: 'inherit' });
+    // The telemetry entry point loads before the service, so grpc-js and http are traced (runtime/README.md).
+    const childEnv = { ...env, OTEL_SERVICE_NAME: process.env['OTEL_SERVICE_NAME'] ?? `nst-${entry.key}` };
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@nst/runtime/telemetry/register', SCRIPT, '--service', entry.key], {
+      env: childEnv,
+      stdio: 'inherit',
+    });
     children.push({ entry, child });
     child.once('exit', (code, signal) => {
       if (stopping) return;

@@ -1,42 +1,24 @@
 /**
  * Prometheus metrics of the gateway (prom-client), on a registry of its own so several
- * gateways in one process (tests) do not collide.
+ * gateways in one process (tests) do not collide. Calls, latency and in-flight work have the
+ * shape every service of the platform records (@nst/runtime createCallMetrics); the byte
+ * counters are the gateway's own.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createCallMetrics, createMetricsRegistry, type CallMetrics } from '@nst/runtime';
+import { Counter, type Registry } from 'prom-client';
 
-export interface GatewayMetrics {
+export interface GatewayMetrics extends CallMetrics {
   registry: Registry;
-  calls: Counter<'method' | 'code'>;
-  duration: Histogram<'method'>;
-  inFlight: Gauge<'method'>;
   requestBytes: Counter<'method'>;
   responseBytes: Counter<'method'>;
 }
 
 export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
-  const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'nst_gateway_' });
+  const registry = createMetricsRegistry({ defaultMetrics: options.defaultMetrics ?? true, defaultMetricsPrefix: 'nst_gateway_' });
   return {
     registry,
-    calls: new Counter({
-      name: 'nst_gateway_grpc_web_calls_total',
-      help: 'gRPC-Web calls finished, by method and gRPC status code',
-      labelNames: ['method', 'code'],
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'nst_gateway_grpc_web_call_seconds',
-      help: 'Time from request to trailers of gRPC-Web calls, by method',
-      labelNames: ['method'],
-      buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120, 600],
-      registers: [registry],
-    }),
-    inFlight: new Gauge({
-      name: 'nst_gateway_grpc_web_in_flight',
-      help: 'gRPC-Web calls in progress, by method',
-      labelNames: ['method'],
-      registers: [registry],
-    }),
+    // nst_gateway_grpc_web_calls_total, _call_seconds, _in_flight
+    ...createCallMetrics(registry, 'nst_gateway_grpc_web', 'gRPC-Web calls'),
     requestBytes: new Counter({
       name: 'nst_gateway_grpc_web_request_bytes_total',
       help: 'gRPC-Web request body bytes received, by method',

@@ -377,6 +377,54 @@ const SETTINGS = {
     schema: text,
     description: 'Cluster mode: the Kubernetes Service of StyleService that the Istio routing is for.',
   }),
+  styleMetricsPort: setting({
+    env: 'NST_STYLE_METRICS_PORT',
+    default: '9461',
+    schema: wholeNumber(0, 65535),
+    description: 'Port of StyleService\'s Prometheus `/metrics` (plain HTTP, all interfaces); 0 serves none.',
+  }),
+  trainerMetricsPort: setting({
+    env: 'NST_TRAINER_METRICS_PORT',
+    default: '9462',
+    schema: wholeNumber(0, 65535),
+    description: 'Port of TrainerService\'s Prometheus `/metrics`; 0 serves none.',
+  }),
+  releaseMetricsPort: setting({
+    env: 'NST_RELEASE_METRICS_PORT',
+    default: '9463',
+    schema: wholeNumber(0, 65535),
+    description: 'Port of ReleaseService\'s Prometheus `/metrics`; 0 serves none.',
+  }),
+  elasticsearchUrl: setting({
+    env: 'ELASTICSEARCH_URL',
+    defaultDoc: '(none: feedback and serving events stay in the embedded stores)',
+    schema: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, for example https://es.example.com:9200' }),
+    description: 'Elasticsearch cluster that stores feedback and stylize events (indices, template and lifecycle policy made at start).',
+  }),
+  elasticsearchApiKey: setting({
+    env: 'ELASTICSEARCH_API_KEY',
+    defaultDoc: '(none)',
+    schema: text,
+    description: 'Elasticsearch API key (the encoded form); never logged. Or use the username and password below.',
+  }),
+  elasticsearchUsername: setting({
+    env: 'ELASTICSEARCH_USERNAME',
+    defaultDoc: '(none)',
+    schema: text,
+    description: 'Elasticsearch basic-auth user, with ELASTICSEARCH_PASSWORD.',
+  }),
+  elasticsearchPassword: setting({
+    env: 'ELASTICSEARCH_PASSWORD',
+    defaultDoc: '(none)',
+    schema: text,
+    description: 'Elasticsearch basic-auth password; never logged.',
+  }),
+  elasticsearchIndexPrefix: setting({
+    env: 'NST_ES_INDEX_PREFIX',
+    default: 'nst',
+    schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, 'must be lower-case letters, digits, - or _ (an index name prefix)'),
+    description: 'Prefix of the Elasticsearch indices, templates and lifecycle policy (`<prefix>-feedback`, `<prefix>-stylize-events`).',
+  }),
 };
 
 type Settings = typeof SETTINGS;

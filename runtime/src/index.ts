@@ -7,3 +7,6 @@ export * from './admin-token';
 export * from './grpc/index';
 export * from './jsonl-log';
 export * from './serving/index';
+export * from './telemetry/index';
+export * from './metrics/index';
+export * from './elasticsearch/index';

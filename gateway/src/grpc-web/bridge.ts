@@ -216,8 +216,7 @@ export function registerGrpcWebBridge(app: FastifyInstance, options: BridgeOptio
     const settle = (grpcStatus: StatusObject): void => {
       if (writer.finished) return;
       metrics.inFlight.dec({ method });
-      metrics.calls.inc({ method, code: status[grpcStatus.code] ?? String(grpcStatus.code) });
-      metrics.duration.observe({ method }, (performance.now() - started) / 1000);
+      metrics.observe(method, status[grpcStatus.code] ?? String(grpcStatus.code), (performance.now() - started) / 1000);
       if (!writer.raw.destroyed) writer.finish(grpcStatus);
       else writer.finished = true;
     };

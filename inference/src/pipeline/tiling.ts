@@ -6,6 +6,7 @@
  * time and only a band of float accumulators (image width x tile height) is held; finished
  * rows are written straight into the 8-bit output.
  */
+import { SPAN_ATTRIBUTES, withSpan } from '@nst/runtime';
 
 /** An RGB image as the style network sees it: HWC, float values 0..1. */
 export interface RgbImage {
@@ -145,7 +146,12 @@ export async function stylizeTiled(
         const dst = y * tw * 3;
         for (let i = 0; i < tw * 3; i++) tileInput[dst + i] = (pixels[src + i] as number) / 255;
       }
-      const result = await model.run({ data: tileInput, width: tw, height: th });
+      const input = { data: tileInput, width: tw, height: th };
+      const result = await withSpan(
+        'inference tile',
+        { [SPAN_ATTRIBUTES.tile]: done, [SPAN_ATTRIBUTES.tiles]: total, [SPAN_ATTRIBUTES.width]: tw, [SPAN_ATTRIBUTES.height]: th, [SPAN_ATTRIBUTES.pixels]: tw * th },
+        () => model.run(input),
+      );
       if (result.width !== tw || result.height !== th || result.data.length !== tw * th * 3) {
         throw new Error(`style model returned ${result.width}x${result.height} for a ${tw}x${th} tile`);
       }

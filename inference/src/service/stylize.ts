@@ -13,6 +13,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { OutputFormat, type StylizeHeader, type StylizeResponse, type StylizeSummary } from '@nst/proto';
+import { SPAN_ATTRIBUTES as A, annotateActiveSpan, platformMetrics, withSpan } from '@nst/runtime';
 import { decodeImage, encodeImage, inspectImage, CONTENT_TYPES, type ImageFormat } from '../pipeline/image-codec';
 import { countTiles, stylizeTiled, type StyleRunner } from '../pipeline/tiling';
 import type { AdmissionQueue } from './admission-queue';
@@ -110,9 +111,29 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     clientId: header.clientId,
   });
   call.signal.throwIfAborted();
-  const ticket = queue.admit();
+  const metrics = platformMetrics();
+  // Sampled at every change this request makes, so the gauges follow the queue.
+  const sampleQueue = (): void => {
+    metrics.queueDepth.set(queue.queued);
+    metrics.inferenceInFlight.set(queue.active);
+  };
+  let ticket: ReturnType<AdmissionQueue['admit']>;
+  try {
+    ticket = queue.admit();
+  } catch (error) {
+    metrics.queueRejected.inc();
+    throw error;
+  }
+  sampleQueue();
   try {
     const requestId = randomUUID();
+    // The gRPC server span (grpc instrumentation) carries what the request is about.
+    annotateActiveSpan({
+      [A.style]: header.style,
+      [A.version]: version,
+      [A.requestId]: requestId,
+      [A.queuePosition]: ticket.position,
+    });
     call.onAccepted?.(requestId, header.style, version);
     await call.emit({
       kind: {
@@ -128,11 +149,16 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     photos.hold(requestId, { bytes, format: declared.format, style: header.style, version });
 
     const queueStart = performance.now();
-    await ticket.acquire(call.signal);
+    await withSpan('queue wait', { [A.queueDepth]: queue.queued, [A.queuePosition]: ticket.position }, () => ticket.acquire(call.signal));
     const queueMs = since(queueStart);
+    sampleQueue();
 
     decodeStart = performance.now();
-    const image = await decodeImage(bytes, { maxPixels: limits.maxPixels, maxDimension: header.maxDimension });
+    const image = await withSpan('decode', { [A.bytes]: bytes.length, [A.format]: declared.format }, async (span) => {
+      const decoded = await decodeImage(bytes, { maxPixels: limits.maxPixels, maxDimension: header.maxDimension });
+      span.setAttributes({ [A.width]: decoded.width, [A.height]: decoded.height, [A.pixels]: decoded.width * decoded.height });
+      return decoded;
+    });
     decodeMs += since(decodeStart);
     call.signal.throwIfAborted();
     // The network's reflect padding needs a few pixels per side; a sliver or a dot would fail
@@ -147,7 +173,13 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
 
     const inferenceStart = performance.now();
     const tilesTotal = countTiles(image.width, image.height, limits.tileSize, limits.tileOverlap);
-    const painted = await models.use(header.style, version, (model) =>
+    const inferenceAttributes = {
+      [A.style]: header.style,
+      [A.version]: version,
+      [A.pixels]: image.width * image.height,
+      [A.tiles]: tilesTotal,
+    };
+    const painted = await withSpan('inference', inferenceAttributes, () => models.use(header.style, version, (model) =>
       stylizeTiled(model, image.pixels, image.width, image.height, {
         tileSize: limits.tileSize,
         overlap: limits.tileOverlap,
@@ -160,15 +192,21 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
             },
           }),
       }),
-    );
+    ));
     const inferenceMs = since(inferenceStart);
+    metrics.inferenceSeconds.observe({ style: header.style, version }, inferenceMs / 1000);
     call.signal.throwIfAborted();
 
     const encodeStart = performance.now();
-    const output = await encodeImage(painted, image.width, image.height, header.format, header.quality);
+    const output = await withSpan('encode', { [A.format]: header.format, [A.pixels]: image.width * image.height }, async (span) => {
+      const encoded = await encodeImage(painted, image.width, image.height, header.format, header.quality);
+      span.setAttribute(A.outputBytes, encoded.length);
+      return encoded;
+    });
     const encodeMs = since(encodeStart);
     // The slot covers decode, inference and encode; streaming the result out does not need it.
     ticket.release();
+    sampleQueue();
 
     for (let offset = 0; offset < output.length; offset += limits.chunkBytes) {
       call.signal.throwIfAborted();
@@ -192,5 +230,6 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     return summary;
   } finally {
     ticket.release();
+    sampleQueue();
   }
 }

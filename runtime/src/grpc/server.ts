@@ -9,6 +9,9 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { reflectionDescriptors } from '@nst/proto';
 import { HealthClient } from './health-client';
+import type { CallMetrics } from '../metrics/call-metrics';
+import { grpcMetricsInterceptor } from '../metrics/grpc-interceptor';
+import { platformMetrics } from '../metrics/platform-metrics';
 
 export interface GrpcServiceSpec {
   /** Full service name, for example "nst.v1.StyleService". */
@@ -23,6 +26,8 @@ export interface GrpcServerOptions {
   services: GrpcServiceSpec[];
   /** grpc-js channel options (message size limits and the like). */
   channelOptions?: Record<string, number | string>;
+  /** Where calls are counted and timed; default this process's platform metrics (nst_grpc_server_*). */
+  callMetrics?: CallMetrics;
 }
 
 export interface RunningGrpcServer {
@@ -34,7 +39,10 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const server = new Server(options.channelOptions);
+  const server = new Server({
+    ...options.channelOptions,
+    interceptors: [grpcMetricsInterceptor(options.callMetrics ?? platformMetrics().grpc)],
+  });
   for (const service of options.services) server.addService(service.definition, service.implementation);
 
   const serving = Object.fromEntries(options.services.map((s) => [s.name, 'SERVING' as const]));

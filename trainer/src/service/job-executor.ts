@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { JobExecutor, JobManagerLogger, JobRunContext } from './job-manager';
 import type { JobRecord } from './job-store';
 import type { FeedbackReader, TrainerRegistry } from './ports';
+import { SPAN_ATTRIBUTES, withSpan } from '@nst/runtime';
 import { JOB_FILES } from './job-files';
 import { paintingThumbnail } from './painting';
 import { freezePhotoSet, hasFrozenPhotoSet, regularPhotos } from './photo-set';
@@ -68,18 +69,21 @@ export class WorkerJobExecutor implements JobExecutor {
     const feedbackFile = path.join(dir, JOB_FILES.feedbackIds);
     let feedbackIds: string[] = [];
     if (!(await hasFrozenPhotoSet(photosDir))) {
-      const regular = await regularPhotos(this.options.photosDir);
-      const bad = job.kind === 'fine-tune' ? await this.options.feedback.consentedBadPhotos(job.style) : [];
-      const held: string[] = [];
-      for (const rating of bad) {
-        if (rating.photoPath && (await exists(rating.photoPath))) {
-          held.push(rating.photoPath);
-          feedbackIds.push(rating.id);
+      await withSpan('training phase photo set', { [SPAN_ATTRIBUTES.phase]: 'photo set', [SPAN_ATTRIBUTES.job]: job.id }, async (photoSpan) => {
+        const regular = await regularPhotos(this.options.photosDir);
+        const bad = job.kind === 'fine-tune' ? await this.options.feedback.consentedBadPhotos(job.style) : [];
+        const held: string[] = [];
+        for (const rating of bad) {
+          if (rating.photoPath && (await exists(rating.photoPath))) {
+            held.push(rating.photoPath);
+            feedbackIds.push(rating.id);
+          }
         }
-      }
-      await writeFile(feedbackFile, JSON.stringify(feedbackIds));
-      await freezePhotoSet(photosDir, [...regular, ...held]);
-      this.options.logger.info({ jobId: job.id, regularPhotos: regular.length, ratedBadPhotos: held.length }, 'training photo set frozen');
+        await writeFile(feedbackFile, JSON.stringify(feedbackIds));
+        await freezePhotoSet(photosDir, [...regular, ...held]);
+        photoSpan.setAttributes({ 'nst.photos': regular.length + held.length, 'nst.rated_bad_photos': held.length });
+        this.options.logger.info({ jobId: job.id, regularPhotos: regular.length, ratedBadPhotos: held.length }, 'training photo set frozen');
+      });
     } else {
       feedbackIds = JSON.parse(await readFile(feedbackFile, 'utf8').catch(() => '[]')) as string[];
     }
@@ -96,11 +100,13 @@ export class WorkerJobExecutor implements JobExecutor {
       checkpointEvery: this.options.checkpointEvery ?? 25,
       previewEvery: this.options.previewEvery ?? 10,
     };
-    const result = await this.runWorker(spec, context);
+    const result = await withSpan('training phase train', { [SPAN_ATTRIBUTES.phase]: 'train', [SPAN_ATTRIBUTES.job]: job.id }, () =>
+      this.runWorker(spec, context),
+    );
     const training = result.metadata;
     const styleImage = new Uint8Array(await readFile(styleImageFile));
 
-    const version = await registry.registerVersion({
+    const version = await withSpan('training phase register', { [SPAN_ATTRIBUTES.phase]: 'register', [SPAN_ATTRIBUTES.job]: job.id }, async () => registry.registerVersion({
       style: job.style,
       ...(job.kind === 'create-style'
         ? {
@@ -134,7 +140,7 @@ export class WorkerJobExecutor implements JobExecutor {
         msPerStep: training['msPerStep'],
         ...(training['resumedFromStep'] !== undefined ? { resumedFromStep: training['resumedFromStep'] } : {}),
       },
-    });
+    }));
     // The version holds what matters now; the working copies only take space.
     await this.discard(job);
     return { resultVersion: version };

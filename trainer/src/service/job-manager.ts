@@ -5,6 +5,7 @@
  * their last checkpoint; a job that keeps getting interrupted is failed with the reason.
  */
 import { EventEmitter } from 'node:events';
+import { SPAN_ATTRIBUTES, withSpan } from '@nst/runtime';
 import { FINAL_STATES, type JobRecord, type JobStore } from './job-store';
 
 export interface JobProgress {
@@ -258,7 +259,12 @@ export class JobManager {
       this.emit(progress.preview ? { job, preview: progress.preview } : { job });
     };
     try {
-      const { resultVersion } = await this.executor.run(job, { signal: controller.signal, resume, onProgress });
+      // Each job is a trace of its own (it outlives the call that queued it); phases are its children.
+      const { resultVersion } = await withSpan(
+        'training job',
+        { [SPAN_ATTRIBUTES.job]: job.id, [SPAN_ATTRIBUTES.style]: job.style, 'nst.job_kind': job.kind, 'nst.attempt': job.attempts },
+        () => this.executor.run(job, { signal: controller.signal, resume, onProgress }),
+      );
       await this.finish(job, 'succeeded', { resultVersion, step: job.totalSteps || job.step });
       this.logger.info({ jobId: job.id, style: job.style, version: resultVersion }, 'job succeeded');
     } catch (error) {

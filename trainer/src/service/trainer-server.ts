@@ -20,6 +20,7 @@ import { FineTuneTrigger, type FineTuneThresholds } from './finetune-trigger';
 import { createTrainerHandlers } from './trainer-handlers';
 import { WorkerJobExecutor } from './job-executor';
 import { JobManager, type JobManagerLogger } from './job-manager';
+import { jobMetricsListener } from './job-metrics';
 import { JobStore } from './job-store';
 import type { PaintingLimits } from './painting';
 import type { FeedbackReader, TrainerRegistry } from './ports';
@@ -71,6 +72,7 @@ export async function launchTrainerService(options: TrainerServiceOptions): Prom
     ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}),
   });
   const jobs = new JobManager({ store, executor, logger, concurrency: options.concurrency ?? 1 });
+  jobs.onUpdate(jobMetricsListener());
   const trainer = new Trainer({ jobs, store, registry: options.registry, paintingLimits: options.paintingLimits });
   const handlers = createTrainerHandlers({ trainer, jobs, adminToken: options.adminToken, logger });
   const grpc = await startGrpcServer({
