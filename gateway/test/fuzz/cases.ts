@@ -61,7 +61,7 @@ const imageMutation = fc.oneof(
 
 const imagePlan = fc.record({ base: fc.nat(), mutation: imageMutation });
 
-const HOSTILE_NAMES = ['', '..', '../../etc/passwd', 'no-such-style', 'UPPER', 'a/../b', '%2e%2e', 'x'.repeat(300), '\u0000', 'é'];
+const HOSTILE_NAMES = ['', '..', '../../etc/passwd', 'no-such-style', 'UPPER', 'a/../b', '%2e%2e', 'x'.repeat(300), '\u0000', 'é', 'constructor', '__proto__', 'valueOf'];
 
 const headerPlan = fc.record({
   style: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_NAMES) }, { weight: 1, arbitrary: fc.string({ maxLength: 64 }) }),

@@ -40,13 +40,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface SpawnOptions {
+  /** An existing data folder (kept on close); default a new temporary one (removed on close). */
+  dataDir?: string;
+  /** host:port to listen on; default a free port. */
+  address?: string;
+  startTimeoutMs?: number;
+}
+
 /** Starts StyleService with NST_* settings from `env` (over quiet, test-sized defaults). */
-export async function spawnStyleService(env: Record<string, string> = {}, startTimeoutMs = 180_000): Promise<StyleProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'nst-style-process-'));
-  const address = `127.0.0.1:${await freePort()}`;
+export async function spawnStyleService(env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<StyleProcess> {
+  const startTimeoutMs = options.startTimeoutMs ?? 180_000;
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'nst-style-process-')));
+  const address = options.address ?? `127.0.0.1:${await freePort()}`;
   const child = spawn(process.execPath, ['--import', 'tsx', STYLE_MAIN], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NST_DATA_DIR: dataDir, NST_STYLE_ADDR: address, NST_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, NST_DATA_DIR: dataDir, NST_STYLE_ADDR: address, NST_LOG_LEVEL: 'warn', NST_STYLE_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -89,7 +99,7 @@ export async function spawnStyleService(env: Record<string, string> = {}, startT
         child.kill('SIGTERM');
         await exited;
       }
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

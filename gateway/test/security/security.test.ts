@@ -190,7 +190,8 @@ describe('admin calls', () => {
   });
 });
 
-const TRAVERSALS = ['..', '../tiny-wave', '../../../../etc/passwd', 'tiny-wave/../../x', '/etc/passwd', '..%2f..%2fetc', 'tiny-wave\u0000', '.\\..\\x'];
+// Object-prototype names too: a lookup keyed by style in a plain object must not find them.
+const TRAVERSALS = ['..', '../tiny-wave', '../../../../etc/passwd', 'tiny-wave/../../x', '/etc/passwd', '..%2f..%2fetc', 'tiny-wave\u0000', '.\\..\\x', 'constructor', '__proto__', 'valueof', 'hasownproperty'];
 
 describe('path traversal in style, version and job names', () => {
   const refused = (code: number | undefined) => code === status.INVALID_ARGUMENT || code === status.NOT_FOUND;

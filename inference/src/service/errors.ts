@@ -9,6 +9,7 @@ export {
   invalidArgument,
   notFound,
   resourceExhausted,
+  unavailable,
 } from '@nst/runtime';
 
 /** "31.2 MB" style sizes (decimal megabytes, as people read file sizes). */

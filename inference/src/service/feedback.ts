@@ -7,9 +7,18 @@ import { randomUUID } from 'node:crypto';
 import { Rating, type SubmitFeedbackRequest, type SubmitFeedbackResponse } from '@nst/proto';
 import { FEEDBACK_ID_PATTERN, FeedbackValidationError, type FeedbackStore } from '@nst/runtime';
 import { requireStyle, type StyleCatalog } from './catalog';
-import { invalidArgument } from './errors';
+import { invalidArgument, unavailable } from './errors';
 import type { PhotoKeeper } from './photo-keeper';
 import type { ServedRequests } from './served-requests';
+
+const STORAGE_ERRORS = new Map([
+  ['ENOSPC', 'no space left on the device'],
+  ['EDQUOT', 'disk quota exceeded'],
+  ['EROFS', 'the file system is read-only'],
+  ['EACCES', 'permission denied'],
+  ['EPERM', 'operation not permitted'],
+  ['EIO', 'input/output error'],
+]);
 
 /** Where feedback goes: the platform's FeedbackStore (append resolves once durable). */
 export type FeedbackSink = Pick<FeedbackStore, 'append'>;
@@ -77,6 +86,12 @@ export async function submitFeedback(deps: FeedbackDeps, request: SubmitFeedback
     });
   } catch (error) {
     if (error instanceof FeedbackValidationError) throw invalidArgument(error.message);
+    // A full, read-only or failing disk: nothing was acknowledged, so the client may retry
+    // (feedback ids make the retry idempotent) once an operator has made room.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code && STORAGE_ERRORS.has(code)) {
+      throw unavailable(`the feedback store cannot be written (${code}: ${STORAGE_ERRORS.get(code)}); the rating was not recorded, retry later`);
+    }
     throw error;
   }
   return { feedbackId: id, photoKept: photoRef !== undefined };
