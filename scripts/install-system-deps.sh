@@ -10,6 +10,8 @@ pkgs=(chromium)
 # LuaJIT for Envoy's Lua filter, and kubectl for kustomize (Debian's, unless one is installed).
 pkgs+=(yamllint ansible ansible-lint luajit)
 command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client)
+# promtool (package prometheus): observability/prometheus alert rules are checked and unit-tested.
+pkgs+=(prometheus)
 case "${1:-test}" in
   test) ;;
   bench) pkgs+=(python3-torch) ;;

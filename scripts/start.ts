@@ -18,10 +18,10 @@ import { fileURLToPath } from 'node:url';
 import {
   countingFeedbackSink,
   createLogger,
-  JsonlFeedbackStore,
-  JsonlStylizeEventStore,
   loadConfig,
   ModelRegistry,
+  openFeedbackStore,
+  openStylizeEventStore,
   resolveAdminToken,
   platformMetrics,
   shutdownTelemetry,
@@ -60,9 +60,9 @@ async function startStyleService(config: Config, logger: Logger): Promise<Stoppa
   const { startStyleServer } = await import('@nst/inference');
   const registry = await ModelRegistry.open(config.registryDir);
   // StyleService is the one writer of the feedback store; the trainer reads it.
-  const feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
+  const feedbackStore = await openFeedbackStore(config);
   // Likewise of the serving events; ReleaseService's analysis reads them.
-  const events = await JsonlStylizeEventStore.open(config.eventsDir);
+  const events = await openStylizeEventStore(config);
   // Ratings are counted for Prometheus as they become durable.
   const server = await startStyleServer({ config, registry, feedbackStore: countingFeedbackSink(feedbackStore), events, logger });
   return {

@@ -8,6 +8,7 @@ import { TrainerServiceService, type Hyperparameters } from '@nst/proto';
 import {
   createLogger,
   ModelRegistry,
+  openFeedbackStore,
   resolveAdminToken,
   startGrpcServer,
   type AdminToken,
@@ -125,7 +126,8 @@ export async function startTrainerServer(config: Config, options: StartTrainerOp
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
   if (adminToken.generated) logger.info({ file: adminToken.file }, 'generated the admin token');
   const registry = options.registry ?? (await ModelRegistry.open(config.registryDir));
-  const feedback = FeedbackStoreReader.embedded(config.feedbackDir, config.keptPhotosDir);
+  // The fine-tune trigger reads ratings from Elasticsearch when ELASTICSEARCH_URL is set, else the embedded store.
+  const feedback = new FeedbackStoreReader(config.keptPhotosDir, () => openFeedbackStore(config, { readOnly: true }));
   const running = await launchTrainerService({
     address: config.trainerAddr,
     jobsDir: config.jobsDir,
