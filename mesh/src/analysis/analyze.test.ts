@@ -51,6 +51,12 @@ describe('analyze', () => {
     expect(verdict.checks.find((c) => c.name === 'p95_latency')).toMatchObject({ result: 'fail', threshold: 150 });
   });
 
+  it('does not judge a p95 from fewer than 20 calls (it would be the single slowest, a cold model load)', () => {
+    const verdict = analyze({ ...settings, minCalls: 5 }, input({ p95LatencyMs: 900, requests: 19 }));
+    expect(verdict.action).toBe('hold');
+    expect(verdict.checks.find((c) => c.name === 'p95_latency')?.result).toBe('insufficient_data');
+  });
+
   it('holds a healthy canary until its step has run long enough, then steps up the ladder and promotes after the last', () => {
     expect(analyze(settings, input({}, { secondsAtWeight: 30 })).action).toBe('hold');
     expect(analyze(settings, input({}, { weight: 10 }))).toMatchObject({ action: 'step_up', weightAfter: 25 });

@@ -106,7 +106,15 @@ export function errorRateCheck(settings: AnalysisSettings, stable: ArmFigures, c
   };
 }
 
+/**
+ * Calls each arm needs before its p95 means anything: below 20 the nearest-rank p95 is the
+ * single slowest call, and a canary's first call also loads its model (measured here: 0.6 s
+ * against 60 ms warm), which alone would roll back every new version.
+ */
+export const MIN_CALLS_FOR_P95 = 20;
+
 export function latencyCheck(settings: AnalysisSettings, stable: ArmFigures, canary: ArmFigures): CheckRecord {
+  const minCalls = Math.max(settings.minCalls, MIN_CALLS_FOR_P95);
   const threshold = stable.p95LatencyMs * settings.latencyRatio;
   const base = {
     name: 'p95_latency',
@@ -116,11 +124,11 @@ export function latencyCheck(settings: AnalysisSettings, stable: ArmFigures, can
     stableSamples: stable.requests,
     canarySamples: canary.requests,
   };
-  if (stable.requests < settings.minCalls || canary.requests < settings.minCalls) {
+  if (stable.requests < minCalls || canary.requests < minCalls) {
     return {
       ...base,
       result: 'insufficient_data',
-      detail: `needs ${settings.minCalls} calls per version; stable has ${stable.requests}, canary ${canary.requests}`,
+      detail: `needs ${minCalls} calls per version; stable has ${stable.requests}, canary ${canary.requests}`,
     };
   }
   const fails = canary.p95LatencyMs > threshold;

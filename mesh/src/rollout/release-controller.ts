@@ -182,9 +182,11 @@ export class ReleaseController {
   /**
    * A version was registered (by the trainer, a fine-tune included): with auto-release it
    * becomes the canary at the ladder's first step; a canary already running for the style is
-   * rolled back first, with that as the reason. A style's first version becomes its stable one.
+   * rolled back first, with that as the reason. A style's first version becomes its stable one
+   * either way (so a later version is not served before it is released); without auto-release
+   * nothing else happens. Versions older than the stable or the running canary are ignored.
    */
-  async onVersionRegistered(style: string, version: number): Promise<RolloutRecord | undefined> {
+  async onVersionRegistered(style: string, version: number, autoRelease = true): Promise<RolloutRecord | undefined> {
     const state = await this.options.store.read();
     const current = state.rollouts[style];
     if (!current) {
@@ -193,7 +195,8 @@ export class ReleaseController {
         return fresh.rollouts[style];
       });
     }
-    if (version <= Number(current.stableVersion) || String(version) === current.canaryVersion) return undefined;
+    if (!autoRelease) return undefined;
+    if (version <= Number(current.stableVersion) || version <= Number(current.canaryVersion ?? 0)) return undefined;
     if (current.phase === 'canary') {
       await this.rollback(style, {
         actor: 'auto-release',

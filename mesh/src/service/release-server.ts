@@ -86,9 +86,8 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
   const unsubscribe = options.registry.onVersionRegistered((record) => {
     if (!options.autoRelease) {
       logger.info({ style: record.style, version: record.version }, 'version registered; auto-release is off (NST_AUTO_RELEASE), no canary started');
-      return;
     }
-    controller.onVersionRegistered(record.style, record.version).catch((error: unknown) =>
+    controller.onVersionRegistered(record.style, record.version, options.autoRelease).catch((error: unknown) =>
       logger.error({ err: error, style: record.style, version: record.version }, 'auto-release could not start a canary for a new version'),
     );
   });
