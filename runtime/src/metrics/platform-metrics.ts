@@ -19,8 +19,6 @@ export interface PlatformMetrics {
   queueDepth: Gauge;
   /** Stylizations holding a slot (decode, inference, encode). */
   inferenceInFlight: Gauge;
-  /** The slots there are (NST_MAX_CONCURRENT) and the queue's room (NST_QUEUE_LENGTH), for saturation. */
-  queueCapacity: Gauge;
   /** Stylize requests refused because the queue was full. */
   queueRejected: Counter;
   /** Ratings received, by style, version and rating (good, bad). */
@@ -51,11 +49,6 @@ export function createPlatformMetrics(registry: Registry = createMetricsRegistry
     }),
     queueDepth: new Gauge({ name: 'nst_stylize_queue_depth', help: 'Stylize requests waiting for an inference slot', registers }),
     inferenceInFlight: new Gauge({ name: 'nst_stylize_in_flight', help: 'Stylizations holding an inference slot', registers }),
-    queueCapacity: new Gauge({
-      name: 'nst_stylize_queue_capacity',
-      help: 'Requests that may wait for a slot (NST_QUEUE_LENGTH)',
-      registers,
-    }),
     queueRejected: new Counter({
       name: 'nst_stylize_rejected_total',
       help: 'Stylize requests refused with RESOURCE_EXHAUSTED because the queue was full',
