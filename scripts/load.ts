@@ -6,7 +6,7 @@
  * and the server's resident memory over the run (flat after warm-up: under 10% growth).
  *
  *   node --import tsx scripts/load.ts [--clients 32] [--duration 300] [--warmup 60]
- *        [--cancel 0.1] [--target host:port] [--seed 1]
+ *        [--cancel 0.1] [--target host:port] [--seed 1] [--deadline 180]
  *
  * Without --target it starts its own StyleService process (starter styles, the platform's
  * default limits) and samples its RSS; with --target it only measures the client side.
@@ -28,12 +28,15 @@ const { values: flags } = parseArgs({
     cancel: { type: 'string', default: '0.1' },
     target: { type: 'string' },
     seed: { type: 'string', default: '1' },
+    deadline: { type: 'string', default: '180' },
   },
 });
 const CLIENTS = Number(flags.clients);
 const DURATION_S = Number(flags.duration);
 const WARMUP_S = Math.min(Number(flags.warmup), DURATION_S / 2);
 const CANCEL_RATIO = Number(flags.cancel);
+/** Each call's deadline; a call still queued or running then counts as an unexpected error. */
+const DEADLINE_S = Number(flags.deadline);
 
 // Seeded so two runs send the same mix (mulberry32).
 let seed = Number(flags.seed) >>> 0;
@@ -93,7 +96,7 @@ interface Outcome {
 
 function runCall(client: StyleServiceClient, header: StylizeHeader, image: Buffer, useStream: boolean, cancelAfterMs: number | undefined): Promise<{ code: status; details: string }> {
   return new Promise((resolve) => {
-    const deadline = Date.now() + 180_000;
+    const deadline = Date.now() + DEADLINE_S * 1000;
     const call = useStream ? client.stylize(new Metadata(), { deadline }) : client.stylizeImage({ header, image }, new Metadata(), { deadline });
     let done = false;
     const finish = (code: status, details: string): void => {
@@ -136,6 +139,15 @@ async function main(): Promise<void> {
   const styleIds = styles.styles.map((s) => s.id);
   if (styleIds.length === 0) throw new Error(`the StyleService at ${address} serves no styles`);
   console.log(`target ${address}: styles ${styleIds.join(', ')}; ${CLIENTS} clients for ${DURATION_S} s (warm-up ${WARMUP_S} s), cancel ratio ${CANCEL_RATIO}`);
+
+  // Warm-up proper: every style once at the largest size, so each model is loaded and ONNX
+  // Runtime's per-model memory arena has grown to its working size before memory is judged.
+  const warmStart = performance.now();
+  for (const style of styleIds) {
+    const { code, details } = await runCall(client, { style, format: OutputFormat.OUTPUT_FORMAT_JPEG, quality: 85, maxDimension: 0, clientId: 'load-warmup' }, photos.get('12MP')![0]!, false, undefined);
+    if (code !== status.OK) throw new Error(`warm-up stylize of ${style} failed: ${status[code]} ${details}`);
+  }
+  console.log(`warm-up: one 12 MP image per style in ${((performance.now() - warmStart) / 1000).toFixed(0)} s${server ? `, server RSS ${(server.rss() / 2 ** 20).toFixed(0)} MiB` : ''}`);
 
   const started = Date.now();
   const endAt = started + DURATION_S * 1000;

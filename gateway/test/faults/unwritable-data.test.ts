@@ -110,7 +110,7 @@ describe('a data folder that cannot be written', () => {
           exporterVersion: EXPORTER_VERSION,
           network: { ...TEST_NETWORK },
           hyperparameters: {},
-          dataHashes: {},
+          dataHashes: { styleImage: 'test', photos: 'test' },
           losses: {},
           origin: 'finetune',
         },
