@@ -49,7 +49,7 @@ describe('Prometheus alert rules', () => {
     for (const registry of [createPlatformMetrics(createMetricsRegistry({ defaultMetrics: false })).registry, createGatewayMetrics({ defaultMetrics: false }).registry]) {
       for (const metric of await registry.getMetricsAsJSON()) {
         exported.add(metric.name);
-        if (metric.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(metric.name + suffix);
+        if (String(metric.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(metric.name + suffix);
       }
     }
     const rules = parse(readFileSync(`${DIR}alerts.yml`, 'utf8')) as { groups: { rules: { expr: string }[] }[] };
