@@ -51,5 +51,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "http", "http://127.0.0.1:8080/readyz"]
 ENV NST_GATEWAY_HOST=0.0.0.0 NST_GATEWAY_PORT=8080
-ENTRYPOINT ["node", "--import", "tsx", "scripts/start.ts"]
+# The telemetry entry point loads before any service code, so grpc-js and http are traced.
+ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "scripts/start.ts"]
 CMD ["--service", "gateway"]

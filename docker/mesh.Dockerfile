@@ -41,5 +41,6 @@ EXPOSE 50053
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "grpc", "127.0.0.1:50053", "nst.v1.ReleaseService"]
 ENV NST_RELEASE_ADDR=0.0.0.0:50053
-ENTRYPOINT ["node", "--import", "tsx", "scripts/start.ts"]
+# The telemetry entry point loads before any service code, so grpc-js and http are traced.
+ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "scripts/start.ts"]
 CMD ["--service", "release"]

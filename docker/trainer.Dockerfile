@@ -48,5 +48,6 @@ EXPOSE 50052
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "grpc", "127.0.0.1:50052", "nst.v1.TrainerService"]
 ENV NST_TRAINER_ADDR=0.0.0.0:50052
-ENTRYPOINT ["node", "--import", "tsx", "scripts/start.ts"]
+# The telemetry entry point loads before any service code, so grpc-js and http are traced.
+ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "scripts/start.ts"]
 CMD ["--service", "trainer"]

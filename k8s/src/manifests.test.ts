@@ -282,3 +282,19 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     expect([...used].sort()).toEqual(built.dockerfiles);
   });
 });
+
+describe.skipIf(!haveKubectl)('the fine-tune Job (k8s/jobs/finetune-job.yaml)', () => {
+  it('validates, runs as the training account, and is what the trainer NetworkPolicy and admin policy admit', async () => {
+    const job = parse(await readFile(join(REPO_DIR, 'k8s/jobs/finetune-job.yaml'), 'utf8')) as K8sObject;
+    await validateObject(job);
+    const objects = await renderOverlay('prod');
+    const pod = spec<{ template: { metadata: { labels: Labels }; spec: PodSpec } }>(job).template;
+    expect(pod.spec.serviceAccountName).toBe('nst-training');
+    expect(objects.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'nst-training')).toBe(true);
+    expect(pod.spec.containers[0]!.image).toBe('nst/trainer');
+    const trainerPolicy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'nst-trainer-from-front-door')!;
+    const from = spec<{ ingress: { from: { podSelector?: { matchLabels: Labels } }[] }[] }>(trainerPolicy).ingress[0]!.from;
+    expect(from.some((f) => f.podSelector && matches(f.podSelector.matchLabels, pod.metadata.labels))).toBe(true);
+    expect(JSON.stringify(objects.find((o) => o.metadata.name === 'nst-admin-calls'))).toContain('cluster.local/ns/nst/sa/nst-training');
+  }, 60_000);
+});

@@ -1,0 +1,88 @@
+/**
+ * The shipping files pass their own linters, run as the tools themselves: yamllint (strict),
+ * `ansible-playbook --syntax-check` and ansible-lint over ansible/ (with the public test vault),
+ * npm-groovy-lint over the Jenkinsfile. Beside them, the checks no linter makes: the secrets
+ * the manifests need are the ones every source of them provides, and compose builds what exists.
+ */
+import { execFile } from 'node:child_process';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { K8S_DIR, REPO_DIR } from './render';
+import { hasTool, requireTool } from './tools';
+
+const run = promisify(execFile);
+const ANSIBLE_DIR = join(REPO_DIR, 'ansible');
+const TEST_VAULT_PASSWORD = join(ANSIBLE_DIR, 'vault/test-vault-password.txt');
+const ansibleEnv = { ...process.env, ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg'), ANSIBLE_VAULT_PASSWORD_FILE: TEST_VAULT_PASSWORD, ANSIBLE_NOCOLOR: '1' };
+
+/** Runs a linter; on failure the assertion shows its whole output. */
+async function lint(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(command, args, { cwd: options.cwd ?? REPO_DIR, env: options.env ?? process.env, maxBuffer: 16 << 20, timeout: 300_000 });
+    return stdout + stderr;
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    expect.fail(`${command} ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}${e.message}`);
+  }
+}
+
+const keysOfEnvFile = (text: string): string[] =>
+  text.split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => l.slice(0, l.indexOf('='))).sort();
+
+describe('shipping files pass their linters', () => {
+  it.skipIf(!requireTool('yamllint', hasTool('yamllint')))('yamllint --strict: k8s/, ansible/, compose.yaml', async () => {
+    await lint('yamllint', ['--strict', 'k8s', 'ansible', 'compose.yaml', '.yamllint']);
+  });
+
+  it.skipIf(!requireTool('ansible-playbook', hasTool('ansible-playbook')))('ansible-playbook --syntax-check: every playbook', async () => {
+    const out = await lint('ansible-playbook', ['--syntax-check', '-i', 'inventory/test.yml', 'site.yml', 'finetune.yml', 'cleanup.yml'], { cwd: ANSIBLE_DIR, env: ansibleEnv });
+    expect(out).toContain('playbook: site.yml');
+  });
+
+  it.skipIf(!requireTool('ansible-vault', hasTool('ansible-vault')))('the test vault opens with the documented test password and holds every vaulted variable', async () => {
+    const out = await lint('ansible-vault', ['view', '--vault-password-file', TEST_VAULT_PASSWORD, 'vault/test.vault.yml'], { cwd: ANSIBLE_DIR, env: ansibleEnv });
+    const vaulted = Object.keys(parse(out) as object).sort();
+    const groupVars = await readFile(join(ANSIBLE_DIR, 'group_vars/all.yml'), 'utf8');
+    const used = [...new Set([...groupVars.matchAll(/\{\{ (vault_[a-z_]+) \}\}/g)].map((m) => m[1]!))].sort();
+    expect(vaulted).toEqual(used);
+  });
+
+  it.skipIf(!requireTool('ansible-lint', hasTool('ansible-lint')))('ansible-lint (production profile) over ansible/', async () => {
+    const out = await lint('ansible-lint', ['--profile', 'production', '--nocolor'], { cwd: ANSIBLE_DIR, env: ansibleEnv });
+    expect(out).toMatch(/Passed|0 failure/);
+  });
+
+  it('npm-groovy-lint: the Jenkinsfile has no warnings', async () => {
+    // The linter runs CodeNarc on Java; Java 17 is on these machines (and Jenkins agents).
+    if (!requireTool('java', hasTool('java', ['-version']))) return;
+    const bin = join(REPO_DIR, 'node_modules/.bin/npm-groovy-lint');
+    await lint(bin, ['--noserver', '--failon', 'warning', '--config', join(REPO_DIR, '.groovylintrc.json'), 'Jenkinsfile']);
+  });
+});
+
+describe('secrets and compose agree with what they feed', () => {
+  it('the dev example, the Ansible template and the prod ExternalSecret provide the same Secret keys', async () => {
+    const example = keysOfEnvFile(await readFile(join(K8S_DIR, 'overlays/dev/secrets.env.example'), 'utf8'));
+    const template = keysOfEnvFile(await readFile(join(ANSIBLE_DIR, 'roles/nst_platform/templates/secrets.env.j2'), 'utf8'));
+    const external = parse(await readFile(join(K8S_DIR, 'overlays/prod/external-secret.yaml'), 'utf8')) as { spec: { data: { secretKey: string }[] } };
+    expect(template).toEqual(example);
+    expect(external.spec.data.map((d) => d.secretKey).sort()).toEqual(example);
+  });
+
+  it('compose builds from existing Dockerfiles, mounts existing files and documents every variable it needs', async () => {
+    const text = await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8');
+    const compose = parse(text, { merge: true }) as { services: Record<string, { build?: { dockerfile: string }; volumes?: string[] }> };
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.build) await access(join(REPO_DIR, service.build.dockerfile)).catch(() => expect.fail(`${name}: ${service.build!.dockerfile} is missing`));
+      for (const volume of service.volumes ?? []) {
+        if (volume.startsWith('./')) await access(join(REPO_DIR, volume.split(':')[0]!)).catch(() => expect.fail(`${name}: ${volume} is missing`));
+      }
+    }
+    const needed = [...new Set([...text.matchAll(/\$\{([A-Z_]+)[:}-]/g)].map((m) => m[1]!))].sort();
+    const documented = keysOfEnvFile(await readFile(join(REPO_DIR, 'docker/compose.env.example'), 'utf8'));
+    expect(documented).toEqual(needed);
+  });
+});
