@@ -49,6 +49,24 @@ export interface LoggerOptionsNst {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The object with every binary value (Buffer, Uint8Array, ArrayBuffer) replaced by its size, so
+ * an image or a model that slips into a log call never reaches the log (nor a person's photo).
+ */
+function withoutBinary(value: Record<string, unknown>, depth: number): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    let replaced: unknown = item;
+    if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer) replaced = `[binary: ${item.byteLength} bytes]`;
+    // Plain objects only: requests, sockets and errors have their own serializers.
+    else if (depth < 4 && item !== null && typeof item === 'object' && Object.getPrototypeOf(item) === Object.prototype) {
+      replaced = withoutBinary(item as Record<string, unknown>, depth + 1);
+    }
+    if (replaced !== item) (copy ??= { ...value })[key] = replaced;
+  }
+  return copy ?? value;
+}
+
 /** A pino logger writing ECS JSON lines for `service`. */
 export function createLogger(service: string, options: LoggerOptionsNst = {}): Logger {
   const level = options.level ?? loadConfig(options.env ?? process.env).logLevel;
@@ -59,8 +77,11 @@ export function createLogger(service: string, options: LoggerOptionsNst = {}): L
     // The Elastic APM agent is not used (tracing is OpenTelemetry); the mixin adds trace ids.
     apmIntegration: false,
   });
+  const ecsLog = ecs.formatters?.log;
   const settings: LoggerOptions = {
     ...ecs,
+    // Binary values (image uploads, model bytes) become their size before ECS formatting.
+    formatters: { ...ecs.formatters, log: (object) => (ecsLog ? ecsLog(withoutBinary(object, 0)) : withoutBinary(object, 0)) },
     level,
     redact: { paths: [...REDACTED_PATHS, ...(options.redact ?? [])], censor: '[redacted]' },
     mixin() {
