@@ -55,6 +55,11 @@ describe('shipping files pass their linters', () => {
     expect(out).toMatch(/Passed|0 failure/);
   });
 
+  it.skipIf(!requireTool('docker-compose', hasTool('docker-compose', ['version'])))('docker-compose config: compose.yaml matches the Compose schema', async () => {
+    // Debian's docker-compose (1.29) checks the file and its interpolation without a Docker engine.
+    await lint('docker-compose', ['-f', 'compose.yaml', '--env-file', 'docker/compose.env.example', 'config', '-q']);
+  });
+
   it('npm-groovy-lint: the Jenkinsfile has no warnings', async () => {
     // The linter runs CodeNarc on Java; Java 17 is on these machines (and Jenkins agents).
     if (!requireTool('java', hasTool('java', ['-version']))) return;
