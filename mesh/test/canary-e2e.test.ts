@@ -208,6 +208,22 @@ async function fineTune(from: string): Promise<string> {
   return last.resultVersion;
 }
 
+/** Every decision but holds in full; holds (one per analysis run without a verdict) counted. */
+function describeDecisions(decisions: DecisionRecord[]): string {
+  const lines: string[] = [];
+  let holds = 0;
+  for (const d of decisions) {
+    if (d.action === 'hold') {
+      holds++;
+      continue;
+    }
+    if (holds > 0) lines.push(`    (${holds} hold${holds > 1 ? 's' : ''}: not enough data yet, or the step's minimum time)`);
+    holds = 0;
+    lines.push(`    ${describeDecision(d)}`);
+  }
+  return lines.join('\n');
+}
+
 function describeDecision(d: DecisionRecord): string {
   const checks = d.checks
     .map((c) => `${c.name}=${c.result}(stable ${c.stableValue.toFixed(3)} n=${c.stableSamples}, canary ${c.canaryValue.toFixed(3)} n=${c.canarySamples}, limit ${c.threshold.toFixed(3)}${c.pValue !== undefined ? `, p=${c.pValue.toPrecision(3)}` : ''})`)
@@ -266,7 +282,7 @@ describe('canary releases end to end', () => {
     console.log(
       `[${seconds()} s] run 1: ${log.calls} stylize calls (${log.pinned} pinned), served ${JSON.stringify(log.byVersion)}, failures ${log.failures.length}; ` +
         `canary share of unpinned calls ${((100 * (log.byVersion['2'] ?? 0)) / Math.max(1, (log.byVersion['1'] ?? 0) + (log.byVersion['2'] ?? 0))).toFixed(1)}%\n` +
-        decisions.map((d) => `    ${describeDecision(d)}`).join('\n'),
+        describeDecisions(decisions),
     );
     expect(log.failures).toEqual([]);
     expect(after).toMatchObject({ phase: 'rolled_back', stableVersion: '1', canaryWeight: 0 });
@@ -287,7 +303,7 @@ describe('canary releases end to end', () => {
     const decisions = (await release.decisions.list({ style: STYLE })).reverse().filter((d) => d.canaryVersion === '3');
     console.log(
       `[${seconds()} s] run 2: ${log.calls} stylize calls (${log.pinned} pinned), served ${JSON.stringify(log.byVersion)}, failures ${log.failures.length}\n` +
-        decisions.map((d) => `    ${describeDecision(d)}`).join('\n'),
+        describeDecisions(decisions),
     );
     expect(log.failures).toEqual([]);
     expect(await rollout()).toMatchObject({ phase: 'promoted', stableVersion: '3' });
