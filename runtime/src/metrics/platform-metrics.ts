@@ -29,7 +29,7 @@ export interface PlatformMetrics {
   trainingJobs: Counter<'kind' | 'state'>;
   /** Share of a style's traffic each version gets (0..1), by style, version and role (stable, canary). */
   rolloutWeight: Gauge<'style' | 'version' | 'role'>;
-  /** Rollout decisions taken by the analysis, by style and decision (step, promote, rollback, hold). */
+  /** Rollout decisions taken by the analysis, by style and decision (hold, step_up, promote, rollback). */
   rolloutDecisions: Counter<'style' | 'decision'>;
 }
 
@@ -94,3 +94,31 @@ export function platformMetrics(): PlatformMetrics {
   processMetrics ??= createPlatformMetrics();
   return processMetrics;
 }
+
+/**
+ * Sets a style's rollout weights (nst_rollout_weight): the stable version gets what the canary
+ * does not. `canaryPercent` is 0..100; without a canary the stable version gets it all. Earlier
+ * series of the style (a canary since promoted or rolled back) are removed.
+ */
+export function recordRolloutWeights(
+  style: string,
+  stableVersion: string,
+  canaryVersion: string | undefined,
+  canaryPercent: number,
+  metrics: PlatformMetrics = platformMetrics(),
+): void {
+  for (const role of ['stable', 'canary'] as const) {
+    const known = weightSeries.get(`${style}\0${role}`);
+    if (known !== undefined) metrics.rolloutWeight.remove({ style, version: known, role });
+  }
+  const canary = canaryVersion === undefined ? 0 : Math.min(100, Math.max(0, canaryPercent)) / 100;
+  metrics.rolloutWeight.set({ style, version: stableVersion, role: 'stable' }, 1 - canary);
+  weightSeries.set(`${style}\0stable`, stableVersion);
+  if (canaryVersion !== undefined) {
+    metrics.rolloutWeight.set({ style, version: canaryVersion, role: 'canary' }, canary);
+    weightSeries.set(`${style}\0canary`, canaryVersion);
+  } else {
+    weightSeries.delete(`${style}\0canary`);
+  }
+}
+const weightSeries = new Map<string, string>();
