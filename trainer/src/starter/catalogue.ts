@@ -55,8 +55,9 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     styleImage: () => renderHatch(),
     // At the default colour weight (1) the random feature network barely sees this nearly
     // monochrome palette: the net painted pink and green (colour loss 0.218 vs 0.04-0.10 for
-    // the other starters; judge 0.333, worse than Reinhard's 0.233). Weighting colour 5x
-    // holds it to sepia on cream.
+    // the other starters; judge 0.333, worse than Reinhard's 0.233). Colour weighted 5x,
+    // with the channel-correlation part of the colour term (MEASUREMENTS 6 in
+    // loss/style_loss.ts), holds it to sepia on cream.
     lossWeights: { colour: 5 },
   },
 ];
