@@ -48,6 +48,10 @@ beforeAll(async () => {
       NST_GATEWAY_HOST: '127.0.0.1',
       NST_GATEWAY_PORT: String(web),
       NST_LOG_LEVEL: 'warn',
+      // The fixed default metrics ports would collide with any other platform on this machine.
+      NST_STYLE_METRICS_PORT: '0',
+      NST_TRAINER_METRICS_PORT: '0',
+      NST_RELEASE_METRICS_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
