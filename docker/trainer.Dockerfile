@@ -24,8 +24,8 @@ COPY web/package.json web/
 COPY cli/package.json cli/
 COPY k8s/package.json k8s/
 RUN npm ci --omit=dev --no-audit --no-fund
-# The native TensorFlow backend: its install downloads libtensorflow, which works wherever the
-# build reaches the internet. If it fails or cannot load, the trainer falls back to the WASM
+# The native TensorFlow backend: its install script (allowed in package.json's allowScripts)
+# downloads libtensorflow, which works wherever the build reaches the internet. If it fails or cannot load, the trainer falls back to the WASM
 # backend by itself (NST_TF_BACKEND picks one explicitly), so the build goes on without it.
 RUN npm install --no-save --omit=dev --no-audit --no-fund @tensorflow/tfjs-node@^4.22.0 \
   || echo "tfjs-node did not install: the trainer will use the WASM backend"
