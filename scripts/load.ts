@@ -140,14 +140,18 @@ async function main(): Promise<void> {
   if (styleIds.length === 0) throw new Error(`the StyleService at ${address} serves no styles`);
   console.log(`target ${address}: styles ${styleIds.join(', ')}; ${CLIENTS} clients for ${DURATION_S} s (warm-up ${WARMUP_S} s), cancel ratio ${CANCEL_RATIO}`);
 
-  // Warm-up proper: every style once at the largest size, so each model is loaded and ONNX
-  // Runtime's per-model memory arena has grown to its working size before memory is judged.
+  // Warm-up proper: every style once on a photo of several tiles (full and edge tiles), so each
+  // model is loaded and ONNX Runtime's per-model memory arena has grown to its working size
+  // before memory is judged.
   const warmStart = performance.now();
   for (const style of styleIds) {
-    const { code, details } = await runCall(client, { style, format: OutputFormat.OUTPUT_FORMAT_JPEG, quality: 85, maxDimension: 0, clientId: 'load-warmup' }, photos.get('12MP')![0]!, false, undefined);
-    if (code !== status.OK) throw new Error(`warm-up stylize of ${style} failed: ${status[code]} ${details}`);
+    const { code, details } = await runCall(client, { style, format: OutputFormat.OUTPUT_FORMAT_JPEG, quality: 85, maxDimension: 0, clientId: 'load-warmup' }, photos.get('1MP')![0]!, false, undefined);
+    if (code !== status.OK) {
+      await server?.close();
+      throw new Error(`warm-up stylize of ${style} failed: ${status[code]} ${details}`);
+    }
   }
-  console.log(`warm-up: one 12 MP image per style in ${((performance.now() - warmStart) / 1000).toFixed(0)} s${server ? `, server RSS ${(server.rss() / 2 ** 20).toFixed(0)} MiB` : ''}`);
+  console.log(`warm-up: one 1 MP image per style in ${((performance.now() - warmStart) / 1000).toFixed(0)} s${server ? `, server RSS ${(server.rss() / 2 ** 20).toFixed(0)} MiB` : ''}`);
 
   const started = Date.now();
   const endAt = started + DURATION_S * 1000;

@@ -15,7 +15,12 @@ import {
   ListStylesRequest,
   ListVersionsRequest,
   OutputFormat,
+  PromoteRequest,
   Rating,
+  RollbackRequest,
+  SetWeightRequest,
+  StartCanaryRequest,
+  GetRolloutRequest,
   StyleServiceClient,
   StylizeImageRequest,
   StylizeImageResponse,
@@ -23,7 +28,8 @@ import {
   WatchJobRequest,
 } from '@nst/proto';
 import { startStyleServer, type RunningStyleService } from '@nst/inference';
-import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry } from '@nst/runtime';
+import { launchReleaseService, type RunningReleaseService } from '@nst/mesh';
+import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, loadConfig, ModelRegistry } from '@nst/runtime';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,6 +61,8 @@ let dir: string;
 let style: RunningStyleService;
 let feedbackStore: JsonlFeedbackStore;
 let trainer: TrainerFixture;
+let release: RunningReleaseService;
+let events: JsonlStylizeEventStore;
 let gateway: RunningGateway;
 let photo: Buffer;
 let paintingBytes: Buffer;
@@ -85,12 +93,26 @@ beforeAll(async () => {
     logger: logger('style-service'),
   });
   trainer = await startTrainer({ logger: logger('trainer') });
+  events = await JsonlStylizeEventStore.open(join(dir, 'events'));
+  release = await launchReleaseService({
+    address: '127.0.0.1:0',
+    releasesDir: join(dir, 'releases'),
+    registry,
+    feedback: feedbackStore,
+    events,
+    adminToken: ADMIN_TOKEN,
+    settings: { ladder: [10, 50, 100], minRatings: 10, minCalls: 5, alpha: 0.05, errorMargin: 0.02, latencyRatio: 3, minStepSeconds: 0 },
+    analysisIntervalMs: 60 * 60 * 1000,
+    autoRelease: false,
+    logger: logger('release-service'),
+  });
   gateway = await startGateway({
     config: {
       gatewayHost: '127.0.0.1',
       gatewayPort: 0,
       styleAddr: `127.0.0.1:${style.port}`,
       trainerAddr: trainer.address,
+      releaseAddr: `127.0.0.1:${release.port}`,
       gatewayCorsOrigins: [ORIGIN],
       maxUploadBytes: MAX_UPLOAD,
       chunkBytes: 64 * 1024,
@@ -108,6 +130,8 @@ afterAll(async () => {
   styleClient?.close();
   await gateway?.close();
   await trainer?.close();
+  await release?.close();
+  await events?.close();
   await style?.close(1000);
   await feedbackStore?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -187,6 +211,25 @@ describe('admin calls', () => {
     const right = await web('/nst.v1.TrainerService/CancelJob', CancelJobRequest.encode(cancel).finish(), bearer(ADMIN_TOKEN));
     expect(right.grpcStatus).toBe(status.NOT_FOUND);
     expect(await trainer.registry.hasStyle('intruder')).toBe(false);
+  });
+
+  it('ReleaseService mutations are refused on gRPC-Web without the token and with a wrong one; reads are open', async () => {
+    const mutations: [string, Uint8Array][] = [
+      ['/nst.v1.ReleaseService/StartCanary', StartCanaryRequest.encode({ style: STYLE, version: '1', initialWeight: 50 }).finish()],
+      ['/nst.v1.ReleaseService/SetWeight', SetWeightRequest.encode({ style: STYLE, weight: 100 }).finish()],
+      ['/nst.v1.ReleaseService/Promote', PromoteRequest.encode({ style: STYLE, reason: 'intruder' }).finish()],
+      ['/nst.v1.ReleaseService/Rollback', RollbackRequest.encode({ style: STYLE, reason: 'intruder' }).finish()],
+    ];
+    for (const [path, body] of mutations) {
+      expect((await web(path, body)).grpcStatus, path).toBe(status.UNAUTHENTICATED);
+      expect((await web(path, body, bearer(WRONG_TOKEN))).grpcStatus, path).toBe(status.PERMISSION_DENIED);
+    }
+    const read = await web('/nst.v1.ReleaseService/GetRollout', GetRolloutRequest.encode({ style: STYLE }).finish());
+    expect(read.grpcStatus, read.grpcMessage).toBe(status.OK);
+    for (const name of ['..', '../../etc/passwd', 'constructor', '__proto__']) {
+      const traversal = await web('/nst.v1.ReleaseService/GetRollout', GetRolloutRequest.encode({ style: name }).finish());
+      expect([status.INVALID_ARGUMENT, status.NOT_FOUND], `${name}: ${traversal.grpcMessage}`).toContain(traversal.grpcStatus);
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { KeyedSerializer, type Logger } from '@nst/runtime';
 import type { DecisionLog } from './decision-log';
 import type { RolloutStore } from './rollout-store';
-import type { CheckRecord, DecisionActionName, DecisionRecord, RolloutRecord, RolloutState } from './schema';
+import { rolloutOf, type CheckRecord, type DecisionActionName, type DecisionRecord, type RolloutRecord, type RolloutState } from './schema';
 
 export type ReleaseErrorKind = 'not_found' | 'failed_precondition' | 'invalid_argument';
 
@@ -64,7 +64,7 @@ export class ReleaseController {
       const created: RolloutRecord[] = [];
       for (const style of await this.options.registry.listStyles()) {
         const latest = style.versions.at(-1);
-        if (state.rollouts[style.id] || latest === undefined) continue;
+        if (rolloutOf(state, style.id) || latest === undefined) continue;
         state.rollouts[style.id] = this.stableRecord(style.id, String(latest));
         created.push(state.rollouts[style.id] as RolloutRecord);
       }
@@ -81,7 +81,7 @@ export class ReleaseController {
 
   /** One style's rollout; NOT_FOUND for a style the registry does not know. */
   async get(style: string): Promise<RolloutRecord> {
-    const record = (await this.options.store.read()).rollouts[style];
+    const record = rolloutOf(await this.options.store.read(), style);
     if (record) return record;
     const versions = await this.versionsOf(style);
     return this.stableRecord(style, String(versions.at(-1)));
@@ -94,7 +94,7 @@ export class ReleaseController {
       throw new ReleaseError('not_found', `style '${style}' has no version '${version}'; its versions are: ${versions.join(', ')}`);
     }
     return this.mutate(async (state) => {
-      const current = state.rollouts[style] ?? this.stableRecord(style, String(versions.at(-1)));
+      const current = rolloutOf(state, style) ?? this.stableRecord(style, String(versions.at(-1)));
       if (current.phase === 'canary') {
         throw new ReleaseError(
           'failed_precondition',
@@ -154,7 +154,7 @@ export class ReleaseController {
     traceId: string,
   ): Promise<DecisionRecord | undefined> {
     return this.mutate(async (state) => {
-      const current = state.rollouts[seen.style];
+      const current = rolloutOf(state, seen.style);
       if (!current || current.rolloutId !== seen.rolloutId || current.phase !== 'canary' || current.weightChangedAt !== seen.weightChangedAt) {
         return undefined;
       }
@@ -188,10 +188,10 @@ export class ReleaseController {
    */
   async onVersionRegistered(style: string, version: number, autoRelease = true): Promise<RolloutRecord | undefined> {
     const state = await this.options.store.read();
-    const current = state.rollouts[style];
+    const current = rolloutOf(state, style);
     if (!current) {
       return this.mutate(async (fresh) => {
-        fresh.rollouts[style] ??= this.stableRecord(style, String(version));
+        if (!rolloutOf(fresh, style)) fresh.rollouts[style] = this.stableRecord(style, String(version));
         return fresh.rollouts[style];
       });
     }
@@ -225,7 +225,7 @@ export class ReleaseController {
   }
 
   private requireCanary(state: RolloutState, style: string, what: string): RolloutRecord {
-    const current = state.rollouts[style];
+    const current = rolloutOf(state, style);
     if (!current || current.phase !== 'canary') {
       throw new ReleaseError('failed_precondition', `style '${style}' has no canary in progress to ${what}; start one with StartCanary`);
     }

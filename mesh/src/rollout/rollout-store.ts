@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorCode, fsyncDir, writeFileDurable } from '@nst/runtime';
-import { RolloutStateSchema, emptyRolloutState, type RolloutRecord, type RolloutState } from './schema';
+import { RolloutStateSchema, emptyRolloutState, rolloutOf, type RolloutRecord, type RolloutState } from './schema';
 
 export const ROLLOUTS_FILE = 'rollouts.json';
 
@@ -71,7 +71,7 @@ export class RolloutStore {
 
   /** The rollout of one style, if it has one. */
   async get(style: string): Promise<RolloutRecord | undefined> {
-    return (await this.read()).rollouts[style];
+    return rolloutOf(await this.read(), style);
   }
 
   /** Replaces the whole state atomically. For the one writer (ReleaseService). */

@@ -53,6 +53,14 @@ export type RolloutState = z.infer<typeof RolloutStateSchema>;
 
 export const emptyRolloutState = (): RolloutState => ({ format: 1, rollouts: {} });
 
+/**
+ * A style's rollout, looked up as an own property only: `rollouts` is a plain object, and a
+ * style named after an Object.prototype member ("constructor") must not find that member.
+ */
+export function rolloutOf(state: RolloutState, style: string): RolloutRecord | undefined {
+  return Object.hasOwn(state.rollouts, style) ? state.rollouts[style] : undefined;
+}
+
 export const DECISION_ACTIONS = ['start', 'hold', 'step_up', 'promote', 'rollback', 'set_weight'] as const;
 export type DecisionActionName = (typeof DECISION_ACTIONS)[number];
 export const CHECK_RESULTS = ['pass', 'fail', 'insufficient_data'] as const;

@@ -14,7 +14,7 @@
  * reaches calls that start after it within about a second, and never a call in flight.
  */
 import type { RolloutStore } from '../rollout/rollout-store';
-import type { RolloutRecord } from '../rollout/schema';
+import { rolloutOf, type RolloutRecord } from '../rollout/schema';
 import { bucketOf } from './bucket';
 
 /** What StyleService asks (structurally inference's VersionRequest). */
@@ -73,7 +73,7 @@ export class RolloutRouter implements VersionResolverLike {
 
   async resolve(request: RouteRequest): Promise<string> {
     if (request.pinnedVersion) return this.fallback.resolve(request);
-    const rollout = (await this.store.readOrLast(this.onStateError)).rollouts[request.style];
+    const rollout = rolloutOf(await this.store.readOrLast(this.onStateError), request.style);
     if (!rollout) return this.fallback.resolve(request);
     return routeVersion(rollout, request.clientId, this.random);
   }
