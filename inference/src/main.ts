@@ -1,13 +1,23 @@
 /**
  * Runs StyleService on its own, configured by the environment (see @nst/runtime's config):
  *
- *   node --import tsx inference/src/main.ts
+ *   node --import tsx --import @nst/runtime/telemetry/register inference/src/main.ts
  *
  * The registry is seeded with the starter styles when it lacks them. Stops cleanly on SIGINT
  * or SIGTERM: health turns NOT_SERVING, calls in flight finish, the feedback store closes.
  */
 import { existsSync } from 'node:fs';
-import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, loadConfig, ModelRegistry } from '@nst/runtime';
+import {
+  countingFeedbackSink,
+  createLogger,
+  loadConfig,
+  ModelRegistry,
+  openFeedbackStore,
+  openStylizeEventStore,
+  platformMetrics,
+  shutdownTelemetry,
+  startMetricsServer,
+} from '@nst/runtime';
 import { startStyleServer } from './server/style-server';
 
 const config = loadConfig();
@@ -15,10 +25,12 @@ const logger = createLogger('style-service');
 const registry = await ModelRegistry.open(config.registryDir, {
   ...(existsSync(config.starterDir) ? { seedFrom: config.starterDir } : {}),
 });
-const feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);
+// Elasticsearch when ELASTICSEARCH_URL is set, else the embedded stores.
+const feedbackStore = await openFeedbackStore(config);
 // StyleService is the one writer of the serving events; ReleaseService reads them.
-const events = await JsonlStylizeEventStore.open(config.eventsDir);
-const service = await startStyleServer({ config, registry, feedbackStore, events, logger });
+const events = await openStylizeEventStore(config);
+const service = await startStyleServer({ config, registry, feedbackStore: countingFeedbackSink(feedbackStore), events, logger });
+const metrics = config.styleMetricsPort > 0 ? await startMetricsServer(platformMetrics().registry, { port: config.styleMetricsPort }) : undefined;
 logger.info(
   { port: service.port, registry: config.registryDir, feedback: config.feedbackDir, keptPhotos: config.keptPhotosDir },
   `StyleService ready on port ${service.port}`,
@@ -32,6 +44,8 @@ const stop = async (signal: string): Promise<void> => {
   await service.close(10_000);
   await feedbackStore.close();
   await events.close();
+  await metrics?.close();
+  await shutdownTelemetry();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

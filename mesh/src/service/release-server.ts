@@ -6,9 +6,10 @@
  */
 import {
   JsonlFeedbackStore,
-  JsonlStylizeEventStore,
   ModelRegistry,
   createLogger,
+  openFeedbackStore,
+  openStylizeEventStore,
   resolveAdminToken,
   startGrpcServer,
   statsOf,
@@ -198,8 +199,15 @@ export async function startReleaseServer(config: Config, options: StartReleaseOp
   const logger = options.logger ?? createLogger('release');
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
   const registry = options.registry ?? (await ModelRegistry.open(config.registryDir, { readOnly: true }));
-  const feedback = options.feedback ?? new LazyFeedbackStats(config.feedbackDir);
-  const events = options.events ?? (await JsonlStylizeEventStore.open(config.eventsDir, { readOnly: true }));
+  // Elasticsearch when ELASTICSEARCH_URL is set, else the embedded stores StyleService writes.
+  const ownFeedback = options.feedback
+    ? undefined
+    : config.elasticsearchUrl
+      ? await openFeedbackStore(config, { readOnly: true })
+      : new LazyFeedbackStats(config.feedbackDir);
+  const feedback = options.feedback ?? (ownFeedback as Pick<FeedbackStore, 'stats'>);
+  const ownEvents = options.events ? undefined : await openStylizeEventStore(config, { readOnly: true });
+  const events = options.events ?? (ownEvents as StylizeEventStore);
   const onChange =
     options.onChange ??
     (config.releaseMode === 'cluster'
@@ -222,8 +230,8 @@ export async function startReleaseServer(config: Config, options: StartReleaseOp
     ...running,
     close: async (graceMs?: number) => {
       await running.close(graceMs);
-      if (feedback instanceof LazyFeedbackStats) await feedback.close();
-      if (!options.events) await (events as JsonlStylizeEventStore).close();
+      await ownFeedback?.close();
+      await ownEvents?.close();
     },
   };
 }

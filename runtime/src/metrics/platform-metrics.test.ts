@@ -1,5 +1,6 @@
 /** The platform metrics that are set from state rather than counted along a call. */
 import { describe, expect, it } from 'vitest';
+import type { FeedbackStore } from '../feedback/feedback-store';
 import { countingFeedbackSink } from './feedback-metrics';
 import { createMetricsRegistry } from './call-metrics';
 import { createPlatformMetrics, recordRolloutWeights } from './platform-metrics';
@@ -22,7 +23,7 @@ describe('platform metrics', () => {
   it('counts each rating once as it becomes durable, by style, version and rating', async () => {
     const metrics = fresh();
     const stored: string[] = [];
-    const sink = countingFeedbackSink({ append: async (record: { id: string }) => void stored.push(record.id) } as never, metrics);
+    const sink = countingFeedbackSink({ append: async (record: { id: string }) => void stored.push(record.id) } as unknown as FeedbackStore, metrics);
     const rating = (id: string, value: 'good' | 'bad') => ({ id, requestId: '', style: 'mosaic', version: '2', rating: value, clientId: '', consent: false, createdAt: '2026-01-10T12:00:00.000Z' }) as const;
     await sink.append(rating('a', 'bad'));
     await sink.append(rating('a', 'bad'));
@@ -35,7 +36,7 @@ describe('platform metrics', () => {
 
   it('does not count a rating the store refused', async () => {
     const metrics = fresh();
-    const sink = countingFeedbackSink({ append: () => Promise.reject(new Error('disk full')) } as never, metrics);
+    const sink = countingFeedbackSink({ append: () => Promise.reject(new Error('disk full')) } as unknown as FeedbackStore, metrics);
     await expect(sink.append({ id: 'x', style: 's', version: '1', rating: 'bad' } as never)).rejects.toThrow('disk full');
     expect(await metrics.registry.metrics()).not.toMatch(/nst_feedback_total\{/);
   });
