@@ -56,6 +56,10 @@ beforeAll(async () => {
     NST_STYLE_ADDR: `127.0.0.1:${await freePort()}`,
     NST_TRAINER_ADDR: `127.0.0.1:${await freePort()}`,
     NST_RELEASE_ADDR: `127.0.0.1:${await freePort()}`,
+    // Free ports too, so a platform already running here (default 9461-9463) cannot collide.
+    NST_STYLE_METRICS_PORT: String(await freePort()),
+    NST_TRAINER_METRICS_PORT: String(await freePort()),
+    NST_RELEASE_METRICS_PORT: String(await freePort()),
     NST_STARTER_DIR: path.join(root, 'no-starter-styles-yet'),
     NST_PHOTOS_DIR: path.join(root, 'photos'),
     NST_LOG_LEVEL: 'warn',
