@@ -56,10 +56,12 @@ beforeAll(async () => {
     NST_STYLE_ADDR: `127.0.0.1:${await freePort()}`,
     NST_TRAINER_ADDR: `127.0.0.1:${await freePort()}`,
     NST_RELEASE_ADDR: `127.0.0.1:${await freePort()}`,
-    // Free ports too, so a platform already running here (default 9461-9463) cannot collide.
-    NST_STYLE_METRICS_PORT: String(await freePort()),
-    NST_TRAINER_METRICS_PORT: String(await freePort()),
-    NST_RELEASE_METRICS_PORT: String(await freePort()),
+    // Nothing fixed: other suites start the platform at the same time.
+    NST_GATEWAY_HOST: '127.0.0.1',
+    NST_GATEWAY_PORT: String(await freePort()),
+    NST_STYLE_METRICS_PORT: '0',
+    NST_TRAINER_METRICS_PORT: '0',
+    NST_RELEASE_METRICS_PORT: '0',
     NST_STARTER_DIR: path.join(root, 'no-starter-styles-yet'),
     NST_PHOTOS_DIR: path.join(root, 'photos'),
     NST_LOG_LEVEL: 'warn',
@@ -72,16 +74,22 @@ beforeAll(async () => {
   await waitForServing(env['NST_STYLE_ADDR']!, { timeoutMs: 240_000 });
   await waitForServing(env['NST_TRAINER_ADDR']!, { timeoutMs: 240_000 });
   // The summary comes once every service is up.
-  for (let i = 0; i < 600 && !output.includes('Press Ctrl-C to stop.') && platform.exitCode === null; i++) {
+  for (let i = 0; i < 1800 && !output.includes('Press Ctrl-C to stop.') && platform.exitCode === null; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
   if (platform.exitCode !== null || !output.includes('Press Ctrl-C to stop.')) {
     throw new Error(`npm start did not come up (exit code ${platform.exitCode}):\n${output}`);
   }
-});
+  // Four services start one after another; on a loaded 2-core machine that takes minutes.
+}, 300_000);
 
 afterAll(async () => {
-  if (platform && platform.exitCode === null) platform.kill('SIGKILL');
+  // SIGTERM lets npm start stop its services; SIGKILL of the parent alone would orphan them.
+  if (platform && platform.exitCode === null) {
+    platform.kill('SIGTERM');
+    const exited = new Promise((resolve) => platform.once('exit', resolve));
+    if ((await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('late'), 60_000))])) === 'late') platform.kill('SIGKILL');
+  }
   await rm(root, { recursive: true, force: true });
 });
 
