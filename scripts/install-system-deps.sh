@@ -7,9 +7,10 @@ set -euo pipefail
 # chromium: the web app's browser tests (playwright-core drives it).
 pkgs=(chromium)
 # The shipping checks (k8s/src/*.test.ts): yamllint, Ansible's syntax check and ansible-lint,
+# shellcheck (the deploy smoke test),
 # LuaJIT for Envoy's Lua filter, docker-compose (its `config` checks compose.yaml without an
 # engine), and kubectl for kustomize (Debian's, unless one is installed).
-pkgs+=(yamllint ansible ansible-lint luajit docker-compose)
+pkgs+=(yamllint ansible ansible-lint luajit docker-compose shellcheck)
 command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client)
 # promtool (package prometheus): observability/prometheus alert rules are checked and unit-tested.
 pkgs+=(prometheus)

@@ -55,6 +55,7 @@ style=$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1]
 photo=$(find trainer/starter-styles -name style.jpg | head -n 1)
 printf '{"header":{"style":"%s","clientId":"smoke-test","maxDimension":256},"image":"%s"}' "$style" "$(base64 -w0 "$photo")" >"$scratch/request.json"
 grpc -d @"$scratch/request.json" "http://$SMOKE_STYLE/nst.v1.StyleService/StylizeImage" >"$scratch/reply.json"
+# shellcheck disable=SC2016 # JavaScript, not shell: its ${...} are template literals.
 node -e '
   const text = require("fs").readFileSync(process.argv[1], "utf8");
   const messages = text.split(/\n(?=\{)/).map((m) => JSON.parse(m));

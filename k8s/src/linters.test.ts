@@ -55,6 +55,10 @@ describe('shipping files pass their linters', () => {
     expect(out).toMatch(/Passed|0 failure/);
   });
 
+  it.skipIf(!requireTool('shellcheck', hasTool('shellcheck')))('shellcheck: the deploy smoke test script', async () => {
+    await lint('shellcheck', ['ansible/files/smoke-test.sh']);
+  });
+
   it.skipIf(!requireTool('docker-compose', hasTool('docker-compose', ['version'])))('docker-compose config: compose.yaml matches the Compose schema', async () => {
     // Debian's docker-compose (1.29) checks the file and its interpolation without a Docker engine.
     await lint('docker-compose', ['-f', 'compose.yaml', '--env-file', 'docker/compose.env.example', 'config', '-q']);
