@@ -38,8 +38,9 @@ export function setAdminToken(token: string): void {
 }
 
 /** Metadata every call carries; `deadlineSeconds` becomes grpc-timeout. */
-export function callMetadata(options: { admin?: boolean; deadlineSeconds?: number } = {}): Metadata {
+export function callMetadata(options: { admin?: boolean; deadlineSeconds?: number; style?: string } = {}): Metadata {
   const metadata = Metadata({ 'x-nst-client-id': clientId() });
+  if (options.style) metadata.set('x-nst-style', options.style);
   if (options.admin && adminToken()) metadata.set('authorization', `Bearer ${adminToken()}`);
   if (options.deadlineSeconds) metadata.set('grpc-timeout', `${Math.ceil(options.deadlineSeconds)}S`);
   return metadata;

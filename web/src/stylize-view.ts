@@ -223,7 +223,8 @@ export function createStylizeView(): StylizeView {
           },
           image,
         },
-        { signal: running.signal, metadata: callMetadata({ deadlineSeconds: 600 }) },
+        // In the cluster Istio routes on headers only, so the style travels as metadata too.
+        { signal: running.signal, metadata: callMetadata({ deadlineSeconds: 600, style }) },
       );
       for await (const reply of replies) {
         const kind = reply.kind;
