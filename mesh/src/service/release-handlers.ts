@@ -3,10 +3,9 @@
  * refusal leaves as a status a client can act on (ReleaseError -> NOT_FOUND,
  * FAILED_PRECONDITION or INVALID_ARGUMENT), anything unexpected as INTERNAL, logged here.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { status, type Metadata, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { ReleaseServiceServer } from '@nst/proto';
-import { ServiceError, failedPrecondition, invalidArgument, notFound, permissionDenied, unauthenticated, type Logger } from '@nst/runtime';
+import { ServiceError, failedPrecondition, invalidArgument, notFound, requireAdminToken, type Logger } from '@nst/runtime';
 import type { ReleaseAnalysis } from '../analysis/analysis-loop';
 import { ReleaseError, type ReleaseController } from '../rollout/release-controller';
 import type { DecisionLog } from '../rollout/decision-log';
@@ -21,25 +20,9 @@ export interface ReleaseHandlerDeps {
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-
-/**
- * Checks `authorization: Bearer <token>`: UNAUTHENTICATED when missing or malformed,
- * PERMISSION_DENIED when wrong. Hashed first so the constant-time compare hides the length too.
- */
+/** The admin check of ReleaseService's mutating calls (the platform's, from @nst/runtime). */
 export function requireAdmin(metadata: Metadata, token: string): void {
-  const header = String(metadata.get('authorization')[0] ?? '');
-  if (!header) {
-    throw unauthenticated(
-      'this call changes a release and needs the admin token: send "authorization: Bearer <token>" metadata ' +
-        '(the token is NST_ADMIN_TOKEN, or the admin-token file in the data folder)',
-    );
-  }
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw unauthenticated('the authorization metadata must read "Bearer <token>"');
-  if (!timingSafeEqual(digest(match[1] as string), digest(token))) {
-    throw permissionDenied('the admin token is wrong; use NST_ADMIN_TOKEN or the admin-token file in the data folder');
-  }
+  requireAdminToken(metadata, token, 'a release');
 }
 
 function toServiceError(error: unknown): ServiceError | undefined {

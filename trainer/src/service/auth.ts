@@ -1,30 +1,7 @@
-/**
- * The admin check of TrainerService's mutating calls; the token itself comes from
- * @nst/runtime (NST_ADMIN_TOKEN, or the generated `<data>/admin-token`).
- */
+/** The admin check of TrainerService's mutating calls (the platform's, from @nst/runtime). */
 import type { Metadata } from '@grpc/grpc-js';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { permissionDenied, unauthenticated } from './errors';
+import { requireAdminToken } from '@nst/runtime';
 
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-
-/**
- * Checks `authorization: Bearer <token>`; throws UNAUTHENTICATED when it is missing or
- * malformed, PERMISSION_DENIED when the token is wrong. Both sides are hashed first so the
- * constant-time comparison also hides the token's length.
- */
 export function requireAdmin(metadata: Metadata, token: string): void {
-  const values = metadata.get('authorization');
-  const header = values.length > 0 ? String(values[0]) : '';
-  if (!header) {
-    throw unauthenticated(
-      'this call changes the trainer and needs the admin token: send "authorization: Bearer <token>" metadata ' +
-        '(the token is NST_ADMIN_TOKEN, or the admin-token file in the data folder)',
-    );
-  }
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw unauthenticated('the authorization metadata must read "Bearer <token>"');
-  if (!timingSafeEqual(digest(match[1]!), digest(token))) {
-    throw permissionDenied('the admin token is wrong; use NST_ADMIN_TOKEN or the admin-token file in the data folder');
-  }
+  requireAdminToken(metadata, token, 'the trainer');
 }
