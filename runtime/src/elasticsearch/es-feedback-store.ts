@@ -14,26 +14,13 @@ import {
   type VersionFeedbackStats,
 } from '../feedback/feedback-store';
 import { BulkWriter, type BulkWriterOptions } from './bulk-writer';
+import { boolFilter } from './query';
 
 const PAGE = 1000;
 
 /** The bool filter for a FeedbackQuery (exact terms and a half-open time range). */
 export function feedbackFilter(filter: FeedbackQuery = {}): Record<string, unknown> {
-  const clauses: Record<string, unknown>[] = [];
-  if (filter.style !== undefined) clauses.push({ term: { style: filter.style } });
-  if (filter.version !== undefined) clauses.push({ term: { version: filter.version } });
-  if (filter.rating !== undefined) clauses.push({ term: { rating: filter.rating } });
-  if (filter.since !== undefined || filter.until !== undefined) {
-    clauses.push({
-      range: {
-        '@timestamp': {
-          ...(filter.since ? { gte: filter.since.toISOString() } : {}),
-          ...(filter.until ? { lt: filter.until.toISOString() } : {}),
-        },
-      },
-    });
-  }
-  return { bool: { filter: clauses } };
+  return boolFilter({ style: filter.style, version: filter.version, rating: filter.rating }, filter.since, filter.until);
 }
 
 /** The aggregations FeedbackStats are read from. */

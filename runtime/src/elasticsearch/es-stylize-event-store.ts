@@ -14,20 +14,10 @@ import {
   type StylizeStats,
 } from '../serving/stylize-event-store';
 import { BulkWriter, type BulkWriterOptions } from './bulk-writer';
+import { boolFilter } from './query';
 
 export function stylizeEventQuery(filter: StylizeEventFilter): Record<string, unknown> {
-  const clauses: Record<string, unknown>[] = [{ term: { style: filter.style } }, { term: { version: filter.version } }];
-  if (filter.since !== undefined || filter.until !== undefined) {
-    clauses.push({
-      range: {
-        '@timestamp': {
-          ...(filter.since ? { gte: filter.since.toISOString() } : {}),
-          ...(filter.until ? { lt: filter.until.toISOString() } : {}),
-        },
-      },
-    });
-  }
-  return { bool: { filter: clauses } };
+  return boolFilter({ style: filter.style, version: filter.version }, filter.since, filter.until);
 }
 
 export const STYLIZE_STATS_AGGS = {
