@@ -3,11 +3,16 @@
  *
  *  1. Overhead: a 1-megapixel photo through the whole service (gRPC upload in chunks, header
  *     check, queue, decode, tiled inference, blending, JPEG encode, chunked reply), timed at the
- *     client, against the bare model (StyleModel.run on the same decoded pixels, one run over
- *     the whole image) with the same ONNX Runtime threads. Median of N after a warm-up each.
+ *     client, against the bare model given the same cores: one StyleModel.run over the whole
+ *     decoded image on one ORT session with NST_INFERENCE_THREADS x NST_MODEL_SESSIONS threads
+ *     (the plain way to spend those cores on one image). Median of N after a warm-up each.
  *     Target: end-to-end / bare <= 1.15.
  *  2. Throughput: images per second with 8 concurrent clients against 1 client, the same
- *     requests. Target: >= 1.6x on 2 cores.
+ *     requests. Target: >= 1.6x on 2 cores. Run twice: with the settings in force (by default
+ *     one request's tiles spread over both sessions, so one client already keeps both cores
+ *     busy and the ratio can only show what the cores have left), and with
+ *     NST_TILES_IN_FLIGHT=1 (each request on one session), which shows whether concurrent
+ *     requests really run in parallel rather than one after the other.
  *
  * The network is the starter architecture (STARTER_CONFIG) with seeded random weights: speed
  * does not depend on the weights. Settings are the platform defaults (loadConfig) unless
@@ -49,6 +54,8 @@ export interface ServiceBenchOptions {
   rounds?: number;
   /** Environment for loadConfig (NST_INFERENCE_THREADS, NST_MAX_CONCURRENT, NST_TILE_SIZE...). */
   env?: NodeJS.ProcessEnv;
+  /** Skip the overhead pairs (ratio 1); measure throughput only. */
+  throughputOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -57,6 +64,8 @@ export interface ServiceBenchResult {
   height: number;
   tiles: number;
   threads: number;
+  sessions: number;
+  tilesInFlight: number;
   maxConcurrent: number;
   tileSize: number;
   bareMedianMs: number;
@@ -137,14 +146,16 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
   const tiles = countTiles(width, height, config.tileSize, config.tileOverlap);
   log(
     `StyleService bench: ${width}x${height} JPEG (${(photo.length / 1e6).toFixed(2)} MB), ${tiles} tile(s) of <= ${config.tileSize}px, ` +
-      `${config.inferenceThreads} ORT thread(s) per run, ${config.maxConcurrent} concurrent, ${cpus().length} CPUs, load ${loadavg()[0]?.toFixed(1)}`,
+      `${config.modelSessions} session(s) x ${config.inferenceThreads} ORT thread(s) per model, ${config.tilesInFlight} tile(s) in flight, ` +
+      `${config.maxConcurrent} concurrent, ${cpus().length} CPUs, load ${loadavg()[0]?.toFixed(1)}`,
   );
 
   // Other work on a shared machine comes and goes, so the two sides of each ratio are measured
   // alternately (bare, service, bare, service...) and each ratio is the median of its pairs.
   const decoded = await decodeImage(photo, { maxPixels: config.maxPixels, maxDimension: 0 });
   const pixels = Float32Array.from(decoded.pixels, (v) => v / 255);
-  const model = await StyleModel.load(onnx, { threads: config.inferenceThreads });
+  const bareThreads = config.inferenceThreads * config.modelSessions;
+  const model = await StyleModel.load(onnx, { threads: bareThreads, memoryArena: config.inferenceMemoryArena });
   const bare = async (): Promise<number> => {
     const started = performance.now();
     await model.run({ data: pixels, width: decoded.width, height: decoded.height });
@@ -179,7 +190,7 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
     // histogram per run: one re-enabled after a pause counts the pause as a delay.
     const loopP99: number[] = [];
     const loopMax: number[] = [];
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < (options.throughputOnly ? 0 : runs); i++) {
       bareMs.push(await bare());
       const loopDelay = monitorEventLoopDelay({ resolution: 10 });
       loopDelay.enable();
@@ -190,7 +201,7 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
       loopP99.push(loopDelay.percentile(99) / 1e6);
       loopMax.push(loopDelay.max / 1e6);
     }
-    const overheadRatio = median(endToEndMs.map((ms, i) => ms / (bareMs[i] as number)));
+    const overheadRatio = options.throughputOnly ? Number.NaN : median(endToEndMs.map((ms, i) => ms / (bareMs[i] as number)));
 
     // 2. Throughput: `requests` requests from 1 client, then the same from `clients` clients at
     // once, alternating for `rounds` rounds.
@@ -223,6 +234,8 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
       height: decoded.height,
       tiles,
       threads: config.inferenceThreads,
+      sessions: config.modelSessions,
+      tilesInFlight: config.tilesInFlight,
       maxConcurrent: config.maxConcurrent,
       tileSize: config.tileSize,
       bareMedianMs: median(bareMs),
@@ -245,13 +258,15 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
       loadAverage: loadavg(),
     };
     const f = (n: number) => n.toFixed(0);
-    log(`  bare model         median ${f(result.bareMedianMs)} ms (${runs} runs, alternating with the service)`);
-    log(
-      `  end to end         median ${f(result.endToEndMedianMs)} ms: decode ${f(result.serverMs.decode)}, queue ${f(result.serverMs.queue)}, ` +
-        `inference ${f(result.serverMs.inference)}, encode ${f(result.serverMs.encode)} (server side)`,
-    );
-    log(`  event loop delay   p99 ${f(result.eventLoopDelayMs.p99)} ms (median of runs), max ${f(result.eventLoopDelayMs.max)} ms during the service runs`);
-    log(`  overhead           ${result.overheadRatio.toFixed(3)}x the bare model, median of pairs (target <= 1.15)`);
+    if (!options.throughputOnly) {
+      log(`  bare model         median ${f(result.bareMedianMs)} ms (one run, ${bareThreads} ORT thread(s); ${runs} runs, alternating with the service)`);
+      log(
+        `  end to end         median ${f(result.endToEndMedianMs)} ms: decode ${f(result.serverMs.decode)}, queue ${f(result.serverMs.queue)}, ` +
+          `inference ${f(result.serverMs.inference)}, encode ${f(result.serverMs.encode)} (server side)`,
+      );
+      log(`  event loop delay   p99 ${f(result.eventLoopDelayMs.p99)} ms (median of runs), max ${f(result.eventLoopDelayMs.max)} ms during the service runs`);
+      log(`  overhead           ${result.overheadRatio.toFixed(3)}x the bare model, median of pairs (target <= 1.15)`);
+    }
     log(
       `  throughput         1 client ${oneClient.toFixed(2)} img/s, ${clients} clients ${manyClients.toFixed(2)} img/s: ` +
         `${result.throughputRatio.toFixed(2)}x, median of ${rounds} rounds (target >= 1.6)`,
@@ -279,12 +294,17 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       json: { type: 'boolean' },
     },
   });
-  const result = await benchStyleService({
+  const common = {
     ...(values.runs ? { runs: Number(values.runs) } : {}),
     ...(values.megapixels ? { megapixels: Number(values.megapixels) } : {}),
     ...(values.clients ? { clients: Number(values.clients) } : {}),
     ...(values.requests ? { requests: Number(values.requests) } : {}),
     ...(values.rounds ? { rounds: Number(values.rounds) } : {}),
-  });
-  if (values.json) console.log(JSON.stringify(result));
+  };
+  const result = await benchStyleService(common);
+  const perRequest =
+    result.tilesInFlight > 1 && result.sessions > 1
+      ? await benchStyleService({ ...common, throughputOnly: true, env: { ...process.env, NST_TILES_IN_FLIGHT: '1' } })
+      : undefined;
+  if (values.json) console.log(JSON.stringify({ result, perRequest }));
 }

@@ -13,7 +13,8 @@ describe('loadConfig', () => {
     expect(config.trainerAddr).toBe('127.0.0.1:50052');
     expect(config.releaseAddr).toBe('127.0.0.1:50053');
     expect(config.gatewayPort).toBe(8080);
-    expect(config.inferenceThreads).toBe(2);
+    expect(config.inferenceThreads).toBe(1);
+    expect([config.modelSessions, config.tilesInFlight, config.inferenceMemoryArena]).toEqual([2, 2, false]);
     expect(config.maxUploadBytes).toBe(32 * 1024 * 1024);
     expect(config.maxPixels).toBe(50_000_000);
     expect(config.chunkBytes).toBe(256 * 1024);

@@ -194,9 +194,30 @@ const SETTINGS = {
   }),
   inferenceThreads: setting({
     env: 'NST_INFERENCE_THREADS',
+    default: '1',
+    schema: wholeNumber(1, 256),
+    description:
+      'Intra-op threads of each ONNX Runtime session (one run split across them; scales poorly, so parallel sessions use cores better).',
+  }),
+  modelSessions: setting({
+    env: 'NST_MODEL_SESSIONS',
     default: '2',
     schema: wholeNumber(1, 256),
-    description: 'Intra-op threads of ONNX Runtime per model run.',
+    description:
+      'Most ONNX Runtime sessions (worker threads) one loaded style version opens, each running one tile at a time; opened on demand when all are busy. Sessions x threads should match the cores.',
+  }),
+  tilesInFlight: setting({
+    env: 'NST_TILES_IN_FLIGHT',
+    default: '2',
+    schema: wholeNumber(1, 256),
+    description:
+      "Tiles of one image sent to the model at once, so a single request can use several sessions; 1 keeps each request on one session.",
+  }),
+  inferenceMemoryArena: setting({
+    env: 'NST_INFERENCE_MEMORY_ARENA',
+    default: 'false',
+    schema: boolean,
+    description: "Keep ONNX Runtime's per-session memory arena: slightly faster reuse, but each session keeps its largest size for good.",
   }),
   maxUploadBytes: setting({
     env: 'NST_MAX_UPLOAD_BYTES',

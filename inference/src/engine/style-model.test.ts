@@ -31,6 +31,29 @@ describe('StyleModel', () => {
     expect(outs[2]?.data).toEqual(outs[0]?.data);
   });
 
+  it('opens more sessions while all are busy, up to the limit, and gives every run the same answer', async () => {
+    const net = StyleNet.create({ channels: [4, 6, 8], residualBlocks: 1, outerKernel: 3 }, 5);
+    const pooled = await StyleModel.load(exportOnnx(net), { threads: 1, sessions: 2 });
+    net.dispose();
+    expect(pooled.openSessions).toBe(1);
+    const image = rgbFromBytes(Uint8Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 7) % 256), 64, 48);
+    const first = await pooled.run(image);
+    // Runs one at a time never need a second session.
+    expect(pooled.openSessions).toBe(1);
+    // The second session opens in the background once runs overlap (~100 ms to open).
+    for (let round = 0; round < 40 && pooled.openSessions < 2; round++) {
+      await Promise.all(Array.from({ length: 4 }, () => pooled.run(image)));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(pooled.openSessions).toBe(2);
+    const outs = await Promise.all(Array.from({ length: 6 }, () => pooled.run(image)));
+    expect(pooled.openSessions).toBe(2);
+    for (const out of outs) expect(out.data).toEqual(first.data);
+    await pooled.dispose();
+    await expect(pooled.run(image)).rejects.toThrow(/dispose/);
+    await expect(StyleModel.load(new Uint8Array(), { sessions: 0 })).rejects.toThrow(/sessions/);
+  });
+
   it('keeps the event loop free while a model runs', async () => {
     const net = StyleNet.create(STARTER_CONFIG, 2);
     const starter = await StyleModel.load(exportOnnx(net));

@@ -116,4 +116,54 @@ describe('stylizeTiled', () => {
     expect(runs).toBe(2);
     expect(progress).toEqual(['1/9', '2/9']);
   });
+
+  it('blends the same image with several tiles in flight, keeping at most that many running', async () => {
+    // A model that answers out of order (later tiles sooner) and counts concurrent runs.
+    let running = 0;
+    let mostRunning = 0;
+    let calls = 0;
+    const outOfOrder: StyleRunner = {
+      run: async (image) => {
+        running++;
+        mostRunning = Math.max(mostRunning, running);
+        const delay = 12 - (calls++ % 4) * 3;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        running--;
+        return { ...image, data: image.data.map((v) => 1 - v) };
+      },
+    };
+    const [width, height] = [333, 250];
+    const pixels = randomPixels(width, height, 7);
+    const options = { tileSize: 96, overlap: 24 };
+    const sequential = await stylizeTiled(outOfOrder, pixels, width, height, options);
+    expect(mostRunning).toBe(1);
+    mostRunning = 0;
+    const parallel = await stylizeTiled(outOfOrder, pixels, width, height, { ...options, tilesInFlight: 3 });
+    expect(mostRunning).toBe(3);
+    expect(Buffer.from(parallel).equals(Buffer.from(sequential))).toBe(true);
+    expect(parallel[0]).toBe(255 - pixels[0]!);
+  });
+
+  it('starts no new tile after an abort while earlier tiles are in flight, and fails with the reason', async () => {
+    const controller = new AbortController();
+    let started = 0;
+    const slow: StyleRunner = {
+      run: async (image) => {
+        started++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return identity.run(image);
+      },
+    };
+    const run = stylizeTiled(slow, randomPixels(300, 300), 300, 300, {
+      tileSize: 128,
+      overlap: 16,
+      tilesInFlight: 2,
+      signal: controller.signal,
+      onTile: (done) => {
+        if (done === 1) controller.abort(new Error('deadline passed'));
+      },
+    });
+    await expect(run).rejects.toThrow('deadline passed');
+    expect(started).toBe(2);
+  });
 });

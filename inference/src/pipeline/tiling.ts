@@ -77,9 +77,18 @@ export interface TiledOptions {
   overlap: number;
   /** Called after each tile; awaited, so a slow consumer slows the loop rather than queueing. */
   onTile?: (done: number, total: number) => void | Promise<void>;
-  /** Checked between tiles: an aborted request stops after the tile in flight. */
+  /** Checked between tiles: an aborted request stops after the tiles in flight. */
   signal?: AbortSignal;
+  /**
+   * Tiles sent to the model before the first unfinished one is blended (default 1). More than
+   * one lets a model with several sessions run one image's tiles in parallel; results are
+   * still blended in raster order, so the band of accumulators stays one tile row high.
+   */
+  tilesInFlight?: number;
 }
+
+/** Placeholder for a blended tile, so its result can be collected while later tiles run. */
+const DONE: Promise<RgbImage> = Promise.resolve({ data: new Float32Array(0), width: 0, height: 0 });
 
 /** Number of tiles `stylizeTiled` will run for an image. */
 export function countTiles(width: number, height: number, tileSize: number, overlap: number): number {
@@ -110,7 +119,6 @@ export async function stylizeTiled(
   const weightSums = new Float32Array(width * bandRows);
   let bandTop = 0;
   const output = new Uint8Array(width * height * 3);
-  let tileInput = new Float32Array(0);
   let done = 0;
 
   // Writes band rows [bandTop, until) to the output and slides the rest of the band up.
@@ -131,47 +139,64 @@ export async function stylizeTiled(
     bandTop = until;
   };
 
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r] as AxisSpan;
-    flushRowsBefore(row.start);
-    const rowWeights = axisWeights(rows, r);
-    for (let c = 0; c < columns.length; c++) {
-      options.signal?.throwIfAborted();
-      const column = columns[c] as AxisSpan;
-      const tw = column.length;
-      const th = row.length;
-      if (tileInput.length !== tw * th * 3) tileInput = new Float32Array(tw * th * 3);
-      for (let y = 0; y < th; y++) {
-        const src = ((row.start + y) * width + column.start) * 3;
-        const dst = y * tw * 3;
-        for (let i = 0; i < tw * 3; i++) tileInput[dst + i] = (pixels[src + i] as number) / 255;
-      }
-      const input = { data: tileInput, width: tw, height: th };
-      const result = await withSpan(
-        'inference tile',
-        { [SPAN_ATTRIBUTES.tile]: done, [SPAN_ATTRIBUTES.tiles]: total, [SPAN_ATTRIBUTES.width]: tw, [SPAN_ATTRIBUTES.height]: th, [SPAN_ATTRIBUTES.pixels]: tw * th },
-        () => model.run(input),
-      );
-      if (result.width !== tw || result.height !== th || result.data.length !== tw * th * 3) {
-        throw new Error(`style model returned ${result.width}x${result.height} for a ${tw}x${th} tile`);
-      }
-      const wx = columnWeights[c] as Float32Array;
-      for (let y = 0; y < th; y++) {
-        const wy = rowWeights[y] as number;
-        const bandRow = row.start + y - bandTop;
-        for (let x = 0; x < tw; x++) {
-          const w = wy * (wx[x] as number);
-          const p = bandRow * width + column.start + x;
-          const s = (y * tw + x) * 3;
-          weightSums[p] = (weightSums[p] as number) + w;
-          sums[p * 3] = (sums[p * 3] as number) + w * (result.data[s] as number);
-          sums[p * 3 + 1] = (sums[p * 3 + 1] as number) + w * (result.data[s + 1] as number);
-          sums[p * 3 + 2] = (sums[p * 3 + 2] as number) + w * (result.data[s + 2] as number);
-        }
-      }
-      done++;
-      await options.onTile?.(done, total);
+  const tiles = rows.flatMap((row, r) => columns.map((column, c) => ({ row, r, column, c })));
+  const rowWeightsOf = rows.map((_, r) => axisWeights(rows, r));
+  const window = Math.max(1, Math.floor(options.tilesInFlight ?? 1));
+  const runs: Array<Promise<RgbImage>> = [];
+  // Copies tile i out of the photo and hands it to the model (each tile its own buffer, since
+  // several may be in flight).
+  const launch = (i: number): void => {
+    const { row, column } = tiles[i] as (typeof tiles)[number];
+    const tw = column.length;
+    const th = row.length;
+    const tileInput = new Float32Array(tw * th * 3);
+    for (let y = 0; y < th; y++) {
+      const src = ((row.start + y) * width + column.start) * 3;
+      const dst = y * tw * 3;
+      for (let k = 0; k < tw * 3; k++) tileInput[dst + k] = (pixels[src + k] as number) / 255;
     }
+    const input = { data: tileInput, width: tw, height: th };
+    const run = withSpan(
+      'inference tile',
+      { [SPAN_ATTRIBUTES.tile]: i, [SPAN_ATTRIBUTES.tiles]: total, [SPAN_ATTRIBUTES.width]: tw, [SPAN_ATTRIBUTES.height]: th, [SPAN_ATTRIBUTES.pixels]: tw * th },
+      () => model.run(input),
+    );
+    // Awaited in order below; if an earlier tile fails first this one is never awaited.
+    run.catch(() => undefined);
+    runs.push(run);
+  };
+
+  for (let i = 0; i < tiles.length; i++) {
+    while (runs.length < Math.min(tiles.length, i + window)) {
+      options.signal?.throwIfAborted();
+      launch(runs.length);
+    }
+    const { row, r, column, c } = tiles[i] as (typeof tiles)[number];
+    if (c === 0) flushRowsBefore(row.start);
+    const rowWeights = rowWeightsOf[r] as Float32Array;
+    const tw = column.length;
+    const th = row.length;
+    const result = await (runs[i] as Promise<RgbImage>);
+    if (result.width !== tw || result.height !== th || result.data.length !== tw * th * 3) {
+      throw new Error(`style model returned ${result.width}x${result.height} for a ${tw}x${th} tile`);
+    }
+    const wx = columnWeights[c] as Float32Array;
+    for (let y = 0; y < th; y++) {
+      const wy = rowWeights[y] as number;
+      const bandRow = row.start + y - bandTop;
+      for (let x = 0; x < tw; x++) {
+        const w = wy * (wx[x] as number);
+        const p = bandRow * width + column.start + x;
+        const s = (y * tw + x) * 3;
+        weightSums[p] = (weightSums[p] as number) + w;
+        sums[p * 3] = (sums[p * 3] as number) + w * (result.data[s] as number);
+        sums[p * 3 + 1] = (sums[p * 3 + 1] as number) + w * (result.data[s + 1] as number);
+        sums[p * 3 + 2] = (sums[p * 3 + 2] as number) + w * (result.data[s + 2] as number);
+      }
+    }
+    runs[i] = DONE;
+    done++;
+    await options.onTile?.(done, total);
   }
   flushRowsBefore(height);
   return output;

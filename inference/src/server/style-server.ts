@@ -27,7 +27,8 @@ export type StyleServerConfig = Pick<
   | 'feedbackRetentionDays'
 > &
   // With a releases folder the release router (rollouts.json) picks versions; else the latest serves.
-  Partial<Pick<Config, 'releasesDir'>>;
+  // Without the parallelism settings a model runs one session, one tile at a time.
+  Partial<Pick<Config, 'releasesDir' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;
@@ -66,7 +67,11 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
         })
       : undefined);
   const loadModel = async (onnx: Uint8Array): Promise<LoadedStyleModel> =>
-    StyleModel.load(onnx, { threads: config.inferenceThreads });
+    StyleModel.load(onnx, {
+      threads: config.inferenceThreads,
+      sessions: config.modelSessions,
+      memoryArena: config.inferenceMemoryArena,
+    });
   return launchStyleService({
     address: options.address ?? config.styleAddr,
     limits: {
@@ -75,6 +80,7 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
       chunkBytes: config.chunkBytes,
       tileSize: config.tileSize,
       tileOverlap: config.tileOverlap,
+      tilesInFlight: config.tilesInFlight,
       maxConcurrent: config.maxConcurrent,
       queueLength: config.queueLength,
     },

@@ -33,6 +33,8 @@ export interface StylizeLimits {
   tileSize: number;
   /** Overlap between neighbouring tiles (NST_TILE_OVERLAP). */
   tileOverlap: number;
+  /** Tiles of one image run at once across the model's sessions (NST_TILES_IN_FLIGHT); default 1. */
+  tilesInFlight?: number;
 }
 
 export type LoadedStyleModel = StyleRunner & DisposableModel;
@@ -183,6 +185,7 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
       stylizeTiled(model, image.pixels, image.width, image.height, {
         tileSize: limits.tileSize,
         overlap: limits.tileOverlap,
+        tilesInFlight: limits.tilesInFlight,
         signal: call.signal,
         onTile: (done) =>
           call.emit({
