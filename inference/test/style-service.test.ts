@@ -296,6 +296,28 @@ describe('deadlines, cancellation and load', () => {
     await expectServesNormally();
   });
 
+  it('refuses at once, with its estimate, a request that would outlive its deadline behind the queue', async () => {
+    const large = await photoJpeg(2000, 1500);
+    // Alone, to know this machine's time for one such image (and let the service learn its rate).
+    const started = Date.now();
+    expectSuccess(await stylize(client, header(harness.styles.primary), large));
+    const aloneMs = Date.now() - started;
+
+    const busy = Array.from({ length: harness.limits.maxConcurrent + 1 }, () =>
+      stylize(client, header(harness.styles.primary), large),
+    );
+    await waitFor(() => harness.service.queue.active === harness.limits.maxConcurrent, 30_000);
+    // At least two of these images' work is ahead of the probe, which has time for a bit over one.
+    const refusedAt = Date.now();
+    const probe = await stylize(client, header(harness.styles.primary), large, { deadlineMs: Math.round(aloneMs * 1.3) });
+    expect(probe.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(probe.error?.details).toMatch(/would take about [\d.]+ s with the work queued ahead of it, and the call's deadline is in [\d.]+ s/);
+    expect(Date.now() - refusedAt).toBeLessThan(aloneMs);
+    for (const outcome of await Promise.all(busy)) expectSuccess(outcome);
+    // With the queue empty again the same deadline is enough.
+    expectSuccess(await stylize(client, header(harness.styles.primary), large, { deadlineMs: Math.round(aloneMs * 3) }));
+  });
+
   it('stays SERVING on grpc.health.v1 while every slot is busy', async () => {
     const large = await photoJpeg(1600, 1200);
     const busy = Array.from({ length: harness.limits.maxConcurrent }, () =>

@@ -86,6 +86,13 @@ function abortOnCancel(call: ServerSurfaceCall): AbortController {
   return controller;
 }
 
+/** The call's deadline in epoch milliseconds, or undefined when it has none. */
+function deadlineOf(call: ServerSurfaceCall): number | undefined {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) ? at : undefined;
+}
+
 function metadataVersion(call: ServerSurfaceCall): string | undefined {
   const value = call.metadata.get(VERSION_METADATA_KEY)[0];
   return typeof value === 'string' ? value : undefined;
@@ -283,6 +290,7 @@ export function createStyleHandlers(deps: StyleHandlerDeps): StyleServiceServer 
           metadataVersion: metadataVersion(call),
           upload: upload.promise,
           signal: controller.signal,
+          deadline: deadlineOf(call),
           emit: (message) => writeReply(call, message, controller.signal),
           onAccepted: (requestId, style, version) => tracker.onAccepted(requestId, style, version, checked.clientId),
         });
@@ -310,6 +318,7 @@ export function createStyleHandlers(deps: StyleHandlerDeps): StyleServiceServer 
           metadataVersion: metadataVersion(call),
           upload: Promise.resolve(image),
           signal: controller.signal,
+          deadline: deadlineOf(call),
           emit: (message) => writeReply(call, message, controller.signal),
           onAccepted: (requestId, style, version) => tracker.onAccepted(requestId, style, version, checked.clientId),
         });

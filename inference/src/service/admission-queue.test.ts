@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AdmissionQueue } from './admission-queue';
 import { StyleServiceError } from './errors';
 
@@ -59,5 +59,64 @@ describe('AdmissionQueue', () => {
     expect(queue.active).toBe(1);
     uploading.release();
     ready.release();
+  });
+
+  it('estimates the wait from the work ahead at the rate it has seen finished work go', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const queue = new AdmissionQueue({ maxConcurrent: 1, queueLength: 4 });
+      const first = queue.admit();
+      first.declare(1_000_000);
+      // Nothing has finished yet: no estimate, so nothing can be refused on a guess.
+      expect(first.estimateMs()).toBeUndefined();
+      await first.acquire();
+      vi.advanceTimersByTime(2_000);
+      first.release(true);
+
+      // 2 ms per 1000 pixels learned. Now one 4 MP request runs and a 1 MP one waits.
+      const running = queue.admit();
+      running.declare(4_000_000);
+      await running.acquire();
+      const waiting = queue.admit();
+      waiting.declare(1_000_000);
+      const waited = waiting.acquire();
+      const late = queue.admit();
+      late.declare(2_000_000);
+      // Half of the running 4 MP + the waiting 1 MP + its own 2 MP = 5 MP at 2 ms/kpx.
+      expect(late.estimateMs()).toBeCloseTo(10_000);
+
+      // Failed or cancelled work does not teach the rate.
+      vi.advanceTimersByTime(1);
+      running.release();
+      await waited;
+      expect(late.estimateMs()).toBeCloseTo((500_000 + 2_000_000) * 0.002);
+      waiting.release();
+      late.release();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('learns the server-wide rate from requests that shared the slots', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const queue = new AdmissionQueue({ maxConcurrent: 2, queueLength: 2 });
+      const [a, b] = [queue.admit(), queue.admit()];
+      a.declare(1_000_000);
+      b.declare(1_000_000);
+      await a.acquire();
+      await b.acquire();
+      // Side by side each took 4 s for 1 MP: the server did 2 MP in 4 s, 2 ms per 1000 pixels.
+      vi.advanceTimersByTime(4_000);
+      a.release(true);
+      const probe = queue.admit();
+      probe.declare(1_000_000);
+      // b (still running, counted half) + own 1 MP at 2 ms/kpx.
+      expect(probe.estimateMs()).toBeCloseTo(3_000);
+      b.release();
+      probe.release();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -4,9 +4,15 @@
  * (RESOURCE_EXHAUSTED) instead of piling up; a waiting request whose call is cancelled or
  * runs past its deadline leaves the queue without ever taking a slot.
  *
- * Hand-written (rather than p-limit or p-queue) because it needs three things together:
- * refusal when the wait list is full, removal of an aborted waiter, and a ticket that holds a
- * queue place from admission (before the upload has arrived) until the slot is taken.
+ * It also learns how fast the server gets through pixels (from the slots it hands out), so a
+ * request whose deadline would pass before the work ahead of it and its own work are done can
+ * be refused at once (RESOURCE_EXHAUSTED, with the estimate) instead of waiting in the queue
+ * and ending in DEADLINE_EXCEEDED after using a place and, often, a slot.
+ *
+ * Hand-written (rather than p-limit or p-queue) because it needs these things together:
+ * refusal when the wait list is full, removal of an aborted waiter, a ticket that holds a
+ * queue place from admission (before the upload has arrived) until the slot is taken, and a
+ * wait estimate from the work queued ahead.
  */
 import { resourceExhausted } from './errors';
 
@@ -15,14 +21,28 @@ export interface AdmissionLimits {
   queueLength: number;
 }
 
+/** Weight of the newest observation in the pixel-rate average. */
+const RATE_SMOOTHING = 0.3;
+
 /** A request's place: admitted now, turned into a slot by `acquire`, given back by `release`. */
 export interface Ticket {
   /** Requests ahead of this one when it was admitted (running requests not counted). */
   readonly position: number;
+  /** Declares this request's work (pixels to stylize), for the wait estimates. */
+  declare(pixels: number): void;
+  /**
+   * Estimated milliseconds from now until this request would be done: the work queued and
+   * running ahead of it plus its own, at the server's observed rate. Undefined until the
+   * queue has seen a request finish (or before `declare`).
+   */
+  estimateMs(): number | undefined;
   /** Waits for a slot. Rejects with the signal's reason if it aborts first. */
   acquire(signal?: AbortSignal): Promise<void>;
-  /** Frees the slot or the queue place; safe to call more than once. */
-  release(): void;
+  /**
+   * Frees the slot or the queue place; safe to call more than once. `finished` says the
+   * declared work was done, so its time teaches the rate (failed or cancelled work does not).
+   */
+  release(finished?: boolean): void;
 }
 
 export class AdmissionQueue {
@@ -32,6 +52,11 @@ export class AdmissionQueue {
   private pending = 0;
   /** Tickets that asked for a slot, in arrival order. */
   private readonly ready: Array<() => void> = [];
+  /** Declared pixels of each waiting ticket (keyed by its wake function) and running ticket. */
+  private readonly waitingPixels = new Map<() => void, number>();
+  private readonly runningPixels = new Set<{ pixels: number }>();
+  /** Server-wide milliseconds per pixel, smoothed; undefined until a request finishes. */
+  private msPerPixel: number | undefined;
 
   constructor(private readonly limits: AdmissionLimits) {
     if (limits.maxConcurrent < 1) throw new RangeError('maxConcurrent must be at least 1');
@@ -65,21 +90,41 @@ export class AdmissionQueue {
     this.pending++;
     let state: 'pending' | 'waiting' | 'running' | 'released' = 'pending';
     let wake: (() => void) | undefined;
+    const work = { pixels: 0 };
+    let startedAt = 0;
     const leaveQueue = (): void => {
       if (wake) {
         const index = this.ready.indexOf(wake);
         if (index >= 0) this.ready.splice(index, 1);
+        this.waitingPixels.delete(wake);
       }
+    };
+    const startRunning = (): void => {
+      state = 'running';
+      this.pending--;
+      this.running++;
+      startedAt = performance.now();
+      this.runningPixels.add(work);
     };
     return {
       position,
+      declare: (pixels: number) => {
+        work.pixels = Math.max(0, pixels);
+      },
+      estimateMs: () => {
+        if (this.msPerPixel === undefined || work.pixels === 0) return undefined;
+        // Running requests are taken as half done; waiting ones ahead (all of them, since this
+        // ticket has not asked for a slot yet) in full.
+        let ahead = 0;
+        for (const running of this.runningPixels) ahead += running.pixels / 2;
+        for (const pixels of this.waitingPixels.values()) ahead += pixels;
+        return (ahead + work.pixels) * this.msPerPixel;
+      },
       acquire: (signal?: AbortSignal) => {
         if (state !== 'pending') return Promise.reject(new Error(`ticket is ${state}; acquire it once`));
         signal?.throwIfAborted();
         if (this.running < maxConcurrent && this.ready.length === 0) {
-          state = 'running';
-          this.pending--;
-          this.running++;
+          startRunning();
           return Promise.resolve();
         }
         state = 'waiting';
@@ -88,20 +133,23 @@ export class AdmissionQueue {
             leaveQueue();
             reject(signal?.reason);
           };
-          wake = () => {
+          const self = (): void => {
             signal?.removeEventListener('abort', onAbort);
-            state = 'running';
-            this.pending--;
-            this.running++;
+            this.waitingPixels.delete(self);
+            startRunning();
             resolve();
           };
+          wake = self;
           signal?.addEventListener('abort', onAbort, { once: true });
-          this.ready.push(wake);
+          this.ready.push(self);
+          this.waitingPixels.set(self, work.pixels);
         });
       },
-      release: () => {
+      release: (finished = false) => {
         if (state === 'released') return;
         if (state === 'running') {
+          if (finished) this.observe(work.pixels, performance.now() - startedAt, this.running);
+          this.runningPixels.delete(work);
           this.running--;
         } else {
           leaveQueue();
@@ -111,6 +159,17 @@ export class AdmissionQueue {
         this.grantNext();
       },
     };
+  }
+
+  /**
+   * One finished request: `heldMs` for `pixels` while `sharing` requests held slots. Requests
+   * running side by side share the cores, so the server-wide rate is the per-request time
+   * divided by how many shared them (an estimate; it errs towards admitting).
+   */
+  private observe(pixels: number, heldMs: number, sharing: number): void {
+    if (pixels <= 0 || heldMs <= 0) return;
+    const sample = heldMs / pixels / Math.max(1, sharing);
+    this.msPerPixel = this.msPerPixel === undefined ? sample : this.msPerPixel + RATE_SMOOTHING * (sample - this.msPerPixel);
   }
 
   private grantNext(): void {

@@ -16,9 +16,9 @@ import { OutputFormat, type StylizeHeader, type StylizeResponse, type StylizeSum
 import { SPAN_ATTRIBUTES as A, annotateActiveSpan, platformMetrics, withSpan } from '@nst/runtime';
 import { decodeImage, encodeImage, inspectImage, CONTENT_TYPES, type ImageFormat } from '../pipeline/image-codec';
 import { countTiles, stylizeTiled, type StyleRunner } from '../pipeline/tiling';
-import type { AdmissionQueue } from './admission-queue';
+import type { AdmissionQueue, Ticket } from './admission-queue';
 import type { VersionResolver } from './catalog';
-import { invalidArgument } from './errors';
+import { invalidArgument, resourceExhausted } from './errors';
 import type { DisposableModel, ModelCache } from './model-cache';
 import type { PhotoKeeper } from './photo-keeper';
 
@@ -54,6 +54,8 @@ export interface StylizeCall {
   /** Resolves with the complete upload once the client has sent it all. */
   upload: Promise<Uint8Array>;
   signal: AbortSignal;
+  /** When the call's deadline passes (epoch milliseconds); undefined for none. */
+  deadline?: number | undefined;
   /** Sends one reply message; resolves when the transport can take more. */
   emit(message: StylizeResponse): Promise<void>;
   /** Called once the request is admitted, before anything is sent. */
@@ -99,6 +101,32 @@ export function checkHeader(header: StylizeHeader, metadataVersion?: string): Ch
   }
   const pinned = header.version?.trim() || metadataVersion?.trim() || undefined;
   return { style, pinnedVersion: pinned, format, quality: header.quality, maxDimension: header.maxDimension, clientId: header.clientId };
+}
+
+/** Pixels the network will run on: the declared size, after the optional max_dimension cap. */
+function outputPixels(width: number, height: number, maxDimension: number): number {
+  const scale = maxDimension > 0 ? Math.min(1, maxDimension / Math.max(width, height, 1)) : 1;
+  return Math.round(width * scale) * Math.round(height * scale);
+}
+
+/**
+ * Refuses a request that cannot finish before its deadline at the rate the server is going:
+ * better an immediate RESOURCE_EXHAUSTED with the estimate than a queue place held until
+ * DEADLINE_EXCEEDED (found by the load run: calls queued behind 12 MP photos outlived their
+ * deadlines). Without a deadline or before the first request has finished, nothing is refused.
+ */
+function refuseIfTooLate(ticket: Ticket, pixels: number, deadline: number | undefined): void {
+  ticket.declare(pixels);
+  if (deadline === undefined) return;
+  const estimate = ticket.estimateMs();
+  const left = deadline - Date.now();
+  if (estimate === undefined || estimate <= left) return;
+  platformMetrics().queueRejected.inc();
+  throw resourceExhausted(
+    `the server is busy: this ${(pixels / 1e6).toFixed(1)} MP image would take about ${(estimate / 1000).toFixed(1)} s ` +
+      `with the work queued ahead of it, and the call's deadline is in ${(Math.max(0, left) / 1000).toFixed(1)} s; ` +
+      'retry later, with a longer deadline, or with a smaller max_dimension',
+  );
 }
 
 const since = (start: number): number => Math.round((performance.now() - start) * 100) / 100;
@@ -149,6 +177,7 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     const declared = await inspectImage(bytes, limits.maxPixels);
     let decodeMs = since(decodeStart);
     photos.hold(requestId, { bytes, format: declared.format, style: header.style, version });
+    refuseIfTooLate(ticket, outputPixels(declared.width, declared.height, header.maxDimension), call.deadline);
 
     const queueStart = performance.now();
     await withSpan('queue wait', { [A.queueDepth]: queue.queued, [A.queuePosition]: ticket.position }, () => ticket.acquire(call.signal));
@@ -208,7 +237,7 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     });
     const encodeMs = since(encodeStart);
     // The slot covers decode, inference and encode; streaming the result out does not need it.
-    ticket.release();
+    ticket.release(true);
     sampleQueue();
 
     for (let offset = 0; offset < output.length; offset += limits.chunkBytes) {
