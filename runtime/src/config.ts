@@ -398,6 +398,24 @@ const SETTINGS = {
     schema: text,
     description: 'Cluster mode: the Kubernetes Service of StyleService that the Istio routing is for.',
   }),
+  clusterCanaryDeployment: setting({
+    env: 'NST_CLUSTER_CANARY_DEPLOYMENT',
+    default: 'nst-inference-canary',
+    schema: text,
+    description: 'Cluster mode: the StyleService Deployment of the canary track (pods labelled `nst.dev/track: canary`), scaled up while a canary gets calls and to 0 after.',
+  }),
+  clusterCanaryReplicas: setting({
+    env: 'NST_CLUSTER_CANARY_REPLICAS',
+    default: '1',
+    schema: wholeNumber(1, 100),
+    description: 'Cluster mode: replicas the canary Deployment is scaled to while a canary gets calls.',
+  }),
+  clusterCanaryReadySeconds: setting({
+    env: 'NST_CLUSTER_CANARY_READY_SECONDS',
+    default: '120',
+    schema: wholeNumber(1, 3600),
+    description: 'Cluster mode: how long to wait for the canary Deployment\'s replicas to be available before giving up on routing calls to it, in seconds.',
+  }),
   styleMetricsPort: setting({
     env: 'NST_STYLE_METRICS_PORT',
     default: '9461',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../router/bucket';
 import { routeArm } from '../router/rollout-router';
 import type { RolloutRecord } from '../rollout/schema';
-import { bucketRegex, renderIstioRouting } from './render';
+import { bucketRegex, renderIstioRouting, routesToCanary } from './render';
 
 const at = '2026-01-10T12:00:00.000Z';
 const base = { rolloutId: 'r1', ladder: [10, 25, 50, 100], updatedAt: at, weightChangedAt: at };
@@ -26,36 +26,52 @@ describe('renderIstioRouting', () => {
     expect(() => new VirtualService(broken as never).validate()).toThrow();
   });
 
-  it('names one subset per version in use, selecting the version label', () => {
+  it('names one subset per release track, selecting the track label, whether or not a canary runs', () => {
+    const tracks = [
+      { name: 'stable', labels: { 'nst.dev/track': 'stable' } },
+      { name: 'canary', labels: { 'nst.dev/track': 'canary' } },
+    ];
     const { destinationRule } = renderIstioRouting({ format: 1, rollouts: { mosaic, swirl } }, options);
     expect(destinationRule.spec?.host).toBe('style.nst.svc.cluster.local');
-    expect(destinationRule.spec?.subsets).toEqual([
-      { name: 'v1', labels: { 'nst.dev/version': '1' } },
-      { name: 'v2', labels: { 'nst.dev/version': '2' } },
-      { name: 'v3', labels: { 'nst.dev/version': '3' } },
-    ]);
+    expect(destinationRule.spec?.subsets).toEqual(tracks);
+    expect(renderIstioRouting([swirl], options).destinationRule.spec?.subsets).toEqual(tracks);
   });
 
-  it('orders routes: pins, then per style sticky canary, sticky stable, weighted; styles without a canary go to stable', () => {
+  it('never routes to a subset the DestinationRule lacks', () => {
+    for (const records of [[mosaic, swirl], [swirl], [{ ...mosaic, canaryWeight: 100 }], [{ ...mosaic, canaryWeight: 0 }], []]) {
+      const { virtualService, destinationRule } = renderIstioRouting(records, options);
+      const subsets = new Set(destinationRule.spec?.subsets?.map((s) => s.name));
+      for (const route of virtualService.spec?.http ?? []) {
+        for (const { destination } of route.route ?? []) expect(subsets.has(destination.subset ?? ''), `${route.name} -> ${destination.subset}`).toBe(true);
+      }
+    }
+  });
+
+  it('orders routes: the pin, then per style sticky canary, sticky stable, weighted; styles without a canary go to stable', () => {
     const http = renderIstioRouting([swirl, mosaic], options).virtualService.spec?.http ?? [];
-    expect(http.map((route) => route.name)).toEqual([
-      'pin-v1',
-      'pin-v2',
-      'pin-v3',
-      'mosaic-sticky-canary',
-      'mosaic-sticky-stable',
-      'mosaic-weighted',
-      'swirl-stable',
-      'unrouted',
+    expect(http.map((route) => route.name)).toEqual(['pinned', 'mosaic-sticky-canary', 'mosaic-sticky-stable', 'mosaic-weighted', 'swirl-stable', 'unrouted']);
+    // A call that names its version goes to any stable pod with the header untouched.
+    expect(http[0]?.match).toEqual([{ headers: { 'x-nst-version': { regex: '^.+$' } } }]);
+    expect(http[0]?.route).toEqual([{ destination: { host: 'style.nst.svc.cluster.local', subset: 'stable', port: { number: 50051 } } }]);
+    expect(http[1]?.match?.[0]?.headers).toEqual({ 'x-nst-style': { exact: 'mosaic' }, 'x-nst-bucket': { regex: bucketRegex(25) } });
+    const picked = (i: number) => (http[i]?.route ?? []).map((r) => [r.destination.subset, r.weight, r.headers?.request?.set]);
+    expect(picked(1)).toEqual([['canary', undefined, { 'x-nst-version': '2' }]]);
+    expect(picked(2)).toEqual([['stable', undefined, { 'x-nst-version': '1' }]]);
+    expect(picked(3)).toEqual([
+      ['stable', 75, { 'x-nst-version': '1' }],
+      ['canary', 25, { 'x-nst-version': '2' }],
     ]);
-    expect(http[1]?.match?.[0]?.headers).toEqual({ 'x-nst-version': { exact: '2' } });
-    expect(http[1]?.route?.[0]?.destination.subset).toBe('v2');
-    const weighted = http[5]?.route ?? [];
-    expect(weighted.map((r) => [r.destination.subset, r.weight, r.headers?.request?.set])).toEqual([
-      ['v1', 75, { 'x-nst-version': '1' }],
-      ['v2', 25, { 'x-nst-version': '2' }],
-    ]);
-    expect(http[3]?.match?.[0]?.headers).toEqual({ 'x-nst-style': { exact: 'mosaic' }, 'x-nst-bucket': { regex: bucketRegex(25) } });
+    expect(picked(4)).toEqual([['stable', undefined, { 'x-nst-version': '3' }]]);
+    expect(picked(5)).toEqual([['stable', undefined, undefined]]);
+  });
+
+  it('the same version number of two styles is two models: each route sets its own style\'s version', () => {
+    const hatch: RolloutRecord = { ...base, style: 'hatch', phase: 'stable', stableVersion: '2', canaryWeight: 0 };
+    const http = renderIstioRouting([mosaic, hatch], options).virtualService.spec?.http ?? [];
+    const hatchRoute = http.find((r) => r.name === 'hatch-stable')?.route?.[0];
+    expect([hatchRoute?.destination.subset, hatchRoute?.headers?.request?.set]).toEqual(['stable', { 'x-nst-version': '2' }]);
+    const mosaicCanary = http.find((r) => r.name === 'mosaic-sticky-canary')?.route?.[0];
+    expect([mosaicCanary?.destination.subset, mosaicCanary?.headers?.request?.set]).toEqual(['canary', { 'x-nst-version': '2' }]);
   });
 
   it('sends exactly the buckets the local router sends to the canary', () => {
@@ -71,8 +87,16 @@ describe('renderIstioRouting', () => {
 
   it('sends every call of a style to the canary at 100%, and none to a canary at 0%', () => {
     const full = renderIstioRouting([{ ...mosaic, canaryWeight: 100 }], options).virtualService.spec?.http ?? [];
-    expect(full.find((r) => r.name === 'mosaic-canary')?.route?.[0]?.destination.subset).toBe('v2');
+    const all = full.find((r) => r.name === 'mosaic-canary')?.route ?? [];
+    expect(all.map((r) => [r.destination.subset, r.headers?.request?.set])).toEqual([['canary', { 'x-nst-version': '2' }]]);
     const none = renderIstioRouting([{ ...mosaic, canaryWeight: 0 }], options).virtualService.spec?.http ?? [];
-    expect(none.find((r) => r.name === 'mosaic-stable')?.route?.[0]?.destination.subset).toBe('v1');
+    expect(none.some((r) => r.route?.some((d) => d.destination.subset === 'canary'))).toBe(false);
+    expect(none.find((r) => r.name === 'mosaic-stable')?.route?.[0]?.headers?.request?.set).toEqual({ 'x-nst-version': '1' });
+  });
+
+  it('says whether any route sends calls to the canary track', () => {
+    expect(routesToCanary([mosaic, swirl])).toBe(true);
+    expect(routesToCanary({ format: 1, rollouts: { swirl } })).toBe(false);
+    expect(routesToCanary([{ ...mosaic, canaryWeight: 0 }])).toBe(false);
   });
 });

@@ -4,20 +4,27 @@
  * function is the only source of those objects (the committed k8s manifests are generated from
  * it, and cluster mode applies its output), so no hand-kept copy can drift.
  *
- * DestinationRule: one subset per version any style's stable or canary uses, named `v<version>`,
- * selecting pods labelled `nst.dev/version: "<version>"`.
+ * Subsets are release tracks, not versions: version numbers are per style (mosaic v2 and hatch
+ * v2 are different models) and every StyleService pod can serve every version of every style
+ * (shared registry; the pod serves the version `x-nst-version` names). So the DestinationRule
+ * always has exactly two subsets, `stable` and `canary`, selecting pods labelled
+ * `nst.dev/track: stable|canary` (the two inference Deployments). The canary subset is there
+ * even with no canary running: an empty subset is harmless while no route names it, and a
+ * constant DestinationRule can never lack a subset a VirtualService names.
  *
  * VirtualService routes, first match wins (the local router's rules, rollout-router.ts):
- *   1. pins: header `x-nst-version` exact <v> -> subset v<v>, for every subset;
+ *   1. pin: any request already carrying `x-nst-version` -> the stable subset, unchanged (any
+ *      pod serves the pinned version);
  *   then per style (header `x-nst-style` exact <style>; the body names the style too, but Istio
  *   routes on headers only, so callers in the cluster send it as metadata):
  *   2. sticky canary: header `x-nst-bucket` (set by the Envoy Lua filter from `x-nst-client-id`,
  *      FNV-1a 32 mod 100, see ../router/bucket.ts) matching 0..weight-1 -> the canary subset;
  *   3. any other bucket (a caller with a client id outside the canary's buckets) -> stable;
  *   4. no client id: weighted stable / canary per call.
- *   A route that picks a version also sets `x-nst-version` on the request, so the pod serves
- *   exactly the version Istio chose whatever its own state. Styles without a canary route to
- *   their stable subset; calls without `x-nst-style` go to the Service's pods unpinned.
+ *   A style at canary weight 100 sends every call to the canary subset; a style without a
+ *   canary sends every call to the stable subset. Each of these routes sets `x-nst-version` to
+ *   the version it picked, so the pod serves exactly that. Calls without `x-nst-style` go to
+ *   the stable subset, the pod picking the version.
  *
  * gRPC calls are balanced per request only when the Service port is named `grpc` (or carries
  * appProtocol: grpc); the k8s manifests do that.
@@ -26,7 +33,7 @@ import type { IDestinationRule } from '@kubernetes-models/istio/networking.istio
 import type { IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import type { RolloutRecord, RolloutState } from '../rollout/schema';
 
-export const VERSION_LABEL = 'nst.dev/version';
+export const TRACK_LABEL = 'nst.dev/track';
 export const VERSION_HEADER = 'x-nst-version';
 export const STYLE_HEADER = 'x-nst-style';
 export const BUCKET_HEADER = 'x-nst-bucket';
@@ -57,7 +64,9 @@ export interface IstioRouting {
 
 type HttpRoute = NonNullable<NonNullable<IVirtualService['spec']>['http']>[number];
 
-export const subsetName = (version: string): string => `v${version}`;
+export type Track = 'stable' | 'canary';
+/** Subset name = track name = the pods' `nst.dev/track` label. */
+export const TRACKS: readonly Track[] = ['stable', 'canary'];
 
 /** An RE2 regex matching exactly the decimal buckets 0..weight-1. */
 export function bucketRegex(weight: number): string {
@@ -65,72 +74,75 @@ export function bucketRegex(weight: number): string {
   return `^(${buckets.join('|')})$`;
 }
 
+/** The version a style's canary serves, when it gets any calls: canary phase, weight > 0. */
+export function liveCanaryVersion(record: RolloutRecord): string | undefined {
+  return record.phase === 'canary' && record.canaryVersion !== undefined && record.canaryWeight > 0 ? record.canaryVersion : undefined;
+}
+
+const recordsOf = (rollouts: RolloutState | readonly RolloutRecord[]): RolloutRecord[] =>
+  [...(Array.isArray(rollouts) ? rollouts : Object.values((rollouts as RolloutState).rollouts))];
+
+/** Whether any route of the rendered VirtualService sends calls to the canary subset. */
+export function routesToCanary(rollouts: RolloutState | readonly RolloutRecord[]): boolean {
+  return recordsOf(rollouts).some((record) => liveCanaryVersion(record) !== undefined);
+}
+
 const byStyle = (a: RolloutRecord, b: RolloutRecord): number => (a.style < b.style ? -1 : a.style > b.style ? 1 : 0);
 
 export function renderIstioRouting(rollouts: RolloutState | readonly RolloutRecord[], options: IstioRoutingOptions): IstioRouting {
-  const records = [...(Array.isArray(rollouts) ? rollouts : Object.values((rollouts as RolloutState).rollouts))].sort(byStyle);
+  const records = recordsOf(rollouts).sort(byStyle);
   const host = `${options.service}.${options.namespace}.svc.cluster.local`;
   const port = options.port ?? 50051;
   const name = options.name ?? `${options.service}-releases`;
   const metadata = { name, namespace: options.namespace, ...(options.labels ? { labels: { ...options.labels } } : {}) };
 
-  const versions = new Set<string>();
-  for (const record of records) {
-    versions.add(record.stableVersion);
-    if (record.phase === 'canary' && record.canaryVersion !== undefined) versions.add(record.canaryVersion);
-  }
-  const ordered = [...versions].sort((a, b) => Number(a) - Number(b));
-
-  const destination = (version: string, weight?: number) => ({
-    destination: { host, subset: subsetName(version), port: { number: port } },
+  const to = (track: Track) => ({ host, subset: track, port: { number: port } });
+  const serving = (track: Track, version: string, weight?: number) => ({
+    destination: to(track),
     ...(weight !== undefined ? { weight } : {}),
     headers: { request: { set: { [VERSION_HEADER]: version } } },
   });
 
-  const http: HttpRoute[] = ordered.map((version) => ({
-    name: `pin-v${version}`,
-    match: [{ headers: { [VERSION_HEADER]: { exact: version } } }],
-    route: [{ destination: { host, subset: subsetName(version), port: { number: port } } }],
-  }));
+  const http: HttpRoute[] = [{ name: 'pinned', match: [{ headers: { [VERSION_HEADER]: { regex: '^.+$' } } }], route: [{ destination: to('stable') }] }];
 
   for (const record of records) {
     const style = { [STYLE_HEADER]: { exact: record.style } };
-    const canary = record.phase === 'canary' && record.canaryVersion !== undefined && record.canaryWeight > 0 ? record.canaryVersion : undefined;
+    const canary = liveCanaryVersion(record);
     if (canary === undefined) {
-      http.push({ name: `${record.style}-stable`, match: [{ headers: style }], route: [destination(record.stableVersion)] });
+      http.push({ name: `${record.style}-stable`, match: [{ headers: style }], route: [serving('stable', record.stableVersion)] });
       continue;
     }
     const weight = record.canaryWeight;
     if (weight >= 100) {
-      http.push({ name: `${record.style}-canary`, match: [{ headers: style }], route: [destination(canary)] });
+      http.push({ name: `${record.style}-canary`, match: [{ headers: style }], route: [serving('canary', canary)] });
       continue;
     }
     http.push(
       {
         name: `${record.style}-sticky-canary`,
         match: [{ headers: { ...style, [BUCKET_HEADER]: { regex: bucketRegex(weight) } } }],
-        route: [destination(canary)],
+        route: [serving('canary', canary)],
       },
       {
         name: `${record.style}-sticky-stable`,
         match: [{ headers: { ...style, [BUCKET_HEADER]: { regex: '^[0-9]+$' } } }],
-        route: [destination(record.stableVersion)],
+        route: [serving('stable', record.stableVersion)],
       },
       {
         name: `${record.style}-weighted`,
         match: [{ headers: style }],
-        route: [destination(record.stableVersion, 100 - weight), destination(canary, weight)],
+        route: [serving('stable', record.stableVersion, 100 - weight), serving('canary', canary, weight)],
       },
     );
   }
-  http.push({ name: 'unrouted', route: [{ destination: { host, port: { number: port } } }] });
+  http.push({ name: 'unrouted', route: [{ destination: to('stable') }] });
 
   return {
     destinationRule: {
       apiVersion: 'networking.istio.io/v1',
       kind: 'DestinationRule',
       metadata,
-      spec: { host, subsets: ordered.map((version) => ({ name: subsetName(version), labels: { [VERSION_LABEL]: version } })) },
+      spec: { host, subsets: TRACKS.map((track) => ({ name: track, labels: { [TRACK_LABEL]: track } })) },
     },
     virtualService: {
       apiVersion: 'networking.istio.io/v1',

@@ -211,7 +211,14 @@ export async function startReleaseServer(config: Config, options: StartReleaseOp
   const onChange =
     options.onChange ??
     (config.releaseMode === 'cluster'
-      ? istioApplier({ routing: { namespace: config.clusterNamespace, service: config.clusterStyleService } })
+      ? istioApplier({
+          routing: { namespace: config.clusterNamespace, service: config.clusterStyleService },
+          canary: {
+            deployment: config.clusterCanaryDeployment,
+            replicas: config.clusterCanaryReplicas,
+            readyTimeoutMs: config.clusterCanaryReadySeconds * 1000,
+          },
+        })
       : undefined);
   const running = await launchReleaseService({
     address: options.address ?? config.releaseAddr,
