@@ -7,9 +7,13 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadConfig } from '@nst/runtime';
 import { REPO_DIR } from './render';
 import { validateObject } from './schemas';
 import { hasTool, OVERLAYS, renderOverlay, requireTool, type K8sObject, type Overlay } from './tools';
+
+/** The settings' defaults, which a manifest's env overrides. */
+const defaults = loadConfig({});
 
 const haveKubectl = requireTool('kubectl (kustomize)', hasTool('kubectl', ['version', '--client']));
 
@@ -237,14 +241,18 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
       for (const s of r.subsets) subsets.set(`${r.host}/${s.name}`, s.labels);
     }
     const pods = workloads(objects);
-    for (const [key, labels] of subsets) {
-      expect(pods.some((w) => (w.replicas ?? 1) > 0 && matches(labels, w.labels)), `subset ${key} selects running pods`).toBe(true);
-    }
+    const running = (labels: Labels) => pods.some((w) => (w.replicas ?? 1) > 0 && matches(labels, w.labels));
+    // Every subset selects a workload's pods; the canary track's may be scaled to 0 while no
+    // route names it, so only the subsets routes use must select running pods.
+    for (const [key, labels] of subsets) expect(pods.some((w) => matches(labels, w.labels)), `subset ${key} selects a workload's pods`).toBe(true);
     for (const vs of byKind('VirtualService')) {
-      for (const route of spec<{ http: { route: { destination: { host: string; subset?: string } }[] }[] }>(vs).http) {
+      for (const route of spec<{ http: { name?: string; route: { destination: { host: string; subset?: string } }[] }[] }>(vs).http) {
         for (const { destination } of route.route) {
           expect(services, `VirtualService ${vs.metadata.name} host`).toContain(destination.host);
-          if (destination.subset) expect(subsets.has(`${destination.host}/${destination.subset}`), `subset ${destination.subset}`).toBe(true);
+          if (!destination.subset) continue;
+          const labels = subsets.get(`${destination.host}/${destination.subset}`);
+          expect(labels, `subset ${destination.subset}`).toBeDefined();
+          expect(running(labels!), `route ${route.name ?? ''} -> subset ${destination.subset} selects running pods`).toBe(true);
         }
       }
     }
@@ -255,12 +263,42 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     expect(routing.map((vs) => vs.metadata.name)).toEqual(['nst-inference-releases']);
   });
 
-  it('the stable and canary inference pods are the same but for their track label', () => {
+  it('the stable and canary inference pods are the same but for their track label, and carry no version', () => {
     const [stable, canary] = ['nst-inference-stable', 'nst-inference-canary'].map((n) => workloads(objects).find((w) => w.name === n)!);
     expect(stable!.labels['nst.dev/track']).toBe('stable');
     expect(canary!.labels['nst.dev/track']).toBe('canary');
-    expect(stable!.labels['nst.dev/version']).toMatch(/^[1-9][0-9]*$/);
+    // Every pod serves every version (x-nst-version picks); a version label would be a lie.
+    const { 'nst.dev/track': _stableTrack, ...stableRest } = stable!.labels;
+    const { 'nst.dev/track': _canaryTrack, ...canaryRest } = canary!.labels;
+    expect(canaryRest).toEqual(stableRest);
+    expect(Object.keys(stable!.labels).filter((k) => k.includes('version'))).toEqual([]);
     expect(canary!.pod).toEqual(stable!.pod);
+    expect(canary!.replicas, 'the canary track idles at 0 until ReleaseService scales it').toBe(0);
+  });
+
+  it('ReleaseService may scale exactly the canary Deployment it is configured for, and nothing else', () => {
+    const release = workloads(objects).find((w) => w.name === 'nst-release')!;
+    const env = new Map(release.pod.containers[0]!.env?.map((e) => [e.name, (e as { value?: string }).value]));
+    expect(env.get('NST_RELEASE_MODE')).toBe('cluster');
+    expect(env.get('NST_AUTO_RELEASE')).toBe('true');
+    const canaryName = env.get('NST_CLUSTER_CANARY_DEPLOYMENT') ?? defaults.clusterCanaryDeployment;
+    const canary = workloads(objects).find((w) => w.kind === 'Deployment' && w.name === canaryName);
+    expect(canary?.labels['nst.dev/track'], `${canaryName} is the canary track`).toBe('canary');
+
+    type Rule = { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] };
+    const bound = byKind('RoleBinding')
+      .map((b) => b as unknown as { roleRef: { name: string }; subjects: { name: string }[] })
+      .filter((b) => b.subjects.some((s) => s.name === release.pod.serviceAccountName))
+      .map((b) => b.roleRef.name);
+    const rules = byKind('Role')
+      .filter((r) => bound.includes(r.metadata.name))
+      .flatMap((r) => (r as unknown as { rules: Rule[] }).rules);
+    const apps = rules.filter((r) => r.apiGroups.includes('apps'));
+    expect(apps).toEqual([
+      { apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: [canaryName], verbs: ['get', 'patch'] },
+      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: [canaryName], verbs: ['get'] },
+    ]);
+    expect(rules.filter((r) => !r.apiGroups.includes('apps')).every((r) => r.apiGroups.join() === 'networking.istio.io')).toBe(true);
   });
 
   it('only the trainer mounts the registry writable', () => {

@@ -21,13 +21,20 @@ describe('generated kustomize files', () => {
     expect(await readFile(ENVOY_COPY)).toEqual(await readFile(ENVOY_SOURCE));
   });
 
-  it('routes every starter style to its stable version 1, with no canary', async () => {
+  it('routes every starter style to its stable version 1 on the stable track, with no canary', async () => {
     const styles = await starterStyleIds();
     expect(styles.length).toBeGreaterThan(0);
     const [rule, service] = parseAllDocuments(await readFile(ROUTING_FILE, 'utf8')).map((d) => d.toJS());
-    expect(rule.spec.subsets).toEqual([{ name: 'v1', labels: { 'nst.dev/version': '1' } }]);
-    const routes = service.spec.http.map((r: { name: string }) => r.name);
-    expect(routes).toEqual(['pin-v1', ...styles.map((s) => `${s}-stable`), 'unrouted']);
+    expect(rule.spec.subsets).toEqual([
+      { name: 'stable', labels: { 'nst.dev/track': 'stable' } },
+      { name: 'canary', labels: { 'nst.dev/track': 'canary' } },
+    ]);
+    const routes: { name: string; route: { destination: { subset: string }; headers?: { request: { set: Record<string, string> } } }[] }[] = service.spec.http;
+    expect(routes.map((r) => r.name)).toEqual(['pinned', ...styles.map((s) => `${s}-stable`), 'unrouted']);
+    for (const route of routes) {
+      expect(route.route.map((r) => r.destination.subset), route.name).toEqual(['stable']);
+      if (route.name.endsWith('-stable')) expect(route.route[0]!.headers?.request.set, route.name).toEqual({ 'x-nst-version': '1' });
+    }
   });
 
   it('the drift check can fail: a canary in the state changes the render', () => {
