@@ -43,6 +43,8 @@ EXPOSE 50051
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "grpc", "127.0.0.1:50051", "nst.v1.StyleService"]
 ENV NST_STYLE_ADDR=0.0.0.0:50051
+# Fewer glibc heap arenas for the many ONNX Runtime and libvips threads (scripts/start.ts says why).
+ENV MALLOC_ARENA_MAX=2
 # The telemetry entry point loads before any service code, so grpc-js and http are traced.
 ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "scripts/start.ts"]
 CMD ["--service", "style"]

@@ -140,18 +140,20 @@ async function main(): Promise<void> {
   if (styleIds.length === 0) throw new Error(`the StyleService at ${address} serves no styles`);
   console.log(`target ${address}: styles ${styleIds.join(', ')}; ${CLIENTS} clients for ${DURATION_S} s (warm-up ${WARMUP_S} s), cancel ratio ${CANCEL_RATIO}`);
 
-  // Warm-up proper: every style once on a photo of several tiles (full and edge tiles), so each
-  // model is loaded and ONNX Runtime's per-model memory arena has grown to its working size
-  // before memory is judged.
+  // Warm-up proper: every style once on a photo of several tiles (so each model is loaded with
+  // its sessions open), then two 12 MP photos at once (the largest decode and tile buffers two
+  // slots can hold), so the working set has been reached before memory is judged.
   const warmStart = performance.now();
-  for (const style of styleIds) {
-    const { code, details } = await runCall(client, { style, format: OutputFormat.OUTPUT_FORMAT_JPEG, quality: 85, maxDimension: 0, clientId: 'load-warmup' }, photos.get('1MP')![0]!, false, undefined);
+  const warmCall = async (style: string, size: string): Promise<void> => {
+    const { code, details } = await runCall(client, { style, format: OutputFormat.OUTPUT_FORMAT_JPEG, quality: 85, maxDimension: 0, clientId: 'load-warmup' }, photos.get(size)![0]!, false, undefined);
     if (code !== status.OK) {
       await server?.close();
-      throw new Error(`warm-up stylize of ${style} failed: ${status[code]} ${details}`);
+      throw new Error(`warm-up stylize of ${style} (${size}) failed: ${status[code]} ${details}`);
     }
-  }
-  console.log(`warm-up: one 1 MP image per style in ${((performance.now() - warmStart) / 1000).toFixed(0)} s${server ? `, server RSS ${(server.rss() / 2 ** 20).toFixed(0)} MiB` : ''}`);
+  };
+  for (const style of styleIds) await warmCall(style, '1MP');
+  await Promise.all(styleIds.slice(0, 2).map((style) => warmCall(style, '12MP')));
+  console.log(`warm-up: one 1 MP image per style, two 12 MP at once, in ${((performance.now() - warmStart) / 1000).toFixed(0)} s${server ? `, server RSS ${(server.rss() / 2 ** 20).toFixed(0)} MiB` : ''}`);
 
   const started = Date.now();
   const endAt = started + DURATION_S * 1000;
@@ -215,16 +217,29 @@ async function main(): Promise<void> {
   const byCode = new Map<string, number>();
   for (const o of unexpected) byCode.set(`${status[o.code]}: ${o.details.slice(0, 160)}`, (byCode.get(`${status[o.code]}: ${o.details.slice(0, 160)}`) ?? 0) + 1);
   for (const [what, n] of byCode) console.log(`  unexpected x${n}: ${what}`);
-  let rssReport: { warmMiB: number; peakMiB: number; endMiB: number; growthPct: number; peakGrowthPct: number } | undefined;
+  let rssReport: { warmMiB: number; peakMiB: number; endMiB: number; growthPct: number; peakGrowthPct: number; lateVsEarlyPeakPct: number } | undefined;
   if (server) {
     const after = rssSamples.filter((s) => s.t >= WARMUP_S);
     const warm = after[0]?.rss ?? 0;
     const peak = Math.max(...after.map((s) => s.rss));
     const end = after.at(-1)?.rss ?? 0;
-    rssReport = { warmMiB: warm / 2 ** 20, peakMiB: peak / 2 ** 20, endMiB: end / 2 ** 20, growthPct: ((end - warm) / warm) * 100, peakGrowthPct: ((peak - warm) / warm) * 100 };
+    // A leak keeps climbing; a working set rises and falls with what is in flight. So also
+    // compare the highest RSS of the last third of the measured time with that of the first.
+    const third = Math.max(1, Math.floor(after.length / 3));
+    const earlyPeak = Math.max(...after.slice(0, third).map((s) => s.rss));
+    const latePeak = Math.max(...after.slice(-third).map((s) => s.rss));
+    rssReport = {
+      warmMiB: warm / 2 ** 20,
+      peakMiB: peak / 2 ** 20,
+      endMiB: end / 2 ** 20,
+      growthPct: ((end - warm) / warm) * 100,
+      peakGrowthPct: ((peak - warm) / warm) * 100,
+      lateVsEarlyPeakPct: ((latePeak - earlyPeak) / earlyPeak) * 100,
+    };
     console.log(
       `server RSS: ${rssReport.warmMiB.toFixed(0)} MiB after warm-up, peak ${rssReport.peakMiB.toFixed(0)} MiB, end ${rssReport.endMiB.toFixed(0)} MiB ` +
-        `(growth ${rssReport.growthPct.toFixed(1)}%, peak ${rssReport.peakGrowthPct.toFixed(1)}% over warm)`,
+        `(growth ${rssReport.growthPct.toFixed(1)}%, peak ${rssReport.peakGrowthPct.toFixed(1)}% over warm; ` +
+        `peak of the last third ${rssReport.lateVsEarlyPeakPct.toFixed(1)}% vs the first)`,
     );
     console.log(`server alive: ${server.exited() === undefined}, error lines logged: ${server.errorLines.length}`);
     for (const lineText of server.errorLines.slice(0, 5)) console.log(`  ${lineText.slice(0, 300)}`);
@@ -247,7 +262,10 @@ async function main(): Promise<void> {
   );
   client.close();
   await server?.close();
-  process.exit(unexpected.length === 0 && (!server || server.exited() === undefined || server.exited()?.signal === 'SIGTERM') ? 0 : 1);
+  // close() stops the server with SIGTERM; it drains and exits 0 (or dies by the signal).
+  const exit = server?.exited();
+  const serverStoppedCleanly = !exit || exit.code === 0 || exit.signal === 'SIGTERM';
+  process.exit(unexpected.length === 0 && serverStoppedCleanly ? 0 : 1);
 }
 
 main().catch((error: unknown) => {

