@@ -12,7 +12,7 @@
  * decision records the span's trace id when there is one.
  */
 import { SpanStatusCode, isSpanContextValid, trace } from '@opentelemetry/api';
-import { platformMetrics, recordRolloutWeights, type FeedbackStore, type Logger, type StylizeEventStore } from '@nst/runtime';
+import { platformMetrics, type FeedbackStore, type Logger, type StylizeEventStore } from '@nst/runtime';
 import type { ReleaseController } from '../rollout/release-controller';
 import type { DecisionRecord, RolloutRecord } from '../rollout/schema';
 import { analyze, type AnalysisSettings, type ArmFigures } from './analyze';
@@ -123,11 +123,9 @@ export class ReleaseAnalysis {
           span.setAttribute('nst.decision', verdict.action);
           const context = span.spanContext();
           const decision = await this.options.controller.applyVerdict(rollout, verdict, isSpanContextValid(context) ? context.traceId : '');
-          // Prometheus: the decision (NstCanaryRolledBack alerts on rollback) and the weights it leaves.
+          // Prometheus: the decision (NstCanaryRolledBack alerts on rollback); the controller sets
+          // the weights it leaves, as it does for every change.
           platformMetrics().rolloutDecisions.inc({ style: rollout.style, decision: verdict.action });
-          if (verdict.action === 'promote' && rollout.canaryVersion !== undefined) recordRolloutWeights(rollout.style, rollout.canaryVersion, undefined, 0);
-          else if (verdict.action === 'rollback') recordRolloutWeights(rollout.style, rollout.stableVersion, undefined, 0);
-          else recordRolloutWeights(rollout.style, rollout.stableVersion, rollout.canaryVersion, verdict.weightAfter);
           return decision;
         } catch (error) {
           span.recordException(error as Error);

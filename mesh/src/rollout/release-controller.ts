@@ -6,7 +6,7 @@
  * durable before the change it explains, so the history never misses a change.
  */
 import { randomUUID } from 'node:crypto';
-import { KeyedSerializer, type Logger } from '@nst/runtime';
+import { KeyedSerializer, recordRolloutWeights, type Logger } from '@nst/runtime';
 import type { DecisionLog } from './decision-log';
 import type { RolloutStore } from './rollout-store';
 import { rolloutOf, type CheckRecord, type DecisionActionName, type DecisionRecord, type RolloutRecord, type RolloutState } from './schema';
@@ -60,7 +60,7 @@ export class ReleaseController {
 
   /** Gives every style without a rollout one whose stable version is its latest. */
   async init(): Promise<RolloutRecord[]> {
-    return this.mutate(async (state) => {
+    const created = await this.mutate(async (state) => {
       const created: RolloutRecord[] = [];
       for (const style of await this.options.registry.listStyles()) {
         const latest = style.versions.at(-1);
@@ -71,6 +71,9 @@ export class ReleaseController {
       if (created.length > 0) this.options.logger.info({ styles: created.map((r) => `${r.style}@${r.stableVersion}`) }, 'rollouts created for styles that had none');
       return created;
     });
+    // A restart with unchanged state still tells Prometheus the split in force.
+    recordStateWeights(await this.options.store.read());
+    return created;
   }
 
   /** Every rollout, ordered by style. */
@@ -321,6 +324,7 @@ export class ReleaseController {
       const result = await change(state);
       if (JSON.stringify(state) !== before) {
         await this.options.store.write(state);
+        recordStateWeights(state);
         if (this.options.onChange) {
           await this.options.onChange(state).catch((error: unknown) =>
             this.options.logger.error({ err: error }, 'release state changed here but could not be applied to the cluster; it is retried on the next change'),
@@ -329,5 +333,16 @@ export class ReleaseController {
       }
       return result;
     });
+  }
+}
+
+/**
+ * Sets the nst_rollout_weight gauge from the whole state, after every change whoever made it
+ * (operator, analysis, auto-release) and at start, so Prometheus sees the split the router uses.
+ */
+export function recordStateWeights(state: RolloutState): void {
+  for (const record of Object.values(state.rollouts)) {
+    const canary = record.phase === 'canary' ? record.canaryVersion : undefined;
+    recordRolloutWeights(record.style, record.stableVersion, canary, canary === undefined ? 0 : record.canaryWeight);
   }
 }

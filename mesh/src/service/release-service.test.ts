@@ -11,6 +11,7 @@ import {
   JsonlStylizeEventStore,
   ModelRegistry,
   createLogger,
+  platformMetrics,
   waitForServing,
   type FeedbackRecord,
 } from '@nst/runtime';
@@ -93,6 +94,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The nst_rollout_weight series of a style, as `v<version> <role> <share>`. */
+async function rolloutWeights(style: string): Promise<string[]> {
+  const { values } = await platformMetrics().rolloutWeight.get();
+  return values
+    .filter((v) => v.labels.style === style)
+    .map((v) => `v${v.labels.version} ${v.labels.role} ${v.value}`)
+    .sort();
+}
+
 describe('ReleaseService over gRPC', () => {
   it('serves health, and gives every style a rollout with its latest version as stable at start', async () => {
     await waitForServing(`127.0.0.1:${service.port}`, { service: 'nst.v1.ReleaseService', timeoutMs: 5000 });
@@ -148,6 +158,8 @@ describe('ReleaseService over gRPC', () => {
     expect((await refused(call(client.setWeight, { style: 'swirl', weight: 101 }, admin()))).code).toBe(status.INVALID_ARGUMENT);
     const set = await call(client.setWeight, { style: 'swirl', weight: 40 }, admin());
     expect(set.rollout?.canaryWeight).toBe(40);
+    // Operator changes move the Prometheus split too, not only the analysis.
+    expect(await rolloutWeights('swirl')).toEqual(['v1 stable 0.6', 'v2 canary 0.4']);
     // The router reads the same file.
     expect((await new RolloutStore(join(dir, 'releases')).get('swirl'))?.canaryWeight).toBe(40);
     const promoted = await call(client.promote, { style: 'swirl', reason: 'looks right' }, admin());
@@ -163,6 +175,7 @@ describe('ReleaseService over gRPC', () => {
       [DecisionAction.DECISION_ACTION_START, 'auto-release', 0, 10],
     ]);
     expect(decisions[0]?.reason).toMatch(/looks right/);
+    expect(await rolloutWeights('swirl')).toEqual(['v2 stable 1']);
   });
 
   it('rolls a running canary back, with the reason, when a newer version is registered', async () => {
