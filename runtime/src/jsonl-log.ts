@@ -13,9 +13,10 @@
  * Hand-written rather than a database for the same reasons as the feedback store
  * (feedback/jsonl-feedback-store.ts): one file, a few rules that are easier to prove here.
  */
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { KeyedSerializer, errorCode, fsyncDir } from './durable-fs';
+import { KeyedSerializer, errorCode, fsyncDir, writeFileDurable } from './durable-fs';
 
 const READ_CHUNK = 1 << 20;
 
@@ -100,6 +101,35 @@ export class JsonlLog<T> {
     return durable;
   }
 
+  /**
+   * Retention: rewrites the file with only the entries `keep` accepts and returns the others.
+   * The file is read again under the write lock (so an append that landed a moment ago is
+   * judged too, never lost), the kept lines are written to a new file and synced, and that is
+   * renamed over the old one, so a crash leaves one or the other whole. Readers notice the new
+   * file and read it from its start; appends queued meanwhile land in the new file.
+   */
+  async retain(keep: (entry: T) => boolean): Promise<T[]> {
+    if (this.readOnly) throw new Error(`${this.path} is open read-only`);
+    if (this.closed) throw new Error(`${this.path} is closed`);
+    return this.io.run('io', async () => {
+      const kept: T[] = [];
+      const removed: T[] = [];
+      await this.scan(0, (entry) => (keep(entry) ? kept : removed).push(entry));
+      if (removed.length === 0) return removed;
+      const text = kept.map((entry) => JSON.stringify(entry) + '\n').join('');
+      const temp = `${this.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      await writeFileDurable(temp, text);
+      await rename(temp, this.path);
+      await fsyncDir(dirname(this.path));
+      await this.handle?.close();
+      this.handle = await open(this.path, 'a+');
+      this.inode = (await this.handle.stat()).ino;
+      this.size = Buffer.byteLength(text);
+      this.broken = undefined;
+      return removed;
+    });
+  }
+
   /** A reader picks up lines appended since its last read (passing each to `onEntry`); a writer has nothing to do. */
   async refresh(): Promise<void> {
     if (!this.readOnly || this.closed) return;
@@ -166,11 +196,17 @@ export class JsonlLog<T> {
     }
   }
 
-  /** Parses whole lines from `offset` on; a torn tail (no newline yet) is left unread. */
+  /** Reads whole lines from `offset` on into `onEntry`, advancing `size`; a torn tail (no newline yet) is left unread. */
   private async readFrom(offset: number): Promise<void> {
+    this.size += await this.scan(offset, (entry) => this.options.onEntry?.(entry));
+  }
+
+  /** Parses whole lines from `offset` on, passing each entry to `sink`; returns the bytes of whole lines read. */
+  private async scan(offset: number, sink: (entry: T) => void): Promise<number> {
     const handle = this.handle as FileHandle;
     const buffer = Buffer.alloc(READ_CHUNK);
     let position = offset;
+    let whole = 0;
     let carry = Buffer.alloc(0);
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
@@ -179,26 +215,25 @@ export class JsonlLog<T> {
       const chunk = carry.length > 0 ? Buffer.concat([carry, buffer.subarray(0, bytesRead)]) : Buffer.from(buffer.subarray(0, bytesRead));
       let start = 0;
       for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
-        this.ingest(chunk.subarray(start, newline).toString('utf8'));
-        this.size += newline + 1 - start;
+        const entry = this.parseLine(chunk.subarray(start, newline).toString('utf8'));
+        if (entry !== undefined) sink(entry);
+        whole += newline + 1 - start;
         start = newline + 1;
       }
       carry = chunk.subarray(start);
     }
+    return whole;
   }
 
-  private ingest(line: string): void {
-    if (line.trim() === '') return;
+  private parseLine(line: string): T | undefined {
+    if (line.trim() === '') return undefined;
     let entry: T | undefined;
     try {
       entry = this.options.parse(JSON.parse(line));
     } catch {
       entry = undefined;
     }
-    if (entry === undefined) {
-      this.skippedLines++;
-      return;
-    }
-    this.options.onEntry?.(entry);
+    if (entry === undefined) this.skippedLines++;
+    return entry;
   }
 }

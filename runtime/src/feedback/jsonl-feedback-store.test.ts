@@ -59,7 +59,7 @@ describe('JsonlFeedbackStore', () => {
   it('shares one sync among concurrent appends (group commit)', async () => {
     const store = await JsonlFeedbackStore.open(dir);
     let syncs = 0;
-    const handle = (store as unknown as { handle: { datasync: () => Promise<void> } }).handle;
+    const handle = (store as unknown as { log: { handle: { datasync: () => Promise<void> } } }).log.handle;
     const datasync = handle.datasync.bind(handle);
     handle.datasync = () => (syncs++, datasync());
     await Promise.all(Array.from({ length: 50 }, (_, i) => store.append(rating(`r${i}`))));
@@ -146,6 +146,20 @@ describe('JsonlFeedbackStore', () => {
     expect((await store.query()).map((r) => r.id)).toEqual(['new', 'newer']);
     await store.close();
     expect((await linesOf()).map((l) => (JSON.parse(l) as FeedbackRecord).id)).toEqual(['new', 'newer']);
+  });
+
+  it('keeps a rating acknowledged while a prune is running', async () => {
+    const store = await JsonlFeedbackStore.open(dir);
+    await store.append(rating('old', { createdAt: '2025-01-01T00:00:00.000Z' }));
+    const [removed] = await Promise.all([
+      store.prune(new Date('2025-06-01T00:00:00Z')),
+      ...Array.from({ length: 20 }, (_, i) => store.append(rating(`during-${i}`))),
+    ]);
+    expect(removed.map((r) => r.id)).toEqual(['old']);
+    await store.close();
+    const ids = (await linesOf()).map((l) => (JSON.parse(l) as FeedbackRecord).id);
+    expect(ids).toHaveLength(20);
+    expect(new Set(ids)).toEqual(new Set(Array.from({ length: 20 }, (_, i) => `during-${i}`)));
   });
 
   it('lets a read-only store in another process see new appends and prunes', async () => {
