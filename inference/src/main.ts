@@ -17,6 +17,10 @@ import {
   platformMetrics,
   shutdownTelemetry,
   startMetricsServer,
+  startRetentionSweep,
+  JsonlFeedbackStore,
+  JsonlStylizeEventStore,
+  type RetentionTarget,
 } from '@nst/runtime';
 import { startStyleServer } from './server/style-server';
 
@@ -30,6 +34,16 @@ const feedbackStore = await openFeedbackStore(config);
 // StyleService is the one writer of the serving events; ReleaseService reads them.
 const events = await openStylizeEventStore(config);
 const service = await startStyleServer({ config, registry, feedbackStore: countingFeedbackSink(feedbackStore), events, logger });
+// This process writes the embedded stores, so it keeps them within their age limits
+// (Elasticsearch's data streams have lifecycle policies for that).
+const retention: RetentionTarget[] = [];
+if (feedbackStore instanceof JsonlFeedbackStore) {
+  retention.push({ name: 'feedback', retentionDays: config.feedbackRetentionDays, prune: (before) => feedbackStore.prune(before) });
+}
+if (events instanceof JsonlStylizeEventStore) {
+  retention.push({ name: 'stylize events', retentionDays: config.stylizeEventRetentionDays, prune: (before) => events.prune(before) });
+}
+const sweep = startRetentionSweep(retention, { logger });
 const metrics = config.styleMetricsPort > 0 ? await startMetricsServer(platformMetrics().registry, { port: config.styleMetricsPort }) : undefined;
 logger.info(
   { port: service.port, registry: config.registryDir, feedback: config.feedbackDir, keptPhotos: config.keptPhotosDir },
@@ -42,6 +56,7 @@ const stop = async (signal: string): Promise<void> => {
   stopping = true;
   logger.info({ signal }, 'StyleService stopping');
   await service.close(10_000);
+  await sweep.stop();
   await feedbackStore.close();
   await events.close();
   await metrics?.close();

@@ -282,6 +282,12 @@ const SETTINGS = {
     schema: wholeNumber(1, 36_500),
     description: 'Days feedback and kept photos are retained.',
   }),
+  stylizeEventRetentionDays: setting({
+    env: 'NST_STYLIZE_EVENT_RETENTION_DAYS',
+    default: '30',
+    schema: wholeNumber(1, 36_500),
+    description: 'Days serving events (one per stylize call, read by the canary analysis) are retained.',
+  }),
   finetuneMinBad: setting({
     env: 'NST_FINETUNE_MIN_BAD',
     default: '10',

@@ -6,6 +6,7 @@ export * from './feedback/index';
 export * from './admin-token';
 export * from './grpc/index';
 export * from './jsonl-log';
+export * from './retention';
 export * from './serving/index';
 export * from './telemetry/index';
 export * from './metrics/index';

@@ -15,7 +15,7 @@ import { ElasticsearchFeedbackStore } from './es-feedback-store';
 import { ElasticsearchStylizeEventStore } from './es-stylize-event-store';
 import { setupElasticsearch } from './setup';
 
-export type StoreSettings = ElasticsearchSettings & Pick<Config, 'feedbackDir' | 'eventsDir' | 'feedbackRetentionDays'>;
+export type StoreSettings = ElasticsearchSettings & Pick<Config, 'feedbackDir' | 'eventsDir' | 'feedbackRetentionDays' | 'stylizeEventRetentionDays'>;
 
 export interface OpenStoreOptions {
   /** Reads only (the trainer, the analysis): the embedded store refuses appends; nothing is set up in Elasticsearch. */
@@ -28,10 +28,19 @@ export function storeBackend(settings: Pick<Config, 'elasticsearchUrl'>): string
   return settings.elasticsearchUrl ? `Elasticsearch at ${new URL(settings.elasticsearchUrl).origin}` : 'the embedded JSON-lines stores';
 }
 
+/** The data streams with their lifecycle (retention) policies; the writing process sets them up. */
+function setupStreams(client: Parameters<typeof setupElasticsearch>[0], settings: StoreSettings): Promise<void> {
+  return setupElasticsearch(client, {
+    prefix: settings.elasticsearchIndexPrefix,
+    feedbackRetentionDays: settings.feedbackRetentionDays,
+    eventRetentionDays: settings.stylizeEventRetentionDays,
+  });
+}
+
 export async function openFeedbackStore(settings: StoreSettings, options: OpenStoreOptions = {}): Promise<FeedbackStore> {
   if (!settings.elasticsearchUrl) return JsonlFeedbackStore.open(settings.feedbackDir, { readOnly: options.readOnly ?? false });
   const client = createElasticsearchClient(settings);
-  if (!options.readOnly) await setupElasticsearch(client, { prefix: settings.elasticsearchIndexPrefix, feedbackRetentionDays: settings.feedbackRetentionDays });
+  if (!options.readOnly) await setupStreams(client, settings);
   const store = new ElasticsearchFeedbackStore(client, elasticsearchNames(settings.elasticsearchIndexPrefix).feedback, options.writer);
   return closingClient(store, () => client.close());
 }
@@ -39,7 +48,7 @@ export async function openFeedbackStore(settings: StoreSettings, options: OpenSt
 export async function openStylizeEventStore(settings: StoreSettings, options: OpenStoreOptions = {}): Promise<StylizeEventStore> {
   if (!settings.elasticsearchUrl) return JsonlStylizeEventStore.open(settings.eventsDir, { readOnly: options.readOnly ?? false });
   const client = createElasticsearchClient(settings);
-  if (!options.readOnly) await setupElasticsearch(client, { prefix: settings.elasticsearchIndexPrefix, feedbackRetentionDays: settings.feedbackRetentionDays });
+  if (!options.readOnly) await setupStreams(client, settings);
   const store = new ElasticsearchStylizeEventStore(client, elasticsearchNames(settings.elasticsearchIndexPrefix).stylizeEvents, options.writer);
   return closingClient(store, () => client.close());
 }

@@ -120,6 +120,24 @@ describe('JsonlStylizeEventStore', () => {
     await reader.close();
   });
 
+  it('prunes events older than the retention, for itself and for a reader', async () => {
+    const writer = await JsonlStylizeEventStore.open(dir);
+    await writer.append(event({ startedAt: '2026-01-01T00:00:00.000Z' }));
+    await writer.append(event({ startedAt: '2026-01-09T00:00:00.000Z', code: 'INTERNAL' }));
+    await writer.append(event({ startedAt: '2026-01-10T12:00:00.000Z' }));
+    const reader = await JsonlStylizeEventStore.open(dir, { readOnly: true });
+    expect((await reader.stats({ style: 'mosaic', version: '2' })).requests).toBe(3);
+    expect(await writer.prune(new Date('2026-01-10T00:00:00.000Z'))).toBe(2);
+    expect(await writer.stats({ style: 'mosaic', version: '2' })).toMatchObject({ requests: 1, errors: 0 });
+    expect((await reader.stats({ style: 'mosaic', version: '2' })).requests).toBe(1);
+    await writer.append(event({ startedAt: '2026-01-10T13:00:00.000Z' }));
+    expect((await reader.stats({ style: 'mosaic', version: '2' })).requests).toBe(2);
+    expect(await writer.prune(new Date('2026-01-10T00:00:00.000Z'))).toBe(0);
+    await reader.close();
+    await writer.close();
+    expect((await readFile(join(dir, STYLIZE_EVENTS_FILE), 'utf8')).split('\n').filter(Boolean)).toHaveLength(2);
+  });
+
   it('rejects an event that breaks the schema', async () => {
     const store = await JsonlStylizeEventStore.open(dir);
     await expect(store.append(event({ code: 'ok' }))).rejects.toThrow();

@@ -61,6 +61,22 @@ export class JsonlStylizeEventStore implements StylizeEventStore {
     return stylizeStatsOf(events.filter((event) => matchesEvent(event, filter)));
   }
 
+  /**
+   * Retention: rewrites the file without events that started before `before` (the analysis
+   * only looks at the current rollout step); returns how many were removed.
+   */
+  async prune(before: Date): Promise<number> {
+    const cutoff = before.getTime();
+    const removed = await this.log.retain((event) => Date.parse(event.startedAt) >= cutoff);
+    const ids = new Set(removed.map((event) => event.id));
+    for (const [key, events] of this.byVersion) {
+      const kept = events.filter((event) => !ids.has(event.id));
+      if (kept.length === 0) this.byVersion.delete(key);
+      else if (kept.length !== events.length) this.byVersion.set(key, kept);
+    }
+    return removed.length;
+  }
+
   close(): Promise<void> {
     return this.log.close();
   }
