@@ -282,6 +282,19 @@ const SETTINGS = {
     schema: wholeNumber(1, 36_500),
     description: 'Days feedback and kept photos are retained.',
   }),
+  photoHoldMib: setting({
+    env: 'NST_PHOTO_HOLD_MIB',
+    default: '128',
+    schema: wholeNumber(0, 65_536),
+    description:
+      'MiB of recent uploads StyleService holds in memory so feedback given later with consent can keep the photo; 0 holds none (consented feedback then keeps no photo).',
+  }),
+  photoHoldMinutes: setting({
+    env: 'NST_PHOTO_HOLD_MINUTES',
+    default: '15',
+    schema: wholeNumber(1, 24 * 60),
+    description: 'How long an upload stays held for consented feedback, in minutes.',
+  }),
   stylizeEventRetentionDays: setting({
     env: 'NST_STYLIZE_EVENT_RETENTION_DAYS',
     default: '30',

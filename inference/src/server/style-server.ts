@@ -28,7 +28,7 @@ export type StyleServerConfig = Pick<
 > &
   // With a releases folder the release router (rollouts.json) picks versions; else the latest serves.
   // Without the parallelism settings a model runs one session, one tile at a time.
-  Partial<Pick<Config, 'releasesDir' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena'>>;
+  Partial<Pick<Config, 'releasesDir' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;
@@ -48,9 +48,9 @@ export interface StartStyleServerOptions {
   modelCacheSize?: number;
   /** Stylize uploads idle this long are abandoned; default 30 s. */
   uploadIdleMs?: number;
-  /** How long uploads stay available to consented feedback, in memory; default 15 minutes. */
+  /** How long uploads stay available to consented feedback, in memory; default NST_PHOTO_HOLD_MINUTES. */
   photoHoldMs?: number;
-  /** Most bytes of recent uploads held for that; default 128 MiB. */
+  /** Most bytes of recent uploads held for that; default NST_PHOTO_HOLD_MIB. */
   photoHoldBytes?: number;
 }
 
@@ -88,8 +88,8 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
     feedback: options.feedbackStore,
     photos: {
       dir: config.keptPhotosDir,
-      holdBytes: options.photoHoldBytes ?? 128 * 1024 * 1024,
-      holdMs: options.photoHoldMs ?? 15 * 60 * 1000,
+      holdBytes: options.photoHoldBytes ?? (config.photoHoldMib ?? 128) * 1024 * 1024,
+      holdMs: options.photoHoldMs ?? (config.photoHoldMinutes ?? 15) * 60 * 1000,
       retentionMs: config.feedbackRetentionDays * DAY_MS,
     },
     loadModel,
