@@ -336,6 +336,33 @@ describe('deadlines, cancellation and load', () => {
   });
 });
 
+describe('per-client limit', () => {
+  it('refuses a client over NST_QUEUE_PER_CLIENT while others are served, whether the id comes in the header or metadata', async () => {
+    const limited = await startHarness({ queuePerClient: 1 });
+    const limitedClient = connect(limited.port);
+    try {
+      const greedy = header(limited.styles.primary, { clientId: 'greedy' });
+      const holder = stylizeStream(limitedClient, uploadMessages(greedy, photo, 1024).slice(0, 2), { keepOpen: true });
+      await waitFor(() => limited.service.queue.queued === 1);
+      const second = await stylize(limitedClient, greedy, photo);
+      expect(second.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(second.error?.details).toMatch(/client 'greedy' already has 1 requests running or waiting/);
+      const metadata = new Metadata();
+      metadata.set('x-nst-client-id', 'greedy');
+      const viaMetadata = await stylize(limitedClient, header(limited.styles.primary, { clientId: '' }), photo, { metadata });
+      expect(viaMetadata.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expectSuccess(await stylize(limitedClient, header(limited.styles.primary, { clientId: 'someone-else' }), photo));
+      holder.call.cancel();
+      await holder.outcome;
+      await waitFor(() => limited.service.queue.queued === 0);
+      expectSuccess(await stylize(limitedClient, greedy, photo));
+    } finally {
+      limitedClient.close();
+      await limited.close();
+    }
+  });
+});
+
 describe('SubmitFeedback', () => {
   it('records durable feedback and keeps the photo only with consent', async () => {
     const served = await stylize(client, header(harness.styles.primary), photo);

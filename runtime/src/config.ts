@@ -252,6 +252,13 @@ const SETTINGS = {
     schema: wholeNumber(0, 100_000),
     description: 'Requests that may wait for a slot; beyond that RESOURCE_EXHAUSTED.',
   }),
+  queuePerClient: setting({
+    env: 'NST_QUEUE_PER_CLIENT',
+    default: '4',
+    schema: wholeNumber(0, 100_000),
+    description:
+      'Most requests one client id may have running or waiting (RESOURCE_EXHAUSTED beyond); freed slots go to the client with the fewest running. 0: no limit.',
+  }),
   tileSize: setting({
     env: 'NST_TILE_SIZE',
     default: '512',

@@ -28,7 +28,7 @@ export type StyleServerConfig = Pick<
 > &
   // With a releases folder the release router (rollouts.json) picks versions; else the latest serves.
   // Without the parallelism settings a model runs one session, one tile at a time.
-  Partial<Pick<Config, 'releasesDir' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes'>>;
+  Partial<Pick<Config, 'releasesDir' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;
@@ -83,6 +83,7 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
       tilesInFlight: config.tilesInFlight,
       maxConcurrent: config.maxConcurrent,
       queueLength: config.queueLength,
+      perClient: config.queuePerClient ?? 0,
     },
     catalog,
     feedback: options.feedbackStore,

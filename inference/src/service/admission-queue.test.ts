@@ -119,4 +119,41 @@ describe('AdmissionQueue', () => {
       vi.useRealTimers();
     }
   });
+
+  it('limits the places one client holds, and counts them again once released', async () => {
+    const queue = new AdmissionQueue({ maxConcurrent: 1, queueLength: 8, perClient: 2 });
+    const [first, second] = [queue.admit('batch'), queue.admit('batch')];
+    expect(() => queue.admit('batch')).toThrow(/client 'batch' already has 2 requests running or waiting.*NST_QUEUE_PER_CLIENT=2/);
+    // Other clients, and calls without a client id, are not held to batch's limit.
+    const other = queue.admit('person');
+    const anonymous = [queue.admit(), queue.admit(), queue.admit()];
+    await first.acquire();
+    first.release(true);
+    const third = queue.admit('batch');
+    for (const ticket of [second, third, other, ...anonymous]) ticket.release();
+    expect([queue.active, queue.queued]).toEqual([0, 0]);
+  });
+
+  it('gives a freed slot to the waiting client with the fewest running, not to the longest queue', async () => {
+    const queue = new AdmissionQueue({ maxConcurrent: 2, queueLength: 8 });
+    const order: string[] = [];
+    const take = (client: string, ticket = queue.admit(client)) => ({ ticket, got: ticket.acquire().then(() => void order.push(client)) });
+    const running = [take('batch'), take('batch')];
+    await Promise.all(running.map((r) => r.got));
+    // batch queues two more first; a person arrives after them.
+    const waiting = [take('batch'), take('batch'), take('person')];
+    await Promise.resolve();
+    order.length = 0;
+    running[0]!.ticket.release(true);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(order).toEqual(['person']);
+    running[1]!.ticket.release(true);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(order).toEqual(['person', 'batch']);
+    for (const w of waiting) w.ticket.release();
+    await Promise.all(waiting.map((w) => w.got));
+    expect(order).toEqual(['person', 'batch', 'batch']);
+  });
 });

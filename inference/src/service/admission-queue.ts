@@ -4,6 +4,11 @@
  * (RESOURCE_EXHAUSTED) instead of piling up; a waiting request whose call is cancelled or
  * runs past its deadline leaves the queue without ever taking a slot.
  *
+ * Fair between clients: one client id may hold at most `perClient` places, and a freed slot
+ * goes to the waiting request whose client has the fewest running, earliest first among
+ * equals, so a batch from one client cannot starve a person waiting on one photo. Requests
+ * without a client id count as one client for the order, with no limit of their own.
+ *
  * It also learns how fast the server gets through pixels (from the slots it hands out), so a
  * request whose deadline would pass before the work ahead of it and its own work are done can
  * be refused at once (RESOURCE_EXHAUSTED, with the estimate) instead of waiting in the queue
@@ -19,6 +24,8 @@ import { resourceExhausted } from './errors';
 export interface AdmissionLimits {
   maxConcurrent: number;
   queueLength: number;
+  /** Most places (running or waiting) one client id may hold; 0 or absent: no limit. */
+  perClient?: number;
 }
 
 /** Weight of the newest observation in the pixel-rate average. */
@@ -50,8 +57,10 @@ export class AdmissionQueue {
   private running = 0;
   /** Tickets admitted but not holding a slot (uploading, or waiting in `ready`). */
   private pending = 0;
-  /** Tickets that asked for a slot, in arrival order. */
-  private readonly ready: Array<() => void> = [];
+  /** Tickets that asked for a slot, in arrival order, with their client. */
+  private readonly ready: Array<{ wake: () => void; client: string }> = [];
+  /** Places (admitted, not released) and slots per client id. */
+  private readonly clients = new Map<string, { places: number; running: number }>();
   /** Declared pixels of each waiting ticket (keyed by its wake function) and running ticket. */
   private readonly waitingPixels = new Map<() => void, number>();
   private readonly runningPixels = new Set<{ pixels: number }>();
@@ -78,7 +87,7 @@ export class AdmissionQueue {
    * taken. Admission reserves a place only; the slot is taken by `acquire`, once the upload
    * is complete, so a slow upload never holds inference capacity.
    */
-  admit(): Ticket {
+  admit(clientId = ''): Ticket {
     const { maxConcurrent, queueLength } = this.limits;
     if (this.running + this.pending >= maxConcurrent + queueLength) {
       throw resourceExhausted(
@@ -86,6 +95,16 @@ export class AdmissionQueue {
           `(NST_MAX_CONCURRENT=${maxConcurrent}, NST_QUEUE_LENGTH=${queueLength}); retry shortly`,
       );
     }
+    const perClient = this.limits.perClient ?? 0;
+    const client = this.clients.get(clientId) ?? { places: 0, running: 0 };
+    if (clientId !== '' && perClient > 0 && client.places >= perClient) {
+      throw resourceExhausted(
+        `client '${clientId}' already has ${client.places} requests running or waiting, the most one client may ` +
+          `(NST_QUEUE_PER_CLIENT=${perClient}); send the next when one finishes`,
+      );
+    }
+    client.places++;
+    this.clients.set(clientId, client);
     const position = Math.max(0, this.running + this.pending - maxConcurrent + 1);
     this.pending++;
     let state: 'pending' | 'waiting' | 'running' | 'released' = 'pending';
@@ -94,7 +113,7 @@ export class AdmissionQueue {
     let startedAt = 0;
     const leaveQueue = (): void => {
       if (wake) {
-        const index = this.ready.indexOf(wake);
+        const index = this.ready.findIndex((waiter) => waiter.wake === wake);
         if (index >= 0) this.ready.splice(index, 1);
         this.waitingPixels.delete(wake);
       }
@@ -103,6 +122,7 @@ export class AdmissionQueue {
       state = 'running';
       this.pending--;
       this.running++;
+      client.running++;
       startedAt = performance.now();
       this.runningPixels.add(work);
     };
@@ -141,7 +161,7 @@ export class AdmissionQueue {
           };
           wake = self;
           signal?.addEventListener('abort', onAbort, { once: true });
-          this.ready.push(self);
+          this.ready.push({ wake: self, client: clientId });
           this.waitingPixels.set(self, work.pixels);
         });
       },
@@ -151,10 +171,13 @@ export class AdmissionQueue {
           if (finished) this.observe(work.pixels, performance.now() - startedAt, this.running);
           this.runningPixels.delete(work);
           this.running--;
+          client.running--;
         } else {
           leaveQueue();
           this.pending--;
         }
+        client.places--;
+        if (client.places === 0) this.clients.delete(clientId);
         state = 'released';
         this.grantNext();
       },
@@ -172,11 +195,20 @@ export class AdmissionQueue {
     this.msPerPixel = this.msPerPixel === undefined ? sample : this.msPerPixel + RATE_SMOOTHING * (sample - this.msPerPixel);
   }
 
+  /** Gives free slots to waiters: fewest running for their client first, then arrival order. */
   private grantNext(): void {
-    while (this.running < this.limits.maxConcurrent) {
-      const next = this.ready.shift();
-      if (!next) return;
-      next();
+    while (this.running < this.limits.maxConcurrent && this.ready.length > 0) {
+      let pick = 0;
+      let fewest = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < this.ready.length; i++) {
+        const running = this.clients.get((this.ready[i] as { client: string }).client)?.running ?? 0;
+        if (running < fewest) {
+          fewest = running;
+          pick = i;
+        }
+      }
+      const [next] = this.ready.splice(pick, 1);
+      next?.wake();
     }
   }
 }

@@ -149,7 +149,7 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
   };
   let ticket: ReturnType<AdmissionQueue['admit']>;
   try {
-    ticket = queue.admit();
+    ticket = queue.admit(header.clientId);
   } catch (error) {
     metrics.queueRejected.inc();
     throw error;
