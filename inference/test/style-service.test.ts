@@ -5,7 +5,7 @@
  */
 import { status, Metadata } from '@grpc/grpc-js';
 import { OutputFormat, Rating, type StyleServiceClient } from '@nst/proto';
-import { HealthClient } from '@nst/runtime';
+import { HealthClient, platformMetrics } from '@nst/runtime';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -312,6 +312,7 @@ describe('deadlines, cancellation and load', () => {
     const probe = await stylize(client, header(harness.styles.primary), large, { deadlineMs: Math.round(aloneMs * 1.3) });
     expect(probe.error?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(probe.error?.details).toMatch(/would take about [\d.]+ s with the work queued ahead of it, and the call's deadline is in [\d.]+ s/);
+    expect(await rejections('deadline')).toBeGreaterThanOrEqual(1);
     expect(Date.now() - refusedAt).toBeLessThan(aloneMs);
     for (const outcome of await Promise.all(busy)) expectSuccess(outcome);
     // With the queue empty again the same deadline is enough.
@@ -347,6 +348,7 @@ describe('per-client limit', () => {
       const second = await stylize(limitedClient, greedy, photo);
       expect(second.error?.code).toBe(status.RESOURCE_EXHAUSTED);
       expect(second.error?.details).toMatch(/client 'greedy' already has 1 requests running or waiting/);
+      expect(await rejections('client_limit')).toBeGreaterThanOrEqual(1);
       const metadata = new Metadata();
       metadata.set('x-nst-client-id', 'greedy');
       const viaMetadata = await stylize(limitedClient, header(limited.styles.primary, { clientId: '' }), photo, { metadata });
@@ -408,6 +410,12 @@ describe('SubmitFeedback', () => {
     ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/rating is not set/) });
   });
 });
+
+/** nst_stylize_rejected_total for one refusal reason (the server runs in this process). */
+async function rejections(reason: string): Promise<number> {
+  const { values } = await platformMetrics().queueRejected.get();
+  return values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -19,7 +19,21 @@
  * queue place from admission (before the upload has arrived) until the slot is taken, and a
  * wait estimate from the work queued ahead.
  */
-import { resourceExhausted } from './errors';
+import { status } from '@grpc/grpc-js';
+import { StyleServiceError } from './errors';
+
+/** Why admission refused a request: slots and wait list full, the client's own limit, or its deadline. */
+export type RefusalReason = 'busy' | 'client_limit' | 'deadline';
+
+/** RESOURCE_EXHAUSTED from admission, with the reason (the refusal counter's label). */
+export class AdmissionRefused extends StyleServiceError {
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+  ) {
+    super(status.RESOURCE_EXHAUSTED, message);
+  }
+}
 
 export interface AdmissionLimits {
   maxConcurrent: number;
@@ -90,7 +104,8 @@ export class AdmissionQueue {
   admit(clientId = ''): Ticket {
     const { maxConcurrent, queueLength } = this.limits;
     if (this.running + this.pending >= maxConcurrent + queueLength) {
-      throw resourceExhausted(
+      throw new AdmissionRefused(
+        'busy',
         `the server is busy: ${this.running} requests running and ${this.pending} waiting ` +
           `(NST_MAX_CONCURRENT=${maxConcurrent}, NST_QUEUE_LENGTH=${queueLength}); retry shortly`,
       );
@@ -98,7 +113,8 @@ export class AdmissionQueue {
     const perClient = this.limits.perClient ?? 0;
     const client = this.clients.get(clientId) ?? { places: 0, running: 0 };
     if (clientId !== '' && perClient > 0 && client.places >= perClient) {
-      throw resourceExhausted(
+      throw new AdmissionRefused(
+        'client_limit',
         `client '${clientId}' already has ${client.places} requests running or waiting, the most one client may ` +
           `(NST_QUEUE_PER_CLIENT=${perClient}); send the next when one finishes`,
       );

@@ -16,9 +16,9 @@ import { OutputFormat, type StylizeHeader, type StylizeResponse, type StylizeSum
 import { SPAN_ATTRIBUTES as A, annotateActiveSpan, platformMetrics, withSpan } from '@nst/runtime';
 import { decodeImage, encodeImage, inspectImage, CONTENT_TYPES, type ImageFormat } from '../pipeline/image-codec';
 import { countTiles, stylizeTiled, type StyleRunner } from '../pipeline/tiling';
-import type { AdmissionQueue, Ticket } from './admission-queue';
+import { AdmissionRefused, type AdmissionQueue, type Ticket } from './admission-queue';
 import type { VersionResolver } from './catalog';
-import { invalidArgument, resourceExhausted } from './errors';
+import { invalidArgument } from './errors';
 import type { DisposableModel, ModelCache } from './model-cache';
 import type { PhotoKeeper } from './photo-keeper';
 
@@ -121,8 +121,9 @@ function refuseIfTooLate(ticket: Ticket, pixels: number, deadline: number | unde
   const estimate = ticket.estimateMs();
   const left = deadline - Date.now();
   if (estimate === undefined || estimate <= left) return;
-  platformMetrics().queueRejected.inc();
-  throw resourceExhausted(
+  platformMetrics().queueRejected.inc({ reason: 'deadline' });
+  throw new AdmissionRefused(
+    'deadline',
     `the server is busy: this ${(pixels / 1e6).toFixed(1)} MP image would take about ${(estimate / 1000).toFixed(1)} s ` +
       `with the work queued ahead of it, and the call's deadline is in ${(Math.max(0, left) / 1000).toFixed(1)} s; ` +
       'retry later, with a longer deadline, or with a smaller max_dimension',
@@ -151,7 +152,7 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
   try {
     ticket = queue.admit(header.clientId);
   } catch (error) {
-    metrics.queueRejected.inc();
+    if (error instanceof AdmissionRefused) metrics.queueRejected.inc({ reason: error.reason });
     throw error;
   }
   sampleQueue();

@@ -51,7 +51,8 @@ export function createPlatformMetrics(registry: Registry = createMetricsRegistry
     inferenceInFlight: new Gauge({ name: 'nst_stylize_in_flight', help: 'Stylizations holding an inference slot', registers }),
     queueRejected: new Counter({
       name: 'nst_stylize_rejected_total',
-      help: 'Stylize requests refused with RESOURCE_EXHAUSTED because the queue was full',
+      help: 'Stylize requests refused with RESOURCE_EXHAUSTED at admission, by reason: busy (slots and wait list full), client_limit, deadline (would not finish in time)',
+      labelNames: ['reason'],
       registers,
     }),
     feedback: new Counter({
