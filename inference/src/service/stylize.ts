@@ -177,8 +177,8 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     let decodeStart = performance.now();
     const declared = await inspectImage(bytes, limits.maxPixels);
     let decodeMs = since(decodeStart);
-    photos.hold(requestId, { bytes, format: declared.format, style: header.style, version });
     refuseIfTooLate(ticket, outputPixels(declared.width, declared.height, header.maxDimension), call.deadline);
+    photos.hold(requestId, { bytes, format: declared.format, style: header.style, version });
 
     const queueStart = performance.now();
     await withSpan('queue wait', { [A.queueDepth]: queue.queued, [A.queuePosition]: ticket.position }, () => ticket.acquire(call.signal));
