@@ -442,6 +442,12 @@ const SETTINGS = {
     schema: wholeNumber(1, 3600),
     description: 'Cluster mode: how long to wait for the canary Deployment\'s replicas to be available before giving up on routing calls to it, in seconds.',
   }),
+  clusterReconcileSeconds: setting({
+    env: 'NST_CLUSTER_RECONCILE_SECONDS',
+    default: '30',
+    schema: wholeNumber(0, 3600),
+    description: 'Cluster mode: how often the rollout state is re-applied to the cluster (canary replicas and availability, Istio routing), undoing drift and retrying failed applies, in seconds; 0 only applies on changes.',
+  }),
   styleMetricsPort: setting({
     env: 'NST_STYLE_METRICS_PORT',
     default: '9461',

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RolloutRecord, RolloutState } from '../rollout/schema';
-import { CanaryNotReadyError, FIELD_MANAGER, istioApplier } from './cluster';
+import { CanaryNotReadyError, ClusterSync, FIELD_MANAGER, istioApplier, type IstioApplier } from './cluster';
 
 interface Seen {
   method: string;
@@ -22,8 +22,9 @@ const deploymentPath = (name: string) => `/apis/apps/v1/namespaces/nst/deploymen
 
 /**
  * A stand-in API server that records each request and answers as Kubernetes does: an apply
- * echoes the object, a scale PATCH sets the Deployment's replicas, and a Deployment read
- * reports its replicas available only from the `readyAfterReads`-th read after a scale.
+ * stores the object and answers it with a resourceVersion that moves only when the spec changed,
+ * a scale PATCH sets the Deployment's replicas, and a Deployment read reports its replicas
+ * available only from the `readyAfterReads`-th read after a scale.
  */
 let server: Server;
 let seen: Seen[] = [];
@@ -31,6 +32,7 @@ let failNext = 0;
 let readyAfterReads = 1;
 let replicas = 0;
 let readsSinceScale = 0;
+let objects = new Map<string, { spec: string; resourceVersion: number }>();
 beforeAll(async () => {
   server = createServer((request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
@@ -58,8 +60,11 @@ beforeAll(async () => {
       }
       const deployment = /^\/apis\/apps\/v1\/namespaces\/nst\/deployments\/([^/]+)(\/scale)?$/.exec(url.pathname);
       if (!deployment) {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(text);
+        const stored = objects.get(url.pathname);
+        const spec = JSON.stringify(body?.spec);
+        const resourceVersion = stored?.spec === spec ? stored.resourceVersion : (stored?.resourceVersion ?? 0) + 1;
+        objects.set(url.pathname, { spec, resourceVersion });
+        answer(200, { ...body, metadata: { ...body?.metadata, resourceVersion: String(resourceVersion) } });
         return;
       }
       const metadata = { name: deployment[1], namespace: 'nst' };
@@ -85,6 +90,7 @@ beforeEach(() => {
   readyAfterReads = 1;
   replicas = 0;
   readsSinceScale = 0;
+  objects = new Map();
 });
 
 function kubeConfig(): KubeConfig {
@@ -160,19 +166,27 @@ describe('istioApplier (cluster mode)', () => {
     readyAfterReads = 3;
     await apply(canaryAt(10));
     const deployment = deploymentPath('style-canary');
-    expect(calls()).toEqual([`PATCH ${deployment}/scale`, `GET ${deployment}`, `GET ${deployment}`, `GET ${deployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
-    expect(seen[0]!.body).toEqual({ spec: { replicas: 2 } });
-    expect(seen[0]!.contentType).toBe('application/merge-patch+json');
-    expect(seen[1]!.authorization).toBe('Bearer sa-token');
-    expect(routedSubsets(seen[5])).toEqual(['canary', 'stable']);
+    expect(calls()).toEqual([
+      `GET ${deployment}`,
+      `PATCH ${deployment}/scale`,
+      `GET ${deployment}`,
+      `GET ${deployment}`,
+      `GET ${deployment}`,
+      `PATCH ${DR}`,
+      `PATCH ${VS}`,
+    ]);
+    expect(seen[1]!.body).toEqual({ spec: { replicas: 2 } });
+    expect(seen[1]!.contentType).toBe('application/merge-patch+json');
+    expect(seen[0]!.authorization).toBe('Bearer sa-token');
+    expect(routedSubsets(seen[6])).toEqual(['canary', 'stable']);
   });
 
-  it('a canary stepping up leaves the Deployment alone; the last canary ending routes away first, then scales to 0', async () => {
+  it('a canary stepping up only reads the Deployment; the last canary ending routes away first, then scales to 0', async () => {
     const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary: fast, kubeConfig: kubeConfig() });
     await apply(canaryAt(10));
     seen = [];
-    await apply(canaryAt(25));
-    expect(calls()).toEqual([`PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(await apply(canaryAt(25))).toEqual([`applied virtualservices/style-releases`]);
+    expect(calls()).toEqual([`GET ${deploymentPath('nst-inference-canary')}`, `PATCH ${DR}`, `PATCH ${VS}`]);
     seen = [];
     await apply(state(record({ phase: 'rolled_back' }), record({ style: 'hatch', stableVersion: '2' })));
     expect(calls()).toEqual([`PATCH ${DR}`, `PATCH ${VS}`, `PATCH ${deploymentPath('nst-inference-canary')}/scale`]);
@@ -192,9 +206,9 @@ describe('istioApplier (cluster mode)', () => {
     await expect(failed).rejects.toBeInstanceOf(CanaryNotReadyError);
     await expect(failed).rejects.toThrow(/nst\/nst-inference-canary has 0 of 1 replicas available after 0 s; routing left unchanged/);
     expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([`PATCH ${deploymentPath('nst-inference-canary')}/scale`]);
-    expect(calls().filter((c) => c.startsWith('GET ')).length).toBeGreaterThan(1);
+    expect(calls().filter((c) => c.startsWith('GET ')).length).toBeGreaterThan(2);
 
-    // The next change waits again (the Deployment is already scaled) and routes once ready.
+    // The next change finds the Deployment scaled and its pods available, and routes.
     seen = [];
     readyAfterReads = 0;
     await apply(canaryAt(25));
@@ -202,17 +216,176 @@ describe('istioApplier (cluster mode)', () => {
     expect(routedSubsets(seen[2])).toEqual(['canary', 'stable']);
   });
 
-  it('reports a refused apply or scale to its caller, and retries the scale on the next change', async () => {
+  it('reports a refused apply, read or scale to its caller, and scales on the next try', async () => {
     const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary: fast, kubeConfig: kubeConfig() });
     failNext = 1;
     await expect(apply(stable)).rejects.toThrow(/403|Forbidden/);
     seen = [];
     failNext = 1;
     await expect(apply(canaryAt(10))).rejects.toThrow(/403|Forbidden/);
-    expect(calls()).toEqual([`PATCH ${deploymentPath('nst-inference-canary')}/scale`]);
+    expect(calls()).toEqual([`GET ${deploymentPath('nst-inference-canary')}`]);
     seen = [];
     await apply(canaryAt(10));
-    expect(calls()[0]).toBe(`PATCH ${deploymentPath('nst-inference-canary')}/scale`);
+    expect(calls().slice(0, 2)).toEqual([`GET ${deploymentPath('nst-inference-canary')}`, `PATCH ${deploymentPath('nst-inference-canary')}/scale`]);
     expect(calls().slice(-2)).toEqual([`PATCH ${DR}`, `PATCH ${VS}`]);
+  });
+});
+
+/** A logger that keeps what ClusterSync says, by level. */
+const recordingLogger = () => {
+  const lines: { level: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }[] = [];
+  const at = (level: 'info' | 'warn' | 'error') => (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message });
+  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } as never };
+};
+
+describe('ClusterSync (cluster mode in the background, with the periodic reconcile)', () => {
+  const canaryDeployment = deploymentPath('nst-inference-canary');
+  const sync = (canary = fast) => {
+    const log = recordingLogger();
+    const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary, kubeConfig: kubeConfig() });
+    return { log, sync: new ClusterSync({ apply, reconcileMs: 0, logger: log.logger }) };
+  };
+
+  it('a reconcile restores canary replicas reset to 0 during a canary, waits for its pods, and says what it changed', async () => {
+    const { sync: cluster, log } = sync();
+    cluster.offer(canaryAt(10));
+    await cluster.settled();
+    // `kubectl apply -k k8s/base` puts the manifest's `replicas: 0` back.
+    replicas = 0;
+    seen = [];
+    log.lines.length = 0;
+    expect(await cluster.reconcile()).toBe(true);
+    expect(calls()).toEqual([`GET ${canaryDeployment}`, `PATCH ${canaryDeployment}/scale`, `GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(seen[1]!.body).toEqual({ spec: { replicas: 1 } });
+    expect(log.lines).toEqual([
+      {
+        level: 'info',
+        fields: { cause: 'reconcile', changes: ['scaled nst/nst-inference-canary from 0 to 1 replicas', 'nst/nst-inference-canary has 1 replicas available'] },
+        message: 'cluster brought in line with the release state',
+      },
+    ]);
+  });
+
+  it('a reconcile with nothing drifted reads the canary Deployment, re-applies the routing, scales nothing and logs nothing', async () => {
+    const { sync: cluster, log } = sync();
+    cluster.offer(canaryAt(10));
+    await cluster.settled();
+    seen = [];
+    log.lines.length = 0;
+    await cluster.reconcile();
+    expect(calls()).toEqual([`GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    // Without a canary the idle track is not read or scaled again either.
+    cluster.offer(stable);
+    await cluster.settled();
+    seen = [];
+    log.lines.length = 0;
+    await cluster.reconcile();
+    expect(calls()).toEqual([`PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(log.lines).toEqual([]);
+  });
+
+  it('a reconcile puts back a hand-edited VirtualService and logs that it did', async () => {
+    const { sync: cluster, log } = sync();
+    cluster.offer(canaryAt(10));
+    await cluster.settled();
+    objects.set(VS, { spec: '{"http":[]}', resourceVersion: 41 });
+    log.lines.length = 0;
+    await cluster.reconcile();
+    expect(objects.get(VS)?.resourceVersion).toBe(42);
+    expect(log.lines.map((l) => [l.level, l.fields['changes']])).toEqual([['info', ['applied virtualservices/style-releases']]]);
+  });
+
+  it('after a CanaryNotReadyError the next reconcile routes to the canary once its pods are available', async () => {
+    const { sync: cluster, log } = sync({ readyTimeoutMs: 100, pollMs: 10 });
+    cluster.offer(stable);
+    await cluster.settled();
+    readyAfterReads = Number.POSITIVE_INFINITY;
+    seen = [];
+    cluster.offer(canaryAt(10));
+    await cluster.settled();
+    expect(calls()).not.toContain(`PATCH ${VS}`);
+    expect(log.lines.at(-1)?.level).toBe('error');
+    expect(log.lines.at(-1)?.fields['err']).toBeInstanceOf(CanaryNotReadyError);
+    expect(log.lines.at(-1)?.message).toMatch(/could not be applied to the cluster; retried on the next rollout change/);
+
+    // Pods still not available: the reconcile waits again and still routes nothing there.
+    seen = [];
+    await cluster.reconcile();
+    expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([]);
+    expect(log.lines.at(-1)?.level).toBe('warn');
+    expect(log.lines.at(-1)?.fields['err']).toBeInstanceOf(CanaryNotReadyError);
+
+    readyAfterReads = 0;
+    seen = [];
+    await cluster.reconcile();
+    expect(calls()).toEqual([`GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(routedSubsets(seen[2])).toEqual(['canary', 'stable']);
+  });
+
+  it('a failed reconcile is a warning', async () => {
+    const { sync: cluster, log } = sync();
+    cluster.offer(stable);
+    await cluster.settled();
+    failNext = 1;
+    log.lines.length = 0;
+    await cluster.reconcile();
+    expect(log.lines.map((l) => [l.level, l.message])).toEqual([['warn', expect.stringMatching(/^reconcile could not bring the cluster in line/)]]);
+  });
+
+  it('a newer state cuts short the wait for canary pods of an older one: a rollback during the wait routes to stable at once', async () => {
+    const { sync: cluster, log } = sync({ readyTimeoutMs: 60_000, pollMs: 10 });
+    cluster.offer(stable);
+    await cluster.settled();
+    readyAfterReads = Number.POSITIVE_INFINITY;
+    seen = [];
+    cluster.offer(canaryAt(10));
+    await vi.waitFor(() => expect(calls().filter((c) => c === `GET ${canaryDeployment}`).length).toBeGreaterThan(2));
+    const started = Date.now();
+    cluster.offer(state(record({ phase: 'rolled_back' }), record({ style: 'hatch', stableVersion: '2' })));
+    await cluster.settled();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const writes = calls().filter((c) => !c.startsWith('GET '));
+    expect(writes).toEqual([`PATCH ${canaryDeployment}/scale`, `PATCH ${DR}`, `PATCH ${VS}`, `PATCH ${canaryDeployment}/scale`]);
+    expect(routedSubsets(seen.findLast((s) => s.path === VS))).toEqual(['stable']);
+    expect(log.lines.filter((l) => l.level !== 'info')).toEqual([]);
+  });
+
+  it('runs one pass at a time: a reconcile during a pass is skipped, and states offered meanwhile collapse to the newest', async () => {
+    const applied: string[] = [];
+    let inFlight = 0;
+    let release: () => void = () => undefined;
+    const apply: IstioApplier = async (s) => {
+      inFlight++;
+      expect(inFlight).toBe(1);
+      applied.push(String(s.rollouts['mosaic']?.canaryWeight));
+      await new Promise<void>((resolve) => (release = resolve));
+      inFlight--;
+      return [];
+    };
+    const cluster = new ClusterSync({ apply, reconcileMs: 0, logger: recordingLogger().logger });
+    cluster.offer(canaryAt(10));
+    expect(await cluster.reconcile()).toBe(false);
+    cluster.offer(canaryAt(25));
+    cluster.offer(canaryAt(50));
+    release();
+    await vi.waitFor(() => expect(applied).toEqual(['10', '50']));
+    release();
+    await cluster.settled();
+    expect(applied).toEqual(['10', '50']);
+  });
+
+  it('reconciles every reconcileMs once started, and not after stop', async () => {
+    let passes = 0;
+    const apply: IstioApplier = () => Promise.resolve((passes++, []));
+    const cluster = new ClusterSync({ apply, reconcileMs: 20, logger: recordingLogger().logger });
+    cluster.start();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(passes).toBe(0); // nothing offered yet: nothing to reconcile to
+    cluster.offer(stable);
+    await vi.waitFor(() => expect(passes).toBeGreaterThanOrEqual(3));
+    await cluster.stop();
+    const stopped = passes;
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(passes).toBe(stopped);
   });
 });

@@ -12,11 +12,15 @@
  *   calls there (an empty subset answers 503); when the last canary ends, routing moves away
  *   first and the Deployment is scaled to 0 after.
  *
+ * ClusterSync runs the applier in the background, one pass at a time, and every
+ * NST_CLUSTER_RECONCILE_SECONDS again, which undoes drift and retries failed passes.
+ *
  * The in-process weighted router keeps working either way: StyleService pods honour the
  * `x-nst-version` header each route sets.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { Logger } from '@nst/runtime';
 import type { RolloutState } from '../rollout/schema';
 import { renderIstioRouting, routesToCanary, type IstioRoutingOptions } from './render';
 
@@ -42,7 +46,11 @@ export interface IstioApplierOptions {
   kubeConfig?: KubeConfig;
 }
 
-export type IstioApplier = (state: RolloutState) => Promise<void>;
+/**
+ * Brings the cluster in line with `state` and says what it had to change (empty: nothing had
+ * drifted). `signal` abandons a wait for canary pods, when a newer state supersedes this one.
+ */
+export type IstioApplier = (state: RolloutState, signal?: AbortSignal) => Promise<string[]>;
 
 export class CanaryNotReadyError extends Error {
   constructor(
@@ -53,7 +61,7 @@ export class CanaryNotReadyError extends Error {
   ) {
     super(
       `canary Deployment ${deployment} has ${available} of ${wanted} replicas available after ${Math.round(waitedMs / 1000)} s; ` +
-        'routing left unchanged, no calls sent to the canary subset (retried on the next rollout change)',
+        'routing left unchanged, so a canary not yet routed gets no calls (retried by the next reconcile or rollout change)',
     );
     this.name = 'CanaryNotReadyError';
   }
@@ -97,43 +105,157 @@ export function istioApplier(options: IstioApplierOptions): IstioApplier {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
 
-  const waitAvailable = async (): Promise<void> => {
+  const readAvailable = async (): Promise<number> => {
+    const current = await apps.readNamespacedDeployment({ name: deployment, namespace });
+    return current.status?.availableReplicas ?? 0;
+  };
+
+  const waitAvailable = async (signal: AbortSignal | undefined): Promise<void> => {
     const started = Date.now();
     for (;;) {
-      const current = await apps.readNamespacedDeployment({ name: deployment, namespace });
-      const available = current.status?.availableReplicas ?? 0;
+      signal?.throwIfAborted();
+      const available = await readAvailable();
       if (available >= replicas) return;
       const waited = Date.now() - started;
       if (waited + pollMs > readyTimeoutMs) throw new CanaryNotReadyError(`${namespace}/${deployment}`, available, replicas, waited);
-      await sleep(pollMs);
+      await sleep(pollMs, undefined, signal ? { signal } : {});
     }
   };
 
-  // What this process last asked of the canary Deployment, and whether it saw those replicas
-  // available; unknown at start, so the first apply sets the scale whatever it is.
+  // Only for the idle track: whether this process already set it to 0. A live canary's scale
+  // is read from the cluster every time, since anyone (a `kubectl apply` of the base) may reset it.
   let scaledTo: number | undefined;
-  let ready = false;
+  // The routing objects' resourceVersions from the last apply: an apply that returns another
+  // one changed the object (first apply, a new state, or undoing a hand edit).
+  const applied = new Map<string, string | undefined>();
 
-  return async (state) => {
+  const applyRouting = async (plural: string, body: Parameters<typeof apply>[1], changes: string[]) => {
+    const result = (await apply(plural, body)) as { metadata?: { resourceVersion?: string } };
+    const version = result.metadata?.resourceVersion;
+    const key = `${plural}/${body.metadata?.name ?? ''}`;
+    if (!applied.has(key) || applied.get(key) !== version) changes.push(`applied ${key}`);
+    applied.set(key, version);
+  };
+
+  return async (state, signal) => {
     const next = renderIstioRouting(state, options.routing);
     const canary = routesToCanary(state);
+    const changes: string[] = [];
     if (canary) {
-      if (scaledTo !== replicas) {
+      // One read gives both the replicas asked for and those available (RBAC: get deployments).
+      const current = await apps.readNamespacedDeployment({ name: deployment, namespace });
+      const asked = current.spec?.replicas ?? 0;
+      if (asked !== replicas) {
         await scale(replicas);
-        scaledTo = replicas;
-        ready = false;
+        changes.push(`scaled ${namespace}/${deployment} from ${asked} to ${replicas} replicas`);
       }
-      if (!ready) {
-        await waitAvailable();
-        ready = true;
+      scaledTo = replicas;
+      if (asked !== replicas || (current.status?.availableReplicas ?? 0) < replicas) {
+        await waitAvailable(signal);
+        changes.push(`${namespace}/${deployment} has ${replicas} replicas available`);
       }
     }
-    await apply('destinationrules', next.destinationRule);
-    await apply('virtualservices', next.virtualService);
+    await applyRouting('destinationrules', next.destinationRule, changes);
+    await applyRouting('virtualservices', next.virtualService, changes);
     if (!canary && scaledTo !== 0) {
       await scale(0);
       scaledTo = 0;
-      ready = false;
+      changes.push(`scaled ${namespace}/${deployment} to 0 replicas`);
     }
+    return changes;
   };
+}
+
+export interface ClusterSyncOptions {
+  apply: IstioApplier;
+  /** Time between reconciles in milliseconds (NST_CLUSTER_RECONCILE_SECONDS); 0: none. */
+  reconcileMs: number;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+/**
+ * Runs the applier outside the release controller's lock, one pass at a time, so a canary's
+ * pods coming up (up to NST_CLUSTER_CANARY_READY_SECONDS) never holds up the next rollout
+ * change. `offer` records the state to reach and returns at once; the newest offered state wins,
+ * and it cuts short a pass still waiting for canary pods for an older one. The reconcile
+ * re-applies the last state every `reconcileMs`, which undoes drift (a canary Deployment reset to
+ * 0 by a `kubectl apply`, hand-edited routing) and retries failed passes.
+ */
+export class ClusterSync {
+  private desired: RolloutState | undefined;
+  /** `desired` has not been applied by a pass started after it was set. */
+  private pending = false;
+  private running: Promise<void> | undefined;
+  private superseded: AbortController | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: ClusterSyncOptions) {}
+
+  /** The controller's onChange: applies `state` soon, in the background. */
+  offer(state: RolloutState): void {
+    this.desired = state;
+    this.pending = true;
+    this.superseded?.abort();
+    this.kick('change');
+  }
+
+  /**
+   * Re-applies the last offered state; false (nothing done) when a pass is already running,
+   * since that one applies the newest state anyway, or when nothing was offered yet.
+   */
+  async reconcile(): Promise<boolean> {
+    if (this.stopped || this.running || !this.desired) return false;
+    this.pending = true;
+    this.kick('reconcile');
+    await this.running;
+    return true;
+  }
+
+  /** Resolves once no pass runs (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  start(): void {
+    if (this.options.reconcileMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => void this.reconcile(), this.options.reconcileMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.superseded?.abort();
+    await this.settled();
+  }
+
+  private kick(cause: 'change' | 'reconcile'): void {
+    if (this.running) return;
+    this.running = this.drain(cause).finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async drain(cause: 'change' | 'reconcile'): Promise<void> {
+    const retried = this.options.reconcileMs > 0 ? `retried by the next reconcile (every ${this.options.reconcileMs / 1000} s)` : 'retried on the next rollout change';
+    while (this.pending && !this.stopped && this.desired) {
+      this.pending = false;
+      const superseded = new AbortController();
+      this.superseded = superseded;
+      try {
+        const changes = await this.options.apply(this.desired, superseded.signal);
+        if (changes.length > 0) this.options.logger.info({ changes, cause }, 'cluster brought in line with the release state');
+      } catch (error) {
+        // Cut short by a newer state, which the loop applies next: not a failure.
+        if (superseded.signal.aborted) continue;
+        if (cause === 'reconcile') this.options.logger.warn({ err: error }, `reconcile could not bring the cluster in line with the release state; ${retried}`);
+        else this.options.logger.error({ err: error }, `release state changed here but could not be applied to the cluster; ${retried}`);
+      } finally {
+        this.superseded = undefined;
+      }
+      // A state offered during the pass is a change, whatever started the loop.
+      cause = 'change';
+    }
+  }
 }

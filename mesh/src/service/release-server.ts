@@ -22,7 +22,7 @@ import {
 } from '@nst/runtime';
 import { ReleaseServiceService } from '@nst/proto';
 import { ReleaseAnalysis } from '../analysis/analysis-loop';
-import { istioApplier } from '../istio/cluster';
+import { ClusterSync, istioApplier, type IstioApplier } from '../istio/cluster';
 import type { AnalysisSettings } from '../analysis/analyze';
 import { DecisionLog } from '../rollout/decision-log';
 import { ReleaseController } from '../rollout/release-controller';
@@ -48,8 +48,11 @@ export interface ReleaseServiceOptions {
   autoRelease: boolean;
   /** How often the registry is polled for versions other processes registered; default 1000 ms. */
   registryPollMs?: number;
-  /** Called after every state change (cluster mode applies the Istio routing). */
-  onChange?: (state: RolloutState) => Promise<void>;
+  /**
+   * Cluster mode: the state is applied to Kubernetes at start, after every change (in the
+   * background, ClusterSync) and every `reconcileMs` (0: never).
+   */
+  cluster?: { apply: IstioApplier; reconcileMs: number };
   logger: Logger;
 }
 
@@ -59,7 +62,9 @@ export interface RunningReleaseService {
   analysis: ReleaseAnalysis;
   decisions: DecisionLog;
   store: RolloutStore;
-  /** Stops the analysis and the registry watch, then the server; closes the decision log. */
+  /** Cluster mode's background applier; absent locally. */
+  cluster?: ClusterSync;
+  /** Stops the reconcile, the analysis and the registry watch, then the server; closes the decision log. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -67,20 +72,21 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
   const { logger } = options;
   const store = new RolloutStore(options.releasesDir, { checkIntervalMs: 0 });
   const decisions = await DecisionLog.open(options.releasesDir);
+  const cluster = options.cluster ? new ClusterSync({ ...options.cluster, logger }) : undefined;
   const controller = new ReleaseController({
     store,
     decisions,
     registry: options.registry,
     ladder: options.settings.ladder,
     logger,
-    ...(options.onChange ? { onChange: options.onChange } : {}),
+    // Resolves at once: the cluster catches up outside the controller's lock.
+    ...(cluster ? { onChange: (state: RolloutState) => Promise.resolve(cluster.offer(state)) } : {}),
   });
   await controller.init();
-  if (options.onChange) {
-    // Cluster mode: bring the cluster in line with the state at start, not only after changes.
-    await options.onChange(await store.read()).catch((error: unknown) =>
-      logger.error({ err: error }, 'could not apply the release state to the cluster at start; retried on the next change'),
-    );
+  if (cluster) {
+    // Bring the cluster in line with the state at start, not only after changes.
+    cluster.offer(await store.read());
+    cluster.start();
   }
 
   // New versions: the watch announces versions other processes (the trainer) register.
@@ -125,12 +131,14 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
     analysis,
     decisions,
     store,
+    ...(cluster ? { cluster } : {}),
     close: (graceMs = 5000) => {
       closing ??= (async () => {
         watch.stop();
         unsubscribe();
         const serverClosed = grpc.close(graceMs);
         await analysis.stop();
+        await cluster?.stop();
         await serverClosed;
         await decisions.close();
       })();
@@ -188,10 +196,10 @@ export interface StartReleaseOptions {
   /** Listen here instead of config.releaseAddr. */
   address?: string;
   /**
-   * Called after every state change; default: in cluster mode (NST_RELEASE_MODE=cluster) the
-   * Istio routing is applied to Kubernetes (../istio/cluster.ts), locally nothing.
+   * Applies the state to Kubernetes; default: in cluster mode (NST_RELEASE_MODE=cluster) the
+   * Istio routing and canary track (../istio/cluster.ts), locally nothing.
    */
-  onChange?: (state: RolloutState) => Promise<void>;
+  clusterApply?: IstioApplier;
 }
 
 /** ReleaseService as `npm start` and a deployment run it. */
@@ -208,8 +216,8 @@ export async function startReleaseServer(config: Config, options: StartReleaseOp
   const feedback = options.feedback ?? (ownFeedback as Pick<FeedbackStore, 'stats'>);
   const ownEvents = options.events ? undefined : await openStylizeEventStore(config, { readOnly: true });
   const events = options.events ?? (ownEvents as StylizeEventStore);
-  const onChange =
-    options.onChange ??
+  const clusterApply =
+    options.clusterApply ??
     (config.releaseMode === 'cluster'
       ? istioApplier({
           routing: { namespace: config.clusterNamespace, service: config.clusterStyleService },
@@ -230,7 +238,7 @@ export async function startReleaseServer(config: Config, options: StartReleaseOp
     settings: analysisSettings(config),
     analysisIntervalMs: config.analysisIntervalSeconds * 1000,
     autoRelease: config.autoRelease,
-    ...(onChange ? { onChange } : {}),
+    ...(clusterApply ? { cluster: { apply: clusterApply, reconcileMs: config.clusterReconcileSeconds * 1000 } } : {}),
     logger,
   });
   return {

@@ -227,3 +227,56 @@ describe('ReleaseService over gRPC', () => {
     expect([after?.phase, after?.stableVersion, after?.canaryWeight]).toEqual([RolloutPhase.ROLLOUT_PHASE_ROLLED_BACK, '2', 0]);
   });
 });
+
+describe('ReleaseService in cluster mode', () => {
+  it('applies the state at start, applies a change without holding up the next one, re-applies every reconcile, and stops on close', async () => {
+    const applied: string[] = [];
+    let held: Promise<void> | undefined;
+    let release = () => undefined as void;
+    const cluster = await launchReleaseService({
+      address: '127.0.0.1:0',
+      releasesDir: join(dir, 'releases-cluster'),
+      registry,
+      feedback,
+      events,
+      adminToken: TOKEN,
+      settings: { ladder: [10, 50, 100], minRatings: 10, minCalls: 5, alpha: 0.05, errorMargin: 0.02, latencyRatio: 3, minStepSeconds: 0 },
+      analysisIntervalMs: 60 * 60 * 1000,
+      autoRelease: false,
+      cluster: {
+        apply: async (state) => {
+          const mosaic = state.rollouts['mosaic'];
+          applied.push(`${mosaic?.phase} ${mosaic?.canaryWeight}`);
+          await held;
+          return [];
+        },
+        reconcileMs: 50,
+      },
+      logger: createLogger('release-test', { level: 'silent' }),
+    });
+    try {
+      await until('the apply at start', async () => (applied.length > 0 ? true : undefined));
+      expect(applied[0]).toBe('stable 0');
+      // The cluster takes its time (canary pods starting): rollout changes still go through.
+      held = new Promise<void>((resolve) => (release = resolve));
+      await until('a reconcile that hangs', async () => (applied.length > 1 ? true : undefined));
+      const context = { actor: 'admin' };
+      await cluster.controller.startCanary('mosaic', '1', 10, context);
+      await cluster.controller.setWeight('mosaic', 50, context);
+      expect(applied.at(-1)).toBe('stable 0');
+      release();
+      held = undefined;
+      await until('the newest state applied', async () => (applied.at(-1) === 'canary 50' ? true : undefined));
+      // The reconcile keeps re-applying it.
+      const seenSoFar = applied.length;
+      await until('two more reconciles', async () => (applied.length >= seenSoFar + 2 ? true : undefined));
+      expect(applied.slice(seenSoFar)).toEqual(expect.arrayContaining(['canary 50']));
+      expect(applied).not.toContain('canary 10');
+    } finally {
+      await cluster.close();
+    }
+    const closedAt = applied.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(applied.length).toBe(closedAt);
+  }, 30_000);
+});
