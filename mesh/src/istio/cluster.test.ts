@@ -24,7 +24,7 @@ const deploymentPath = (name: string) => `/apis/apps/v1/namespaces/nst/deploymen
  * A stand-in API server that records each request and answers as Kubernetes does: an apply
  * stores the object and answers it with a resourceVersion that moves only when the spec changed,
  * a scale PATCH sets the Deployment's replicas, and a Deployment read reports its replicas
- * available only from the `readyAfterReads`-th read after a scale.
+ * available only from the `readyAfterReads`-th read after a scale, and at most `availableAtMost(read)`.
  */
 let server: Server;
 let seen: Seen[] = [];
@@ -32,6 +32,7 @@ let failNext = 0;
 let readyAfterReads = 1;
 let replicas = 0;
 let readsSinceScale = 0;
+let availableAtMost = (_read: number) => Number.POSITIVE_INFINITY;
 let objects = new Map<string, { spec: string; resourceVersion: number }>();
 beforeAll(async () => {
   server = createServer((request: IncomingMessage, response) => {
@@ -75,7 +76,7 @@ beforeAll(async () => {
         return;
       }
       readsSinceScale++;
-      const available = readsSinceScale >= readyAfterReads ? replicas : 0;
+      const available = Math.min(availableAtMost(readsSinceScale), readsSinceScale >= readyAfterReads ? replicas : 0);
       answer(200, { kind: 'Deployment', apiVersion: 'apps/v1', metadata, spec: { replicas }, status: { replicas, availableReplicas: available } });
     });
   });
@@ -90,8 +91,14 @@ beforeEach(() => {
   readyAfterReads = 1;
   replicas = 0;
   readsSinceScale = 0;
+  availableAtMost = () => Number.POSITIVE_INFINITY;
   objects = new Map();
 });
+
+/** The canary's pods die now (replicas unchanged) and are available again from the `reads`-th Deployment read on. */
+const losePodsUntilRead = (reads: number) => {
+  readyAfterReads = readsSinceScale + reads;
+};
 
 function kubeConfig(): KubeConfig {
   const config = new KubeConfig();
@@ -128,6 +135,11 @@ const routedSubsets = (request: Seen | undefined): string[] => {
   return [...new Set(http.flatMap((r) => r.route.map((d) => d.destination.subset ?? '(none)')))].sort();
 };
 const fast = { readyTimeoutMs: 500, pollMs: 10 };
+/** The routes of a VirtualService request, by name: each one's subsets and the version it sets. */
+const routesOf = (request: Seen | undefined) => {
+  const http = (request?.body?.spec['http'] ?? []) as { name: string; route: { destination: { subset: string }; headers?: { request?: { set?: Record<string, string> } } }[] }[];
+  return Object.fromEntries(http.map((r) => [r.name, r.route.map((d) => [d.destination.subset, d.headers?.request?.set?.['x-nst-version']])]));
+};
 
 describe('istioApplier (cluster mode)', () => {
   it('server-side applies the DestinationRule, then the VirtualService, and at start sets the idle canary Deployment to 0', async () => {
@@ -216,6 +228,51 @@ describe('istioApplier (cluster mode)', () => {
     expect(routedSubsets(seen[2])).toEqual(['canary', 'stable']);
   });
 
+  it('a fresh process finding a live canary without pods holds every style at stable before it waits (the cluster may route there)', async () => {
+    replicas = 1;
+    readyAfterReads = 3;
+    const held: string[][] = [];
+    const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary: fast, kubeConfig: kubeConfig() });
+    const changes = await apply(canaryAt(10), undefined, (c) => held.push(c));
+    const deployment = deploymentPath('nst-inference-canary');
+    expect(calls()).toEqual([`GET ${deployment}`, `PATCH ${DR}`, `PATCH ${VS}`, `GET ${deployment}`, `GET ${deployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(routedSubsets(seen[2])).toEqual(['stable']);
+    expect(routedSubsets(seen[6])).toEqual(['canary', 'stable']);
+    expect(held).toEqual([
+      [
+        'canary track nst/nst-inference-canary has 0 of 1 replicas available: every style held at stable until it has',
+        'applied destinationrules/style-releases',
+        'applied virtualservices/style-releases',
+      ],
+    ]);
+    expect(changes).toEqual([
+      'nst/nst-inference-canary has 1 replicas available',
+      'applied virtualservices/style-releases',
+      'canary routing restored: nst/nst-inference-canary has its pods back',
+    ]);
+  });
+
+  it('a canary track short of replicas but not empty keeps the canary routing while the pass waits for the rest', async () => {
+    const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary: { replicas: 2, readyTimeoutMs: 100, pollMs: 10 }, kubeConfig: kubeConfig() });
+    await apply(canaryAt(10));
+    seen = [];
+    availableAtMost = () => 1;
+    const held: string[][] = [];
+    const failed = apply(canaryAt(10), undefined, (c) => held.push(c));
+    await expect(failed).rejects.toThrow(/has 1 of 2 replicas available after 0 s; routing left unchanged/);
+    expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([]);
+    expect(held).toEqual([]);
+    // The last one left dies during the wait: the pass routes around the empty track at once.
+    seen = [];
+    const firstRead = readsSinceScale + 1;
+    availableAtMost = (read) => (read <= firstRead + 1 ? 1 : 0);
+    await expect(apply(canaryAt(10), undefined, (c) => held.push(c))).rejects.toThrow(/has 0 of 2 replicas available after 0 s; every style stays routed to stable/);
+    expect(calls().slice(0, 5)).toEqual([`GET ${deploymentPath('nst-inference-canary')}`, `GET ${deploymentPath('nst-inference-canary')}`, `GET ${deploymentPath('nst-inference-canary')}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([`PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(routedSubsets(seen.find((s) => s.path === VS))).toEqual(['stable']);
+    expect(held).toHaveLength(1);
+  });
+
   it('reports a refused apply, read or scale to its caller, and scales on the next try', async () => {
     const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary: fast, kubeConfig: kubeConfig() });
     failNext = 1;
@@ -255,12 +312,42 @@ describe('ClusterSync (cluster mode in the background, with the periodic reconci
     seen = [];
     log.lines.length = 0;
     expect(await cluster.reconcile()).toBe(true);
-    expect(calls()).toEqual([`GET ${canaryDeployment}`, `PATCH ${canaryDeployment}/scale`, `GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    // Its pods went with the replicas: every style is held at stable before the wait, as for lost pods.
+    expect(calls()).toEqual([
+      `GET ${canaryDeployment}`,
+      `PATCH ${canaryDeployment}/scale`,
+      `PATCH ${DR}`,
+      `PATCH ${VS}`,
+      `GET ${canaryDeployment}`,
+      `PATCH ${DR}`,
+      `PATCH ${VS}`,
+    ]);
     expect(seen[1]!.body).toEqual({ spec: { replicas: 1 } });
+    expect(routedSubsets(seen[3])).toEqual(['stable']);
+    expect(routedSubsets(seen[6])).toEqual(['canary', 'stable']);
     expect(log.lines).toEqual([
       {
+        level: 'warn',
+        fields: {
+          cause: 'reconcile',
+          changes: [
+            'scaled nst/nst-inference-canary from 0 to 1 replicas',
+            'canary track nst/nst-inference-canary has 0 of 1 replicas available: every style held at stable until it has',
+            'applied virtualservices/style-releases',
+          ],
+        },
+        message: 'canary track has no available pods: every style routed to stable until they are back',
+      },
+      {
         level: 'info',
-        fields: { cause: 'reconcile', changes: ['scaled nst/nst-inference-canary from 0 to 1 replicas', 'nst/nst-inference-canary has 1 replicas available'] },
+        fields: {
+          cause: 'reconcile',
+          changes: [
+            'nst/nst-inference-canary has 1 replicas available',
+            'applied virtualservices/style-releases',
+            'canary routing restored: nst/nst-inference-canary has its pods back',
+          ],
+        },
         message: 'cluster brought in line with the release state',
       },
     ]);
@@ -274,6 +361,9 @@ describe('ClusterSync (cluster mode in the background, with the periodic reconci
     log.lines.length = 0;
     await cluster.reconcile();
     expect(calls()).toEqual([`GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    // Pods fine: the canary stays routed, nothing held at stable.
+    expect(routedSubsets(seen[2])).toEqual(['canary', 'stable']);
+    expect(log.lines).toEqual([]);
     // Without a canary the idle track is not read or scaled again either.
     cluster.offer(stable);
     await cluster.settled();
@@ -282,6 +372,73 @@ describe('ClusterSync (cluster mode in the background, with the periodic reconci
     await cluster.reconcile();
     expect(calls()).toEqual([`PATCH ${DR}`, `PATCH ${VS}`]);
     expect(log.lines).toEqual([]);
+  });
+
+  it('canary pods lost during a live canary: the next reconcile holds every style at stable at once, then restores the canary routing once they are back', async () => {
+    const { sync: cluster, log } = sync();
+    const offered = canaryAt(10);
+    cluster.offer(offered);
+    await cluster.settled();
+    seen = [];
+    log.lines.length = 0;
+    losePodsUntilRead(3);
+    await cluster.reconcile();
+    expect(calls()).toEqual([`GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`, `GET ${canaryDeployment}`, `GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    // Held: mosaic's every call to the stable subset with its stable version, hatch unchanged.
+    expect(routesOf(seen[2])).toEqual({
+      pinned: [['stable', undefined]],
+      'hatch-stable': [['stable', '2']],
+      'mosaic-stable': [['stable', '1']],
+      unrouted: [['stable', undefined]],
+    });
+    expect(routesOf(seen[6])).toMatchObject({ 'mosaic-sticky-canary': [['canary', '2']], 'mosaic-weighted': [['stable', '1'], ['canary', '2']] });
+    expect(log.lines.map((l) => [l.level, l.message, l.fields['cause'], l.fields['changes']])).toEqual([
+      [
+        'warn',
+        'canary track has no available pods: every style routed to stable until they are back',
+        'reconcile',
+        ['canary track nst/nst-inference-canary has 0 of 1 replicas available: every style held at stable until it has', 'applied virtualservices/style-releases'],
+      ],
+      [
+        'info',
+        'cluster brought in line with the release state',
+        'reconcile',
+        ['nst/nst-inference-canary has 1 replicas available', 'applied virtualservices/style-releases', 'canary routing restored: nst/nst-inference-canary has its pods back'],
+      ],
+    ]);
+    // The release state itself is untouched: the canary is still at 10%.
+    expect(offered).toEqual(canaryAt(10));
+  });
+
+  it('canary pods lost past the readiness timeout: routing stays held at stable, later reconciles wait without re-applying, and restore it once they are back', async () => {
+    const { sync: cluster, log } = sync({ readyTimeoutMs: 100, pollMs: 10 });
+    cluster.offer(canaryAt(25));
+    await cluster.settled();
+    seen = [];
+    log.lines.length = 0;
+    losePodsUntilRead(Number.POSITIVE_INFINITY);
+    await cluster.reconcile();
+    expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([`PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(routedSubsets(seen[2])).toEqual(['stable']);
+    expect(log.lines.map((l) => l.level)).toEqual(['warn', 'warn']);
+    expect(log.lines[1]?.fields['err']).toBeInstanceOf(CanaryNotReadyError);
+    expect(String(log.lines[1]?.fields['err'])).toMatch(/has 0 of 1 replicas available after 0 s; every style stays routed to stable until they are/);
+
+    seen = [];
+    log.lines.length = 0;
+    await cluster.reconcile();
+    expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([]);
+    expect(log.lines.map((l) => [l.level, l.fields['err'] instanceof CanaryNotReadyError])).toEqual([['warn', true]]);
+
+    readyAfterReads = 0;
+    seen = [];
+    log.lines.length = 0;
+    await cluster.reconcile();
+    expect(calls()).toEqual([`GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(routedSubsets(seen[2])).toEqual(['canary', 'stable']);
+    expect(log.lines.map((l) => [l.level, l.fields['changes']])).toEqual([
+      ['info', ['applied virtualservices/style-releases', 'canary routing restored: nst/nst-inference-canary has its pods back']],
+    ]);
   });
 
   it('a reconcile puts back a hand-edited VirtualService and logs that it did', async () => {

@@ -10,7 +10,9 @@
  *   replicas only while some style's canary gets calls. Make before break: when a canary
  *   starts, the Deployment is scaled up and its pods must be available before any route sends
  *   calls there (an empty subset answers 503); when the last canary ends, routing moves away
- *   first and the Deployment is scaled to 0 after.
+ *   first and the Deployment is scaled to 0 after. When a pass finds the track without available
+ *   pods while canary routing may be in effect (pods lost, replicas reset), it first routes every
+ *   style to stable (`heldAtStable`), then waits for the pods and routes to the canary again.
  *
  * ClusterSync runs the applier in the background, one pass at a time, and every
  * NST_CLUSTER_RECONCILE_SECONDS again, which undoes drift and retries failed passes.
@@ -21,8 +23,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from '@nst/runtime';
-import type { RolloutState } from '../rollout/schema';
-import { renderIstioRouting, routesToCanary, type IstioRoutingOptions } from './render';
+import type { RolloutRecord, RolloutState } from '../rollout/schema';
+import { heldAtStable, renderIstioRouting, routesToCanary, type IstioRoutingOptions } from './render';
 
 export const FIELD_MANAGER = 'nst-release';
 const GROUP = 'networking.istio.io';
@@ -49,8 +51,11 @@ export interface IstioApplierOptions {
 /**
  * Brings the cluster in line with `state` and says what it had to change (empty: nothing had
  * drifted). `signal` abandons a wait for canary pods, when a newer state supersedes this one.
+ * `onHeld` is told at once, before that wait, when the pass routed every style to stable because
+ * the canary track had no available pods, with the changes that took (not repeated in the
+ * returned list): the wait may last minutes or time out.
  */
-export type IstioApplier = (state: RolloutState, signal?: AbortSignal) => Promise<string[]>;
+export type IstioApplier = (state: RolloutState, signal?: AbortSignal, onHeld?: (changes: string[]) => void) => Promise<string[]>;
 
 export class CanaryNotReadyError extends Error {
   constructor(
@@ -58,10 +63,14 @@ export class CanaryNotReadyError extends Error {
     readonly available: number,
     readonly wanted: number,
     readonly waitedMs: number,
+    /** Every style is routed to stable meanwhile (the canary had been routed, then lost its pods). */
+    readonly heldAtStable = false,
   ) {
     super(
       `canary Deployment ${deployment} has ${available} of ${wanted} replicas available after ${Math.round(waitedMs / 1000)} s; ` +
-        'routing left unchanged, so a canary not yet routed gets no calls (retried by the next reconcile or rollout change)',
+        (heldAtStable
+          ? 'every style stays routed to stable until they are (retried by the next reconcile or rollout change)'
+          : 'routing left unchanged, so a canary not yet routed gets no calls (retried by the next reconcile or rollout change)'),
     );
     this.name = 'CanaryNotReadyError';
   }
@@ -110,14 +119,15 @@ export function istioApplier(options: IstioApplierOptions): IstioApplier {
     return current.status?.availableReplicas ?? 0;
   };
 
-  const waitAvailable = async (signal: AbortSignal | undefined): Promise<void> => {
+  const waitAvailable = async (signal: AbortSignal | undefined, whileShort: (available: number) => Promise<void>): Promise<void> => {
     const started = Date.now();
     for (;;) {
       signal?.throwIfAborted();
       const available = await readAvailable();
       if (available >= replicas) return;
+      await whileShort(available);
       const waited = Date.now() - started;
-      if (waited + pollMs > readyTimeoutMs) throw new CanaryNotReadyError(`${namespace}/${deployment}`, available, replicas, waited);
+      if (waited + pollMs > readyTimeoutMs) throw new CanaryNotReadyError(`${namespace}/${deployment}`, available, replicas, waited, holding);
       await sleep(pollMs, undefined, signal ? { signal } : {});
     }
   };
@@ -128,8 +138,14 @@ export function istioApplier(options: IstioApplierOptions): IstioApplier {
   // The routing objects' resourceVersions from the last apply: an apply that returns another
   // one changed the object (first apply, a new state, or undoing a hand edit).
   const applied = new Map<string, string | undefined>();
+  // Whether the VirtualService this process applied last sends calls to the canary subset;
+  // undefined before its first apply and after one that failed (it may have landed or not), when a
+  // canary track without pods must be taken as routed to.
+  let canaryRouted: boolean | undefined;
+  // The routing applied last is held at stable for want of canary pods.
+  let holding = false;
 
-  const applyRouting = async (plural: string, body: Parameters<typeof apply>[1], changes: string[]) => {
+  const applyObject = async (plural: string, body: Parameters<typeof apply>[1], changes: string[]) => {
     const result = (await apply(plural, body)) as { metadata?: { resourceVersion?: string } };
     const version = result.metadata?.resourceVersion;
     const key = `${plural}/${body.metadata?.name ?? ''}`;
@@ -137,26 +153,45 @@ export function istioApplier(options: IstioApplierOptions): IstioApplier {
     applied.set(key, version);
   };
 
-  return async (state, signal) => {
-    const next = renderIstioRouting(state, options.routing);
+  const applyRouting = async (records: RolloutState | readonly RolloutRecord[], changes: string[]) => {
+    const next = renderIstioRouting(records, options.routing);
+    await applyObject('destinationrules', next.destinationRule, changes);
+    canaryRouted = undefined;
+    await applyObject('virtualservices', next.virtualService, changes);
+    canaryRouted = routesToCanary(records);
+  };
+
+  return async (state, signal, onHeld) => {
     const canary = routesToCanary(state);
     const changes: string[] = [];
     if (canary) {
       // One read gives both the replicas asked for and those available (RBAC: get deployments).
       const current = await apps.readNamespacedDeployment({ name: deployment, namespace });
       const asked = current.spec?.replicas ?? 0;
+      const available = current.status?.availableReplicas ?? 0;
       if (asked !== replicas) {
         await scale(replicas);
         changes.push(`scaled ${namespace}/${deployment} from ${asked} to ${replicas} replicas`);
       }
       scaledTo = replicas;
-      if (asked !== replicas || (current.status?.availableReplicas ?? 0) < replicas) {
-        await waitAvailable(signal);
+      // Only an empty track is routed around (with some pods up the canary is still served), and
+      // only while canary routing may be in effect: a canary not yet routed has nothing to undo.
+      const holdIfEmpty = async (count: number) => {
+        if (count > 0 || canaryRouted === false) return;
+        changes.push(`canary track ${namespace}/${deployment} has 0 of ${replicas} replicas available: every style held at stable until it has`);
+        await applyRouting(heldAtStable(state), changes);
+        holding = true;
+        onHeld?.(changes.splice(0));
+      };
+      if (asked !== replicas || available < replicas) {
+        await holdIfEmpty(available);
+        await waitAvailable(signal, holdIfEmpty);
         changes.push(`${namespace}/${deployment} has ${replicas} replicas available`);
       }
     }
-    await applyRouting('destinationrules', next.destinationRule, changes);
-    await applyRouting('virtualservices', next.virtualService, changes);
+    await applyRouting(state, changes);
+    if (holding && canary) changes.push(`canary routing restored: ${namespace}/${deployment} has its pods back`);
+    holding = false;
     if (!canary && scaledTo !== 0) {
       await scale(0);
       scaledTo = 0;
@@ -243,8 +278,11 @@ export class ClusterSync {
       this.pending = false;
       const superseded = new AbortController();
       this.superseded = superseded;
+      const passCause = cause;
+      const onHeld = (changes: string[]) =>
+        this.options.logger.warn({ changes, cause: passCause }, 'canary track has no available pods: every style routed to stable until they are back');
       try {
-        const changes = await this.options.apply(this.desired, superseded.signal);
+        const changes = await this.options.apply(this.desired, superseded.signal, onHeld);
         if (changes.length > 0) this.options.logger.info({ changes, cause }, 'cluster brought in line with the release state');
       } catch (error) {
         // Cut short by a newer state, which the loop applies next: not a failure.

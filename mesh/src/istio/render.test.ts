@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../router/bucket';
 import { routeArm } from '../router/rollout-router';
 import type { RolloutRecord } from '../rollout/schema';
-import { bucketRegex, renderIstioRouting, routesToCanary } from './render';
+import { bucketRegex, heldAtStable, renderIstioRouting, routesToCanary } from './render';
 
 const at = '2026-01-10T12:00:00.000Z';
 const base = { rolloutId: 'r1', ladder: [10, 25, 50, 100], updatedAt: at, weightChangedAt: at };
@@ -92,6 +92,22 @@ describe('renderIstioRouting', () => {
     const none = renderIstioRouting([{ ...mosaic, canaryWeight: 0 }], options).virtualService.spec?.http ?? [];
     expect(none.some((r) => r.route?.some((d) => d.destination.subset === 'canary'))).toBe(false);
     expect(none.find((r) => r.name === 'mosaic-stable')?.route?.[0]?.headers?.request?.set).toEqual({ 'x-nst-version': '1' });
+  });
+
+  it('held at stable: every style, a live canary\'s at 100% included, routes to the stable subset with its stable version; the records are untouched', () => {
+    const full: RolloutRecord = { ...base, style: 'hatch', phase: 'canary', stableVersion: '4', canaryVersion: '5', canaryWeight: 100 };
+    const records = [mosaic, swirl, full];
+    const before = structuredClone(records);
+    const held = heldAtStable(records);
+    expect(routesToCanary(held)).toBe(false);
+    const http = renderIstioRouting(held, options).virtualService.spec?.http ?? [];
+    expect(http.map((r) => r.name)).toEqual(['pinned', 'hatch-stable', 'mosaic-stable', 'swirl-stable', 'unrouted']);
+    const picked = (name: string) => http.find((r) => r.name === name)?.route?.map((d) => [d.destination.subset, d.headers?.request?.set]);
+    expect(picked('mosaic-stable')).toEqual([['stable', { 'x-nst-version': '1' }]]);
+    expect(picked('hatch-stable')).toEqual([['stable', { 'x-nst-version': '4' }]]);
+    expect(picked('swirl-stable')).toEqual([['stable', { 'x-nst-version': '3' }]]);
+    expect(records).toEqual(before);
+    expect(held.map((r) => [r.style, r.phase, r.canaryVersion])).toEqual([['mosaic', 'canary', '2'], ['swirl', 'stable', undefined], ['hatch', 'canary', '5']]);
   });
 
   it('says whether any route sends calls to the canary track', () => {

@@ -87,6 +87,16 @@ export function routesToCanary(rollouts: RolloutState | readonly RolloutRecord[]
   return recordsOf(rollouts).some((record) => liveCanaryVersion(record) !== undefined);
 }
 
+/**
+ * The records as if no style's canary got calls (weight 0), each style served by its stable
+ * version on the stable subset. Cluster mode routes this while the canary track has no available
+ * pods, so a live canary's share is not sent to an empty subset (503 "no healthy upstream"); the
+ * rollout records themselves are left as they are.
+ */
+export function heldAtStable(rollouts: RolloutState | readonly RolloutRecord[]): RolloutRecord[] {
+  return recordsOf(rollouts).map((record) => (liveCanaryVersion(record) === undefined ? record : { ...record, canaryWeight: 0 }));
+}
+
 const byStyle = (a: RolloutRecord, b: RolloutRecord): number => (a.style < b.style ? -1 : a.style > b.style ? 1 : 0);
 
 export function renderIstioRouting(rollouts: RolloutState | readonly RolloutRecord[], options: IstioRoutingOptions): IstioRouting {
