@@ -173,9 +173,9 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
   const client = new StyleServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
-  const head = header('bench', { format: OutputFormat.OUTPUT_FORMAT_JPEG, quality: 90 });
-  const once = async (): Promise<StylizeSummary> => {
-    const outcome = await stylize(client, head, photo);
+  // Each simulated client has its own id, as real ones do (NST_QUEUE_PER_CLIENT counts per id).
+  const once = async (clientId = 'bench-client-0'): Promise<StylizeSummary> => {
+    const outcome = await stylize(client, header('bench', { format: OutputFormat.OUTPUT_FORMAT_JPEG, quality: 90, clientId }), photo);
     if (!outcome.summary) throw new Error(`stylize failed: ${outcome.error?.details}`);
     return outcome.summary;
   };
@@ -209,10 +209,10 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
       const started = performance.now();
       let next = 0;
       await Promise.all(
-        Array.from({ length: parallel }, async () => {
+        Array.from({ length: parallel }, async (_, k) => {
           while (next < requests) {
             next++;
-            await once();
+            await once(`bench-client-${k}`);
           }
         }),
       );

@@ -337,6 +337,38 @@ describe('deadlines, cancellation and load', () => {
   });
 });
 
+describe('thumbnail normalisation of tiles (NST_NORM_THUMBNAIL)', () => {
+  it('paints a multi-tile photo close to the whole-image painting, where per-tile statistics drift', async () => {
+    // A thumbnail as large as the photo: the tiles get the whole photo's statistics exactly.
+    const [withThumbnail, perTile] = await Promise.all([startHarness({ normThumbnail: 4096 }), startHarness({ normThumbnail: 0 })]);
+    const clients = [connect(withThumbnail.port), connect(perTile.port)];
+    try {
+      // Half dark, half light: the tiles' own statistics differ the most.
+      const split = await sharp({ create: { width: 640, height: 400, channels: 3, background: '#202830' } })
+        .composite([{ input: await photoJpeg(320, 400), left: 320, top: 0 }])
+        .png()
+        .toBuffer();
+      expect(withThumbnail.tilesFor(640, 400)).toBeGreaterThan(2);
+      const painted = await Promise.all(
+        clients.map(async (c) => {
+          const outcome = await stylize(c, header(withThumbnail.styles.primary, { version: '1' }), split);
+          expectSuccess(outcome);
+          return sharp(outcome.output).raw().toBuffer();
+        }),
+      );
+      const direct = await withThumbnail.paintDirectly(withThumbnail.styles.primary, '1', split);
+      const meanError = (served: Buffer) => served.reduce((sum, v, i) => sum + Math.abs(v - direct[i]!), 0) / served.length;
+      const [thumbnailError, perTileError] = painted.map(meanError) as [number, number];
+      // Only the tile borders (reflect padding inside the overlaps) still differ.
+      expect(thumbnailError).toBeLessThan(1.5);
+      expect(perTileError).toBeGreaterThan(thumbnailError * 2);
+    } finally {
+      for (const c of clients) c.close();
+      await Promise.all([withThumbnail.close(), perTile.close()]);
+    }
+  });
+});
+
 describe('per-client limit', () => {
   it('refuses a client over NST_QUEUE_PER_CLIENT while others are served, whether the id comes in the header or metadata', async () => {
     const limited = await startHarness({ queuePerClient: 1 });

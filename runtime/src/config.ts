@@ -213,6 +213,13 @@ const SETTINGS = {
     description:
       "Tiles of one image sent to the model at once, so a single request can use several sessions; 1 keeps each request on one session.",
   }),
+  normThumbnail: setting({
+    env: 'NST_NORM_THUMBNAIL',
+    default: '256',
+    schema: wholeNumber(0, 8192),
+    description:
+      "Longest side of the thumbnail whose instance-norm statistics every tile of a large image uses, so tiles share one tone instead of showing as blocks; 0: each tile normalised by its own statistics.",
+  }),
   inferenceMemoryArena: setting({
     env: 'NST_INFERENCE_MEMORY_ARENA',
     default: 'false',

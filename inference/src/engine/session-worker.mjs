@@ -4,8 +4,9 @@
 // Plain JavaScript so the worker starts without a TypeScript loader (tsx, vitest).
 // Protocol (messages from StyleModel in style-model.ts):
 //   {type:'load', model: Uint8Array|string, threads, memoryArena}  -> {type:'loaded', inputNames, outputNames} | {type:'failed', message}
-//   {type:'run', id, data: Float32Array (HWC RGB), width, height, input, output}
-//                                                     -> {type:'result', id, data, dims} | {type:'error', id, message}
+//   {type:'run', id, data: Float32Array (HWC RGB), width, height, input, output,
+//    feeds?: {name: {data: Float32Array, dims}}, extras?: [name]}
+//                                                     -> {type:'result', id, data, dims, extras: {name: Float32Array}} | {type:'error', id, message}
 //   {type:'release'}                                  -> session released, thread exits
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
@@ -50,22 +51,29 @@ async function load({ model, threads, memoryArena }) {
   }
 }
 
-async function run({ id, data, width, height, input, output }) {
+async function run({ id, data, width, height, input, output, feeds = {}, extras = [] }) {
   const plane = width * height;
   const feed = new ort.Tensor('float32', hwcToChw(data, plane), [1, 3, height, width]);
+  const more = Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, new ort.Tensor('float32', tensor.data, tensor.dims)]));
   let results;
   try {
-    results = await session.run({ [input]: feed });
+    results = await session.run({ [input]: feed, ...more });
     const tensor = results[output];
     if (!tensor) throw new Error(`model produced no '${output}'`);
     const dims = Array.from(tensor.dims);
     const ok = dims.length === 4 && dims[1] === 3 && dims[2] === height && dims[3] === width;
     const hwc = ok ? chwToHwc(tensor.data, plane) : new Float32Array(0);
-    parentPort.postMessage({ type: 'result', id, data: hwc, dims }, [hwc.buffer]);
+    const extraData = {};
+    for (const name of extras) {
+      if (!results[name]) throw new Error(`model produced no '${name}'`);
+      extraData[name] = Float32Array.from(results[name].data);
+    }
+    parentPort.postMessage({ type: 'result', id, data: hwc, dims, extras: extraData }, [hwc.buffer]);
   } catch (error) {
     parentPort.postMessage({ type: 'error', id, message: error instanceof Error ? error.message : String(error) });
   } finally {
     feed.dispose();
+    for (const tensor of Object.values(more)) tensor.dispose();
     if (results) for (const tensor of Object.values(results)) tensor.dispose();
   }
 }

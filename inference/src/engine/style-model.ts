@@ -34,13 +34,25 @@ export const DEFAULT_THREADS = 2;
 type WorkerReply =
   | { type: 'loaded'; inputNames: string[]; outputNames: string[] }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; data: Float32Array; dims: number[] }
+  | { type: 'result'; id: number; data: Float32Array; dims: number[]; extras?: Record<string, Float32Array> }
   | { type: 'error'; id: number; message: string };
+
+/** A tensor fed to the model beside the image (float32). */
+export interface ExtraFeed {
+  data: Float32Array;
+  dims: number[];
+}
+
+/** A run's image and the extra outputs it asked for. */
+export interface RunResult {
+  image: RgbImage;
+  extras: Record<string, Float32Array>;
+}
 
 interface PendingRun {
   width: number;
   height: number;
-  resolve: (image: RgbImage) => void;
+  resolve: (result: RunResult) => void;
   reject: (error: Error) => void;
 }
 
@@ -91,9 +103,10 @@ class Session {
       await worker.terminate();
       throw error;
     });
-    const inputName = loaded.inputNames.includes(INPUT_NAME) ? INPUT_NAME : loaded.inputNames[0];
+    // Other inputs (thumbnail-norm statistics) are fed by name with each run.
+    const inputName = loaded.inputNames.includes(INPUT_NAME) ? INPUT_NAME : loaded.inputNames.length === 1 ? loaded.inputNames[0] : undefined;
     const outputName = loaded.outputNames.includes(OUTPUT_NAME) ? OUTPUT_NAME : loaded.outputNames[0];
-    if (inputName === undefined || outputName === undefined || loaded.inputNames.length !== 1) {
+    if (inputName === undefined || outputName === undefined) {
       await worker.terminate();
       throw new Error(`not a style model: inputs [${loaded.inputNames.join(', ')}], outputs [${loaded.outputNames.join(', ')}]`);
     }
@@ -105,14 +118,14 @@ class Session {
     return this.pending.size;
   }
 
-  run(image: RgbImage): Promise<RgbImage> {
+  run(image: RgbImage, feeds: Record<string, ExtraFeed> = {}, extras: string[] = []): Promise<RunResult> {
     const { width, height, data } = image;
     const id = this.nextId++;
-    return new Promise<RgbImage>((resolve, reject) => {
+    return new Promise<RunResult>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { width, height, resolve, reject });
       // Structured clone copies the pixels: the caller keeps its buffer.
-      this.worker.postMessage({ type: 'run', id, data, width, height, input: this.inputName, output: this.outputName });
+      this.worker.postMessage({ type: 'run', id, data, width, height, input: this.inputName, output: this.outputName, feeds, extras });
     });
   }
 
@@ -125,7 +138,7 @@ class Session {
     if (reply.type === 'error') run.reject(new Error(`style model run failed: ${reply.message}`));
     else if (reply.data.length !== run.width * run.height * 3) {
       run.reject(new Error(`model returned [${reply.dims.join(',')}] for a ${run.width}x${run.height} image`));
-    } else run.resolve({ width: run.width, height: run.height, data: reply.data });
+    } else run.resolve({ image: { width: run.width, height: run.height, data: reply.data }, extras: reply.extras ?? {} });
   }
 
   private failAll(error: Error): void {
@@ -175,7 +188,15 @@ export class StyleModel {
   }
 
   /** Stylizes one image; the result has the same width and height. The input is not modified. */
-  run(image: RgbImage): Promise<RgbImage> {
+  async run(image: RgbImage): Promise<RgbImage> {
+    return (await this.runWith(image)).image;
+  }
+
+  /**
+   * Stylizes one image with extra named inputs, returning the named extra outputs too (the
+   * thumbnail-norm graphs: statistics in or out).
+   */
+  runWith(image: RgbImage, feeds: Record<string, ExtraFeed> = {}, extras: string[] = []): Promise<RunResult> {
     if (this.disposed) return Promise.reject(new Error('StyleModel used after dispose()'));
     const { width, height, data } = image;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
@@ -187,7 +208,7 @@ export class StyleModel {
     let least = this.sessions[0] as Session;
     for (const session of this.sessions) if (session.load < least.load) least = session;
     if (least.load > 0) this.openAnother();
-    return least.run(image);
+    return least.run(image, feeds, extras);
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { formatPixels, invalidArgument, resourceExhausted } from '../service/errors';
+import type { RgbImage } from './tiling';
 
 /** Output formats the service encodes. */
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
@@ -113,6 +114,20 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     }
     throw invalidArgument(`the image could not be decoded; it may be truncated or corrupt (${message.trim()})`);
   }
+}
+
+/**
+ * 8-bit RGB pixels shrunk to fit `maxSide` (aspect kept; never enlarged), as the float image
+ * the style network takes: the input of the tiling's tone reference.
+ */
+export async function downscaleRgb(pixels: Uint8Array, width: number, height: number, maxSide: number): Promise<RgbImage> {
+  const { data, info } = await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  const floats = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) floats[i] = (data[i] as number) / 255;
+  return { data: floats, width: info.width, height: info.height };
 }
 
 /** Encodes 8-bit RGB pixels. `quality` 0 means DEFAULT_QUALITY; PNG ignores quality. */

@@ -1,11 +1,11 @@
 /**
  * startStyleServer: StyleService as the platform runs it, from the validated configuration,
- * the model registry and the feedback store. Models are ONNX Runtime sessions (StyleModel)
+ * the model registry and the feedback store. Models are ONNX Runtime sessions (ThumbnailNormModel over StyleModel pools)
  * loaded lazily per (style, version) and cached.
  */
 import { RolloutRouter, RolloutStore } from '@nst/mesh';
 import type { Config, FeedbackStore, ModelRegistry, StylizeEventStore } from '@nst/runtime';
-import { StyleModel } from '../engine/style-model';
+import { ThumbnailNormModel } from '../engine/thumbnail-norm';
 import { LatestVersionResolver, type VersionResolver } from '../service/catalog';
 import { registryCatalog } from '../service/registry-catalog';
 import type { LoadedStyleModel } from '../service/stylize';
@@ -28,7 +28,7 @@ export type StyleServerConfig = Pick<
 > &
   // With a releases folder the release router (rollouts.json) picks versions; else the latest serves.
   // Without the parallelism settings a model runs one session, one tile at a time.
-  Partial<Pick<Config, 'releasesDir' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient'>>;
+  Partial<Pick<Config, 'releasesDir' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;
@@ -67,7 +67,7 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
         })
       : undefined);
   const loadModel = async (onnx: Uint8Array): Promise<LoadedStyleModel> =>
-    StyleModel.load(onnx, {
+    ThumbnailNormModel.load(onnx, {
       threads: config.inferenceThreads,
       sessions: config.modelSessions,
       memoryArena: config.inferenceMemoryArena,
@@ -81,6 +81,7 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
       tileSize: config.tileSize,
       tileOverlap: config.tileOverlap,
       tilesInFlight: config.tilesInFlight,
+      normThumbnail: config.normThumbnail ?? 0,
       maxConcurrent: config.maxConcurrent,
       queueLength: config.queueLength,
       perClient: config.queuePerClient ?? 0,

@@ -14,8 +14,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { OutputFormat, type StylizeHeader, type StylizeResponse, type StylizeSummary } from '@nst/proto';
 import { SPAN_ATTRIBUTES as A, annotateActiveSpan, platformMetrics, withSpan } from '@nst/runtime';
-import { decodeImage, encodeImage, inspectImage, CONTENT_TYPES, type ImageFormat } from '../pipeline/image-codec';
-import { countTiles, stylizeTiled, type StyleRunner } from '../pipeline/tiling';
+import { decodeImage, downscaleRgb, encodeImage, inspectImage, CONTENT_TYPES, type ImageFormat } from '../pipeline/image-codec';
+import { countTiles, stylizeTiled, type RgbImage, type StyleRunner } from '../pipeline/tiling';
 import { AdmissionRefused, type AdmissionQueue, type Ticket } from './admission-queue';
 import type { VersionResolver } from './catalog';
 import { invalidArgument } from './errors';
@@ -35,9 +35,18 @@ export interface StylizeLimits {
   tileOverlap: number;
   /** Tiles of one image run at once across the model's sessions (NST_TILES_IN_FLIGHT); default 1. */
   tilesInFlight?: number;
+  /**
+   * Longest side of the thumbnail whose instance-norm statistics every tile of a multi-tile
+   * image uses (NST_NORM_THUMBNAIL); 0 or absent: each tile its own statistics.
+   */
+  normThumbnail?: number;
 }
 
-export type LoadedStyleModel = StyleRunner & DisposableModel;
+export type LoadedStyleModel = StyleRunner &
+  DisposableModel & {
+    /** A runner for tiles normalised by the thumbnail's statistics (engine/thumbnail-norm.ts). */
+    forThumbnail?(thumbnail: RgbImage): Promise<StyleRunner>;
+  };
 
 export interface StylizeDeps {
   limits: StylizeLimits;
@@ -211,8 +220,19 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
       [A.pixels]: image.width * image.height,
       [A.tiles]: tilesTotal,
     };
-    const painted = await withSpan('inference', inferenceAttributes, () => models.use(header.style, version, (model) =>
-      stylizeTiled(model, image.pixels, image.width, image.height, {
+    const painted = await withSpan('inference', inferenceAttributes, () => models.use(header.style, version, async (model) => {
+      // Instance norms take their statistics from what they see: measured once on the whole
+      // photo shrunk, they keep the tiles in one tone (engine/thumbnail-norm.ts).
+      const runner =
+        limits.normThumbnail && tilesTotal > 1 && model.forThumbnail
+          ? await withSpan('thumbnail statistics', { [A.tiles]: tilesTotal }, async () =>
+              (model.forThumbnail as NonNullable<typeof model.forThumbnail>)(
+                await downscaleRgb(image.pixels, image.width, image.height, limits.normThumbnail as number),
+              ),
+            )
+          : model;
+      call.signal.throwIfAborted();
+      return stylizeTiled(runner, image.pixels, image.width, image.height, {
         tileSize: limits.tileSize,
         overlap: limits.tileOverlap,
         tilesInFlight: limits.tilesInFlight,
@@ -224,8 +244,8 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
               progress: { tilesDone: done, tilesTotal, fraction: done / tilesTotal },
             },
           }),
-      }),
-    ));
+      });
+    }));
     const inferenceMs = since(inferenceStart);
     metrics.inferenceSeconds.observe({ style: header.style, version }, inferenceMs / 1000);
     call.signal.throwIfAborted();

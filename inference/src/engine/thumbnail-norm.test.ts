@@ -1,0 +1,54 @@
+import { exportOnnx, initBackend, StyleNet } from '@nst/trainer';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rgbFromBytes, StyleModel } from './style-model';
+import { thumbnailNormGraphs } from './thumbnail-norm';
+
+let onnx: Uint8Array;
+beforeAll(async () => {
+  await initBackend('wasm');
+  const net = StyleNet.create({ channels: [4, 6, 8], residualBlocks: 1, outerKernel: 3 }, 13);
+  onnx = exportOnnx(net);
+  net.dispose();
+});
+
+const image = (width: number, height: number, seed: number) =>
+  rgbFromBytes(Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * seed + ((i / 3) % width) * 5) % 256), width, height);
+
+const worst = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
+
+describe('thumbnailNormGraphs', () => {
+  it('derives a probe that paints like the model and reports every normalisation, and a tile graph that paints the same given those statistics', async () => {
+    const graphs = thumbnailNormGraphs(onnx);
+    expect(graphs).toBeDefined();
+    const { probe, tile, norms } = graphs!;
+    // Encoder (2 normalised convs after the first), residual block (2), decoder: each norm once.
+    expect(norms.length).toBeGreaterThanOrEqual(5);
+    const [model, probeModel, tileModel] = await Promise.all([
+      StyleModel.load(onnx, { threads: 1 }),
+      StyleModel.load(probe, { threads: 1 }),
+      StyleModel.load(tile, { threads: 1 }),
+    ]);
+    try {
+      const photo = image(61, 47, 7);
+      const plain = await model.run(photo);
+      const names = norms.flatMap((n) => [n.mean, n.variance]);
+      const probed = await probeModel.runWith(photo, {}, names);
+      expect(worst(probed.image.data, plain.data)).toBeLessThan(1e-6);
+      const feeds = Object.fromEntries(norms.flatMap((n) => [n.mean, n.variance].map((name) => [name, { data: probed.extras[name]!, dims: [1, n.channels, 1, 1] }])));
+      const tiled = await tileModel.runWith(photo, feeds);
+      expect(worst(tiled.image.data, plain.data)).toBeLessThan(1e-4);
+
+      // Statistics of another image change the painting: the tile graph really uses its inputs.
+      const other = await probeModel.runWith(image(61, 47, 29), {}, names);
+      const otherFeeds = Object.fromEntries(norms.flatMap((n) => [n.mean, n.variance].map((name) => [name, { data: other.extras[name]!, dims: [1, n.channels, 1, 1] }])));
+      const mismatched = await tileModel.runWith(photo, otherFeeds);
+      expect(worst(mismatched.image.data, plain.data)).toBeGreaterThan(1e-2);
+    } finally {
+      await Promise.all([model.dispose(), probeModel.dispose(), tileModel.dispose()]);
+    }
+  });
+
+  it('refuses bytes that are not an ONNX model', () => {
+    expect(() => thumbnailNormGraphs(new Uint8Array([0xff, 0xff, 0xff]))).toThrow();
+  });
+});
