@@ -60,6 +60,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** Analysis settings small enough for a test to reach every decision. */
+const ANALYSIS = { ladder: [10, 50, 100], minRatings: 10, minCalls: 5, alpha: 0.05, errorMargin: 0.02, latencyRatio: 3, minStepSeconds: 0 };
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nst-release-'));
   registry = await ModelRegistry.open(join(dir, 'registry'));
@@ -77,7 +80,7 @@ beforeAll(async () => {
     feedback,
     events,
     adminToken: TOKEN,
-    settings: { ladder: [10, 50, 100], minRatings: 10, minCalls: 5, alpha: 0.05, errorMargin: 0.02, latencyRatio: 3, minStepSeconds: 0 },
+    settings: ANALYSIS,
     analysisIntervalMs: 60 * 60 * 1000,
     autoRelease: true,
     registryPollMs: 100,
@@ -232,6 +235,7 @@ describe('ReleaseService in cluster mode', () => {
   it('applies the state at start, applies a change without holding up the next one, re-applies every reconcile, and stops on close', async () => {
     const applied: string[] = [];
     let held: Promise<void> | undefined;
+    let hanging = false;
     let release = () => undefined as void;
     const cluster = await launchReleaseService({
       address: '127.0.0.1:0',
@@ -240,14 +244,19 @@ describe('ReleaseService in cluster mode', () => {
       feedback,
       events,
       adminToken: TOKEN,
-      settings: { ladder: [10, 50, 100], minRatings: 10, minCalls: 5, alpha: 0.05, errorMargin: 0.02, latencyRatio: 3, minStepSeconds: 0 },
+      settings: ANALYSIS,
       analysisIntervalMs: 60 * 60 * 1000,
       autoRelease: false,
       cluster: {
         apply: async (state) => {
           const mosaic = state.rollouts['mosaic'];
           applied.push(`${mosaic?.phase} ${mosaic?.canaryWeight}`);
-          await held;
+          // Only a pass that started after the gate was set hangs on it.
+          const gate = held;
+          if (gate) {
+            hanging = true;
+            await gate;
+          }
           return [];
         },
         reconcileMs: 50,
@@ -259,7 +268,7 @@ describe('ReleaseService in cluster mode', () => {
       expect(applied[0]).toBe('stable 0');
       // The cluster takes its time (canary pods starting): rollout changes still go through.
       held = new Promise<void>((resolve) => (release = resolve));
-      await until('a reconcile that hangs', async () => (applied.length > 1 ? true : undefined));
+      await until('a reconcile that hangs', async () => (hanging ? true : undefined));
       const context = { actor: 'admin' };
       await cluster.controller.startCanary('mosaic', '1', 10, context);
       await cluster.controller.setWeight('mosaic', 50, context);
@@ -273,6 +282,8 @@ describe('ReleaseService in cluster mode', () => {
       expect(applied.slice(seenSoFar)).toEqual(expect.arrayContaining(['canary 50']));
       expect(applied).not.toContain('canary 10');
     } finally {
+      // A failed expectation must not leave a pass hanging, or close() would wait for it.
+      release();
       await cluster.close();
     }
     const closedAt = applied.length;
