@@ -12,7 +12,7 @@ import { ModelCache } from '../service/model-cache';
 import { PhotoKeeper, type PhotoKeeperOptions } from '../service/photo-keeper';
 import { ServedRequests } from '../service/served-requests';
 import type { LoadedStyleModel, StylizeLimits } from '../service/stylize';
-import { startGrpcServer, type StylizeEventStore } from '@nst/runtime';
+import { platformMetrics, startGrpcServer, type StylizeEventStore } from '@nst/runtime';
 import { createStyleHandlers, type ServiceLogger } from './style-handlers';
 
 export const STYLE_SERVICE_NAME = 'nst.v1.StyleService';
@@ -50,7 +50,7 @@ const PHOTO_SWEEP_MS = 60 * 60 * 1000;
 
 export async function launchStyleService(options: StyleServiceOptions): Promise<RunningStyleService> {
   const { limits, catalog, logger } = options;
-  const queue = new AdmissionQueue(limits);
+  const queue = new AdmissionQueue(limits, (reason) => platformMetrics().queueRejected.inc({ reason }));
   const models = new ModelCache<LoadedStyleModel>(options.modelCacheSize ?? 4, async (style, version) => {
     const started = performance.now();
     const model = await options.loadModel(await catalog.readModel(style, version), style, version);

@@ -49,8 +49,13 @@ const RATE_SMOOTHING = 0.3;
 export interface Ticket {
   /** Requests ahead of this one when it was admitted (running requests not counted). */
   readonly position: number;
-  /** Declares this request's work (pixels to stylize), for the wait estimates. */
-  declare(pixels: number): void;
+  /**
+   * Declares this request's work (pixels to stylize), for the wait estimates, and refuses it
+   * (AdmissionRefused 'deadline') when the estimate passes `deadline` (epoch ms): better an
+   * immediate RESOURCE_EXHAUSTED with the estimate than a queue place held until
+   * DEADLINE_EXCEEDED. Nothing is refused without a deadline or before a request has finished.
+   */
+  declare(pixels: number, deadline?: number): void;
   /**
    * Estimated milliseconds from now until this request would be done: the work queued and
    * running ahead of it plus its own, at the server's observed rate. Undefined until the
@@ -81,7 +86,11 @@ export class AdmissionQueue {
   /** Server-wide milliseconds per pixel, smoothed; undefined until a request finishes. */
   private msPerPixel: number | undefined;
 
-  constructor(private readonly limits: AdmissionLimits) {
+  constructor(
+    private readonly limits: AdmissionLimits,
+    /** Told of every refusal, with its reason (the refusal counter). */
+    private readonly onRefused: (reason: RefusalReason) => void = () => undefined,
+  ) {
     if (limits.maxConcurrent < 1) throw new RangeError('maxConcurrent must be at least 1');
     if (limits.queueLength < 0) throw new RangeError('queueLength must not be negative');
   }
@@ -104,7 +113,7 @@ export class AdmissionQueue {
   admit(clientId = ''): Ticket {
     const { maxConcurrent, queueLength } = this.limits;
     if (this.running + this.pending >= maxConcurrent + queueLength) {
-      throw new AdmissionRefused(
+      throw this.refuse(
         'busy',
         `the server is busy: ${this.running} requests running and ${this.pending} waiting ` +
           `(NST_MAX_CONCURRENT=${maxConcurrent}, NST_QUEUE_LENGTH=${queueLength}); retry shortly`,
@@ -113,7 +122,7 @@ export class AdmissionQueue {
     const perClient = this.limits.perClient ?? 0;
     const client = this.clients.get(clientId) ?? { places: 0, running: 0 };
     if (clientId !== '' && perClient > 0 && client.places >= perClient) {
-      throw new AdmissionRefused(
+      throw this.refuse(
         'client_limit',
         `client '${clientId}' already has ${client.places} requests running or waiting, the most one client may ` +
           `(NST_QUEUE_PER_CLIENT=${perClient}); send the next when one finishes`,
@@ -142,20 +151,31 @@ export class AdmissionQueue {
       startedAt = performance.now();
       this.runningPixels.add(work);
     };
+    const estimateMs = (): number | undefined => {
+      if (this.msPerPixel === undefined || work.pixels === 0) return undefined;
+      // Running requests are taken as half done; waiting ones ahead (all of them, since this
+      // ticket has not asked for a slot yet) in full.
+      let ahead = 0;
+      for (const running of this.runningPixels) ahead += running.pixels / 2;
+      for (const pixels of this.waitingPixels.values()) ahead += pixels;
+      return (ahead + work.pixels) * this.msPerPixel;
+    };
     return {
       position,
-      declare: (pixels: number) => {
+      declare: (pixels: number, deadline?: number) => {
         work.pixels = Math.max(0, pixels);
+        if (deadline === undefined) return;
+        const estimate = estimateMs();
+        const left = deadline - Date.now();
+        if (estimate === undefined || estimate <= left) return;
+        throw this.refuse(
+          'deadline',
+          `the server is busy: this ${(pixels / 1e6).toFixed(1)} MP image would take about ${(estimate / 1000).toFixed(1)} s ` +
+            `with the work queued ahead of it, and the call's deadline is in ${(Math.max(0, left) / 1000).toFixed(1)} s; ` +
+            'retry later, with a longer deadline, or with a smaller max_dimension',
+        );
       },
-      estimateMs: () => {
-        if (this.msPerPixel === undefined || work.pixels === 0) return undefined;
-        // Running requests are taken as half done; waiting ones ahead (all of them, since this
-        // ticket has not asked for a slot yet) in full.
-        let ahead = 0;
-        for (const running of this.runningPixels) ahead += running.pixels / 2;
-        for (const pixels of this.waitingPixels.values()) ahead += pixels;
-        return (ahead + work.pixels) * this.msPerPixel;
-      },
+      estimateMs,
       acquire: (signal?: AbortSignal) => {
         if (state !== 'pending') return Promise.reject(new Error(`ticket is ${state}; acquire it once`));
         signal?.throwIfAborted();
@@ -198,6 +218,11 @@ export class AdmissionQueue {
         this.grantNext();
       },
     };
+  }
+
+  private refuse(reason: RefusalReason, message: string): AdmissionRefused {
+    this.onRefused(reason);
+    return new AdmissionRefused(reason, message);
   }
 
   /**

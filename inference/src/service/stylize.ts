@@ -16,7 +16,7 @@ import { OutputFormat, type StylizeHeader, type StylizeResponse, type StylizeSum
 import { SPAN_ATTRIBUTES as A, annotateActiveSpan, platformMetrics, withSpan } from '@nst/runtime';
 import { decodeImage, downscaleRgb, encodeImage, inspectImage, CONTENT_TYPES, type ImageFormat } from '../pipeline/image-codec';
 import { countTiles, stylizeTiled, type RgbImage, type StyleRunner } from '../pipeline/tiling';
-import { AdmissionRefused, type AdmissionQueue, type Ticket } from './admission-queue';
+import type { AdmissionQueue } from './admission-queue';
 import type { VersionResolver } from './catalog';
 import { invalidArgument } from './errors';
 import type { DisposableModel, ModelCache } from './model-cache';
@@ -118,27 +118,6 @@ function outputPixels(width: number, height: number, maxDimension: number): numb
   return Math.round(width * scale) * Math.round(height * scale);
 }
 
-/**
- * Refuses a request that cannot finish before its deadline at the rate the server is going:
- * better an immediate RESOURCE_EXHAUSTED with the estimate than a queue place held until
- * DEADLINE_EXCEEDED (found by the load run: calls queued behind 12 MP photos outlived their
- * deadlines). Without a deadline or before the first request has finished, nothing is refused.
- */
-function refuseIfTooLate(ticket: Ticket, pixels: number, deadline: number | undefined): void {
-  ticket.declare(pixels);
-  if (deadline === undefined) return;
-  const estimate = ticket.estimateMs();
-  const left = deadline - Date.now();
-  if (estimate === undefined || estimate <= left) return;
-  platformMetrics().queueRejected.inc({ reason: 'deadline' });
-  throw new AdmissionRefused(
-    'deadline',
-    `the server is busy: this ${(pixels / 1e6).toFixed(1)} MP image would take about ${(estimate / 1000).toFixed(1)} s ` +
-      `with the work queued ahead of it, and the call's deadline is in ${(Math.max(0, left) / 1000).toFixed(1)} s; ` +
-      'retry later, with a longer deadline, or with a smaller max_dimension',
-  );
-}
-
 const since = (start: number): number => Math.round((performance.now() - start) * 100) / 100;
 
 /** Runs one stylize request, emitting its reply stream; throws StyleServiceError on refusal. */
@@ -157,13 +136,7 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     metrics.queueDepth.set(queue.queued);
     metrics.inferenceInFlight.set(queue.active);
   };
-  let ticket: ReturnType<AdmissionQueue['admit']>;
-  try {
-    ticket = queue.admit(header.clientId);
-  } catch (error) {
-    if (error instanceof AdmissionRefused) metrics.queueRejected.inc({ reason: error.reason });
-    throw error;
-  }
+  const ticket = queue.admit(header.clientId);
   sampleQueue();
   try {
     const requestId = randomUUID();
@@ -186,7 +159,8 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     let decodeStart = performance.now();
     const declared = await inspectImage(bytes, limits.maxPixels);
     let decodeMs = since(decodeStart);
-    refuseIfTooLate(ticket, outputPixels(declared.width, declared.height, header.maxDimension), call.deadline);
+    // Refuses a request that cannot finish before its deadline behind the queued work.
+    ticket.declare(outputPixels(declared.width, declared.height, header.maxDimension), call.deadline);
     photos.hold(requestId, { bytes, format: declared.format, style: header.style, version });
 
     const queueStart = performance.now();
