@@ -1,46 +1,35 @@
 /**
- * The photos a job trains on: the regular set (NST_PHOTOS_DIR, else the project's starter
- * training photos from Debian's wallpaper packages) plus, for fine-tunes, the photos people
+ * The photos a job trains on: the regular set (NST_PHOTOS_DIR, else the training photos the
+ * trainer ships in trainer/photos) plus, for fine-tunes, the photos people
  * rated bad and consented to keep. The set is frozen into the job's folder when the job first
  * starts (hard links, or copies across file systems) so a resumed job draws the same batches
  * even if the sources change or kept photos expire meanwhile.
  */
-import { constants } from 'node:fs';
-import { access, copyFile, link, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { TRAINING_PHOTOS } from '../starter/catalogue';
+import { SHIPPED_PHOTOS_DIR } from '../starter/training-photos';
 import { listImageFiles } from '../train/photos';
 
 export const NO_PHOTOS_MESSAGE =
-  'no training photos: set NST_PHOTOS_DIR to a folder of photographs (jpg, png or webp), or install the ' +
-  "starter photos with 'bash scripts/install-system-deps.sh training' (Debian's mate-backgrounds and lomiri-wallpapers)";
+  'no training photos: set NST_PHOTOS_DIR to a folder of photographs (jpg, png or webp), or leave it unset to ' +
+  `train on the photos that ship in ${SHIPPED_PHOTOS_DIR}`;
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The regular training photos: every image under `photosDir`, or the starter photos present. */
+/** The regular training photos: every image under `photosDir`, or the shipped training photos. */
 export async function regularPhotos(photosDir: string | undefined): Promise<string[]> {
-  if (photosDir) {
-    let files: string[];
-    try {
-      files = await listImageFiles(photosDir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`NST_PHOTOS_DIR ${photosDir} does not exist; ${NO_PHOTOS_MESSAGE}`);
-      throw error;
-    }
-    if (files.length === 0) throw new Error(`NST_PHOTOS_DIR ${photosDir} holds no jpg, png or webp images; ${NO_PHOTOS_MESSAGE}`);
-    return files;
+  if (!photosDir) {
+    const shipped = await listImageFiles(SHIPPED_PHOTOS_DIR).catch(() => []);
+    if (shipped.length === 0) throw new Error(`${SHIPPED_PHOTOS_DIR} holds no photos; ${NO_PHOTOS_MESSAGE}`);
+    return shipped;
   }
-  const present: string[] = [];
-  for (const photo of TRAINING_PHOTOS) if (await exists(photo.path)) present.push(photo.path);
-  if (present.length === 0) throw new Error(NO_PHOTOS_MESSAGE);
-  return present;
+  let files: string[];
+  try {
+    files = await listImageFiles(photosDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`NST_PHOTOS_DIR ${photosDir} does not exist; ${NO_PHOTOS_MESSAGE}`);
+    throw error;
+  }
+  if (files.length === 0) throw new Error(`NST_PHOTOS_DIR ${photosDir} holds no jpg, png or webp images; ${NO_PHOTOS_MESSAGE}`);
+  return files;
 }
 
 /**

@@ -66,15 +66,27 @@ export interface Photo {
   path: string;
   credit: string;
   licence: string;
+  /** The Debian package the photo comes from. */
+  debianPackage: string;
 }
 
 /** Debian packages that carry the photos below (scripts/install-system-deps.sh training). */
-export const PHOTO_PACKAGES = ['mate-backgrounds', 'lomiri-wallpapers-16.04'] as const;
+export const PHOTO_PACKAGES = ['mate-backgrounds', 'lomiri-wallpapers-16.04', 'lomiri-wallpapers-20.04'] as const;
 
-const mate = (name: string, credit: string): Photo => ({ path: `${MATE}/nature/${name}`, credit, licence: 'GPL-2+' });
-const lomiri = (name: string, credit: string, licence: string): Photo => ({ path: `${BACKGROUNDS}/${name}`, credit, licence });
+const mate = (name: string, credit: string): Photo => ({ path: `${MATE}/nature/${name}`, credit, licence: 'GPL-2+', debianPackage: 'mate-backgrounds' });
+const lomiri = (name: string, credit: string, licence: string, debianPackage = 'lomiri-wallpapers-16.04'): Photo => ({
+  path: `${BACKGROUNDS}/${name}`,
+  credit,
+  licence,
+  debianPackage,
+});
 
-/** Real photographs used for training (never shown in the gallery). */
+/**
+ * Real photographs used for training (never shown in the gallery). Every real photograph in
+ * the Debian wallpaper packages above, less the gallery's; the packages' other images are
+ * illustrations and gradients. The trainer ships them downscaled in trainer/photos (see
+ * training-photos.ts), so a fresh machine trains without these packages.
+ */
 export const TRAINING_PHOTOS: readonly Photo[] = [
   mate('Aqua.jpg', 'Charles Barbin'),
   mate('Blinds.jpg', 'Lennart Poettering, Andrea Cimitan'),
@@ -94,6 +106,9 @@ export const TRAINING_PHOTOS: readonly Photo[] = [
   lomiri('seeding_by_Clements_Engelhardt.jpg', 'Clemens Engelhardt', 'CC0-1.0'),
   lomiri('sunset_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
   lomiri('greentock_by_Peter_Nerlich.jpg', 'Peter Nerlich', 'CC-BY-SA-4.0'),
+  lomiri('free_by_Peter_Nerlich.jpg', 'Peter Nerlich', 'CC-BY-SA-4.0'),
+  lomiri('Infinite-Sea_by_Aury88.jpg', 'Aury88', 'CC-BY-SA-3.0', 'lomiri-wallpapers-20.04'),
+  lomiri('Kleiber_by_Lukas_Baubkus.jpg', 'Lukas Baubkus', 'CC-BY-SA-3.0', 'lomiri-wallpapers-20.04'),
 ];
 
 /** Held-out photographs: the gallery and quality scores use only these. */

@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { GALLERY_PHOTOS, TRAINING_PHOTOS } from '../starter/catalogue';
+import { SHIPPED_PHOTO_SHORT_SIDE, shippedName, type ShippedPhotoAttribution } from '../starter/training-photos';
+import { regularPhotos } from './photo-set';
+
+describe('regular training photos', () => {
+  it('default to the shipped photos, so a fresh machine trains without Debian packages', async () => {
+    const photos = await regularPhotos(undefined);
+    expect(photos.map((p) => basename(p)).sort()).toEqual(TRAINING_PHOTOS.map(shippedName).sort());
+  });
+
+  it('ship each photo downscaled, with its author, licence and source beside it', async () => {
+    for (const file of await regularPhotos(undefined)) {
+      const { width, height } = await sharp(file).metadata();
+      expect(Math.min(width, height)).toBeLessThanOrEqual(SHIPPED_PHOTO_SHORT_SIDE);
+      const attribution = JSON.parse(await readFile(file.replace(/\.jpg$/, '.json'), 'utf8')) as ShippedPhotoAttribution;
+      expect(attribution.file).toBe(basename(file));
+      expect(attribution.credit).not.toBe('');
+      expect(attribution.licence).toMatch(/^(GPL-2\+|CC-BY(-SA)?-[34]\.0|CC0-1\.0)$/);
+      expect(attribution.originalSha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+  });
+
+  it('never include a held-out gallery photo', async () => {
+    const shipped = new Set((await regularPhotos(undefined)).map((p) => basename(p)));
+    for (const photo of GALLERY_PHOTOS) expect(shipped.has(shippedName(photo))).toBe(false);
+  });
+
+  it('are a folder of ones own when NST_PHOTOS_DIR is set, with a sentence when it is missing', async () => {
+    await expect(regularPhotos('/nonexistent/photos')).rejects.toThrow(/NST_PHOTOS_DIR \/nonexistent\/photos does not exist/);
+  });
+});
