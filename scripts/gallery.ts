@@ -12,10 +12,14 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, contentStructure, createFeatureNetwork, initBackend, reinhardTransfer, styleDistance, type RgbImage } from '@nst/trainer';
+import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, createFeatureNetwork, createJudge, initBackend, reinhardTransfer, styleDistance, type RgbImage } from '@nst/trainer';
 
-/** The judge's seed differs from every training seed, so no model was optimised against it. */
-const JUDGE_SEED = 424242;
+/**
+ * The old judge, kept as a second column: a random feature network whose seed differs from
+ * every training seed. It is another seed of the first training loss, so it flatters models
+ * trained on that loss; the ImageNet judge (MobileNetV2, eval/judge.ts) is the one to read.
+ */
+const RANDOM_JUDGE_SEED = 424242;
 
 async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
   const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -37,6 +41,8 @@ interface Row {
   styleInput: number;
   styleReinhard: number;
   styleStylized: number;
+  randomStylized: number;
+  randomReinhard: number;
   ssimReinhard: number;
   ssimStylized: number;
 }
@@ -54,7 +60,8 @@ async function main() {
   // The judge network runs on the trainer's fastest backend (tfjs-node, else WASM); the plain
   // CPU backend takes minutes per photo at 512 px.
   await initBackend();
-  const judge = createFeatureNetwork({ seed: JUDGE_SEED });
+  const judge = createJudge();
+  const randomJudge = createFeatureNetwork({ seed: RANDOM_JUDGE_SEED });
   const registry = await ModelRegistry.open(resolve(opts.registry));
   const styles = await registry.listStyles();
   const photos = await Promise.all(GALLERY_PHOTOS.map((p) => loadRgb(p.path, size)));
@@ -71,13 +78,15 @@ async function main() {
     const styleImage = await loadRgb(await readFile(registry.styleImagePath(style.id)), size);
     sheet.push({ input: await cellOf(await toJpeg(styleImage, join(out, `style-${style.id}.jpg`))), left: (s + 1) * cell, top: 0 });
     const model = await StyleModel.load(await registry.readModel(style.id, version.version), { threads: 2 });
-    const scores = { input: [] as number[], reinhard: [] as number[], stylized: [] as number[], ssimR: [] as number[], ssimS: [] as number[] };
+    const scores = { input: [] as number[], reinhard: [] as number[], stylized: [] as number[], randomR: [] as number[], randomS: [] as number[], ssimR: [] as number[], ssimS: [] as number[] };
     for (const [p, photo] of photos.entries()) {
       const stylized = await model.run(photo);
       const reinhard = reinhardTransfer(photo, styleImage);
-      scores.input.push(styleDistance(judge.features, photo, styleImage));
-      scores.reinhard.push(styleDistance(judge.features, reinhard, styleImage));
-      scores.stylized.push(styleDistance(judge.features, stylized, styleImage));
+      scores.input.push(styleDistance(judge.extract, photo, styleImage));
+      scores.reinhard.push(styleDistance(judge.extract, reinhard, styleImage));
+      scores.stylized.push(styleDistance(judge.extract, stylized, styleImage));
+      scores.randomR.push(styleDistance(randomJudge.features, reinhard, styleImage));
+      scores.randomS.push(styleDistance(randomJudge.features, stylized, styleImage));
       scores.ssimR.push(contentStructure(reinhard, photo));
       scores.ssimS.push(contentStructure(stylized, photo));
       const jpeg = await toJpeg(stylized, join(out, `photo-${p + 1}-${style.id}.jpg`));
@@ -91,11 +100,14 @@ async function main() {
       styleInput: mean(scores.input),
       styleReinhard: mean(scores.reinhard),
       styleStylized: mean(scores.stylized),
+      randomReinhard: mean(scores.randomR),
+      randomStylized: mean(scores.randomS),
       ssimReinhard: mean(scores.ssimR),
       ssimStylized: mean(scores.ssimS),
     });
   }
   judge.dispose();
+  randomJudge.dispose();
 
   await sharp({ create: { width: cell * (styles.length + 1), height: cellH * (photos.length + 1), channels: 3, background: '#ffffff' } })
     .composite(sheet)
@@ -104,14 +116,17 @@ async function main() {
 
   const f = (x: number) => x.toFixed(3);
   const table = [
-    '| style | version | style distance: input | Reinhard | stylized | SSIM: Reinhard | stylized |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.style} | ${r.version} | ${f(r.styleInput)} | ${f(r.styleReinhard)} | ${f(r.styleStylized)} | ${f(r.ssimReinhard)} | ${f(r.ssimStylized)} |`),
+    '| style | version | ImageNet judge: photo | Reinhard | stylized | random-feature judge: Reinhard | stylized | SSIM: Reinhard | stylized |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.style} | ${r.version} | ${f(r.styleInput)} | ${f(r.styleReinhard)} | **${f(r.styleStylized)}** | ${f(r.randomReinhard)} | ${f(r.randomStylized)} | ${f(r.ssimReinhard)} | ${f(r.ssimStylized)} |`,
+    ),
   ].join('\n');
   const credits = GALLERY_PHOTOS.map((p, i) => `- photo-${i + 1}: ${basename(p.path)} by ${p.credit} (${p.licence})`).join('\n');
   await writeFile(
     join(out, 'SCORES.md'),
-    `# Gallery scores\n\nStyle distance: mean over the gallery photos of the relative Gram distance to the style image under a random feature network (seed ${JUDGE_SEED}, not a training seed); lower matches the style better. SSIM: mean luminance SSIM against the input photo; 1 is the photo's structure unchanged.\n\n${table}\n\nPhotos (held out from training):\n${credits}\n`,
+    `# Gallery scores\n\nStyle distance: mean over the gallery photos of the relative Gram distance to the style image; lower matches the style better. The ImageNet judge uses MobileNetV2's ImageNet layers (${JUDGE_LAYERS.join(', ')}; trainer/src/eval/judge.ts), a network no model trains against; the random-feature judge (seed ${RANDOM_JUDGE_SEED}) is another seed of the first training loss and flatters models trained on it. SSIM: mean luminance SSIM against the input photo; 1 is the photo's structure unchanged.\n\n${table}\n\nPhotos (held out from training):\n${credits}\n`,
   );
   console.log(table);
 }

@@ -9,3 +9,5 @@ export * from './loss/style_loss';
 export * from './train/train';
 export * from './train/photos';
 export * from './export/onnx';
+export * from './eval/judge';
+export * from './loss/pretrained';

@@ -110,3 +110,24 @@ describe('StyleLoss', () => {
     tf.dispose([style, x, image]);
   });
 });
+
+describe('ImageNet (InceptionV3) loss network', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('gives finite terms and a finite, non-zero gradient through the style network input', () => {
+    const x = photo(96);
+    const style = painting(96);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 96, network: 'inception' });
+    expect(loss.scales).toEqual([1]);
+    expect(loss.contentLayer).toBe(2);
+    const values = loss.values(tf.mul(x, 0.9) as tf.Tensor4D, x);
+    for (const v of Object.values(values)) expect(Number.isFinite(v)).toBe(true);
+    expect(values.style).toBeGreaterThan(0);
+    const grad = tf.grad((out: tf.Tensor) => loss.terms(out as tf.Tensor4D, x).total)(tf.mul(x, 0.9));
+    expect(grad.dataSync().every(Number.isFinite)).toBe(true);
+    expect(tf.max(tf.abs(grad)).dataSync()[0]).toBeGreaterThan(0);
+    loss.dispose();
+  });
+});

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createFeatureNetwork, gramMatrix, type FeatureNetwork } from './features.js';
+import { createPretrainedNetwork } from './pretrained.js';
 
 export type LossTerm = 'style' | 'content' | 'colour' | 'edges' | 'pixel' | 'tv';
 export type LossWeights = Record<LossTerm, number>;
@@ -43,8 +44,46 @@ export interface StyleLossOptions {
   /** Compare content on luminance only (default true). */
   contentOnLuminance?: boolean;
   weights?: Partial<LossWeights>;
-  /** Loss network seed (default TRAINING_LOSS_SEED). */
+  /** Loss network seed (default TRAINING_LOSS_SEED; the random network only). */
   seed?: number;
+  /** Which feature network the loss sees (default 'random'; see LossNetworkName). */
+  network?: LossNetworkName;
+}
+
+/**
+ * 'random': the seeded random-feature network (features.ts) the first starter set trained
+ * against. 'inception': InceptionV3's ImageNet layers from nsfwjs (pretrained.ts), cut at
+ * INCEPTION_LOSS_LAYERS; its content layer is `activation_5` (index 2).
+ */
+export type LossNetworkName = 'random' | 'inception';
+
+/**
+ * InceptionV3 layers matched for style, from edges and colour (stride 2) to motifs the size
+ * of a mosaic cell (mixed2, stride 8 with a ~100 px receptive field), all below mixed5 so all
+ * ImageNet weights.
+ */
+export const INCEPTION_LOSS_LAYERS = ['activation_1', 'activation_3', 'activation_5', 'mixed0', 'mixed2'] as const;
+
+/** The loss network behind the FeatureNetwork interface StyleLoss reads. */
+export function createLossNetwork(name: LossNetworkName, seed = TRAINING_LOSS_SEED): FeatureNetwork {
+  if (name === 'random') return createFeatureNetwork({ seed });
+  const layers = [...INCEPTION_LOSS_LAYERS];
+  // One network per depth asked for, so a content-only pass stops at its layer.
+  const nets = new Map<number, ReturnType<typeof createPretrainedNetwork>>();
+  const upTo = (n: number) => {
+    let net = nets.get(n);
+    if (!net) {
+      net = createPretrainedNetwork({ model: 'inception_v3', outputs: layers.slice(0, n) });
+      nets.set(n, net);
+    }
+    return net;
+  };
+  return {
+    seed: 0,
+    channels: [32, 64, 192, 256, 288],
+    features: (x, count = layers.length) => upTo(count).features(x),
+    dispose: () => nets.forEach((n) => n.dispose()),
+  };
 }
 
 /**
@@ -133,11 +172,14 @@ export class StyleLoss {
 
   constructor(options: StyleLossOptions) {
     this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...options.weights };
-    this.scales = options.scales ?? [1, 0.5];
-    this.contentLayer = options.contentLayer ?? 1;
+    const inception = options.network === 'inception';
+    // InceptionV3's layers already span receptive fields of 3 to ~100 px, so one scale
+    // suffices there; the random network's 31 px needed a second, half-size pass.
+    this.scales = options.scales ?? (inception ? [1] : [1, 0.5]);
+    this.contentLayer = options.contentLayer ?? (inception ? 2 : 1);
     this.statistic = options.statistic ?? 'covariance';
     this.contentOnLuminance = options.contentOnLuminance ?? true;
-    this.network = createFeatureNetwork({ seed: options.seed ?? TRAINING_LOSS_SEED });
+    this.network = createLossNetwork(options.network ?? 'random', options.seed ?? TRAINING_LOSS_SEED);
     const styleScale = options.styleScale ?? 1;
     const style4d = (options.styleImage.rank === 3 ? tf.expandDims(options.styleImage, 0) : options.styleImage) as tf.Tensor4D;
     const [, sh, sw] = style4d.shape;

@@ -53,6 +53,7 @@ const program = new Command()
   .option('--weight <term=value>', 'loss weight (style, content, colour, edges, pixel, tv); repeatable', weight, {})
   .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
   .option('--seed <n>', 'seed', positiveInt, DEFAULT_TRAIN_OPTIONS.seed)
+  .option('--loss-network <name>', 'perceptual loss network: random | inception', 'random')
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
   .option('--preview <file>', 'write the latest preview JPEG here');
@@ -70,6 +71,7 @@ interface CliOptions {
   weight: Record<string, number>;
   styleScale: number;
   seed: number;
+  lossNetwork: string;
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -81,6 +83,8 @@ async function main(): Promise<void> {
   const configs: Record<string, StyleNetConfig> = { starter: STARTER_CONFIG, johnson: JOHNSON_CONFIG };
   const config = configs[o.config];
   if (!config) throw new Error(`unknown --config ${o.config} (starter | johnson)`);
+  if (o.lossNetwork !== 'random' && o.lossNetwork !== 'inception') throw new Error(`unknown --loss-network ${o.lossNetwork} (random | inception)`);
+  const lossNetwork = o.lossNetwork;
   const initial = o.init ? StyleNet.deserialize(new Uint8Array(await readFile(o.init))) : undefined;
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new Error('interrupted (SIGINT)')));
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
     lossWeights: o.weight,
     styleScale: o.styleScale,
     seed: o.seed,
+    lossNetwork,
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,
     signal: controller.signal,

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type TrainingBackend } from '../kernels/backend.js';
-import { StyleLoss, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style_loss.js';
+import { StyleLoss, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style_loss.js';
 import { StyleNet, type StyleNetConfig } from '../model/network.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
@@ -38,6 +38,8 @@ export interface TrainOptions {
   styleScale?: number;
   /** Seed of the network initialisation and the data order. Default 1. */
   seed?: number;
+  /** Feature network of the perceptual loss (default 'random'; LossNetworkName in loss/style_loss). */
+  lossNetwork?: LossNetworkName;
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -62,6 +64,8 @@ export interface TrainMetadata {
     styleScale: number;
     seed: number;
     lossSeed: number;
+    /** Absent in versions trained before the choice existed: those used 'random'. */
+    lossNetwork?: LossNetworkName;
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -161,7 +165,8 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
 
   const photos = await PhotoSource.open(options.photos, { imageSize });
   const style = await loadStyle(options.style);
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale });
+  const lossNetwork = options.lossNetwork ?? 'random';
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -180,6 +185,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     styleScale,
     seed,
     lossSeed: TRAINING_LOSS_SEED,
+    lossNetwork,
     config: net.config,
     optimizer: 'adam',
   };
