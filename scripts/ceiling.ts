@@ -1,0 +1,110 @@
+/**
+ * The quality ceiling: per-image optimisation (Gatys et al. 2016) of the held-out gallery
+ * photos against the same perceptual loss the feed-forward styles train with, so each style's
+ * loss and judge distance can be read as a ratio to what the loss itself can reach. Adam on
+ * the image's logits stands in for L-BFGS (TF.js has none); Johnson et al. found their
+ * networks matched about 50-100 L-BFGS iterations.
+ *
+ *   node --import tsx scripts/ceiling.ts --style mosaic [--steps 150] [--size 256] [--loss-network inception]
+ *     [--registry trainer/starter-styles] [--out /tmp/ceiling]
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelRegistry } from '@nst/runtime';
+import { StyleModel } from '@nst/inference';
+import { GALLERY_PHOTOS, StyleLoss, contentStructure, createJudge, initBackend, styleDistance, type LossNetworkName, type RgbImage } from '@nst/trainer';
+
+async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
+  const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data: Float32Array.from(data, (v) => v / 255), width: info.width, height: info.height };
+}
+
+const toTensor = (image: RgbImage) => tf.tensor4d(image.data, [1, image.height, image.width, 3]);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function writePng(image: RgbImage, file: string): Promise<void> {
+  const bytes = Buffer.from(Uint8Array.from(image.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+  await sharp(bytes, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(file);
+}
+
+/** Optimises the photo itself against the loss; returns the image and its final loss. */
+function optimise(loss: StyleLoss, photo: RgbImage, steps: number, learningRate: number): { image: RgbImage; total: number } {
+  const target = toTensor(photo);
+  // Logits so the image stays in (0, 1) without clipping; start at the photo.
+  const clamped = tf.clipByValue(target, 0.01, 0.99);
+  const logits = tf.variable(tf.log(tf.div(clamped, tf.sub(1, clamped))));
+  clamped.dispose();
+  const optimizer = tf.train.adam(learningRate);
+  for (let i = 0; i < steps; i++) {
+    const cost = optimizer.minimize(() => loss.terms(tf.sigmoid(logits) as tf.Tensor4D, target).total, true, [logits]);
+    cost?.dispose();
+  }
+  const out = tf.tidy(() => tf.sigmoid(logits));
+  const total = loss.values(out as tf.Tensor4D, target).total;
+  const image = { data: out.dataSync() as Float32Array, width: photo.width, height: photo.height };
+  tf.dispose([out, target, logits]);
+  optimizer.dispose();
+  return { image, total };
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .requiredOption('--style <id>', 'style to compare')
+    .option('--registry <dir>', 'registry holding the feed-forward style', 'trainer/starter-styles')
+    .option('--steps <n>', 'optimisation steps per photo', '150')
+    .option('--size <px>', 'longest side of the photos', '256')
+    .option('--lr <rate>', 'Adam learning rate on the logits', '0.05')
+    .option('--loss-network <name>', 'random | inception', 'inception')
+    .option('--out <dir>', 'where the optimised images go', '/tmp/nst-ceiling')
+    .parse();
+  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; out: string }>();
+  const size = Number(o.size);
+  await initBackend();
+  await mkdir(resolve(o.out), { recursive: true });
+  const registry = await ModelRegistry.open(resolve(o.registry));
+  const version = await registry.latestVersion(o.style);
+  const styleImage = await loadRgb(await readFile(registry.styleImagePath(o.style)), size);
+  const styleTensor = tf.tensor3d(styleImage.data, [styleImage.height, styleImage.width, 3]);
+  const loss = new StyleLoss({ styleImage: styleTensor, imageSize: size, network: o.lossNetwork });
+  styleTensor.dispose();
+  const judge = createJudge();
+  const model = await StyleModel.load(await registry.readModel(o.style, version.version), { threads: 2 });
+  const rows: { loss: number; judge: number; ssim: number; ceilingLoss: number; ceilingJudge: number; ceilingSsim: number }[] = [];
+  for (const [i, p] of GALLERY_PHOTOS.entries()) {
+    const photo = await loadRgb(p.path, size);
+    const stylized = await model.run(photo);
+    const photoT = toTensor(photo);
+    const stylizedT = toTensor(stylized);
+    const ffLoss = loss.values(stylizedT, photoT).total;
+    tf.dispose([photoT, stylizedT]);
+    const ceiling = optimise(loss, photo, Number(o.steps), Number(o.lr));
+    await writePng(ceiling.image, join(resolve(o.out), `photo-${i + 1}-${o.style}-optimised.png`));
+    await writePng(stylized, join(resolve(o.out), `photo-${i + 1}-${o.style}-v${version.version}.png`));
+    const row = {
+      loss: ffLoss,
+      judge: styleDistance(judge.extract, stylized, styleImage),
+      ssim: contentStructure(stylized, photo),
+      ceilingLoss: ceiling.total,
+      ceilingJudge: styleDistance(judge.extract, ceiling.image, styleImage),
+      ceilingSsim: contentStructure(ceiling.image, photo),
+    };
+    rows.push(row);
+    console.log(`photo-${i + 1}: loss ${row.loss.toFixed(3)} vs optimised ${row.ceilingLoss.toFixed(3)}; judge ${row.judge.toFixed(3)} vs ${row.ceilingJudge.toFixed(3)}; SSIM ${row.ssim.toFixed(3)} vs ${row.ceilingSsim.toFixed(3)}`);
+  }
+  await model.dispose();
+  judge.dispose();
+  loss.dispose();
+  const m = (k: keyof (typeof rows)[number]) => mean(rows.map((r) => r[k]));
+  const summary =
+    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.steps} Adam steps at ${size} px): ` +
+    `loss ${m('loss').toFixed(3)} = ${(m('loss') / m('ceilingLoss')).toFixed(2)}x the optimised images' ${m('ceilingLoss').toFixed(3)}; ` +
+    `judge ${m('judge').toFixed(3)} = ${(m('judge') / m('ceilingJudge')).toFixed(2)}x their ${m('ceilingJudge').toFixed(3)}; ` +
+    `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;
+  console.log(summary);
+  await writeFile(join(resolve(o.out), `${o.style}-ceiling.txt`), `${summary}\n`);
+}
+
+await main();
