@@ -356,4 +356,18 @@ const PIXEL_SCALE = 10;
  *    out sepia ink on cream, judge 0.176 / SSIM 0.455, better than Reinhard's 0.233.
  *    (elephants, mosaic and swirl were trained just before this term; their palettes
  *    already matched, so they were not retrained.)
+ * 7. ImageNet loss network (network 'inception', INCEPTION_LOSS_LAYERS, content at
+ *    activation_5, one scale), judged by MobileNetV2 ImageNet layers (eval/judge.ts) on the 6
+ *    gallery photos at 384 px; photo / Reinhard reference for elephants 0.535 / 0.377, for
+ *    mosaic 0.486 / 0.417. Cost: 1.63-2.1 s per 128px batch-4 step on WASM against 1.9-2.2 s
+ *    for the random network's two scales (same run), so the better loss costs no time.
+ *    Same recipe as the starters (600 steps, 128 px, batch 4, lr 3e-3, default weights,
+ *    21 shipped photos), judge / SSIM, random loss -> inception loss:
+ *      elephants 0.617 / 0.555 -> 0.310 / 0.479  (now closer than Reinhard)
+ *      mosaic    0.457 / 0.539 -> 0.451 / 0.655  (still behind Reinhard)
+ *    By eye: elephants keeps edges and shows blue-grey brush texture instead of a flat wash;
+ *    mosaic turns into dense red/green/blue dots with shadows as black blobs, no glass cells
+ *    or lead lines yet. Both show a fine dotted grid (stride-2 first conv of InceptionV3) and
+ *    dark areas become saturated blobs. Not yet shipped: more steps, larger crops, the
+ *    softmax-Gram transform (Wang et al. 2021) and TV weight are the next measurements.
  */
