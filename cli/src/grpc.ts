@@ -4,6 +4,7 @@
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ReleaseServiceClient, StyleServiceClient, TrainerServiceClient } from '@nst/proto';
+import { adviseCommand } from './messages';
 
 /** A failure the CLI reports as one sentence, exiting with a non-zero status. */
 export class CliError extends Error {
@@ -23,7 +24,7 @@ export function isServiceError(error: unknown): error is ServiceError {
 /** Turns a gRPC failure into a sentence naming the service; other errors pass through. */
 export function describeFailure(error: unknown, service: string, address: string): Error {
   if (!isServiceError(error)) return error instanceof Error ? error : new Error(String(error));
-  const details = error.details || status[error.code];
+  const details = adviseCommand(error.details || status[error.code]);
   switch (error.code) {
     case status.UNAVAILABLE:
       return new CliError(`cannot reach ${service} at ${address} (${details}); is it running? Start everything with \`npm start\`.`);

@@ -4,12 +4,17 @@
  * services read (NST_STYLE_ADDR, NST_TRAINER_ADDR, NST_ADMIN_TOKEN, NST_DATA_DIR).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runCli, type CliAction } from './cli';
-import { cancelJob, fineTune, listJobs, listVersions, train, watch, type FineTuneOptions, type TrainOptions } from './commands/jobs';
-import { submitFeedback } from './commands/feedback';
-import { getRollout, listDecisions, listRollouts, promote, rollback, setWeight, startCanary } from './commands/releases';
-import { listStyles } from './commands/styles';
-import { stylize } from './commands/stylize';
+import type { CliAction, GlobalOptions } from './cli';
+import type { FineTuneOptions, TrainOptions } from './commands/jobs';
+
+// Commands load when they run, not when the program is built: gRPC, the generated protos and
+// cli-progress cost ~0.3 s that `nst --help` or a mistyped flag should not pay.
+const jobs = () => import('./commands/jobs');
+const releases = () => import('./commands/releases');
+
+async function runCli(options: GlobalOptions, action: CliAction): Promise<void> {
+  return (await import('./cli')).runCli(options, action);
+}
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -49,7 +54,7 @@ export function buildProgram(): Command {
   program
     .command('styles')
     .description('list the styles and their latest versions')
-    .action(async () => run((ctx) => listStyles(ctx)));
+    .action(async () => run(async (ctx) => (await import('./commands/styles')).listStyles(ctx)));
 
   program
     .command('stylize')
@@ -63,8 +68,8 @@ export function buildProgram(): Command {
     .option('--timeout <seconds>', 'give up on one image after this long', integer, 600)
     .requiredOption('-o, --out <dir>', 'folder for the results')
     .action(async (inputs: string[], options: Record<string, unknown>) =>
-      run((ctx) =>
-        stylize(ctx, inputs, {
+      run(async (ctx) =>
+        (await import('./commands/stylize')).stylize(ctx, inputs, {
           style: options['style'] as string,
           ...(options['version'] !== undefined ? { version: options['version'] as string } : {}),
           format: options['format'] as string,
@@ -86,7 +91,7 @@ export function buildProgram(): Command {
     .option('--style <id>', 'the style that served it (default: remembered from stylize)')
     .option('--version <version>', 'the version that served it (default: remembered from stylize)')
     .action(async (requestId: string, rating: string, options: Record<string, unknown>) =>
-      run((ctx) => submitFeedback(ctx, requestId, rating, options)),
+      run(async (ctx) => (await import('./commands/feedback')).submitFeedback(ctx, requestId, rating, options)),
     );
 
   training(
@@ -98,7 +103,7 @@ export function buildProgram(): Command {
       .option('--display-name <name>', 'the name people see')
       .option('--description <text>', 'one sentence about the look'),
   ).action(async (painting: string, options: Record<string, unknown>) =>
-    run((ctx) => train(ctx, painting, options as unknown as TrainOptions)),
+    run(async (ctx) => (await jobs()).train(ctx, painting, options as unknown as TrainOptions)),
   );
 
   training(
@@ -109,14 +114,14 @@ export function buildProgram(): Command {
       .option('--version <version>', 'the version to start from (default: the latest)')
       .option('-r, --reason <text>', 'why'),
   ).action(async (style: string, options: Record<string, unknown>) =>
-    run((ctx) => fineTune(ctx, style, options as unknown as FineTuneOptions)),
+    run(async (ctx) => (await jobs()).fineTune(ctx, style, options as unknown as FineTuneOptions)),
   );
 
   program
     .command('watch')
     .description('follow a job live: step, losses, throughput and ETA')
     .argument('<job-id>')
-    .action(async (jobId: string) => run((ctx) => watch(ctx, jobId)));
+    .action(async (jobId: string) => run(async (ctx) => (await jobs()).watch(ctx, jobId)));
 
   program
     .command('jobs')
@@ -124,66 +129,66 @@ export function buildProgram(): Command {
     .option('--style <id>', 'only this style')
     .option('--state <state>', 'only jobs in this state (queued, running, succeeded, failed, cancelled)')
     .option('--limit <n>', 'at most this many', integer)
-    .action(async (options: Record<string, unknown>) => run((ctx) => listJobs(ctx, options)));
+    .action(async (options: Record<string, unknown>) => run(async (ctx) => (await jobs()).listJobs(ctx, options)));
 
   program
     .command('cancel')
     .description('cancel a queued or running job')
     .argument('<job-id>')
-    .action(async (jobId: string) => run((ctx) => cancelJob(ctx, jobId)));
+    .action(async (jobId: string) => run(async (ctx) => (await jobs()).cancelJob(ctx, jobId)));
 
   program
     .command('versions')
     .description('list the versions of a style with their lineage and metrics')
     .argument('<style>')
-    .action(async (style: string) => run((ctx) => listVersions(ctx, style)));
+    .action(async (style: string) => run(async (ctx) => (await jobs()).listVersions(ctx, style)));
 
-  const releases = program
+  const releaseCommands = program
     .command('releases')
     .description('canary releases: rollouts per style, canary weight, promotion, rollback, decisions')
-    .action(async () => run((ctx) => listRollouts(ctx)));
-  releases
+    .action(async () => run(async (ctx) => (await releases()).listRollouts(ctx)));
+  releaseCommands
     .command('list')
     .description('every style: stable and canary version, split, last decision')
-    .action(async () => run((ctx) => listRollouts(ctx)));
-  releases
+    .action(async () => run(async (ctx) => (await releases()).listRollouts(ctx)));
+  releaseCommands
     .command('get')
     .description("one style's rollout with live figures per version")
     .argument('<style>')
-    .action(async (style: string) => run((ctx) => getRollout(ctx, style)));
-  releases
+    .action(async (style: string) => run(async (ctx) => (await releases()).getRollout(ctx, style)));
+  releaseCommands
     .command('start')
     .description('start a canary of a registered version (admin)')
     .argument('<style>')
     .argument('<version>')
     .option('--weight <percent>', "initial weight 1-100 (default: the ladder's first step)", integer)
     .action(async (style: string, version: string, options: { weight?: number }) =>
-      run((ctx) => startCanary(ctx, style, version, options.weight)),
+      run(async (ctx) => (await releases()).startCanary(ctx, style, version, options.weight)),
     );
-  releases
+  releaseCommands
     .command('weight')
     .description("set the canary's weight by hand, 0-100 (admin)")
     .argument('<style>')
     .argument('<percent>', 'weight in percent', integer)
-    .action(async (style: string, weight: number) => run((ctx) => setWeight(ctx, style, weight)));
-  releases
+    .action(async (style: string, weight: number) => run(async (ctx) => (await releases()).setWeight(ctx, style, weight)));
+  releaseCommands
     .command('promote')
     .description('make the canary the stable version now (admin)')
     .argument('<style>')
     .option('-r, --reason <text>', 'recorded with the decision')
-    .action(async (style: string, options: { reason?: string }) => run((ctx) => promote(ctx, style, options.reason)));
-  releases
+    .action(async (style: string, options: { reason?: string }) => run(async (ctx) => (await releases()).promote(ctx, style, options.reason)));
+  releaseCommands
     .command('rollback')
     .description('send all traffic back to the stable version (admin)')
     .argument('<style>')
     .option('-r, --reason <text>', 'recorded with the decision')
-    .action(async (style: string, options: { reason?: string }) => run((ctx) => rollback(ctx, style, options.reason)));
-  releases
+    .action(async (style: string, options: { reason?: string }) => run(async (ctx) => (await releases()).rollback(ctx, style, options.reason)));
+  releaseCommands
     .command('decisions')
     .description('recorded decisions with their checks, newest first')
     .argument('[style]')
     .option('--limit <n>', 'at most this many', integer)
-    .action(async (style: string | undefined, options: { limit?: number }) => run((ctx) => listDecisions(ctx, style, options.limit)));
+    .action(async (style: string | undefined, options: { limit?: number }) => run(async (ctx) => (await releases()).listDecisions(ctx, style, options.limit)));
 
   return program;
 }

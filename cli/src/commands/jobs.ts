@@ -130,12 +130,21 @@ export async function fineTune(ctx: CliContext, style: string, options: FineTune
   else ctx.print(`Follow it with \`nst watch ${job.id}\`.`);
 }
 
-function progressLine(job: Job): string {
-  const parts = [`${stateName(job.state)}`, `step ${job.step}/${job.totalSteps}`];
-  if (Object.keys(job.losses).length > 0) parts.push(formatLosses(job.losses));
+/**
+ * One status line, at most `width` characters so it never wraps (a wrapped line breaks the
+ * `\r` redraw): state, step, the total loss, throughput and ETA; the parts at the end are
+ * dropped first when the terminal is narrow. The per-term losses are in `nst jobs`/the web app.
+ */
+export function progressLine(job: Job, width = 80): string {
+  const parts = [`${stateName(job.state)} step ${job.step}/${job.totalSteps}`];
+  const total = job.losses['total'] ?? Object.values(job.losses)[0];
+  if (total !== undefined) parts.push(`loss ${formatNumber(total)}`);
   if (job.imagesPerSecond > 0) parts.push(`${formatNumber(job.imagesPerSecond)} img/s`);
   if (job.etaSeconds > 0) parts.push(`ETA ${formatSeconds(job.etaSeconds)}`);
-  return parts.join('  ');
+  // Leave the last column free: some terminals wrap when a line fills it.
+  const limit = Math.max(width - 1, 20);
+  while (parts.length > 1 && parts.join('  ').length > limit) parts.pop();
+  return parts.join('  ').slice(0, limit);
 }
 
 /**
@@ -158,7 +167,7 @@ export async function watch(ctx: CliContext, jobId: string): Promise<void> {
         if (!update.job) return;
         last = update.job;
         if (update.previewJpeg.length > 0) previews += 1;
-        const line = progressLine(update.job);
+        const line = progressLine(update.job, (ctx.interactive && process.stderr.columns) || 80);
         if (line === lastLine) return;
         lastLine = line;
         if (ctx.interactive) process.stderr.write(`\r\x1b[2K${line}`);
@@ -227,11 +236,26 @@ export async function listJobs(ctx: CliContext, options: ListJobsOptions): Promi
   );
 }
 
-/** `nst cancel <job>`. */
+/**
+ * `nst cancel <job>`. The trainer answers a job that had already finished with the job as it
+ * is; that is not a cancellation, so it fails with a sentence (a script must not read "done").
+ */
 export async function cancelJob(ctx: CliContext, jobId: string): Promise<void> {
   const { job } = await unary(ctx.trainer, ctx.trainer.client.cancelJob, { jobId }, adminMetadata(ctx.token), 120_000);
   if (!job) throw new CliError('TrainerService returned no job');
-  ctx.print(`Job ${job.id} is ${stateName(job.state)}.`);
+  switch (job.state) {
+    case JobState.JOB_STATE_CANCELLED:
+      ctx.print(`Job ${job.id} is cancelled.`);
+      return;
+    case JobState.JOB_STATE_FAILED:
+      throw new CliError(`job ${job.id} had already failed, so there was nothing to cancel${job.error ? `: ${job.error}` : ''}`);
+    case JobState.JOB_STATE_SUCCEEDED:
+      throw new CliError(
+        `job ${job.id} had already succeeded (${job.style} version ${job.resultVersion}), so there was nothing to cancel`,
+      );
+    default:
+      throw new CliError(`job ${job.id} is still ${stateName(job.state)}; the trainer did not cancel it, try again`);
+  }
 }
 
 /** `nst versions <style>`: lineage and metrics, oldest first. */

@@ -11,7 +11,7 @@ import { OutputFormat, type StylizeRequest, type StylizeResponse, type StylizeSu
 import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { CliContext } from '../context';
 import { formatBytes, formatMs } from '../format';
-import { CliError, describeFailure } from '../grpc';
+import { CliError, describeFailure, unary } from '../grpc';
 
 export interface StylizeOptions {
   style: string;
@@ -68,6 +68,8 @@ export async function stylize(ctx: CliContext, inputs: string[], options: Styliz
     throw new CliError(`--quality must be a whole number from 1 to 100, not ${options.quality}`);
   }
   const files = await collectInputs(inputs);
+  // Once, before the first image: an unknown style or version would fail every image alike.
+  await requireStyle(ctx, options.style, options.version);
   await mkdir(options.out, { recursive: true });
   const clientId = await ctx.history.clientId();
   let failures = 0;
@@ -88,6 +90,19 @@ export async function stylize(ctx: CliContext, inputs: string[], options: Styliz
   }
   if (failures > 0) throw new CliError(`${failures} of ${files.length} images failed`);
   if (files.length > 1) ctx.print(`Rate a result with \`nst feedback <request> good|bad\`.`);
+}
+
+/** Fails with one sentence when the style (or the pinned version) is not registered. */
+async function requireStyle(ctx: CliContext, style: string, version: string | undefined): Promise<void> {
+  const { styles } = await unary(ctx.style, ctx.style.client.listStyles, {});
+  const found = styles.find((s) => s.id === style);
+  if (!found) {
+    const known = styles.map((s) => s.id).join(', ');
+    throw new CliError(`style '${style}' does not exist; ${known ? `the styles are ${known}` : 'no styles are registered yet'} (see \`nst styles\`)`);
+  }
+  if (version !== undefined && !found.versions.includes(version)) {
+    throw new CliError(`style '${style}' has no version '${version}'; its versions are ${found.versions.join(', ') || 'none yet'}`);
+  }
 }
 
 async function stylizeOne(

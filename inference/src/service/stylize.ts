@@ -94,7 +94,7 @@ interface CheckedHeader {
 /** Validates a header; INVALID_ARGUMENT with the reason otherwise. */
 export function checkHeader(header: StylizeHeader, metadataVersion?: string): CheckedHeader {
   const style = header.style.trim();
-  if (!style) throw invalidArgument('the header names no style; set header.style (see ListStyles)');
+  if (!style) throw invalidArgument('the request names no style; pick one from the list of styles (header.style)');
   const format = FORMATS[header.format];
   if (!format) {
     throw invalidArgument(`output format ${header.format} is unknown; use OUTPUT_FORMAT_JPEG, _PNG or _WEBP`);

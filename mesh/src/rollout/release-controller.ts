@@ -230,7 +230,7 @@ export class ReleaseController {
   private requireCanary(state: RolloutState, style: string, what: string): RolloutRecord {
     const current = rolloutOf(state, style);
     if (!current || current.phase !== 'canary') {
-      throw new ReleaseError('failed_precondition', `style '${style}' has no canary in progress to ${what}; start one with StartCanary`);
+      throw new ReleaseError('failed_precondition', `style '${style}' has no canary in progress to ${what}; start a canary of one of its versions first`);
     }
     return current;
   }

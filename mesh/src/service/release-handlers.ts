@@ -73,7 +73,7 @@ export function createReleaseHandlers(deps: ReleaseHandlerDeps): ReleaseServiceS
     });
   };
   const requireStyle = (style: string): void => {
-    if (!style) throw invalidArgument('style is not set; name a style (see ListRollouts)');
+    if (!style) throw invalidArgument('style is not set; name one of the styles in the list of releases');
   };
   const admin = (reason: string) => ({ actor: 'admin', ...(reason ? { reason } : {}) });
 

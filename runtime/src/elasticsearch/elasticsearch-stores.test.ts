@@ -13,7 +13,7 @@ import type { FeedbackRecord } from '../feedback/feedback-store';
 import type { StylizeEvent } from '../serving/stylize-event-store';
 import { BulkWriter } from './bulk-writer';
 import { createElasticsearchClient } from './client';
-import { ElasticsearchFeedbackStore, FEEDBACK_STATS_AGGS } from './es-feedback-store';
+import { ElasticsearchFeedbackStore } from './es-feedback-store';
 import { ElasticsearchStylizeEventStore } from './es-stylize-event-store';
 import { FEEDBACK_MAPPINGS } from './setup';
 import { openFeedbackStore, openStylizeEventStore } from './stores';
@@ -181,57 +181,34 @@ describe('bulk writes', () => {
 describe('reads', () => {
   const store = () => new ElasticsearchFeedbackStore(createElasticsearchClient(settings()), 'nst-feedback');
 
-  it('counts ratings with one aggregation search', async () => {
-    answer('POST /nst-feedback/_search', {
-      body: {
-        hits: { total: { value: 7, relation: 'eq' }, hits: [] },
-        aggregations: {
-          ratings: { buckets: [{ key: 'bad', doc_count: 5 }, { key: 'good', doc_count: 2 }] },
-          bad_with_photo: { doc_count: 3 },
-          first: { value: Date.parse('2026-01-10T10:00:00.000Z'), value_as_string: '2026-01-10T10:00:00.000Z' },
-          last: { value: Date.parse('2026-01-10T11:30:00.000Z'), value_as_string: '2026-01-10T11:30:00.000Z' },
-        },
-      },
-    });
-    const stats = await store().stats({ style: 'mosaic', version: '2', since: new Date('2026-01-10T00:00:00Z') });
-    expect(stats).toEqual({ total: 7, good: 2, bad: 5, badRatio: 5 / 7, badWithPhoto: 3, first: '2026-01-10T10:00:00.000Z', last: '2026-01-10T11:30:00.000Z' });
+  const hit = (record: FeedbackRecord) => ({ _id: record.id, _source: { '@timestamp': record.createdAt, ...record }, sort: [Date.parse(record.createdAt), record.id] });
+
+  it('counts one rating per request, the latest, filtering the rating after de-duplication', async () => {
+    const stored = [
+      rating('f1', { requestId: 'req-1', rating: 'bad', createdAt: '2026-01-10T10:00:00.000Z' }),
+      rating('f2', { requestId: 'req-2', rating: 'bad', photoRef: 'p/f2.jpg', consent: true, createdAt: '2026-01-10T10:30:00.000Z' }),
+      rating('f3', { requestId: 'req-1', rating: 'bad', createdAt: '2026-01-10T11:00:00.000Z' }),
+      rating('f4', { requestId: 'req-1', rating: 'good', createdAt: '2026-01-10T11:30:00.000Z' }),
+    ];
+    const page = { body: { hits: { total: { value: 4, relation: 'eq' }, hits: stored.map(hit) } } };
+    answer('POST /nst-feedback/_search', page, page, page);
+    const feedback = store();
+    const stats = await feedback.stats({ style: 'mosaic', version: '2', since: new Date('2026-01-10T00:00:00Z') });
+    expect(stats).toEqual({ total: 2, good: 1, bad: 1, badRatio: 0.5, badWithPhoto: 1, first: '2026-01-10T10:30:00.000Z', last: '2026-01-10T11:30:00.000Z' });
     expect(received[0]!.query.get('ignore_unavailable')).toBe('true');
     expect(json(received[0]!.body)).toEqual({
-      size: 0,
-      track_total_hits: true,
       query: { bool: { filter: [{ term: { style: 'mosaic' } }, { term: { version: '2' } }, { range: { '@timestamp': { gte: '2026-01-10T00:00:00.000Z' } } }] } },
-      aggs: FEEDBACK_STATS_AGGS,
+      sort: [{ '@timestamp': 'asc' }, { id: 'asc' }],
+      size: 1000,
     });
-  });
-
-  it('pages through a composite aggregation per style version, ordered by version number', async () => {
-    const bucket = (style: string, version: string, good: number, bad: number) => ({
-      key: { style, version },
-      doc_count: good + bad,
-      ratings: { buckets: [{ key: 'good', doc_count: good }, { key: 'bad', doc_count: bad }] },
-      bad_with_photo: { doc_count: 0 },
-      first: { value: null },
-      last: { value: null },
-    });
-    answer(
-      'POST /nst-feedback/_search',
-      { body: { hits: { total: { value: 0, relation: 'eq' }, hits: [] }, aggregations: { versions: { after_key: { style: 'mosaic', version: '2' }, buckets: [bucket('mosaic', '10', 1, 0), bucket('mosaic', '2', 1, 3)] } } } },
-      { body: { hits: { total: { value: 0, relation: 'eq' }, hits: [] }, aggregations: { versions: { buckets: [] } } } },
-    );
-    const stats = await store().statsByVersion({ rating: 'bad' });
-    expect(stats.map((s) => [s.version, s.total, s.bad])).toEqual([
-      ['2', 4, 3],
-      ['10', 1, 0],
-    ]);
-    const second = json(received[1]!.body) as { aggs: { versions: { composite: { after: unknown; sources: unknown } } }; query: unknown };
-    expect(second.aggs.versions.composite.after).toEqual({ style: 'mosaic', version: '2' });
-    expect(second.aggs.versions.composite.sources).toEqual([{ style: { terms: { field: 'style' } } }, { version: { terms: { field: 'version' } } }]);
-    expect(second.query).toEqual({ bool: { filter: [{ term: { rating: 'bad' } }] } });
+    // req-1 was last rated good, so it is not among the bad ones, though two bad copies are stored.
+    expect((await feedback.query({ rating: 'bad' })).map((r) => r.id)).toEqual(['f2']);
+    expect(json(received[1]!.body)).toMatchObject({ query: { bool: { filter: [] } } });
+    expect((await feedback.statsByVersion()).map((s) => [s.version, s.total, s.bad])).toEqual([['2', 2, 1]]);
   });
 
   it('reads ratings oldest first, paging with search_after', async () => {
-    const hit = (id: string) => ({ _id: id, _source: { '@timestamp': '2026-01-10T12:00:00.000Z', ...rating(id) }, sort: [1, id] });
-    answer('POST /nst-feedback/_search', { body: { hits: { total: { value: 1, relation: 'eq' }, hits: [hit('x')] } } });
+    answer('POST /nst-feedback/_search', { body: { hits: { total: { value: 1, relation: 'eq' }, hits: [hit(rating('x'))] } } });
     expect(await store().query({ style: 'mosaic' })).toEqual([rating('x')]);
     expect(json(received[0]!.body)).toEqual({
       query: { bool: { filter: [{ term: { style: 'mosaic' } }] } },
@@ -272,9 +249,12 @@ describe.runIf(process.env['ELASTICSEARCH_URL'])('against the cluster at ELASTIC
     try {
       await Promise.all([feedback.append(rating('r1')), feedback.append(rating('r2', { rating: 'good' })), feedback.append(rating('r3', { version: '10' }))]);
       await feedback.append(rating('r1'));
-      expect(await feedback.stats({ style: 'mosaic', version: '2' })).toMatchObject({ total: 2, good: 1, bad: 1, badRatio: 0.5 });
+      // A re-rating of r1's request replaces it (and a retry of r1 does not bring it back).
+      await feedback.append(rating('r1b', { requestId: 'req-r1', rating: 'good', createdAt: '2026-01-10T12:05:00.000Z' }));
+      await feedback.append(rating('r1'));
+      expect(await feedback.stats({ style: 'mosaic', version: '2' })).toMatchObject({ total: 2, good: 2, bad: 0, badRatio: 0 });
       expect((await feedback.statsByVersion()).map((s) => [s.version, s.total])).toEqual([['2', 2], ['10', 1]]);
-      expect((await feedback.query()).map((r) => r.id).sort()).toEqual(['r1', 'r2', 'r3']);
+      expect((await feedback.query()).map((r) => r.id).sort()).toEqual(['r1b', 'r2', 'r3']);
       const event = (id: string, code: string, latencyMs: number): StylizeEvent => ({ id, style: 'mosaic', version: '2', code, latencyMs, startedAt: '2026-01-10T12:00:00.000Z', clientId: '' });
       await Promise.all([events.append(event('e1', 'OK', 100)), events.append(event('e2', 'INTERNAL', 200)), events.append(event('e1', 'OK', 100))]);
       expect(await events.stats({ style: 'mosaic', version: '2' })).toMatchObject({ requests: 2, errors: 1, byCode: { OK: 1, INTERNAL: 1 } });

@@ -1,12 +1,20 @@
 /**
  * FeedbackStore over an Elasticsearch data stream (`<prefix>-feedback`): appends through the
- * bulk writer (the feedback id is the document id), reads with searches and aggregations, so
- * the fine-tune trigger and the canary analysis count ratings in the cluster, not in memory.
+ * bulk writer (the feedback id is the document id, so a retry is a 409, never a second copy).
+ *
+ * One rating per request: a re-rating is a new document and reads keep only the latest per
+ * request id. The document id is not the request id because a data stream only takes op_type
+ * create (no overwrite), and because overwriting would let a late retry of an old rating undo
+ * the newer one. Counts are therefore made here over the de-duplicated ratings rather than by
+ * aggregations, which cannot tell a replaced rating from one in force.
  */
 import type { Client } from '@elastic/elasticsearch';
 import {
   FeedbackRecordSchema,
   FeedbackValidationError,
+  latestPerRequest,
+  statsByVersionOf,
+  statsOf,
   type FeedbackQuery,
   type FeedbackRecord,
   type FeedbackStats,
@@ -18,42 +26,13 @@ import { boolFilter } from './query';
 
 const PAGE = 1000;
 
-/** The bool filter for a FeedbackQuery (exact terms and a half-open time range). */
+/**
+ * The bool filter for a FeedbackQuery (exact terms and a half-open time range). The rating is
+ * left out: a request's latest rating decides, so it is filtered after de-duplication. Style and
+ * version stay: every rating of one request names the version that served it.
+ */
 export function feedbackFilter(filter: FeedbackQuery = {}): Record<string, unknown> {
-  return boolFilter({ style: filter.style, version: filter.version, rating: filter.rating }, filter.since, filter.until);
-}
-
-/** The aggregations FeedbackStats are read from. */
-export const FEEDBACK_STATS_AGGS = {
-  ratings: { terms: { field: 'rating', size: 2 } },
-  bad_with_photo: { filter: { bool: { filter: [{ term: { rating: 'bad' } }, { exists: { field: 'photoRef' } }] } } },
-  first: { min: { field: '@timestamp' } },
-  last: { max: { field: '@timestamp' } },
-};
-
-interface StatsAggs {
-  ratings: { buckets: { key: string; doc_count: number }[] };
-  bad_with_photo: { doc_count: number };
-  first: { value: number | null; value_as_string?: string };
-  last: { value: number | null; value_as_string?: string };
-}
-
-function statsFrom(total: number, aggs: StatsAggs): FeedbackStats {
-  const count = (rating: string) => aggs.ratings.buckets.find((b) => b.key === rating)?.doc_count ?? 0;
-  const good = count('good');
-  const bad = count('bad');
-  const iso = (agg: StatsAggs['first']) => (agg.value === null ? undefined : new Date(agg.value).toISOString());
-  const first = iso(aggs.first);
-  const last = iso(aggs.last);
-  return {
-    total,
-    good,
-    bad,
-    badRatio: total === 0 ? 0 : bad / total,
-    badWithPhoto: aggs.bad_with_photo.doc_count,
-    ...(first ? { first } : {}),
-    ...(last ? { last } : {}),
-  };
+  return boolFilter({ style: filter.style, version: filter.version }, filter.since, filter.until);
 }
 
 function toDocument(record: FeedbackRecord): Record<string, unknown> {
@@ -83,6 +62,20 @@ export class ElasticsearchFeedbackStore implements FeedbackStore {
   }
 
   async query(filter: FeedbackQuery = {}): Promise<FeedbackRecord[]> {
+    const current = latestPerRequest(await this.stored(filter));
+    return filter.rating === undefined ? current : current.filter((record) => record.rating === filter.rating);
+  }
+
+  async stats(filter: FeedbackQuery = {}): Promise<FeedbackStats> {
+    return statsOf(await this.query(filter));
+  }
+
+  async statsByVersion(filter: FeedbackQuery = {}): Promise<VersionFeedbackStats[]> {
+    return statsByVersionOf(await this.query(filter));
+  }
+
+  /** Every stored document matching the filter (replaced ratings too), oldest first. */
+  private async stored(filter: FeedbackQuery): Promise<FeedbackRecord[]> {
     const records: FeedbackRecord[] = [];
     let after: (string | number)[] | undefined;
     for (;;) {
@@ -102,56 +95,9 @@ export class ElasticsearchFeedbackStore implements FeedbackStore {
     }
   }
 
-  async stats(filter: FeedbackQuery = {}): Promise<FeedbackStats> {
-    const response = await this.client.search({
-      index: this.stream,
-      size: 0,
-      track_total_hits: true,
-      query: feedbackFilter(filter),
-      aggs: FEEDBACK_STATS_AGGS,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-    });
-    const total = typeof response.hits.total === 'number' ? response.hits.total : (response.hits.total?.value ?? 0);
-    return statsFrom(total, response.aggregations as unknown as StatsAggs);
-  }
-
-  async statsByVersion(filter: FeedbackQuery = {}): Promise<VersionFeedbackStats[]> {
-    const out: VersionFeedbackStats[] = [];
-    let after: Record<string, string> | undefined;
-    for (;;) {
-      const response = await this.client.search({
-        index: this.stream,
-        size: 0,
-        query: feedbackFilter(filter),
-        aggs: {
-          versions: {
-            composite: {
-              size: 500,
-              sources: [{ style: { terms: { field: 'style' } } }, { version: { terms: { field: 'version' } } }],
-              ...(after ? { after } : {}),
-            },
-            aggs: FEEDBACK_STATS_AGGS,
-          },
-        },
-        ignore_unavailable: true,
-        allow_no_indices: true,
-      });
-      const versions = (response.aggregations as unknown as
-        | { versions: { after_key?: Record<string, string>; buckets: ({ key: { style: string; version: string }; doc_count: number } & StatsAggs)[] } }
-        | undefined)?.versions;
-      for (const bucket of versions?.buckets ?? []) {
-        out.push({ style: bucket.key.style, version: bucket.key.version, ...statsFrom(bucket.doc_count, bucket) });
-      }
-      if (!versions?.after_key || (versions.buckets.length ?? 0) === 0) break;
-      after = versions.after_key;
-    }
-    // Versions are decimal strings: order them as numbers, as the embedded store does.
-    return out.sort((a, b) => (a.style < b.style ? -1 : a.style > b.style ? 1 : Number(a.version) - Number(b.version)));
-  }
-
   async prune(before: Date): Promise<FeedbackRecord[]> {
-    const removed = await this.query({ until: before });
+    // Replaced ratings go too (with their kept photos), as in the embedded store.
+    const removed = await this.stored({ until: before });
     if (removed.length === 0) return removed;
     await this.client.deleteByQuery({
       index: this.stream,

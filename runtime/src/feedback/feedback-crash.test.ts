@@ -1,6 +1,7 @@
 /**
  * Crash safety: a writer process appending bursts of ratings is SIGKILLed at random moments;
- * after each kill, every acknowledged rating is present exactly once.
+ * after each kill, every acknowledged rating is present exactly once, and each request has one
+ * rating in force: an acknowledged re-rating replaces the earlier one.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ afterEach(async () => {
 });
 
 describe('feedback store crash safety', () => {
-  it('keeps every acknowledged append, once, across SIGKILLs during bursts', async () => {
+  it('keeps every acknowledged append, once, and one rating per request, across SIGKILLs during bursts', async () => {
     const acknowledged = new Set<string>();
     for (let round = 0; round < ROUNDS; round++) {
       const writer = spawnTsx(WRITER, [dir, `r${round}`]);
@@ -35,10 +36,14 @@ describe('feedback store crash safety', () => {
       for (const id of acks) acknowledged.add(id);
 
       const store = await JsonlFeedbackStore.open(dir);
-      const ids = (await store.query()).map((record) => record.id);
+      const inForce = await store.query();
+      const ids = inForce.map((record) => record.id);
       expect(new Set(ids).size).toBe(ids.length);
+      expect(new Set(inForce.map((record) => record.requestId)).size).toBe(inForce.length);
       const missing = [...acknowledged].filter((id) => !store.has(id));
       expect(missing).toEqual([]);
+      // An acknowledged re-rating was written after its original (acknowledged a burst before), so it is the one in force.
+      for (const id of [...acknowledged].filter((id) => id.endsWith('-again'))) expect(ids).toContain(id);
       // A client retrying everything it sent after the restart adds nothing.
       const records = await store.query();
       await Promise.all(records.map((record) => store.append(record)));
@@ -46,7 +51,11 @@ describe('feedback store crash safety', () => {
       await store.close();
       const lines = (await readFile(join(dir, FEEDBACK_FILE), 'utf8')).split('\n');
       expect(lines.pop()).toBe('');
-      expect(lines.length).toBe(ids.length);
+      // Each id is one line; replaced ratings keep theirs (so a late retry is still recognised).
+      const lineIds = lines.map((line) => (JSON.parse(line) as { id: string }).id);
+      expect(new Set(lineIds).size).toBe(lineIds.length);
+      expect(lineIds.length).toBe(ids.length + lineIds.filter((id) => id.endsWith('-again')).length);
     }
+    expect([...acknowledged].filter((id) => id.endsWith('-again')).length).toBeGreaterThan(0);
   });
 });

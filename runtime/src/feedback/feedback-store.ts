@@ -12,7 +12,7 @@ export const FEEDBACK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const FeedbackRecordSchema = z.object({
   /** Idempotency key: appending the same id again stores nothing new. */
   id: z.string().regex(FEEDBACK_ID_PATTERN, "ids are 1-128 of letters, digits, '.', '_' and '-'"),
-  /** The stylize request rated (its summary's request id). May be empty. */
+  /** The stylize request rated (its summary's request id): one rating per request counts. May be empty. */
   requestId: z.string().max(200),
   style: StyleIdSchema,
   /** The version that served the result, in its wire form: the registry's number in decimal. */
@@ -69,9 +69,11 @@ export interface FeedbackStore {
   /**
    * Records a rating; resolves once it is durable (fsync'd). A record whose id is already stored
    * (a client's retry) is not stored again and resolves as soon as the original is durable.
+   * A record with a new id for a request already rated replaces that rating: reads and counts
+   * see one rating per request id, the latest (records with an empty request id stand alone).
    */
   append(record: FeedbackRecord): Promise<void>;
-  /** Matching ratings, oldest first. */
+  /** Matching ratings in force (one per request), oldest first. */
   query(filter?: FeedbackQuery): Promise<FeedbackRecord[]>;
   /** Counts over the matching ratings. */
   stats(filter?: FeedbackQuery): Promise<FeedbackStats>;
@@ -80,6 +82,28 @@ export interface FeedbackStore {
   /** Deletes ratings received before `before` (retention); resolves with those removed. */
   prune(before: Date): Promise<FeedbackRecord[]>;
   close(): Promise<void>;
+}
+
+/** What a rating is one of: its request, or (with no request id) only itself. */
+export function requestKey(record: Pick<FeedbackRecord, 'id' | 'requestId'>): string {
+  return record.requestId ? `request:${record.requestId}` : `feedback:${record.id}`;
+}
+
+/**
+ * The ratings in force from records in the order they were stored: the last rating of each
+ * request, first copy of each id (later copies are retries), still in stored order.
+ */
+export function latestPerRequest(records: Iterable<FeedbackRecord>): FeedbackRecord[] {
+  const seen = new Set<string>();
+  const current = new Map<string, FeedbackRecord>();
+  for (const record of records) {
+    if (seen.has(record.id)) continue;
+    seen.add(record.id);
+    const key = requestKey(record);
+    current.delete(key);
+    current.set(key, record);
+  }
+  return [...current.values()];
 }
 
 export function matches(record: FeedbackRecord, filter: FeedbackQuery): boolean {

@@ -1,7 +1,8 @@
 /**
  * A child process for the feedback store's crash test: appends bursts of concurrent ratings
- * (each burst also retries one id already acknowledged) and prints `ack <id>` as each append
- * resolves. Runs until killed.
+ * (each burst also retries one id already acknowledged, and re-rates one request of the burst
+ * before with a new id `<tag>-<i>-again`) and prints `ack <id>` as each append resolves.
+ * Runs until killed.
  *
  *   node --import tsx feedback-writer.fixture.ts <dir> <tag>
  */
@@ -28,5 +29,11 @@ process.stdout.write('ready\n');
 for (let burst = 0; ; burst++) {
   const ids = Array.from({ length: 32 }, (_, k) => burst * 32 + k);
   if (burst > 0) ids.push((burst - 1) * 32); // a client's retry of an acknowledged rating
-  await Promise.all(ids.map((i) => store.append(record(i)).then(() => process.stdout.write(`ack ${tag}-${i}\n`))));
+  const writes = ids.map((i) => store.append(record(i)).then(() => process.stdout.write(`ack ${tag}-${i}\n`)));
+  if (burst > 0) {
+    // A person rating a request of the last burst again: same request id, a new feedback id.
+    const again = { ...record((burst - 1) * 32 + 1), id: `${tag}-${(burst - 1) * 32 + 1}-again`, rating: 'bad' as const };
+    writes.push(store.append(again).then(() => process.stdout.write(`ack ${again.id}\n`)));
+  }
+  await Promise.all(writes);
 }

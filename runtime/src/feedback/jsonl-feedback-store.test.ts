@@ -56,6 +56,51 @@ describe('JsonlFeedbackStore', () => {
     await reopened.close();
   });
 
+  it('keeps one rating per request: a later rating of the same request replaces the earlier, across reopening', async () => {
+    const store = await JsonlFeedbackStore.open(dir);
+    await store.append(rating('first', { requestId: 'req-1', rating: 'bad', createdAt: '2026-01-10T12:00:00.000Z' }));
+    await store.append(rating('other', { requestId: 'req-2', rating: 'bad', createdAt: '2026-01-10T12:01:00.000Z' }));
+    await store.append(rating('again', { requestId: 'req-1', rating: 'bad', createdAt: '2026-01-10T12:02:00.000Z' }));
+    await store.append(rating('changed', { requestId: 'req-1', rating: 'good', createdAt: '2026-01-10T12:03:00.000Z' }));
+    const expected = [
+      ['other', 'req-2', 'bad'],
+      ['changed', 'req-1', 'good'],
+    ];
+    const view = async (s: JsonlFeedbackStore) => (await s.query()).map((r) => [r.id, r.requestId, r.rating]);
+    expect(await view(store)).toEqual(expected);
+    expect(await store.stats()).toMatchObject({ total: 2, good: 1, bad: 1 });
+    expect((await store.statsByVersion()).map((s) => [s.total, s.bad])).toEqual([[2, 1]]);
+    // A late retry of a replaced rating is recognised by its id and does not undo the newer one.
+    await store.append(rating('first', { requestId: 'req-1', rating: 'bad' }));
+    expect(await view(store)).toEqual(expected);
+    await store.close();
+
+    const reopened = await JsonlFeedbackStore.open(dir);
+    expect(await view(reopened)).toEqual(expected);
+    const reader = await JsonlFeedbackStore.open(dir, { readOnly: true });
+    expect(await view(reader)).toEqual(expected);
+    await reader.close();
+    await reopened.close();
+  });
+
+  it('counts ratings without a request id each on their own', async () => {
+    const store = await JsonlFeedbackStore.open(dir);
+    await store.append(rating('a', { requestId: '', rating: 'bad' }));
+    await store.append(rating('b', { requestId: '', rating: 'bad' }));
+    expect((await store.stats()).bad).toBe(2);
+    await store.close();
+  });
+
+  it('keeps the later of two re-ratings of one request appended concurrently', async () => {
+    const store = await JsonlFeedbackStore.open(dir);
+    await Promise.all([store.append(rating('x1', { requestId: 'req-x', rating: 'bad' })), store.append(rating('x2', { requestId: 'req-x', rating: 'good' }))]);
+    expect((await store.query()).map((r) => r.id)).toEqual(['x2']);
+    await store.close();
+    const reopened = await JsonlFeedbackStore.open(dir);
+    expect((await reopened.query()).map((r) => r.id)).toEqual(['x2']);
+    await reopened.close();
+  });
+
   it('shares one sync among concurrent appends (group commit)', async () => {
     const store = await JsonlFeedbackStore.open(dir);
     let syncs = 0;

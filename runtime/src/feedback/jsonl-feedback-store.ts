@@ -5,6 +5,9 @@
  *   fdatasync'd. Appends that arrive while a sync is in flight are written together and share the
  *   next sync (group commit), so throughput grows with concurrency instead of paying one sync each.
  * - Idempotent: a record whose id is stored, or is being stored, is not written again.
+ * - One rating per request: a rating with a new id for a request already rated is written, and
+ *   replaces the earlier one in reads (file order decides which is later); the earlier line stays
+ *   until retention prunes it, so a late retry of its id is still recognised and ignored.
  * - Crash tolerant: a line is acknowledged only whole, so anything after the last newline is a
  *   torn write of an unacknowledged batch; it is ignored on load and cut off when a writer opens.
  *
@@ -19,6 +22,7 @@ import {
   FeedbackRecordSchema,
   FeedbackValidationError,
   matches,
+  requestKey,
   statsByVersionOf,
   statsOf,
   type FeedbackQuery,
@@ -35,27 +39,37 @@ export interface JsonlFeedbackStoreOptions {
   readOnly?: boolean;
 }
 
-/** The records read so far and their ids; the first copy of an id wins. */
+/**
+ * The ratings in force, one per request, and every feedback id read. A later rating of the same
+ * request replaces the earlier one (a person changing their mind, or rating again, counts once);
+ * a later copy of a feedback id is a client's retry and changes nothing, even after a re-rating.
+ */
 class FeedbackIndex {
-  readonly records: FeedbackRecord[] = [];
+  private readonly current = new Map<string, FeedbackRecord>();
   readonly ids = new Set<string>();
 
+  /** Current ratings, in the order their lines were written (oldest first). */
+  get records(): Iterable<FeedbackRecord> {
+    return this.current.values();
+  }
+
   add(record: FeedbackRecord): void {
-    // A later copy of an id can only come from a retried failed write.
     if (this.ids.has(record.id)) return;
     this.ids.add(record.id);
-    this.records.push(record);
+    const key = requestKey(record);
+    // Delete first so the replacement moves to the end: queries stay oldest first.
+    this.current.delete(key);
+    this.current.set(key, record);
   }
 
   clear(): void {
-    this.records.length = 0;
+    this.current.clear();
     this.ids.clear();
   }
 
   remove(ids: ReadonlySet<string>): void {
     if (ids.size === 0) return;
-    const kept = this.records.filter((record) => !ids.has(record.id));
-    this.records.splice(0, this.records.length, ...kept);
+    for (const [key, record] of this.current) if (ids.has(record.id)) this.current.delete(key);
     for (const id of ids) this.ids.delete(id);
   }
 }
@@ -138,7 +152,7 @@ export class JsonlFeedbackStore implements FeedbackStore {
 
   async query(filter: FeedbackQuery = {}): Promise<FeedbackRecord[]> {
     await this.log.refresh();
-    return this.index.records.filter((record) => matches(record, filter));
+    return [...this.index.records].filter((record) => matches(record, filter));
   }
 
   async stats(filter: FeedbackQuery = {}): Promise<FeedbackStats> {
@@ -149,7 +163,7 @@ export class JsonlFeedbackStore implements FeedbackStore {
     return statsByVersionOf(await this.query(filter));
   }
 
-  /** Whether a record with this id is stored (durably). */
+  /** Whether a record with this id is stored (durably), in force or since replaced by a re-rating. */
   has(id: string): boolean {
     return this.index.ids.has(id);
   }

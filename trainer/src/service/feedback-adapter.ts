@@ -39,6 +39,7 @@ export class FeedbackStoreReader implements FeedbackReader {
   private toRating(record: FeedbackRecord): RatingRecord {
     return {
       id: record.id,
+      requestId: record.requestId,
       style: record.style,
       version: record.version,
       rating: record.rating,

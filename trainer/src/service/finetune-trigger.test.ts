@@ -4,8 +4,9 @@ import type { RatingRecord } from './ports';
 
 const thresholds = { minBad: 3, badRatio: 0.5, windowMinutes: 60, cooldownMinutes: 60 };
 let n = 0;
-const rating = (version: string, value: 'good' | 'bad', receivedAt = '2026-01-01T10:00:00.000Z'): RatingRecord => ({
+const rating = (version: string, value: 'good' | 'bad', receivedAt = '2026-01-01T10:00:00.000Z', requestId?: string): RatingRecord => ({
   id: `f${n++}`,
+  ...(requestId ? { requestId } : {}),
   style: 'elephants',
   version,
   rating: value,
@@ -21,6 +22,21 @@ describe('versionsOverThreshold', () => {
       ...['bad', 'bad'].map((r) => rating('3', r as 'good' | 'bad')),
     ];
     expect(versionsOverThreshold(ratings, thresholds, never)).toEqual([{ style: 'elephants', version: '1', bad: 3, total: 5 }]);
+  });
+
+  it('counts distinct requests: rating one request bad again and again counts once', () => {
+    const sameRequest = Array.from({ length: 5 }, (_, i) => rating('1', 'bad', `2026-01-01T10:0${i}:00.000Z`, 'req-1'));
+    expect(versionsOverThreshold(sameRequest, thresholds, never)).toEqual([]);
+    const twoMore = [...sameRequest, rating('1', 'bad', '2026-01-01T10:06:00.000Z', 'req-2'), rating('1', 'bad', '2026-01-01T10:07:00.000Z', 'req-3')];
+    expect(versionsOverThreshold(twoMore, thresholds, never)).toEqual([{ style: 'elephants', version: '1', bad: 3, total: 3 }]);
+  });
+
+  it('counts a request by its latest rating', () => {
+    const ratings = [
+      ...['req-1', 'req-2', 'req-3'].map((id) => rating('1', 'bad', '2026-01-01T10:00:00.000Z', id)),
+      rating('1', 'good', '2026-01-01T10:05:00.000Z', 'req-3'),
+    ];
+    expect(versionsOverThreshold(ratings, thresholds, never)).toEqual([]);
   });
 
   it('counts only ratings newer than the version’s previous fine-tune', () => {

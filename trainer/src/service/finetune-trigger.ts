@@ -8,6 +8,10 @@
  * every rating, including those given while the trainer was down or busy, and StyleService
  * keeps no dependency on the trainer being up. Polling costs one read of the recent window.
  *
+ * Each request counts once, by its latest rating: one person rating the same result bad again
+ * and again must not be able to start a fine-tune (and then a canary) alone. The stores already
+ * keep one rating per request; counting distinct requests here holds whatever reader is used.
+ *
  * Only ratings newer than the version's previous fine-tune count (old evidence was already
  * acted on), and a style is not fine-tuned again within `cooldownMinutes` of its last
  * fine-tune. Both are derived from the persisted jobs, so they survive restarts.
@@ -46,11 +50,17 @@ export interface TriggerDecision {
 
 const MINUTE = 60_000;
 
-/** Versions whose recent ratings cross the thresholds, ignoring cooldowns. */
+/** Versions whose recent ratings cross the thresholds, ignoring cooldowns. `ratings` are oldest first. */
 export function versionsOverThreshold(ratings: RatingRecord[], thresholds: FineTuneThresholds, notBefore: (style: string, version: string) => string): TriggerDecision[] {
-  const counts = new Map<string, TriggerDecision>();
+  // The latest rating of each request, keyed by version and request (or the rating's own id).
+  const latest = new Map<string, RatingRecord>();
   for (const rating of ratings) {
     if (rating.receivedAt < notBefore(rating.style, rating.version)) continue;
+    const key = `${rating.style}\u0000${rating.version}\u0000${rating.requestId ? `r:${rating.requestId}` : `f:${rating.id}`}`;
+    latest.set(key, rating);
+  }
+  const counts = new Map<string, TriggerDecision>();
+  for (const rating of latest.values()) {
     const key = `${rating.style}\u0000${rating.version}`;
     const entry = counts.get(key) ?? { style: rating.style, version: rating.version, bad: 0, total: 0 };
     entry.total += 1;

@@ -66,6 +66,8 @@ export interface TrainerRegistry {
 /** One rating as the trainer reads it back from the feedback store. */
 export interface RatingRecord {
   id: string;
+  /** The stylize request rated; a request counts once, by its latest rating. Empty when unknown. */
+  requestId?: string;
   style: string;
   version: string;
   rating: 'good' | 'bad';

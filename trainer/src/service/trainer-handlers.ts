@@ -117,7 +117,7 @@ export function createTrainerHandlers(deps: TrainerHandlerDeps): TrainerHandlers
   const findJob = (id: string): JobRecord => {
     if (!id) throw invalidArgument('job_id is empty');
     const job = jobs.get(id);
-    if (!job) throw notFound(`there is no job "${id.slice(0, 80)}"; list jobs with ListJobs`);
+    if (!job) throw notFound(`there is no job "${id.slice(0, 80)}"; check the id in the list of jobs`);
     return job;
   };
 
@@ -145,7 +145,7 @@ export function createTrainerHandlers(deps: TrainerHandlerDeps): TrainerHandlers
       call.on('data', (message: CreateStyleRequest) => {
         const kind = message.kind;
         try {
-          if (!kind) throw invalidArgument('a CreateStyle message carries neither a header nor a painting chunk');
+          if (!kind) throw invalidArgument('an upload message carries neither a header nor a painting chunk');
           if (kind.$case === 'header') {
             if (header) throw invalidArgument('the header was sent twice; send it once, as the first message');
             header = kind.header;

@@ -75,10 +75,10 @@ export class Trainer {
     }
     resolveHyperparameters('create-style', header.hyperparameters);
     if (await this.deps.registry.hasStyle(header.styleId)) {
-      throw alreadyExists(`style "${header.styleId}" already exists; fine-tune it with FineTune, or choose another style_id`);
+      throw alreadyExists(`style "${header.styleId}" already exists; fine-tune it instead, or choose another name`);
     }
     const pending = this.deps.jobs.active().find((job) => job.kind === 'create-style' && job.style === header.styleId);
-    if (pending) throw alreadyExists(`job ${pending.id} is already training style "${header.styleId}"; watch it with WatchJob`);
+    if (pending) throw alreadyExists(`job ${pending.id} is already training style "${header.styleId}"; follow that job instead`);
   }
 
   /** Queues a job that trains a new style from `painting`. */
@@ -116,7 +116,7 @@ export class Trainer {
       .active()
       .find((job) => job.kind === 'fine-tune' && job.style === input.style && job.baseVersion === base.version);
     if (pending) {
-      throw failedPrecondition(`job ${pending.id} is already fine-tuning ${input.style} version ${base.version}; watch it with WatchJob`);
+      throw failedPrecondition(`job ${pending.id} is already fine-tuning ${input.style} version ${base.version}; follow that job instead`);
     }
     const job: JobRecord = {
       ...blankJob('fine-tune', input.style),
