@@ -3,7 +3,7 @@
  * any failure into one sentence on stderr and a non-zero exit status.
  */
 // One module, not @nst/runtime's index (see settings.ts: it would cost ~0.9 s per call).
-import { readAdminTokenFile } from '../../runtime/src/admin-token';
+import { readAdminTokenFile } from '@nst/runtime/admin-token';
 import type { CliContext } from './context';
 import { CliError, releaseEndpoint, styleEndpoint, trainerEndpoint } from './grpc';
 import { RequestHistory, stateDir } from './history';

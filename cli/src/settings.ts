@@ -1,8 +1,7 @@
 /** The CLI reads the same settings as the services, so one environment configures both. */
 // The config module alone, not @nst/runtime's index: that loads pino, OpenTelemetry, the
-// Elasticsearch client and prom-client (~0.9 s), none of which the CLI uses. (runtime's
-// package.json exports no subpath for it yet, hence the relative path.)
-import { loadConfig } from '../../runtime/src/config';
+// Elasticsearch client and prom-client (~0.9 s), none of which the CLI uses.
+import { loadConfig } from '@nst/runtime/config';
 
 export interface CliSettings {
   styleAddress: string;
