@@ -37,3 +37,46 @@ export function announce(message: string): void {
   // A fresh text node makes screen readers repeat an identical message.
   requestAnimationFrame(() => (region.textContent = message));
 }
+
+/**
+ * Asks before a change that cannot be taken back: the button is swapped for the question, a
+ * confirming button and a safe "keep" button, which gets the focus so a second Enter does
+ * nothing harmful. Answering puts the button back (and focuses it when kept).
+ */
+export function confirmFirst(
+  button: HTMLButtonElement,
+  options: { question: string; confirm: string; keep: string; onConfirm: () => void },
+): void {
+  const restore = (): void => {
+    group.remove();
+    button.hidden = false;
+  };
+  const yes = h('button', { type: 'button', class: 'danger' }, options.confirm);
+  const no = h('button', { type: 'button', class: 'secondary' }, options.keep);
+  const questionId = uid('confirm');
+  const group = h(
+    'span',
+    { class: 'confirm', role: 'group', 'aria-labelledby': questionId },
+    h('span', { id: questionId, class: 'confirm-question' }, options.question),
+    yes,
+    no,
+  );
+  yes.addEventListener('click', () => {
+    restore();
+    // Back on the button, so focus is not lost to the body if the action removes it.
+    button.focus();
+    options.onConfirm();
+  });
+  no.addEventListener('click', () => {
+    restore();
+    button.focus();
+  });
+  group.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    restore();
+    button.focus();
+  });
+  button.hidden = true;
+  button.after(group);
+  no.focus();
+}

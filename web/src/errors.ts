@@ -16,12 +16,34 @@ function sentence(text: string): string {
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
+/** Said whenever the page cannot reach the platform, whichever layer noticed. */
+const UNREACHABLE = 'the server cannot be reached. Check your connection and that the platform is running, then try again.';
+
+/** First bytes of image formats StyleService reads, as its "starts with bytes …" writes them. */
+const IMAGE_SIGNATURES = ['ffd8ff', '89504e47', '47494638', '49492a00', '4d4d002a', '52494646', '0000001c66747970', '0000002066747970', '0000001866747970'];
+
+/**
+ * An upload the decoder gave up on partway: the file begins like an image (or the decoder says
+ * it ended early), so the person's file is damaged or cut short, not of the wrong kind. The
+ * decoder's own words (libvips, often repeated) mean nothing to a person and are left out.
+ */
+export function isDamagedImage(details: string): boolean {
+  if (/premature end|truncated|corrupt|unexpected end|damaged/i.test(details)) return true;
+  const start = /starts with bytes ([0-9a-f]+)/i.exec(details)?.[1]?.toLowerCase();
+  return start !== undefined && IMAGE_SIGNATURES.some((signature) => start.startsWith(signature));
+}
+
 export function describeError(error: unknown, action: Action): string {
   if (isAbortError(error)) return `Stopped: you cancelled the request to ${action}.`;
   if (error instanceof ClientError) {
     const details = sentence(error.details);
+    // nice-grpc-web reports a fetch that never got an answer as UNKNOWN "Transport error: …".
+    if (/^Transport error\b/i.test(error.details)) return `Couldn't ${action}: ${UNREACHABLE}`;
     switch (error.code) {
       case Status.INVALID_ARGUMENT:
+        if (isDamagedImage(error.details)) {
+          return `Couldn't ${action}: the file looks damaged or cut short, so it cannot be read as an image. Open it on your device to check, or pick another copy.`;
+        }
         return `Couldn't ${action}: ${details || 'the server could not use what was sent.'}`;
       case Status.NOT_FOUND:
         return `Couldn't ${action}: ${details || 'it no longer exists.'} Reload the page to see what is available.`;
@@ -36,7 +58,7 @@ export function describeError(error: unknown, action: Action): string {
       case Status.PERMISSION_DENIED:
         return `Couldn't ${action}: the admin token was not accepted. Check it and try again.`;
       case Status.UNAVAILABLE:
-        return `Couldn't ${action}: the service is not reachable right now. Check that it is running and try again.`;
+        return `Couldn't ${action}: ${UNREACHABLE}`;
       case Status.UNIMPLEMENTED:
         return `Couldn't ${action}: this server does not offer that yet. ${details}`.trim();
       case Status.FAILED_PRECONDITION:
@@ -51,7 +73,7 @@ export function describeError(error: unknown, action: Action): string {
     }
   }
   if (error instanceof TypeError) {
-    return `Couldn't ${action}: the gateway did not answer. Check your connection and that the platform is running.`;
+    return `Couldn't ${action}: ${UNREACHABLE}`;
   }
   return `Couldn't ${action}: ${sentence(error instanceof Error ? error.message : String(error)) || 'an unexpected error happened.'}`;
 }

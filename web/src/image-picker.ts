@@ -5,6 +5,7 @@
  */
 import { announce, h, uid } from './dom';
 import { formatBytes } from './format';
+import { refusalOf } from './image-types';
 
 export interface ImagePicker {
   element: HTMLElement;
@@ -15,7 +16,7 @@ export interface ImagePicker {
   dimensions(): { width: number; height: number } | undefined;
 }
 
-export function createImagePicker(options: { label: string; hint: string; onChange?: (file: File) => void }): ImagePicker {
+export function createImagePicker(options: { label: string; hint: string; onChange?: (file: File | undefined) => void }): ImagePicker {
   const inputId = uid('image');
   const hintId = uid('hint');
   let picked: File | undefined;
@@ -34,15 +35,33 @@ export function createImagePicker(options: { label: string; hint: string; onChan
   );
   const zone = h('label', { class: 'picker', for: inputId }, input, preview, prompt, details);
 
+  /** Forgets the previous file, so a refused pick can never send the one before it. */
+  const forget = (): void => {
+    picked = undefined;
+    size = undefined;
+    if (objectUrl) URL.revokeObjectURL(objectUrl);
+    objectUrl = undefined;
+    preview.onload = null;
+    preview.onerror = null;
+    preview.removeAttribute('src');
+    preview.alt = '';
+    preview.hidden = true;
+    zone.classList.remove('has-image');
+    details.classList.remove('picker-refused');
+  };
+
   const accept = (file: File | undefined): void => {
     if (!file) return;
-    if (!file.type.startsWith('image/') && file.type !== '') {
-      details.textContent = `“${file.name}” is not an image. Pick a JPEG, PNG or WebP file.`;
-      announce(details.textContent);
+    forget();
+    const refusal = refusalOf(file);
+    if (refusal) {
+      details.textContent = refusal;
+      details.classList.add('picker-refused');
+      announce(refusal);
+      options.onChange?.(undefined);
       return;
     }
     picked = file;
-    if (objectUrl) URL.revokeObjectURL(objectUrl);
     objectUrl = URL.createObjectURL(file);
     preview.src = objectUrl;
     preview.alt = `Preview of ${file.name}`;

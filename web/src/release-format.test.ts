@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CheckResult } from './gen/nst/v1/release_service';
-import { approvalText, checkText, healthText } from './release-format';
+import { CheckResult, DecisionAction } from './gen/nst/v1/release_service';
+import { approvalText, checkText, healthText, weightChangeText } from './release-format';
 
 const stats = (over: Partial<Parameters<typeof approvalText>[0] & object> = {}) => ({
   version: '2', requests: 0, errors: 0, goodRatings: 0, badRatings: 0, approvalRate: 0, errorRate: 0, p95LatencyMs: 0, ...over,
@@ -25,5 +25,13 @@ describe('rollout figures for people', () => {
       pValue: 0.00123, stableSamples: 60, canarySamples: 20, detail: 'canary rated worse',
     });
     expect(text).toBe('approval: FAIL (canary 0.400 vs stable 0.800, limit 0.050, p = 0.0012; 20/60 samples) — canary rated worse');
+  });
+
+  it('says a promoted canary went to 100%, not to the 0% the record keeps once there is no canary', () => {
+    const at = (action: DecisionAction, weightBefore: number, weightAfter: number) => weightChangeText({ action, weightBefore, weightAfter });
+    expect(at(DecisionAction.DECISION_ACTION_PROMOTE, 10, 0)).toBe('weight 10% → 100%, now the stable version');
+    expect(at(DecisionAction.DECISION_ACTION_ROLLBACK, 25, 0)).toBe('weight 25% → 0%, no longer served');
+    expect(at(DecisionAction.DECISION_ACTION_HOLD, 10, 10)).toBe('weight stays 10%');
+    expect(at(DecisionAction.DECISION_ACTION_STEP_UP, 10, 25)).toBe('weight 10% → 25%');
   });
 });

@@ -1,6 +1,6 @@
 /** Rollout figures and decisions as a person reads them (pure, unit-tested). */
 import { formatLoss, formatMs } from './format';
-import { CheckResult, DecisionAction, type Check, type VersionStats } from './gen/nst/v1/release_service';
+import { CheckResult, DecisionAction, type Check, type Decision, type VersionStats } from './gen/nst/v1/release_service';
 
 export const ACTION_LABEL: Record<number, string> = {
   [DecisionAction.DECISION_ACTION_START]: 'Canary started',
@@ -36,4 +36,23 @@ export function checkText(check: Check): string {
   const result = CHECK_LABEL[check.result] ?? 'unknown';
   const p = check.pValue !== undefined ? `, p = ${check.pValue.toPrecision(2)}` : '';
   return `${check.name.replace(/_/g, ' ')}: ${result} (canary ${formatLoss(check.canaryValue)} vs stable ${formatLoss(check.stableValue)}, limit ${formatLoss(check.threshold)}${p}; ${check.canarySamples}/${check.stableSamples} samples)${check.detail ? ` — ${check.detail}` : ''}`;
+}
+
+/**
+ * How a decision moved the canary's share. ReleaseService records a promoted or rolled-back
+ * rollout with a canary weight of 0 (there is no canary any more), which read as if the
+ * promoted version lost its calls; the words say what happened to the version instead.
+ */
+export function weightChangeText(decision: Pick<Decision, 'action' | 'weightBefore' | 'weightAfter'>): string {
+  const { weightBefore: before, weightAfter: after } = decision;
+  switch (decision.action) {
+    case DecisionAction.DECISION_ACTION_PROMOTE:
+      return `weight ${before}% → 100%, now the stable version`;
+    case DecisionAction.DECISION_ACTION_ROLLBACK:
+      return `weight ${before}% → 0%, no longer served`;
+    case DecisionAction.DECISION_ACTION_HOLD:
+      return `weight stays ${before}%`;
+    default:
+      return `weight ${before}% → ${after}%`;
+  }
 }

@@ -7,10 +7,10 @@
  * the weight by hand. The view refreshes itself while it is on screen.
  */
 import { adminToken, callMetadata, releaseService, setAdminToken, styleService, trainerService } from './api';
-import { clear, h, uid } from './dom';
+import { clear, confirmFirst, h, uid } from './dom';
 import { describeError } from './errors';
 import { formatDate, formatLoss } from './format';
-import { ACTION_LABEL, approvalText, checkText, healthText } from './release-format';
+import { ACTION_LABEL, approvalText, checkText, healthText, weightChangeText } from './release-format';
 import { RolloutPhase, type Decision, type Rollout } from './gen/nst/v1/release_service';
 import type { Style } from './gen/nst/v1/style_service';
 import { VersionOrigin, type StyleVersion } from './gen/nst/v1/trainer_service';
@@ -56,6 +56,17 @@ function weightBar(rollout: Rollout): HTMLElement {
   );
   bar.style.setProperty('--canary', `${canary}%`);
   return bar;
+}
+
+type Child = Node | string;
+
+/**
+ * A table cell that carries its column's name and keeps its content in one block, so on a
+ * phone (styles.css `table.stack`) it can show as "label: value" lines.
+ */
+function cell(label: string, props: { class?: string }, ...children: Child[]): HTMLTableCellElement {
+  const filled = children.filter((child) => child !== '');
+  return h('td', { ...props, 'data-label': label, class: [props.class, filled.length === 0 ? 'empty' : ''].filter(Boolean).join(' ') || undefined }, h('div', {}, ...filled));
 }
 
 export function createReleasesView(): ReleasesView {
@@ -133,7 +144,7 @@ export function createReleasesView(): ReleasesView {
       rolloutTable,
       h(
         'table',
-        { class: 'rollouts' },
+        { class: 'rollouts stack' },
         h('caption', { class: 'visually-hidden' }, 'Rollout of every style'),
         h('thead', {}, h('tr', {}, ...['Style', 'State', 'Stable', 'Canary', 'Split', 'Approval', 'Health', 'Latest decision'].map((label) => h('th', { scope: 'col' }, label)))),
         h(
@@ -148,24 +159,24 @@ export function createReleasesView(): ReleasesView {
               'tr',
               { 'data-style': rollout.style },
               h('th', { scope: 'row' }, style?.displayName || rollout.style),
-              h('td', {}, h('span', { class: 'badge', 'data-state': phase.state }, phase.label)),
-              h('td', {}, h('code', {}, rollout.stableVersion)),
-              h('td', {}, hasCanary ? h('code', {}, rollout.canaryVersion ?? '') : '—'),
-              h('td', {}, weightBar(rollout), h('div', { class: 'small muted' }, hasCanary ? `${100 - rollout.canaryWeight}% / ${rollout.canaryWeight}%` : '100% stable')),
-              h(
-                'td',
+              cell('State', {}, h('span', { class: 'badge', 'data-state': phase.state }, phase.label)),
+              cell('Stable', {}, h('code', {}, rollout.stableVersion)),
+              cell('Canary', {}, hasCanary ? h('code', {}, rollout.canaryVersion ?? '') : '—'),
+              cell('Split', {}, weightBar(rollout), h('div', { class: 'small muted' }, hasCanary ? `${100 - rollout.canaryWeight}% / ${rollout.canaryWeight}%` : '100% stable')),
+              cell(
+                'Approval',
                 { class: 'small' },
                 h('div', {}, `stable: ${approvalText(rollout.stableStats)}`),
                 hasCanary ? h('div', {}, `canary: ${approvalText(rollout.canaryStats)}`) : '',
               ),
-              h(
-                'td',
+              cell(
+                'Health',
                 { class: 'small' },
                 h('div', {}, `stable: ${healthText(rollout.stableStats)}`),
                 hasCanary ? h('div', {}, `canary: ${healthText(rollout.canaryStats)}`) : '',
               ),
-              h(
-                'td',
+              cell(
+                'Latest decision',
                 { class: 'small' },
                 decision ? h('div', {}, `${ACTION_LABEL[decision.action] ?? 'Decision'} · ${formatDate(decision.decidedAt)}`) : '—',
                 decision?.reason ? h('div', { class: 'muted' }, decision.reason) : '',
@@ -190,7 +201,7 @@ export function createReleasesView(): ReleasesView {
           'li',
           { 'data-action': ACTION_LABEL[decision.action] ?? '' },
           h('strong', {}, ACTION_LABEL[decision.action] ?? 'Decision'),
-          ` · version ${decision.canaryVersion} against ${decision.stableVersion} · weight ${decision.weightBefore}% → ${decision.weightAfter}% · ${decision.actor} · ${formatDate(decision.decidedAt)}`,
+          ` · version ${decision.canaryVersion} against ${decision.stableVersion} · ${weightChangeText(decision)} · ${decision.actor} · ${formatDate(decision.decidedAt)}`,
           decision.reason ? h('div', {}, decision.reason) : '',
           decision.checks.length > 0 ? h('ul', { class: 'small muted' }, ...decision.checks.map((check) => h('li', {}, checkText(check)))) : '',
         ),
@@ -209,7 +220,7 @@ export function createReleasesView(): ReleasesView {
       versionsTable,
       h(
         'table',
-        {},
+        { class: 'stack' },
         h('caption', { class: 'visually-hidden' }, `Versions of ${style.displayName || style.id}, newest first`),
         h('thead', {}, h('tr', {}, ...['Version', 'Serving', 'Origin', 'Parent', 'Created', 'Final losses', 'Metrics'].map((label) => h('th', { scope: 'col' }, label)))),
         h(
@@ -221,12 +232,12 @@ export function createReleasesView(): ReleasesView {
               'tr',
               { class: share ? 'serving' : '' },
               h('th', { scope: 'row' }, h('code', {}, version.version)),
-              h('td', {}, share ? h('span', { class: 'badge', 'data-state': share.startsWith('Canary') ? '2' : '3' }, share) : ''),
-              h('td', {}, ORIGIN_LABEL[version.origin] ?? '—', version.reason ? h('div', { class: 'muted small' }, version.reason) : ''),
-              h('td', {}, version.parentVersion ? h('code', {}, version.parentVersion) : '—'),
-              h('td', {}, formatDate(version.createdAt)),
-              h('td', { class: 'small' }, metricsText(version.losses) || '—'),
-              h('td', { class: 'small' }, metricsText(version.metrics) || '—'),
+              cell('Serving', {}, share ? h('span', { class: 'badge', 'data-state': share.startsWith('Canary') ? '2' : '3' }, share) : ''),
+              cell('Origin', {}, ORIGIN_LABEL[version.origin] ?? '—', version.reason ? h('div', { class: 'muted small' }, version.reason) : ''),
+              cell('Parent', {}, version.parentVersion ? h('code', {}, version.parentVersion) : '—'),
+              cell('Created', {}, formatDate(version.createdAt)),
+              cell('Final losses', { class: 'small' }, metricsText(version.losses) || '—'),
+              cell('Metrics', { class: 'small' }, metricsText(version.metrics) || '—'),
             );
           }),
         ),
@@ -289,8 +300,30 @@ export function createReleasesView(): ReleasesView {
   }
 
   const admin = () => ({ metadata: callMetadata({ admin: true, deadlineSeconds: 10 }) });
-  promote.addEventListener('click', () => void act('promote the canary', () => releaseService.promote({ style: select.value, reason: 'promoted from the web app' }, admin())));
-  rollback.addEventListener('click', () => void act('roll back the canary', () => releaseService.rollback({ style: select.value, reason: 'rolled back from the web app' }, admin())));
+  // Both change what every caller gets at once, so each asks first, naming the versions.
+  // The reason says who acted; ReleaseService already writes what was done before it.
+  const versionsOf = (): { style: string; canary: string; stable: string } => {
+    const rollout = rollouts.find((r) => r.style === select.value);
+    return { style: selectedStyle()?.displayName || select.value, canary: rollout?.canaryVersion ?? '?', stable: rollout?.stableVersion ?? '?' };
+  };
+  promote.addEventListener('click', () => {
+    const { style, canary } = versionsOf();
+    confirmFirst(promote, {
+      question: `Make version ${canary} of ${style} stable for everyone?`,
+      confirm: 'Yes, promote',
+      keep: 'Not now',
+      onConfirm: () => void act('promote the canary', () => releaseService.promote({ style: select.value, reason: 'by an operator in the web app' }, admin())),
+    });
+  });
+  rollback.addEventListener('click', () => {
+    const { style, canary, stable } = versionsOf();
+    confirmFirst(rollback, {
+      question: `Roll back version ${canary} of ${style}? Every call goes to version ${stable} again.`,
+      confirm: 'Yes, roll back',
+      keep: 'Not now',
+      onConfirm: () => void act('roll back the canary', () => releaseService.rollback({ style: select.value, reason: 'by an operator in the web app' }, admin())),
+    });
+  });
   setWeight.addEventListener('click', () => {
     const value = Number(weight.value);
     if (!Number.isInteger(value) || value < 0 || value > 100) {

@@ -8,6 +8,7 @@ import { describeError } from './errors';
 import { formatBytes, formatMs } from './format';
 import { OutputFormat, Rating, type Style, type StylizeSummary } from './gen/nst/v1/style_service';
 import { createImagePicker } from './image-picker';
+import { ACCEPTED_FORMATS_TEXT } from './image-types';
 
 export interface StylizeView {
   element: HTMLElement;
@@ -64,8 +65,11 @@ export function createStylizeView(): StylizeView {
 
   const photo = createImagePicker({
     label: 'Choose a photo',
-    hint: 'or drop it here. JPEG, PNG, WebP, AVIF, TIFF or GIF.',
+    hint: `or drop it here. ${ACCEPTED_FORMATS_TEXT}.`,
     onChange: () => {
+      // A new pick starts over: the last attempt's error was about the previous file.
+      errorBox.hidden = true;
+      errorBox.textContent = '';
       updateAction();
       showReady();
     },
@@ -90,7 +94,8 @@ export function createStylizeView(): StylizeView {
     ...FORMATS.map((format) => h('option', { value: String(format.value) }, format.label)),
   );
   const sizeSelect = h('select', { id: sizeId }, ...SIZES.map((size) => h('option', { value: String(size.value) }, size.label)));
-  sizeSelect.value = '2048';
+  // Full resolution by default, as the page promises; smaller sizes are there for speed.
+  sizeSelect.value = '0';
 
   const runButton = h('button', { type: 'button', class: 'primary', disabled: true }, 'Paint it');
   const cancelButton = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel');
@@ -107,7 +112,7 @@ export function createStylizeView(): StylizeView {
       'div',
       { class: 'intro' },
       h('h1', {}, 'Paint your photo'),
-      h('p', { class: 'lede' }, 'Pick a photo and a style. The painting streams back as it is made, at full resolution.'),
+      h('p', { class: 'lede' }, 'Pick a photo and a style. Progress counts the tiles as they are painted; the finished painting comes back at full resolution, or smaller if you choose.'),
     ),
     h(
       'div',
@@ -322,14 +327,17 @@ export function createStylizeView(): StylizeView {
       `Download ${summary.contentType.replace('image/', '').toUpperCase()} (${formatBytes(next.blob.size)})`,
     );
     const timings = `${summary.width}×${summary.height} · ${next.styleName} version ${summary.version} · decode ${formatMs(summary.decodeMs)}, queue ${formatMs(summary.queueMs)}, painting ${formatMs(summary.inferenceMs)}, encode ${formatMs(summary.encodeMs)}`;
+    // Focusable so focus can move here: the Paint button it was on is disabled while painting.
+    const heading = h('h2', { id: 'result-heading', tabindex: -1 }, 'Your painting');
     clear(
       resultSection,
-      h('h2', { id: 'result-heading' }, 'Your painting'),
+      heading,
       compare,
       h('div', { class: 'result-bar' }, download, h('p', { class: 'muted small' }, timings)),
       ratingForm(summary),
     );
     resultSection.hidden = false;
+    heading.focus({ preventScroll: true });
     resultSection.scrollIntoView({ behavior: 'smooth', block: 'start' });
   }
 

@@ -3,11 +3,12 @@
  * then use the new style. Also lists recent jobs so a reload can pick a job up again.
  */
 import { adminToken, callMetadata, setAdminToken, trainerService } from './api';
-import { announce, clear, h, uid } from './dom';
+import { announce, clear, confirmFirst, h, uid } from './dom';
 import { describeError } from './errors';
 import { formatDuration, slugify } from './format';
 import { JobKind, JobState, type Job } from './gen/nst/v1/trainer_service';
 import { createImagePicker } from './image-picker';
+import { jobRowDetails, stepsText, withLiveJobs } from './job-format';
 import { createLossChart } from './loss-chart';
 
 export interface TrainView {
@@ -100,7 +101,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
   const jobError = h('p', { class: 'error', role: 'alert', hidden: true });
   const jobSection = h(
     'section',
-    { class: 'card job', 'aria-labelledby': 'job-heading', hidden: true },
+    { class: 'card job', 'aria-labelledby': 'job-heading', hidden: true, tabindex: -1 },
     h('div', { class: 'job-head' }, jobTitle, jobState),
     jobProgress,
     jobStats,
@@ -132,8 +133,24 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
   );
 
   let watching: AbortController | undefined;
+  /** The newest copy of each job this page has seen stream by, newer than the list's snapshot. */
+  const live = new Map<string, Job>();
+  /** The list's row parts per job id, so a streamed update reaches the row too. */
+  const rows = new Map<string, { badge: HTMLElement; steps: HTMLElement }>();
+  /** Which buttons jobActions shows; rebuilt only when that changes, not on every step. */
+  let actionsKey = '';
+
+  function renderRow(job: Job): void {
+    const row = rows.get(job.id);
+    if (!row) return;
+    row.badge.textContent = STATE_LABEL[job.state] ?? 'Unknown';
+    row.badge.dataset['state'] = String(job.state);
+    row.steps.textContent = stepsText(job);
+  }
 
   function renderJob(job: Job): void {
+    live.set(job.id, job);
+    renderRow(job);
     jobTitle.textContent = `${job.kind === JobKind.JOB_KIND_FINE_TUNE ? 'Fine-tuning' : 'Training'} “${job.style}”`;
     jobState.textContent = STATE_LABEL[job.state] ?? 'Unknown';
     jobState.dataset['state'] = String(job.state);
@@ -146,13 +163,30 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     chart.add({ step: job.step, losses: job.losses });
     jobError.hidden = job.state !== JobState.JOB_STATE_FAILED;
     jobError.textContent = job.error ? `The job failed: ${job.error}` : 'The job failed.';
+    const key = `${job.id}:${job.state === JobState.JOB_STATE_SUCCEEDED ? 'use' : FINAL_STATES.has(job.state) ? 'none' : 'cancel'}`;
+    if (key === actionsKey) return;
+    // A cancel confirmation that is open loses its focus when the buttons change under it.
+    const hadFocus = jobActions.contains(document.activeElement);
+    actionsKey = key;
     clear(jobActions);
     if (job.state === JobState.JOB_STATE_SUCCEEDED) {
-      jobActions.append(
-        h('button', { type: 'button', class: 'primary', onclick: () => options.useStyle(job.style) }, `Use “${job.style}” now`),
-      );
+      const use = h('button', { type: 'button', class: 'primary', onclick: () => options.useStyle(job.style) }, `Use “${job.style}” now`);
+      jobActions.append(use);
+      if (hadFocus) use.focus();
     } else if (!FINAL_STATES.has(job.state)) {
-      jobActions.append(h('button', { type: 'button', class: 'secondary', onclick: () => void cancelJob(job.id) }, 'Cancel job'));
+      const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel job');
+      // Cancelling throws the training away, so it is asked first.
+      cancel.addEventListener('click', () =>
+        confirmFirst(cancel, {
+          question: `Stop training “${job.style}”? The steps so far are lost.`,
+          confirm: 'Yes, cancel the job',
+          keep: 'Keep training',
+          onConfirm: () => void cancelJob(job.id),
+        }),
+      );
+      jobActions.append(cancel);
+    } else if (hadFocus) {
+      jobSection.focus();
     }
   }
 
@@ -163,8 +197,10 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     chart.reset();
     previewImage.hidden = true;
     jobSection.hidden = false;
-    renderJob(job);
-    let last: Job = job;
+    // The list's copy may be older than one this page already streamed.
+    const start = withLiveJobs([job], live)[0] ?? job;
+    renderJob(start);
+    let last: Job = start;
     try {
       for await (const update of trainerService.watchJob({ jobId: job.id }, { signal: controller.signal, metadata: callMetadata() })) {
         if (!update.job) continue;
@@ -199,21 +235,27 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
 
   async function loadJobs(): Promise<void> {
     try {
-      const { jobs } = await trainerService.listJobs({ style: '', state: 0, limit: 8 }, { metadata: callMetadata({ deadlineSeconds: 10 }) });
+      const listed = await trainerService.listJobs({ style: '', state: 0, limit: 8 }, { metadata: callMetadata({ deadlineSeconds: 10 }) });
+      const jobs = withLiveJobs(listed.jobs, live);
       jobsStatus.textContent = jobs.length === 0 ? 'No jobs yet.' : '';
       jobsStatus.hidden = jobs.length > 0;
+      rows.clear();
       clear(
         jobsList,
-        ...jobs.map((job) =>
-          h(
+        ...jobs.map((job) => {
+          const badge = h('span', { class: 'badge', 'data-state': String(job.state) }, STATE_LABEL[job.state] ?? 'Unknown');
+          const steps = h('span', { class: 'muted small job-steps' }, stepsText(job));
+          rows.set(job.id, { badge, steps });
+          const details = jobRowDetails(job);
+          return h(
             'li',
-            {},
-            h('span', { class: 'job-name' }, job.style),
-            h('span', { class: 'badge', 'data-state': String(job.state) }, STATE_LABEL[job.state] ?? 'Unknown'),
-            h('span', { class: 'muted small' }, job.totalSteps > 0 ? `${job.step}/${job.totalSteps} steps` : ''),
-            h('button', { type: 'button', class: 'link', onclick: () => void watch(job), 'aria-label': `Watch job for ${job.style}` }, 'Watch'),
-          ),
-        ),
+            { 'data-job': job.id },
+            h('span', { class: 'job-name' }, job.style, h('span', { class: 'muted small job-when' }, details)),
+            badge,
+            steps,
+            h('button', { type: 'button', class: 'link', onclick: () => void watch(job), 'aria-label': `Watch job for ${job.style}, ${details}` }, 'Watch'),
+          );
+        }),
       );
     } catch (error) {
       jobsStatus.hidden = false;

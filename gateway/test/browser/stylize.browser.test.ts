@@ -109,7 +109,8 @@ describe('the web app in Chromium', () => {
     await expect.poll(() => page.locator('#panel-stylize .picker-preview').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(480);
     const panel = page.locator('#panel-stylize');
     await panel.getByLabel('Format', { exact: true }).selectOption({ label: 'PNG (lossless)' });
-    await panel.getByLabel('Size', { exact: true }).selectOption({ label: 'Full resolution' });
+    // Full resolution is the default, as the page promises.
+    expect(await panel.getByLabel('Size', { exact: true }).inputValue()).toBe('0');
     await screenshot(page, 'web-stylize-ready');
 
     // Every status line the stream produced, as the person saw it.
@@ -130,6 +131,8 @@ describe('the web app in Chromium', () => {
       .locator('.compare-after')
       .evaluate(async (img: HTMLImageElement) => (await img.decode(), { width: img.naturalWidth, height: img.naturalHeight }));
     expect(size).toEqual({ width: 480, height: 320 });
+    // Focus moved to the result, not lost to the page body, and the default size was full.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('result-heading');
     await page.locator('.compare-range').fill('30');
     await screenshot(page, 'web-stylize-result');
 
@@ -168,6 +171,26 @@ describe('the web app in Chromium', () => {
     // Nothing is wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, 'web-phone-error');
+
+    // A JPEG cut short is called damaged, not "not an image", and the decoder's words stay out.
+    const cut = join(dir, 'cut.jpg');
+    const whole = await testPhoto(join(dir, 'whole.jpg'));
+    await writeFile(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    await page.getByLabel(/Choose a photo/).setInputFiles(cut);
+    expect(await error.count()).toBe(0);
+    await page.getByRole('button', { name: 'Paint it' }).click();
+    await expect.poll(() => error.textContent(), { timeout: 30_000 }).toMatch(/^Couldn't paint your photo: the file looks damaged or cut short/);
+    expect(await error.textContent()).not.toMatch(/VipsJpeg|starts with bytes/);
+    await screenshot(page, 'web-phone-damaged');
+
+    // A file the browser knows is not an image is refused in the picker: the previous pick is
+    // forgotten (Paint cannot re-send it) and the previous error is gone.
+    const text = join(dir, 'notes.txt');
+    await writeFile(text, 'not a picture either');
+    await page.getByLabel(/Choose a photo/).setInputFiles(text);
+    expect(await page.locator('#panel-stylize .picker-details').textContent()).toBe('“notes.txt” is not an image. Pick a JPEG, PNG, WebP, AVIF, TIFF or GIF file.');
+    expect(await page.getByRole('button', { name: 'Paint it' }).isDisabled()).toBe(true);
+    expect(await error.count()).toBe(0);
 
     // Every form control in every panel has a label, every image an alt attribute.
     const unlabelled = await page.evaluate(() =>

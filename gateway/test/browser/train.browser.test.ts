@@ -130,6 +130,10 @@ it('trains a style from an uploaded painting, shows its progress live, then pain
   await screenshot(page, 'web-train-running');
   await expect.poll(() => page.locator('.job .badge').textContent(), { timeout: 300_000 }).toBe('Finished');
   await screenshot(page, 'web-train-finished');
+  // The recent-jobs row agrees with the card, once, with when it started.
+  const rows = page.locator('.jobs-list li');
+  await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(1);
+  await expect.poll(() => rows.first().textContent(), { timeout: 30_000 }).toMatch(/^tiny-swirlnew style · .+ · job …[0-9a-z]{6}Finished4 of 4 steps/);
 
   const stats = await page.evaluate(() => (window as unknown as { jobStats: string[] }).jobStats);
   const steps = stats.map((text) => /Step (\d+) of 4/.exec(text)?.[1]).filter(Boolean).map(Number);
@@ -177,12 +181,26 @@ it('trains a style from an uploaded painting, shows its progress live, then pain
   await screenshot(page, 'web-releases-canary');
   await panel.getByText('Operator actions').click();
   await panel.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  // Rolling back asks first; "Not now" changes nothing and gives the focus back.
   await panel.getByRole('button', { name: 'Roll back canary' }).click();
+  expect(await panel.locator('.confirm-question').textContent()).toBe('Roll back version 2 of Tiny swirl? Every call goes to version 1 again.');
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Not now');
+  await screenshot(page, 'web-releases-confirm');
+  await panel.getByRole('button', { name: 'Not now' }).click();
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Roll back canary');
+  expect(await rollout.textContent()).toMatch(/Canary in progress/);
+  await panel.getByRole('button', { name: 'Roll back canary' }).click();
+  await panel.getByRole('button', { name: 'Yes, roll back' }).click();
   await expect.poll(() => panel.locator('.operator [role=status]').textContent(), { timeout: 30_000 }).toBe('Done: version 1 is stable and takes every call.');
   await expect.poll(() => rollout.textContent(), { timeout: 30_000 }).toMatch(/Rolled back.*100% stable/);
-  await expect.poll(() => panel.locator('.decisions > li').first().textContent(), { timeout: 30_000 }).toMatch(/Rolled back.*admin.*rolled back from the web app/);
+  await expect.poll(() => panel.locator('.decisions > li').first().textContent(), { timeout: 30_000 }).toMatch(/Rolled back.*weight 10% → 0%, no longer served.*admin.*canary version 2 rolled back: by an operator in the web app/);
   await screenshot(page, 'web-releases-rolled-back');
   await screenshot(page, 'web-releases');
+  // On a phone the rollout and version tables become labelled blocks, none cut at the right.
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  expect(await panel.locator('table.rollouts td[data-label="Stable"]').first().evaluate((td) => getComputedStyle(td, '::before').content)).toBe('"Stable"');
+  await screenshot(page, 'web-phone-releases');
   expect(problems).toEqual([]);
   await page.close();
 }, 600_000);

@@ -215,7 +215,7 @@ export class ReleaseController {
     const at = this.now().toISOString();
     const { canaryVersion, ...rest } = current;
     const next: RolloutRecord = { ...rest, phase: 'promoted', stableVersion: canaryVersion as string, canaryWeight: 0, updatedAt: at, weightChangedAt: at };
-    const decision = this.decision(current, next, 'promote', context, checks, context.reason || `canary version ${canaryVersion} promoted to stable`);
+    const decision = this.decision(current, next, 'promote', context, checks, `canary version ${canaryVersion} promoted to stable`);
     return this.commit(state, next, decision);
   }
 
@@ -223,7 +223,7 @@ export class ReleaseController {
     const at = this.now().toISOString();
     const { canaryVersion: _dropped, ...rest } = current;
     const next: RolloutRecord = { ...rest, phase: 'rolled_back', canaryWeight: 0, updatedAt: at, weightChangedAt: at };
-    const decision = this.decision(current, next, 'rollback', context, checks, context.reason || `canary version ${current.canaryVersion} rolled back`);
+    const decision = this.decision(current, next, 'rollback', context, checks, `canary version ${current.canaryVersion} rolled back`);
     return this.commit(state, next, decision);
   }
 

@@ -177,7 +177,8 @@ describe('ReleaseService over gRPC', () => {
       [DecisionAction.DECISION_ACTION_SET_WEIGHT, 'admin', 10, 40],
       [DecisionAction.DECISION_ACTION_START, 'auto-release', 0, 10],
     ]);
-    expect(decisions[0]?.reason).toMatch(/looks right/);
+    // The operator's words follow what was done, once.
+    expect(decisions[0]?.reason).toBe('canary version 2 promoted to stable: looks right');
     expect(await rolloutWeights('swirl')).toEqual(['v2 stable 1']);
   });
 
