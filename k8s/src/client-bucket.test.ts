@@ -8,10 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bucketOf, fnv1a32 } from '@nst/mesh';
+import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { K8S_DIR } from './render';
-import { hasTool, requireTool } from './tools';
 
 /** An independent FNV-1a 32 (BigInt arithmetic, no Math.imul), to check the others against. */
 function referenceFnv1a32(text: string): number {
@@ -66,7 +66,7 @@ describe('client bucket (FNV-1a 32 mod 100)', () => {
     for (const id of SAMPLES) expect(fnv1a32(id)).toBe(referenceFnv1a32(id));
   });
 
-  it.skipIf(!requireTool('luajit', hasTool('luajit', ['-v'])))('the Envoy Lua filter computes the same hash and bucket header as the local router', async () => {
+  it.skipIf(!needTool('Envoy Lua filter check', 'luajit', hasTool('luajit', ['-v'])))('the Envoy Lua filter computes the same hash and bucket header as the local router', async () => {
     const { hashes, buckets } = runLua(await luaSource(), SAMPLES);
     expect(hashes.slice(0, 3)).toEqual([0x811c9dc5, 0xe40c292c, 0xbf9cf968]);
     expect(hashes).toEqual(SAMPLES.map(referenceFnv1a32));

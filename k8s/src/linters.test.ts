@@ -8,10 +8,10 @@ import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { K8S_DIR, REPO_DIR } from './render';
-import { hasTool, requireTool } from './tools';
 
 const run = promisify(execFile);
 const ANSIBLE_DIR = join(REPO_DIR, 'ansible');
@@ -33,16 +33,16 @@ const keysOfEnvFile = (text: string): string[] =>
   text.split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => l.slice(0, l.indexOf('='))).sort();
 
 describe('shipping files pass their linters', () => {
-  it.skipIf(!requireTool('yamllint', hasTool('yamllint')))('yamllint --strict: k8s/, ansible/, compose.yaml', async () => {
+  it.skipIf(!needTool('yamllint check', 'yamllint', hasTool('yamllint')))('yamllint --strict: k8s/, ansible/, compose.yaml', async () => {
     await lint('yamllint', ['--strict', 'k8s', 'ansible', 'compose.yaml', '.yamllint']);
   });
 
-  it.skipIf(!requireTool('ansible-playbook', hasTool('ansible-playbook')))('ansible-playbook --syntax-check: every playbook', async () => {
+  it.skipIf(!needTool('Ansible syntax check', 'ansible-playbook', hasTool('ansible-playbook')))('ansible-playbook --syntax-check: every playbook', async () => {
     const out = await lint('ansible-playbook', ['--syntax-check', '-i', 'inventory/test.yml', 'site.yml', 'finetune.yml', 'cleanup.yml'], { cwd: ANSIBLE_DIR, env: ansibleEnv });
     expect(out).toContain('playbook: site.yml');
   });
 
-  it.skipIf(!requireTool('ansible-vault', hasTool('ansible-vault')))('the test vault opens with the documented test password and holds every vaulted variable', async () => {
+  it.skipIf(!needTool('Ansible test vault check', 'ansible-vault', hasTool('ansible-vault')))('the test vault opens with the documented test password and holds every vaulted variable', async () => {
     const out = await lint('ansible-vault', ['view', '--vault-password-file', TEST_VAULT_PASSWORD, 'vault/test.vault.yml'], { cwd: ANSIBLE_DIR, env: ansibleEnv });
     const vaulted = Object.keys(parse(out) as object).sort();
     const groupVars = await readFile(join(ANSIBLE_DIR, 'group_vars/all.yml'), 'utf8');
@@ -50,23 +50,22 @@ describe('shipping files pass their linters', () => {
     expect(vaulted).toEqual(used);
   });
 
-  it.skipIf(!requireTool('ansible-lint', hasTool('ansible-lint')))('ansible-lint (production profile) over ansible/', async () => {
+  it.skipIf(!needTool('ansible-lint check', 'ansible-lint', hasTool('ansible-lint')))('ansible-lint (production profile) over ansible/', async () => {
     const out = await lint('ansible-lint', ['--profile', 'production', '--nocolor'], { cwd: ANSIBLE_DIR, env: ansibleEnv });
     expect(out).toMatch(/Passed|0 failure/);
   });
 
-  it.skipIf(!requireTool('shellcheck', hasTool('shellcheck')))('shellcheck: the deploy smoke test script', async () => {
+  it.skipIf(!needTool('shellcheck of the deploy smoke test', 'shellcheck', hasTool('shellcheck')))('shellcheck: the deploy smoke test script', async () => {
     await lint('shellcheck', ['ansible/files/smoke-test.sh']);
   });
 
-  it.skipIf(!requireTool('docker-compose', hasTool('docker-compose', ['version'])))('docker-compose config: compose.yaml matches the Compose schema', async () => {
+  it.skipIf(!needTool('compose.yaml schema check', 'docker-compose', hasTool('docker-compose', ['version'])))('docker-compose config: compose.yaml matches the Compose schema', async () => {
     // Debian's docker-compose (1.29) checks the file and its interpolation without a Docker engine.
     await lint('docker-compose', ['-f', 'compose.yaml', '--env-file', 'docker/compose.env.example', 'config', '-q']);
   });
 
-  it('npm-groovy-lint: the Jenkinsfile has no warnings', async () => {
-    // The linter runs CodeNarc on Java; Java 17 is on these machines (and Jenkins agents).
-    if (!requireTool('java', hasTool('java', ['-version']))) return;
+  // The linter runs CodeNarc on Java; Java 17 is on these machines (and Jenkins agents).
+  it.skipIf(!needTool('Jenkinsfile lint (npm-groovy-lint)', 'java', hasTool('java', ['-version'])))('npm-groovy-lint: the Jenkinsfile has no warnings', async () => {
     const bin = join(REPO_DIR, 'node_modules/.bin/npm-groovy-lint');
     await lint(bin, ['--noserver', '--failon', 'warning', '--config', join(REPO_DIR, '.groovylintrc.json'), 'Jenkinsfile']);
   });

@@ -5,17 +5,18 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '@nst/runtime';
 import { REPO_DIR } from './render';
 import { validateObject } from './schemas';
-import { hasTool, OVERLAYS, renderOverlay, requireTool, type K8sObject, type Overlay } from './tools';
+import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';
 
 /** The settings' defaults, which a manifest's env overrides. */
 const defaults = loadConfig({});
 
-const haveKubectl = requireTool('kubectl (kustomize)', hasTool('kubectl', ['version', '--client']));
+const haveKubectl = needTool('Kubernetes manifest checks', 'kubectl (kustomize)', hasTool('kubectl', ['version', '--client']));
 
 type Labels = Record<string, string>;
 interface Port { name?: string; containerPort: number }

@@ -1,29 +1,14 @@
 /**
- * The external tools the shipping checks run (kubectl's kustomize, yamllint, ansible,
- * LuaJIT). scripts/install-system-deps.sh installs them in CI; on a developer machine a
- * missing tool skips its test with a message, but under CI (process.env.CI) it fails, so a
- * check can never pass by not running.
+ * Rendering the overlays with kubectl's kustomize for the shipping checks. Whether kubectl and
+ * the linters are present is decided by @nst/runtime/test-tools: a missing one skips its check
+ * and lists it at the end of the run, or fails the run under NST_REQUIRE_TEST_TOOLS=1 (CI).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { K8S_DIR } from './render';
-
-export function hasTool(command: string, args: string[] = ['--version']): boolean {
-  const result = spawnSync(command, args, { stdio: 'ignore' });
-  return result.error === undefined && result.status === 0;
-}
-
-/** Whether to run a check needing `tool`: true if present; throws under CI if absent. */
-export function requireTool(tool: string, present: boolean): boolean {
-  if (present) return true;
-  const message = `${tool} is not installed (scripts/install-system-deps.sh installs it)`;
-  if (process.env.CI) throw new Error(`${message}; CI must run this check`);
-  console.warn(`skipping: ${message}`);
-  return false;
-}
 
 export const OVERLAYS = ['dev', 'prod'] as const;
 export type Overlay = (typeof OVERLAYS)[number];

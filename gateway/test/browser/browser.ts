@@ -2,11 +2,14 @@
  * Debian's Chromium driven by playwright-core, for the browser tests. One launch per test file;
  * screenshots go to test-artifacts/ (gitignored) at the repository root.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { needTool } from '@nst/runtime/test-tools';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env['NST_CHROMIUM'] ?? '/usr/bin/chromium';
+/** False on a machine without Chromium: the browser suites are skipped and listed at the end. */
+export const HAVE_CHROMIUM = needTool('browser tests', `chromium (${CHROMIUM})`, existsSync(CHROMIUM));
 export const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 export async function launchBrowser(): Promise<Browser> {

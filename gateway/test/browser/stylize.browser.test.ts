@@ -17,7 +17,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../src/gateway';
 import { buildWebApp } from '../../src/web-app';
-import { launchBrowser, screenshot, watchConsole } from './browser';
+import { HAVE_CHROMIUM, launchBrowser, screenshot, watchConsole } from './browser';
 import type { TextModeStylize } from './grpc-web-text-client';
 
 let dir: string;
@@ -94,7 +94,7 @@ async function meanDifference(a: Buffer, b: Buffer, width: number, height: numbe
   return sum / (ra as Buffer).length;
 }
 
-describe('the web app in Chromium', () => {
+describe.skipIf(!HAVE_CHROMIUM)('the web app in Chromium', () => {
   it('stylizes an uploaded photo with live progress, downloads it and records a consented rating', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const problems = watchConsole(page);

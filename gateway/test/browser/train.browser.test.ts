@@ -20,7 +20,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../src/gateway';
 import { buildWebApp } from '../../src/web-app';
-import { launchBrowser, screenshot, watchConsole } from './browser';
+import { HAVE_CHROMIUM, launchBrowser, screenshot, watchConsole } from './browser';
 
 const ADMIN_TOKEN = 'browser-test-admin-token';
 const quiet = { info: () => undefined, warn: () => undefined, error: (fields: object) => console.error(fields) };
@@ -97,7 +97,7 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-it('trains a style from an uploaded painting, shows its progress live, then paints with it', async () => {
+it.skipIf(!HAVE_CHROMIUM)('trains a style from an uploaded painting, shows its progress live, then paints with it', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems = watchConsole(page);
   await page.goto(`${gateway.url}#train`);

@@ -13,6 +13,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { Rating } from '@nst/proto';
 import { JsonlFeedbackStore, ModelRegistry, FEEDBACK_FILE } from '@nst/runtime';
 import { EXPORTER_VERSION, exportOnnx, initBackend, StyleNet } from '@nst/trainer';
+import { recordSkip } from '@nst/runtime/test-tools';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, listStyles, submitFeedback } from '../../../inference/test/client';
 import { registerTestStyle, TEST_NETWORK } from '../../../inference/test/harness';
@@ -31,7 +32,7 @@ const canMount = ((): boolean => {
     execFileSync('rmdir', [probe]);
   }
 })();
-if (!canMount) console.warn('unwritable-data: mounting a tmpfs needs root; the full-disk and read-only cases are skipped');
+if (!canMount) recordSkip({ suite: 'full-disk and read-only data tests', reason: 'mounting a tmpfs needs root' });
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
