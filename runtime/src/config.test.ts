@@ -65,6 +65,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ NST_ADMIN_TOKEN: '' }).adminToken).toBeUndefined();
   });
 
+  it('logs pretty on a terminal and ECS JSON otherwise, unless NST_LOG_FORMAT says', () => {
+    expect(loadConfig({}, { stdoutIsTTY: true }).logFormat).toBe('pretty');
+    expect(loadConfig({}, { stdoutIsTTY: false }).logFormat).toBe('json');
+    expect(loadConfig({ NST_LOG_FORMAT: 'json' }, { stdoutIsTTY: true }).logFormat).toBe('json');
+    expect(loadConfig({ NST_LOG_FORMAT: 'pretty' }, { stdoutIsTTY: false }).logFormat).toBe('pretty');
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
@@ -78,6 +85,7 @@ describe('loadConfig', () => {
     ['NST_MAX_UPLOAD_BYTES', '-5', 'whole number'],
     ['NST_STYLE_ADDR', 'localhost', 'host:port'],
     ['NST_LOG_LEVEL', 'loud', 'one of'],
+    ['NST_LOG_FORMAT', 'colour', 'one of json, pretty'],
     ['NST_FINETUNE_BAD_RATIO', '1.5', 'at most 1'],
     ['NST_TILE_OVERLAP', '300', 'half of NST_TILE_SIZE'],
   ])('rejects %s=%s with an error naming the variable', (name, value, why) => {

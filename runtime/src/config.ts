@@ -14,6 +14,10 @@ export const DEFAULT_STARTER_DIR = fileURLToPath(new URL('../../trainer/starter-
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `json`: ECS JSON lines (what containers and Elasticsearch read); `pretty`: short human lines for a terminal. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 const MIB = 1024 * 1024;
 const KIB = 1024;
 
@@ -22,6 +26,8 @@ interface Context {
   cwd: string;
   /** The already parsed data folder, for defaults below it. */
   dataDir?: string;
+  /** Whether standard output is a terminal (the log format's default). */
+  stdoutIsTTY: boolean;
 }
 
 // Each schema parses the raw (trimmed, non-empty) string of the variable.
@@ -290,6 +296,14 @@ const SETTINGS = {
     schema: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
     description: 'Least severe log level written.',
   }),
+  logFormat: setting({
+    env: 'NST_LOG_FORMAT',
+    default: ({ stdoutIsTTY }) => (stdoutIsTTY ? 'pretty' : 'json'),
+    defaultDoc: '`pretty` when standard output is a terminal, else `json`',
+    schema: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }),
+    description:
+      'Log lines: `json` writes ECS JSON (for containers, Elasticsearch and Kibana), `pretty` short human lines prefixed by the service name. `npm start` passes its own choice to the services.',
+  }),
   feedbackRetentionDays: setting({
     env: 'NST_FEEDBACK_RETENTION_DAYS',
     default: '30',
@@ -527,11 +541,13 @@ export class ConfigError extends Error {
 export interface LoadConfigOptions {
   /** Where relative paths resolve; default process.cwd(). */
   cwd?: string;
+  /** Whether standard output is a terminal, for the default of NST_LOG_FORMAT; default process.stdout.isTTY. */
+  stdoutIsTTY?: boolean;
 }
 
 /** Reads and validates every setting; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
-  const context: Context = { cwd: options.cwd ?? process.cwd() };
+  const context: Context = { cwd: options.cwd ?? process.cwd(), stdoutIsTTY: options.stdoutIsTTY ?? process.stdout.isTTY === true };
   const values: Record<string, unknown> = {};
   const problems: ConstructorParameters<typeof ConfigError>[0] = [];
   for (const [key, spec] of Object.entries(SETTINGS) as [string, Setting<z.ZodType<unknown, string>>][]) {

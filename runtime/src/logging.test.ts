@@ -85,4 +85,29 @@ describe('createLogger', () => {
     expect(lines[0]!['span']).toEqual({ id: spanContext.spanId });
     expect(lines[1]!['trace']).toBeUndefined();
   });
+
+  it('writes short human lines prefixed by the service name in the pretty format, secrets still redacted', () => {
+    const text: string[] = [];
+    const destination = { write: (chunk: string) => void text.push(chunk) };
+    const log = createLogger('style', { level: 'info', format: 'pretty', colorize: false, destination });
+    log.info({ port: 9461, token: 'tok-123' }, 'metrics served');
+    log.warn({ err: new Error('disk slow') }, 'retrying');
+    log.error({ err: new Error('disk gone') }, 'gave up');
+    const [info, warn, error] = text;
+    expect(info).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: style {2}metrics served \{"port":9461,"token":"\[redacted\]"\}\n$/);
+    expect(warn).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: style {2}retrying \(Error: disk slow\)\n$/);
+    // At error level the stack follows, indented, without repeating the message.
+    expect(error).toMatch(/^\[\d\d:\d\d:\d\d\] ERROR: style {2}gave up \(Error: disk gone\)\n {4}at /);
+    expect(error).not.toMatch(/\n {4}Error: disk gone/);
+    for (const line of text) expect(line).not.toMatch(/ecs\.version|process\.pid|host\.hostname|tok-123/);
+  });
+
+  it('takes its format from NST_LOG_FORMAT', () => {
+    const text: string[] = [];
+    const destination = { write: (chunk: string) => void text.push(chunk) };
+    createLogger('trainer', { level: 'info', destination, env: { NST_LOG_FORMAT: 'pretty' }, colorize: false }).info('human');
+    createLogger('trainer', { level: 'info', destination, env: { NST_LOG_FORMAT: 'json' } }).info('machine');
+    expect(text[0]).toMatch(/INFO: trainer {2}human/);
+    expect(JSON.parse(text[1]!)).toMatchObject({ message: 'machine', 'service.name': 'trainer' });
+  });
 });

@@ -3,11 +3,16 @@
  * Elasticsearch/Kibana read them without an ingest pipeline. Each line carries service.name and,
  * when an OpenTelemetry span is active, trace.id and span.id, so logs join their traces in APM.
  * Secrets (authorization headers, tokens) are redacted before a line is written.
+ *
+ * On a terminal (NST_LOG_FORMAT=pretty, the default when stdout is one) the same ECS records
+ * are rendered by pino-pretty as short lines: time, level, service name, message, extra fields
+ * on the same line, and an error's message (its stack too at error level and above).
  */
 import { ecsFormat } from '@elastic/ecs-pino-format';
 import { trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { loadConfig, type LogLevel } from './config';
+import { isColorSupported, prettyFactory } from 'pino-pretty';
+import { loadConfig, type LogFormat, type LogLevel } from './config';
 
 export type { Logger } from 'pino';
 
@@ -45,8 +50,56 @@ export interface LoggerOptionsNst {
   destination?: DestinationStream;
   /** Extra paths to redact, on top of REDACTED_PATHS. */
   redact?: string[];
-  /** Environment the level is read from when `level` is not given; default process.env. */
+  /** Environment the level and format are read from when not given; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** `json` (ECS) or `pretty`; default NST_LOG_FORMAT. */
+  format?: LogFormat;
+  /** Pretty format only: colour the level; default when the terminal supports it (FORCE_COLOR, NO_COLOR). */
+  colorize?: boolean;
+}
+
+/** ECS fields every line carries that a person at a terminal does not need to read. */
+const PRETTY_IGNORED = ['process.pid', 'host.hostname', 'ecs.version', 'service.name', 'service.version', 'event.dataset', 'trace.id', 'span.id', 'trace', 'span', 'error'];
+
+interface EcsError {
+  type?: string;
+  message?: string;
+  stack_trace?: string;
+}
+
+/**
+ * pino-pretty over ECS records: `[12:00:00] INFO: style  message {"port":9461}`. Rendered in
+ * this thread and written synchronously, so the last lines before process.exit are not lost.
+ */
+function prettyDestination(service: string, options: LoggerOptionsNst): DestinationStream {
+  const prettify = prettyFactory({
+    messageKey: 'message',
+    timestampKey: '@timestamp',
+    levelKey: 'log\\.level',
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: PRETTY_IGNORED.map((key) => key.replaceAll('.', '\\.')).join(','),
+    singleLine: true,
+    // Errors are written by messageFormat below, not as a JSON block.
+    errorLikeObjectKeys: [],
+    colorize: options.colorize ?? isColorSupported,
+    messageFormat: (log, messageKey) => {
+      let line = `${service}  ${String(log[messageKey] ?? '')}`;
+      const error = log['error'] as EcsError | undefined;
+      if (error && typeof error === 'object') {
+        const header = `${error.type ?? 'Error'}: ${error.message ?? ''}`;
+        line += ` (${header})`;
+        const level = String(log['log.level'] ?? '');
+        if ((level === 'error' || level === 'fatal') && error.stack_trace) {
+          // The stack's first line repeats the header.
+          const stack = error.stack_trace.startsWith(header) ? error.stack_trace.slice(header.length).replace(/^\n/, '') : error.stack_trace;
+          if (stack) line += `\n${stack.replace(/^(?!\s)/gm, '    ')}`;
+        }
+      }
+      return line;
+    },
+  });
+  const out = options.destination ?? pino.destination({ dest: 1, sync: true });
+  return { write: (line: string) => void out.write(prettify(line)) };
 }
 
 /**
@@ -67,9 +120,11 @@ function withoutBinary(value: Record<string, unknown>, depth: number): Record<st
   return copy ?? value;
 }
 
-/** A pino logger writing ECS JSON lines for `service`. */
+/** A pino logger writing ECS JSON lines for `service` (or, in the pretty format, those records as human lines). */
 export function createLogger(service: string, options: LoggerOptionsNst = {}): Logger {
-  const level = options.level ?? loadConfig(options.env ?? process.env).logLevel;
+  const config = options.level && options.format ? undefined : loadConfig(options.env ?? process.env);
+  const level = options.level ?? (config as NonNullable<typeof config>).logLevel;
+  const format = options.format ?? (config as NonNullable<typeof config>).logFormat;
   const ecs = ecsFormat({
     serviceName: service,
     ...(options.version ? { serviceVersion: options.version } : {}),
@@ -91,5 +146,6 @@ export function createLogger(service: string, options: LoggerOptionsNst = {}): L
       return { trace: { id: traceId }, span: { id: spanId } };
     },
   };
+  if (format === 'pretty') return pino(settings, prettyDestination(service, options));
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }
