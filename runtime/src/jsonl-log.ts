@@ -73,19 +73,25 @@ export class JsonlLog<T> {
     } else {
       await mkdir(dirname(path), { recursive: true });
       handle = await open(path, 'a+');
-      await fsyncDir(dirname(path));
     }
     const log = new JsonlLog(path, readOnly, handle, options);
     if (handle) {
-      log.inode = (await handle.stat()).ino;
-      await log.readFrom(0);
-      if (!readOnly) {
-        const { size } = await handle.stat();
-        if (size > log.size) {
-          log.truncatedBytes = size - log.size;
-          await handle.truncate(log.size);
-          await handle.datasync();
+      try {
+        if (!readOnly) await fsyncDir(dirname(path));
+        log.inode = (await handle.stat()).ino;
+        await log.readFrom(0);
+        if (!readOnly) {
+          const { size } = await handle.stat();
+          if (size > log.size) {
+            log.truncatedBytes = size - log.size;
+            await handle.truncate(log.size);
+            await handle.datasync();
+          }
         }
+      } catch (error) {
+        // No log to close comes back: the handle is closed here, not left to the garbage collector.
+        await handle.close().catch(() => undefined);
+        throw error;
       }
     }
     return log;

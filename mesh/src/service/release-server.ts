@@ -152,23 +152,37 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
  * exist yet (no rating so far), and then every count is zero.
  */
 export class LazyFeedbackStats implements Pick<FeedbackStore, 'stats'> {
-  private store: JsonlFeedbackStore | undefined;
+  /**
+   * The one opening, shared: the analysis asks for both arms at once, and two opens would
+   * leave one store's file handle to the garbage collector (DEP0137).
+   */
+  private opening: Promise<JsonlFeedbackStore> | undefined;
+  private closed = false;
   constructor(private readonly dir: string) {}
 
   async stats(filter?: FeedbackQuery): Promise<FeedbackStats> {
-    if (!this.store) {
-      try {
-        this.store = await JsonlFeedbackStore.open(this.dir, { readOnly: true });
-      } catch (error) {
-        if (error instanceof Error && /does not exist/.test(error.message)) return statsOf([]);
-        throw error;
-      }
+    if (this.closed) throw new Error(`feedback stats of ${this.dir} are closed`);
+    const opening = (this.opening ??= JsonlFeedbackStore.open(this.dir, { readOnly: true }));
+    let store: JsonlFeedbackStore;
+    try {
+      store = await opening;
+    } catch (error) {
+      // Not there yet (no rating so far): every count is zero, and the next call tries again.
+      if (this.opening === opening) this.opening = undefined;
+      if (error instanceof Error && /does not exist/.test(error.message)) return statsOf([]);
+      throw error;
     }
-    return this.store.stats(filter);
+    return store.stats(filter);
   }
 
   async close(): Promise<void> {
-    await this.store?.close();
+    this.closed = true;
+    const opening = this.opening;
+    this.opening = undefined;
+    await opening?.then(
+      (store) => store.close(),
+      () => undefined,
+    );
   }
 }
 
