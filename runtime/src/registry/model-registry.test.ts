@@ -130,11 +130,37 @@ describe('ModelRegistry', () => {
     expect((await stat(join(root, 'elephants/versions/1/model.onnx'))).mode & 0o777).toBe(0o444);
     expect(await readdir(root)).toEqual(expect.not.arrayContaining(['README.md', 'not-a-style']));
 
-    // The data folder's own history wins over the seed on the next open.
+    // The data folder's own history wins over the seed's numbering on the next open.
     await registry.registerVersion('elephants', newVersion(bytes(3), bytes(4), { parentVersion: 1, origin: 'finetune' }));
-    await seed.registerVersion('elephants', newVersion(bytes(5), bytes(6), { origin: 'starter' }));
+    await seed.registerVersion('elephants', newVersion(bytes(5), bytes(6), { origin: 'starter', reason: 'retrained with the ImageNet loss' }));
     const again = await ModelRegistry.open(root, { seedFrom: seedDir });
     expect(await again.readModel('elephants', 2)).toEqual(Buffer.from([3]));
+  });
+
+  it('registers a retrained starter version as the next version of a style it has, once, however many processes open it', async () => {
+    const seedDir = join(dir, 'seed');
+    const seed = await ModelRegistry.open(seedDir);
+    await seed.createStyle(newStyle('elephants'));
+    await seed.registerVersion('elephants', newVersion(bytes(1, 1), bytes(2, 2), { origin: 'starter' }));
+    const root = join(dir, 'data');
+    const registry = await ModelRegistry.open(root, { seedFrom: seedDir });
+    const announced: number[] = [];
+    registry.onVersionRegistered((v) => announced.push(v.version));
+    await registry.registerVersion('elephants', newVersion(bytes(3), bytes(4), { parentVersion: 1, origin: 'finetune' }));
+
+    await seed.registerVersion('elephants', newVersion(bytes(5), bytes(6), { origin: 'starter', reason: 'retrained with the ImageNet loss' }));
+    // Three processes starting at once (start.ts, StyleService, a seed job) see the new starter.
+    await Promise.all([1, 2, 3].map(() => ModelRegistry.open(root, { seedFrom: seedDir })));
+    const versions = await registry.listVersions('elephants');
+    expect(versions.map((v) => [v.version, v.metadata.origin])).toEqual([
+      [1, 'starter'],
+      [2, 'finetune'],
+      [3, 'starter'],
+    ]);
+    expect(await registry.readModel('elephants', 3)).toEqual(Buffer.from([5]));
+    expect(versions[2]!.metadata).toMatchObject({ parentVersion: null, reason: 'retrained with the ImageNet loss' });
+    await ModelRegistry.open(root, { seedFrom: seedDir });
+    expect((await registry.listVersions('elephants')).length).toBe(3);
   });
 
   it('reports a version whose files do not match their sha256 as corrupt, and never serves it', async () => {

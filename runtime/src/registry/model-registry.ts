@@ -11,7 +11,7 @@
  * reported as corrupt and never served.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, cp, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KeyedSerializer, errorCode, fsyncDir, fsyncTree, isProcessAlive, sha256, sha256File, writeFileDurable } from '../durable-fs';
 import { RegistryConflictError, RegistryCorruptError, RegistryError, RegistryNotFoundError, RegistryValidationError } from './errors';
@@ -622,7 +622,10 @@ export class ModelRegistry {
     }
   }
 
-  /** Copies each style of `seedDir` that this registry lacks, whole, by one rename. */
+  /**
+   * Copies each style of `seedDir` that this registry lacks, whole, by one rename; for a style it
+   * has, registers the seed's versions it lacks (a retrained starter) as new versions.
+   */
   private async seed(seedDir: string): Promise<void> {
     let entries;
     try {
@@ -636,7 +639,10 @@ export class ModelRegistry {
       const source = join(seedDir, entry.name);
       if (!(await exists(join(source, STYLE_FILE)))) continue;
       const target = join(this.root, entry.name);
-      if (await exists(target)) continue;
+      if (await exists(target)) {
+        await this.seedVersions(source, entry.name);
+        continue;
+      }
       const temp = join(this.root, tempName());
       try {
         await cp(source, temp, { recursive: true, filter: (path) => !path.slice(source.length).includes(`/${TEMP_PREFIX}`) });
@@ -657,6 +663,53 @@ export class ModelRegistry {
         if (isTaken(error)) continue;
         throw error;
       }
+    }
+  }
+
+  /**
+   * Registers each version of the seed's `style` whose model this registry does not hold yet,
+   * oldest first, under this registry's next numbers (a data folder's own fine-tunes may have
+   * taken the seed's). A new starter version thus arrives like any other registration, and the
+   * release controller canaries it. A marker per model, created exclusively, keeps processes
+   * seeding the same folder from registering it twice.
+   */
+  private async seedVersions(seedStyleDir: string, style: string): Promise<void> {
+    const seedVersionsDir = join(seedStyleDir, VERSIONS_DIR);
+    let names: string[];
+    try {
+      names = (await readdir(seedVersionsDir)).filter((name) => VERSION_PATTERN.test(name));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      throw error;
+    }
+    const held = new Map((await this.listVersions(style)).map((v) => [v.metadata.sha256.model, v.version]));
+    for (const name of names.sort((a, b) => Number(a) - Number(b))) {
+      const dir = join(seedVersionsDir, name);
+      const seeded = VersionMetadataSchema.parse(JSON.parse(await readFile(join(dir, METADATA_FILE), 'utf8')));
+      if (held.has(seeded.sha256.model)) continue;
+      try {
+        await writeFile(join(this.styleDir(style), `.seeded-${seeded.sha256.model}`), `${seeded.version}\n`, { flag: 'wx' });
+      } catch (error) {
+        if (errorCode(error) === 'EEXIST') continue; // another process registers (or registered) it
+        throw error;
+      }
+      const { style: _style, version: _version, createdAt: _createdAt, sha256: _sha256, parentVersion, ...rest } = seeded;
+      // The seed's parent number means nothing here; the same model's number here does.
+      const parentSha = parentVersion === null ? undefined : (await this.seedMetadata(seedVersionsDir, parentVersion))?.sha256.model;
+      const record = await this.registerVersion(style, {
+        model: new Uint8Array(await readFile(join(dir, MODEL_FILE))),
+        weights: new Uint8Array(await readFile(join(dir, WEIGHTS_FILE))),
+        metadata: { ...rest, parentVersion: (parentSha && held.get(parentSha)) ?? null },
+      });
+      held.set(seeded.sha256.model, record.version);
+    }
+  }
+
+  private async seedMetadata(seedVersionsDir: string, version: number): Promise<VersionMetadata | undefined> {
+    try {
+      return VersionMetadataSchema.parse(JSON.parse(await readFile(join(seedVersionsDir, String(version), METADATA_FILE), 'utf8')));
+    } catch {
+      return undefined;
     }
   }
 }
