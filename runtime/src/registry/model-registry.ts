@@ -699,7 +699,7 @@ export class ModelRegistry {
       const record = await this.registerVersion(style, {
         model: new Uint8Array(await readFile(join(dir, MODEL_FILE))),
         weights: new Uint8Array(await readFile(join(dir, WEIGHTS_FILE))),
-        metadata: { ...rest, parentVersion: (parentSha && held.get(parentSha)) ?? null },
+        metadata: { ...rest, parentVersion: (parentSha === undefined ? undefined : held.get(parentSha)) ?? null },
       });
       held.set(seeded.sha256.model, record.version);
     }
