@@ -12,12 +12,14 @@ pkgs=(chromium)
 # engine), and kubectl for kustomize (Debian's, unless one is installed).
 pkgs+=(yamllint ansible ansible-lint luajit docker-compose shellcheck)
 command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client)
+# java: npm-groovy-lint runs CodeNarc on it for the Jenkinsfile lint (any Java 17+, unless one is installed).
+command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
 # promtool (package prometheus): observability/prometheus alert rules are checked and unit-tested.
 pkgs+=(prometheus)
 case "${1:-test}" in
   test) ;;
   bench) pkgs+=(python3-torch) ;;
-  training) pkgs+=(mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 python3-torch) ;;
+  training) pkgs+=(mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 gcompris-qt-data python3-torch) ;;
   *) echo "usage: $0 [test|bench|training]" >&2; exit 2 ;;
 esac
 missing=()

@@ -7,9 +7,14 @@ import { SHIPPED_PHOTO_SHORT_SIDE, shippedName, type ShippedPhotoAttribution } f
 import { regularPhotos } from './photo-set';
 
 describe('regular training photos', () => {
-  it('default to the shipped photos, so a fresh machine trains without Debian packages', async () => {
-    const photos = await regularPhotos(undefined);
-    expect(photos.map((p) => basename(p)).sort()).toEqual(TRAINING_PHOTOS.map(shippedName).sort());
+  it('default to the shipped photos, so a fresh machine trains without Debian packages: over 100 of them, the wallpapers and GCompris', async () => {
+    const names = (await regularPhotos(undefined)).map((p) => basename(p));
+    expect(names).toEqual(expect.arrayContaining(TRAINING_PHOTOS.map(shippedName)));
+    expect(new Set(names).size).toBeGreaterThanOrEqual(100);
+    // Animals, buildings and landscapes: every activity the GCompris photos come from is there.
+    for (const activity of ['erase-', 'explore-monuments-', 'explore-world-animals-', 'explore-farm-animals-']) {
+      expect(names.filter((n) => n.startsWith(activity)).length).toBeGreaterThan(0);
+    }
   });
 
   it('ship each photo downscaled, with its author, licence and source beside it', async () => {
@@ -19,8 +24,9 @@ describe('regular training photos', () => {
       const attribution = JSON.parse(await readFile(file.replace(/\.jpg$/, '.json'), 'utf8')) as ShippedPhotoAttribution;
       expect(attribution.file).toBe(basename(file));
       expect(attribution.credit).not.toBe('');
-      expect(attribution.licence).toMatch(/^(GPL-2\+|CC-BY(-SA)?-[34]\.0|CC0-1\.0)$/);
+      expect(attribution.licence).toMatch(/^(GPL-2\+|CC-BY(-SA)?-[234]\.0|CC0-1\.0|public-domain)$/);
       expect(attribution.originalSha256).toMatch(/^[0-9a-f]{64}$/);
+      if (attribution.debianPackage === 'gcompris-qt-data') expect(attribution.source).toMatch(/^https:\/\//);
     }
   });
 
