@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFeatureNetwork } from '../loss/features';
 import type { RgbImage } from './colour-transfer';
-import { contentStructure, styleDistance } from './scores';
+import { contentStructure, saturatedFraction, styleDistance } from './scores';
 
 function pattern(width: number, height: number, f: (x: number, y: number) => [number, number, number]): RgbImage {
   const data = new Float32Array(width * height * 3);
@@ -31,5 +31,13 @@ describe('quality scores', () => {
   it('content structure is 1 for the same picture and lower for another', () => {
     expect(contentStructure(smooth, smooth)).toBeCloseTo(1, 5);
     expect(contentStructure(stripes(0), smooth)).toBeLessThan(0.5);
+  });
+
+  it('counts pure blue and other primaries as saturated, but not black, white, or dark and bright tones', () => {
+    const half = pattern(10, 10, (x) => (x < 5 ? [0, 0, 1] : [0.3, 0.2, 0.6]));
+    expect(saturatedFraction(half)).toBeCloseTo(0.5, 5);
+    const neutral = pattern(10, 10, (x, y) => (x < 5 ? [0, 0, 0] : y < 5 ? [1, 1, 1] : [0.15, 0.2, 0.85]));
+    expect(saturatedFraction(neutral)).toBe(0);
+    expect(saturatedFraction(pattern(4, 4, () => [1, 0.02, 0.97]))).toBe(1);
   });
 });

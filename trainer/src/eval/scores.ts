@@ -49,3 +49,28 @@ export function contentStructure(result: RgbImage, photo: RgbImage): number {
   // ssim.js reduces RGBA to luminance itself (rgb2gray) before comparing windows.
   return ssim(toImageData(result) as ImageData, toImageData(photo) as ImageData, { ssim: 'weber' }).mssim;
 }
+
+/**
+ * Fraction of pixels that are a pure primary or secondary colour (every channel within 0.1 of
+ * 0 or 1, not black or white): the sigmoid output saturating, the pure-blue patches with red
+ * fringes the first starter models painted in dark areas (0.3-0.5% of a 1600 px forest photo).
+ */
+export function saturatedFraction(image: RgbImage): number {
+  const { data } = image;
+  const pixels = data.length / 3;
+  let saturated = 0;
+  for (let i = 0; i < data.length; i += 3) {
+    let extremes = 0;
+    let ones = 0;
+    for (let c = 0; c < 3; c += 1) {
+      const v = data[i + c]!;
+      if (v <= 0.1) extremes += 1;
+      else if (v >= 0.9) {
+        extremes += 1;
+        ones += 1;
+      }
+    }
+    if (extremes === 3 && ones > 0 && ones < 3) saturated += 1;
+  }
+  return saturated / pixels;
+}

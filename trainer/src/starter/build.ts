@@ -1,16 +1,19 @@
 /**
- * Builds (or rebuilds) starter styles into trainer/starter-styles/, the registry folder the
- * platform seeds a fresh data folder from. One command per style:
+ * Builds starter styles into trainer/starter-styles/, the registry folder the platform seeds
+ * its data folder from. A style not there yet is created with version 1; a style already there
+ * gets a new immutable version, with the reason recorded as its lineage, which running
+ * platforms register and canary when they next start (ModelRegistry's seeding).
  *
- *   node --import tsx trainer/src/starter/build.ts elephants            # train and package
- *   node --import tsx trainer/src/starter/build.ts --all
- *   node --import tsx trainer/src/starter/build.ts hatch --from-weights w.bin   # package a finished run
+ *   node --import tsx trainer/src/starter/build.ts auvers                  # train and package
+ *   node --import tsx trainer/src/starter/build.ts elephants --reason "retrained with the ImageNet loss"
+ *   node --import tsx trainer/src/starter/build.ts hatch --from-weights w.bin --reason "…"   # a finished run
  *
- * Needs Debian's photo packages (scripts/install-system-deps.sh training).
+ * Trains on the shipped photos (trainer/photos); style images from Debian packages need
+ * `scripts/install-system-deps.sh training`.
  */
-import { mkdtemp, mkdir, readFile, rename, rm, access } from 'node:fs/promises';
+import { access, mkdtemp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
@@ -19,7 +22,8 @@ import { EXPORTER_VERSION, exportOnnx } from '../export/onnx';
 import { initBackend } from '../kernels/backend';
 import { STARTER_CONFIG, StyleNet } from '../model/network';
 import { RECOMMENDED_RECIPE, trainStyle, type TrainMetadata } from '../train/train';
-import { PHOTO_PACKAGES, STARTER_STYLES, TRAINING_PHOTOS, findStarterStyle, type StarterStyle } from './catalogue';
+import { STARTER_STYLES, findStarterStyle, type StarterStyle } from './catalogue';
+import { SHIPPED_PHOTOS_DIR } from './training-photos';
 
 export const STARTER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../starter-styles');
 
@@ -34,22 +38,6 @@ export const STARTER_RECIPE = {
   seed: 1,
 } as const;
 
-/** Photos are downscaled once so each training step decodes small files. */
-const PHOTO_LONG_SIDE = 800;
-
-async function preparePhotos(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nst-starter-photos-'));
-  for (const photo of TRAINING_PHOTOS) {
-    try {
-      await access(photo.path);
-    } catch {
-      throw new Error(`training photo ${photo.path} is missing: install Debian packages ${PHOTO_PACKAGES.join(' ')} (scripts/install-system-deps.sh training)`);
-    }
-    await sharp(photo.path).rotate().resize(PHOTO_LONG_SIDE, PHOTO_LONG_SIDE, { fit: 'inside' }).jpeg({ quality: 92 }).toFile(join(dir, basename(photo.path)));
-  }
-  return dir;
-}
-
 async function thumbnailOf(styleImage: Uint8Array): Promise<Buffer> {
   return sharp(styleImage).resize(320, 240, { fit: 'cover' }).jpeg({ quality: 85 }).toBuffer();
 }
@@ -61,11 +49,9 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
     const { losses, ...metadata } = saved;
     return { net: StyleNet.deserialize(new Uint8Array(await readFile(fromWeights))), metadata, losses };
   }
-  const photos = await preparePhotos();
-  try {
-    const result = await trainStyle({
+  return trainStyle({
       style: styleImage,
-      photos,
+      photos: SHIPPED_PHOTOS_DIR,
       config: STARTER_CONFIG,
       steps: STARTER_RECIPE.steps,
       batchSize: STARTER_RECIPE.batchSize,
@@ -73,6 +59,8 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       learningRate: STARTER_RECIPE.learningRate,
       seed: STARTER_RECIPE.seed,
       ...(style.lossWeights ? { lossWeights: style.lossWeights } : {}),
+      ...(style.training?.lossNetwork ? { lossNetwork: style.training.lossNetwork } : {}),
+      ...(style.training?.styleScale ? { styleScale: style.training.styleScale } : {}),
       checkpointDir: join(tmpdir(), `nst-starter-ckpt-${style.id}`),
       resume: true,
       onProgress: (p) => {
@@ -81,55 +69,72 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
         }
       },
     });
-    return result;
-  } finally {
-    await rm(photos, { recursive: true, force: true });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-/** Trains (or loads) one style and swaps it into the starter folder whole. */
-export async function buildStarterStyle(style: StarterStyle, options: { fromWeights?: string; starterDir?: string } = {}): Promise<void> {
+/**
+ * Trains (or loads) one style and adds it to the starter folder: a new style whole (assembled in
+ * a scratch registry and renamed in, so the committed set never holds half a style), or a new
+ * version of a style already there, with `reason` as its lineage.
+ */
+export async function buildStarterStyle(style: StarterStyle, options: { fromWeights?: string; starterDir?: string; reason?: string } = {}): Promise<number> {
   const starterDir = options.starterDir ?? STARTER_DIR;
+  const existing = await exists(join(starterDir, style.id));
+  if (existing && !options.reason) throw new Error(`${style.id} is already a starter style: say why it gets a new version with --reason`);
   const styleImage = new Uint8Array(await style.styleImage());
   const { net, metadata, losses } = await trainedWeights(style, styleImage, options.fromWeights);
-  // Assemble in a scratch registry beside the target, then swap the folder in with renames so
-  // the committed set never holds half a style.
-  await mkdir(starterDir, { recursive: true });
-  const scratch = await mkdtemp(join(starterDir, '.build-'));
+  const version = {
+    model: exportOnnx(net),
+    weights: net.serialize(),
+    metadata: {
+      parentVersion: null,
+      exporterVersion: EXPORTER_VERSION,
+      network: { ...metadata.hyperparameters.config },
+      hyperparameters: { ...metadata.hyperparameters, photoCount: metadata.photoCount, backend: metadata.backend, msPerStep: metadata.msPerStep },
+      dataHashes: { styleImage: metadata.styleSha256, photos: metadata.photosSha256 },
+      losses,
+      origin: 'starter' as const,
+      ...(options.reason ? { reason: options.reason } : {}),
+    },
+  };
   try {
-    const registry = await ModelRegistry.open(scratch);
-    await registry.createStyle({
-      id: style.id,
-      displayName: style.displayName,
-      description: style.description,
-      origin: style.origin,
-      licence: style.licence,
-      styleImage: new Uint8Array(await sharp(styleImage).resize(1024, 1024, { fit: 'inside' }).jpeg({ quality: 90 }).toBuffer()),
-      thumbnail: new Uint8Array(await thumbnailOf(styleImage)),
-    });
-    await registry.registerVersion(style.id, {
-      model: exportOnnx(net),
-      weights: net.serialize(),
-      metadata: {
-        parentVersion: null,
-        exporterVersion: EXPORTER_VERSION,
-        network: { ...metadata.hyperparameters.config },
-        hyperparameters: { ...metadata.hyperparameters, photoCount: metadata.photoCount, backend: metadata.backend, msPerStep: metadata.msPerStep },
-        dataHashes: { styleImage: metadata.styleSha256, photos: metadata.photosSha256 },
-        losses,
-        origin: 'starter',
-      },
-    });
-    const target = join(starterDir, style.id);
-    const old = `${target}.old-${process.pid}`;
-    await rename(target, old).catch(() => undefined);
-    await rename(join(scratch, style.id), target);
-    await rm(old, { recursive: true, force: true });
+    if (existing) {
+      const registry = await ModelRegistry.open(starterDir);
+      const record = await registry.registerVersion(style.id, version);
+      console.log(`${style.id}: version ${record.version} written to ${record.paths.dir}`);
+      return record.version;
+    }
+    await mkdir(starterDir, { recursive: true });
+    const scratch = await mkdtemp(join(starterDir, '.build-'));
+    try {
+      const registry = await ModelRegistry.open(scratch);
+      await registry.createStyle({
+        id: style.id,
+        displayName: style.displayName,
+        description: style.description,
+        origin: style.origin,
+        licence: style.licence,
+        styleImage: new Uint8Array(await sharp(styleImage).resize(1024, 1024, { fit: 'inside' }).jpeg({ quality: 90 }).toBuffer()),
+        thumbnail: new Uint8Array(await thumbnailOf(styleImage)),
+      });
+      await registry.registerVersion(style.id, version);
+      await rename(join(scratch, style.id), join(starterDir, style.id));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+    console.log(`${style.id}: written to ${join(starterDir, style.id)}`);
+    return 1;
   } finally {
     net.dispose();
-    await rm(scratch, { recursive: true, force: true });
   }
-  console.log(`${style.id}: written to ${join(starterDir, style.id)}`);
 }
 
 async function main(): Promise<void> {
@@ -142,13 +147,16 @@ async function main(): Promise<void> {
       if (!v) throw new InvalidArgumentError('expected a file');
       return v;
     })
+    .option('--reason <text>', "why an existing starter style gets a new version (recorded as the version's reason)")
     .parse();
-  const opts = program.opts<{ all?: boolean; fromWeights?: string }>();
+  const opts = program.opts<{ all?: boolean; fromWeights?: string; reason?: string }>();
   const ids = opts.all ? STARTER_STYLES.map((s) => s.id) : (program.args as string[]);
   if (ids.length === 0) program.error('name at least one style, or --all');
   if (opts.fromWeights && ids.length !== 1) program.error('--from-weights packages exactly one style');
   await initBackend();
-  for (const id of ids) await buildStarterStyle(findStarterStyle(id), opts.fromWeights ? { fromWeights: opts.fromWeights } : {});
+  for (const id of ids) {
+    await buildStarterStyle(findStarterStyle(id), { ...(opts.fromWeights ? { fromWeights: opts.fromWeights } : {}), ...(opts.reason ? { reason: opts.reason } : {}) });
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

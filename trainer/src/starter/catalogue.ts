@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { renderHatch, renderMosaic, renderSwirl } from './style-images';
-import type { LossWeights } from '../loss/style_loss';
+import { GCOMPRIS_PACKAGE, GCOMPRIS_RCC_DIR, gcomprisPainting } from './gcompris';
+import type { LossNetworkName, LossWeights } from '../loss/style_loss';
 
 export interface StarterStyle {
   id: string;
@@ -16,6 +17,25 @@ export interface StarterStyle {
   styleImage(): Promise<Uint8Array>;
   /** Loss weights that differ from the defaults for this style, with the measurement behind them. */
   lossWeights?: Partial<LossWeights>;
+  /** The loss network and style scale of the style's latest version, where not the defaults. */
+  training?: { lossNetwork?: LossNetworkName; styleScale?: number };
+}
+
+/**
+ * Paintings: ImageNet (InceptionV3) features see strokes and shapes the random network
+ * cannot, and a style image at twice the crop size keeps the brushwork at the scale it has in
+ * the painting instead of shrinking it to a 128 px thumbnail.
+ */
+const PAINTING_TRAINING = { lossNetwork: 'inception', styleScale: 2 } as const;
+
+/** A public-domain painting from GCompris's paintings puzzle (gcompris.ts puts it back together). */
+function gcompris(board: number, work: string): Pick<StarterStyle, 'origin' | 'licence' | 'styleImage' | 'training'> {
+  return {
+    origin: `${work}; reproduction from Debian package ${GCOMPRIS_PACKAGE} (GCompris "paintings" activity, ${GCOMPRIS_RCC_DIR}/paintings.rcc board ${board}, pieces reassembled; credited there to WebMuseum)`,
+    licence: 'public-domain (the painting); GPL-3+ (the GCompris reproduction, per /usr/share/doc/gcompris-qt-data/copyright)',
+    styleImage: async () => (await gcomprisPainting(board)).png,
+    training: PAINTING_TRAINING,
+  };
 }
 
 const MATE = '/usr/share/backgrounds/mate';
@@ -29,6 +49,8 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     origin: `"Elephants" by Wyng Stancikaite (2020), Debian package mate-backgrounds, ${MATE}/abstract/Elephants.jpg`,
     licence: 'GPL-2+',
     styleImage: () => readFile(`${MATE}/abstract/Elephants.jpg`),
+    // Version 2: a painting like the GCompris ones, so trained the same way.
+    training: PAINTING_TRAINING,
   },
   {
     id: 'mosaic',
@@ -60,6 +82,24 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     // loss/style_loss.ts), holds it to sepia on cream.
     lossWeights: { colour: 5 },
   },
+  {
+    id: 'auvers',
+    displayName: 'Van Gogh, Auvers',
+    description: 'Thick, directional strokes: red roofs, green thatch and a sky of broken blue dashes.',
+    ...gcompris(22, 'Vincent van Gogh, "Village Street in Auvers" (1890)'),
+  },
+  {
+    id: 'great-wave',
+    displayName: 'Hokusai, Great Wave',
+    description: 'Woodblock print: Prussian-blue waves with white foam claws on a pale ground, crisp outlines.',
+    ...gcompris(7, 'Katsushika Hokusai, "The Great Wave off Kanagawa" (1823-1829)'),
+  },
+  {
+    id: 'composition-viii',
+    displayName: 'Kandinsky, Composition VIII',
+    description: 'Circles, grids and thin black lines over a cream ground with cool colour washes.',
+    ...gcompris(19, 'Wassily Kandinsky, "Composition VIII" (1923)'),
+  },
 ];
 
 export interface Photo {
@@ -71,7 +111,7 @@ export interface Photo {
 }
 
 /** Debian packages that carry the photos below (scripts/install-system-deps.sh training). */
-export const PHOTO_PACKAGES = ['mate-backgrounds', 'lomiri-wallpapers-16.04', 'lomiri-wallpapers-20.04'] as const;
+export const PHOTO_PACKAGES = ['mate-backgrounds', 'lomiri-wallpapers-16.04', 'lomiri-wallpapers-20.04', 'gcompris-qt-data'] as const;
 
 const mate = (name: string, credit: string): Photo => ({ path: `${MATE}/nature/${name}`, credit, licence: 'GPL-2+', debianPackage: 'mate-backgrounds' });
 const lomiri = (name: string, credit: string, licence: string, debianPackage = 'lomiri-wallpapers-16.04'): Photo => ({
