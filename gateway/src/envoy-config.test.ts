@@ -59,6 +59,25 @@ describe('Envoy config', () => {
     }
   });
 
+  it('sends each upstream its own authority: Host rewritten on every route, health checks name the Service', () => {
+    // In the cluster the calls leave through Envoy's Istio sidecar, which routes by Host: the
+    // browser's Host, or Envoy's default health-check authority (the cluster's name), matches
+    // no Service there, the call goes out as passthrough and STRICT mTLS refuses it.
+    const address = (cluster: Yaml): string => cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address;
+    for (const route of virtualHost.routes) {
+      const cluster = clusters.find((c) => c.name === route.route.cluster);
+      expect(cluster.type, `${route.route.cluster} resolves a DNS name`).toBe('STRICT_DNS');
+      expect(route.route.auto_host_rewrite, `route ${JSON.stringify(route.match)} rewrites Host`).toBe(true);
+    }
+    for (const cluster of clusters) {
+      expect(cluster.health_checks.length, cluster.name).toBeGreaterThan(0);
+      for (const check of cluster.health_checks) {
+        const authority = check.grpc_health_check?.authority ?? check.http_health_check?.host;
+        expect(authority, `${cluster.name} health check authority`).toBe(address(cluster));
+      }
+    }
+  });
+
   it('buffers a whole maximum upload, even base64-inflated, on the listener and every cluster', () => {
     const textModeRequest = Math.ceil(((limits.maxRequestBytes + 5) * 4) / 3);
     expect(listener.per_connection_buffer_limit_bytes).toBeGreaterThanOrEqual(textModeRequest);
