@@ -78,6 +78,25 @@ async function rpcPaths(): Promise<Set<string>> {
   return paths;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Envoy's schema is not typed here
+type EnvoyCluster = any;
+interface EnvoyUpstream { cluster: string; host: string; port: number; protocol: 'grpc' | 'http' }
+
+/** Each endpoint every cluster of an Envoy config dials, and what it speaks to it. */
+function envoyUpstreams(text: string): EnvoyUpstream[] {
+  const config = parse(text) as { static_resources: { clusters: EnvoyCluster[] } };
+  return config.static_resources.clusters.flatMap((cluster: EnvoyCluster) => {
+    const options = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+    const protocol = options?.explicit_http_config?.http2_protocol_options ? 'grpc' : 'http';
+    return cluster.load_assignment.endpoints.flatMap((e: EnvoyCluster) => e.lb_endpoints).map((lb: EnvoyCluster) => {
+      const { address, port_value } = lb.endpoint.address.socket_address;
+      return { cluster: cluster.name as string, host: address as string, port: port_value as number, protocol };
+    });
+  });
+}
+
+const imageName = (image: string): string => image.replace(/:[^/]*$/, '');
+
 describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay) => {
   let objects: K8sObject[] = [];
   const byKind = (kind: string): K8sObject[] => objects.filter((o) => o.kind === kind);
@@ -123,6 +142,20 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
           expect(found, `Service ${service.metadata.name} targets ${port.targetPort}, missing on ${w.name}`).toBe(true);
         }
       }
+    }
+  });
+
+  it('every Envoy cluster dials a Service of the overlay, on its port', () => {
+    const envoy = byKind('ConfigMap').find((o) => o.metadata.name.startsWith('nst-envoy-config'));
+    const text = (envoy as unknown as { data?: Record<string, string> } | undefined)?.data?.['envoy.yaml'];
+    expect(text, 'the nst-envoy-config ConfigMap holds envoy.yaml').toBeDefined();
+    const upstreams = envoyUpstreams(text!);
+    expect(upstreams.length).toBeGreaterThan(0);
+    for (const upstream of upstreams) {
+      const service = byKind('Service').find((o) => o.metadata.name === upstream.host.replace(/\.nst(\.svc(\.cluster\.local)?)?$/, ''));
+      expect(service, `Envoy cluster ${upstream.cluster} dials ${upstream.host}, which is no Service`).toBeDefined();
+      const port = spec<{ ports: { port: number; appProtocol?: string }[] }>(service!).ports.find((p) => p.port === upstream.port);
+      expect(port, `Envoy cluster ${upstream.cluster} dials ${upstream.host}:${upstream.port}, a port the Service lacks`).toBeDefined();
     }
   });
 
@@ -319,6 +352,36 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     expect(built.jenkins).toEqual(built.dockerfiles);
     expect(built.compose).toEqual(built.dockerfiles);
     expect([...used].sort()).toEqual(built.dockerfiles);
+  });
+});
+
+describe('compose.yaml runs what gateway/envoy/envoy.yaml dials', () => {
+  /** The setting each platform image listens on, in the service's environment. */
+  const LISTEN: Record<string, (config: ReturnType<typeof loadConfig>) => number> = {
+    'nst/inference': (c) => Number(c.styleAddr.split(':').at(-1)),
+    'nst/trainer': (c) => Number(c.trainerAddr.split(':').at(-1)),
+    'nst/mesh': (c) => Number(c.releaseAddr.split(':').at(-1)),
+    'nst/gateway': (c) => c.gatewayPort,
+  };
+
+  it('every Envoy cluster address is a compose service that listens on that port, and Envoy waits for it', async () => {
+    type Service = { image?: string; environment?: Record<string, string>; depends_on?: string[] | Record<string, unknown> };
+    const compose = parse(await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+    const envoyService = Object.entries(compose.services).find(([, s]) => imageName(s.image ?? '') === 'envoyproxy/envoy');
+    expect(envoyService, 'compose runs Envoy').toBeDefined();
+    const [, envoy] = envoyService!;
+    const dependsOn = Array.isArray(envoy.depends_on) ? envoy.depends_on : Object.keys(envoy.depends_on ?? {});
+    for (const upstream of envoyUpstreams(await readFile(join(REPO_DIR, 'gateway/envoy/envoy.yaml'), 'utf8'))) {
+      const service = compose.services[upstream.host];
+      expect(service, `Envoy cluster ${upstream.cluster} dials ${upstream.host}, which is no compose service`).toBeDefined();
+      const image = imageName(service!.image ?? '');
+      const listen = LISTEN[image];
+      expect(listen, `what ${upstream.host} (${image}) listens on`).toBeDefined();
+      // compose's `${VAR:-default}` interpolation is not needed for these settings.
+      const env = Object.fromEntries(Object.entries(service!.environment ?? {}).map(([k, v]) => [k, String(v)]));
+      expect(listen!(loadConfig(env)), `${upstream.host} listens on the port Envoy's ${upstream.cluster} dials`).toBe(upstream.port);
+      expect(dependsOn, `nst-envoy depends on ${upstream.host}`).toContain(upstream.host);
+    }
   });
 });
 
