@@ -95,6 +95,24 @@ function envoyUpstreams(text: string): EnvoyUpstream[] {
   });
 }
 
+/**
+ * What the server in each image speaks on the port its Service targets, which a Service's
+ * appProtocol must say (Istio picks the protocol it speaks to the pod from it; `grpc-web`
+ * counts as HTTP/2 there, so Istio would send h2c, and it adds its own grpc_web filter):
+ * the services are gRPC servers; the gateway is fastify over HTTP/1.1 (checked below from
+ * its source); Envoy's listener does its own gRPC-Web translation and takes HTTP/1.1;
+ * Elasticsearch, Kibana and the APM server are HTTP/1.1 servers.
+ */
+const IMAGE_SPEAKS: Record<string, 'grpc' | 'http'> = {
+  'nst/inference': 'grpc',
+  'nst/trainer': 'grpc',
+  'nst/mesh': 'grpc',
+  'nst/gateway': 'http',
+  'envoyproxy/envoy': 'http',
+  'docker.elastic.co/elasticsearch/elasticsearch': 'http',
+  'docker.elastic.co/kibana/kibana': 'http',
+  'docker.elastic.co/apm/apm-server': 'http',
+};
 const imageName = (image: string): string => image.replace(/:[^/]*$/, '');
 
 describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay) => {
@@ -134,7 +152,7 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
       const selected = pods.filter((w) => matches(s.selector, w.labels));
       expect(selected.length, `Service ${service.metadata.name} selects no pods`).toBeGreaterThan(0);
       for (const port of s.ports) {
-        expect(['grpc', 'grpc-web', 'http'], `Service ${service.metadata.name} port name`).toContain(port.name);
+        expect(['grpc', 'http'], `Service ${service.metadata.name} port name`).toContain(port.name);
         expect(port.appProtocol, `Service ${service.metadata.name} appProtocol`).toBe(port.name);
         for (const w of selected) {
           const declared = w.pod.containers.flatMap((c) => c.ports ?? []);
@@ -145,7 +163,32 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     }
   });
 
-  it('every Envoy cluster dials a Service of the overlay, on its port', () => {
+  it("every Service port's appProtocol is what the server behind it speaks", async () => {
+    // The gateway is fastify without the http2 option: HTTP/1.1 only.
+    const gateway = await readFile(join(REPO_DIR, 'gateway/src/gateway.ts'), 'utf8');
+    expect(/Fastify\(\{[\s\S]*?\n {2}\}\);/.exec(gateway)?.[0], 'the gateway creates its fastify server').toBeDefined();
+    expect(/Fastify\(\{[\s\S]*?\n {2}\}\);/.exec(gateway)![0]).not.toMatch(/http2/);
+    // Envoy translates gRPC-Web itself (its grpc_web filter), so Istio must not add another.
+    const envoy = byKind('ConfigMap').find((o) => o.metadata.name.startsWith('nst-envoy-config'))!;
+    expect(JSON.stringify(envoy)).toContain('envoy.filters.http.grpc_web');
+    const pods = workloads(objects);
+    for (const service of byKind('Service')) {
+      const s = spec<{ selector: Labels; ports: { port: number; targetPort: number | string; appProtocol?: string }[] }>(service);
+      for (const port of s.ports) {
+        for (const w of pods.filter((p) => matches(s.selector, p.labels))) {
+          for (const c of w.pod.containers) {
+            const targeted = (c.ports ?? []).some((p) => (typeof port.targetPort === 'number' ? p.containerPort === port.targetPort : p.name === port.targetPort));
+            if (!targeted) continue;
+            const speaks = IMAGE_SPEAKS[imageName(c.image)];
+            expect(speaks, `what ${c.image} speaks`).toBeDefined();
+            expect(port.appProtocol, `Service ${service.metadata.name}:${port.port} -> ${w.name}/${c.name} (${c.image})`).toBe(speaks);
+          }
+        }
+      }
+    }
+  });
+
+  it('every Envoy cluster dials a Service of the overlay, on its port, in the protocol the port declares', () => {
     const envoy = byKind('ConfigMap').find((o) => o.metadata.name.startsWith('nst-envoy-config'));
     const text = (envoy as unknown as { data?: Record<string, string> } | undefined)?.data?.['envoy.yaml'];
     expect(text, 'the nst-envoy-config ConfigMap holds envoy.yaml').toBeDefined();
@@ -156,6 +199,7 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
       expect(service, `Envoy cluster ${upstream.cluster} dials ${upstream.host}, which is no Service`).toBeDefined();
       const port = spec<{ ports: { port: number; appProtocol?: string }[] }>(service!).ports.find((p) => p.port === upstream.port);
       expect(port, `Envoy cluster ${upstream.cluster} dials ${upstream.host}:${upstream.port}, a port the Service lacks`).toBeDefined();
+      expect(port!.appProtocol, `Envoy cluster ${upstream.cluster} speaks ${upstream.protocol}`).toBe(upstream.protocol);
     }
   });
 
