@@ -443,4 +443,24 @@ describe.skipIf(!haveKubectl)('the fine-tune Job (k8s/jobs/finetune-job.yaml)', 
     expect(from.some((f) => f.podSelector && matches(f.podSelector.matchLabels, pod.metadata.labels))).toBe(true);
     expect(JSON.stringify(objects.find((o) => o.metadata.name === 'nst-admin-calls'))).toContain('cluster.local/ns/nst/sa/nst-training');
   }, 60_000);
+
+  it.each(OVERLAYS)('names Secrets the %s overlay creates under exactly that name (it is applied outside kustomize)', async (overlay) => {
+    // kustomize rewrites references to generated names only inside the tree it renders; the
+    // Job, created by ansible/finetune.yml, keeps the literal name.
+    const job = parse(await readFile(join(REPO_DIR, 'k8s/jobs/finetune-job.yaml'), 'utf8')) as K8sObject;
+    const objects = await renderOverlay(overlay);
+    const secrets = new Map<string, Set<string>>();
+    for (const s of objects.filter((o) => o.kind === 'Secret')) secrets.set(s.metadata.name, new Set(Object.keys((s as unknown as { data: object }).data)));
+    for (const e of objects.filter((o) => o.kind === 'ExternalSecret')) {
+      const es = spec<{ target: { name: string }; data: { secretKey: string }[] }>(e);
+      secrets.set(es.target.name, new Set(es.data.map((d) => d.secretKey)));
+    }
+    const pod = spec<{ template: { spec: PodSpec } }>(job).template.spec;
+    const refs = pod.containers.flatMap((c) => (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : [])));
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      expect([...secrets.keys()], `the Job's secretKeyRef ${ref.name}`).toContain(ref.name);
+      expect(secrets.get(ref.name), `${ref.name} holds ${ref.key}`).toContain(ref.key);
+    }
+  }, 60_000);
 });
