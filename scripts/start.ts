@@ -1,22 +1,35 @@
 /**
  * `npm start`: every service of the platform on one machine, on embedded defaults.
  *
- * This process prepares the data folder (the admin token, the registry seeded from the
- * starter styles), then starts each service as its own child process (`start.ts --service
- * <key>`), so they talk to each other over gRPC exactly as in the mesh and a crash or a long
- * training step in one cannot stall another. It waits for each to answer grpc.health.v1
- * SERVING, prints where everything is, and on Ctrl-C (SIGINT) or SIGTERM stops them in reverse
- * order: each stops accepting calls, drains or checkpoints what is in flight, and closes its
- * stores. It exits 0 when every service stopped cleanly.
+ * This process checks that the ports are free, prepares the data folder (the admin token, the
+ * registry seeded from the starter styles), then starts each service as its own child process
+ * (`start.ts --service <key>`), so they talk to each other over gRPC exactly as in the mesh and
+ * a crash or a long training step in one cannot stall another. It waits for each to answer
+ * grpc.health.v1 SERVING and prints where everything is, last. Each service's output goes to
+ * this terminal and to `<NST_DATA_DIR>/logs/<service>.log`.
+ *
+ * A service that crashes is restarted after 0.5 s, 1 s, 2 s... (one line each); the sixth crash
+ * within a minute stops the platform with a sentence naming the service and its log
+ * (runtime/src/supervisor). On Ctrl-C (SIGINT) or SIGTERM it stops them in reverse order: each
+ * stops accepting calls, drains or checkpoints what is in flight, and closes its stores; a
+ * second Ctrl-C kills them. It exits 0 when every service stopped cleanly.
  *
  * Every setting is an environment variable (see the README); NST_DATA_DIR (default `.data`)
  * holds all state.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdir } from 'node:fs/promises';
+import { openSync, writeSync } from 'node:fs';
+import { access, mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  addressInUsePort,
+  checkPorts,
   countingFeedbackSink,
+  describeExit,
+  formatSeconds,
+  portProblemMessage,
+  Supervisor,
   createLogger,
   loadConfig,
   ModelRegistry,
@@ -29,6 +42,9 @@ import {
   waitForServing,
   type Config,
   type Logger,
+  type PortClaim,
+  type PortProblem,
+  type SupervisedService,
 } from '@nst/runtime';
 
 /** A running service, as far as this script cares: something to close. */
@@ -124,7 +140,7 @@ async function runService(key: string): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-// ---- parent: prepare, start all, report, stop all ----
+// ---- parent: prepare, check ports, start and supervise all, report, stop all ----
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -133,22 +149,83 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<number> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve(code ?? (signal ? 128 : 1));
+/** Every port the services will listen on, with the setting that moves it. */
+function portClaims(config: Config): PortClaim[] {
+  const grpc = (what: string, env: string, address: string): PortClaim => {
+    const colon = address.lastIndexOf(':');
+    const host = address.slice(0, colon);
+    return { what, host, port: Number(address.slice(colon + 1)), env, withPort: (port) => `${host}:${port}` };
+  };
+  const metrics = (what: string, env: string, port: number): PortClaim => ({ what: `${what} metrics`, host: '0.0.0.0', port, env });
+  return [
+    grpc('StyleService', 'NST_STYLE_ADDR', config.styleAddr),
+    grpc('TrainerService', 'NST_TRAINER_ADDR', config.trainerAddr),
+    grpc('ReleaseService', 'NST_RELEASE_ADDR', config.releaseAddr),
+    { what: 'web app', host: config.gatewayHost, port: config.gatewayPort, env: 'NST_GATEWAY_PORT', hostEnv: 'NST_GATEWAY_HOST' },
+    metrics('StyleService', 'NST_STYLE_METRICS_PORT', config.styleMetricsPort),
+    metrics('TrainerService', 'NST_TRAINER_METRICS_PORT', config.trainerMetricsPort),
+    metrics('ReleaseService', 'NST_RELEASE_METRICS_PORT', config.releaseMetricsPort),
+  ];
+}
+
+// Colour codes, kept out of the log files.
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+
+/**
+ * Where a service's output goes: this terminal (its stdout to stdout, stderr to stderr) and its
+ * log file, line by line, each line also offered to `onLine`.
+ */
+function pipeOutput(child: ChildProcess, logFd: number, onLine: (line: string) => void): void {
+  for (const [stream, target] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const) {
+    if (!stream) continue;
+    stream.setEncoding('utf8');
+    let partial = '';
+    const emit = (line: string): void => {
+      target.write(`${line}\n`);
+      writeSync(logFd, `${line.replace(ANSI, '')}\n`);
+      onLine(line);
+    };
+    stream.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) emit(line);
     });
+    stream.on('end', () => {
+      if (partial) emit(partial);
+      partial = '';
+    });
+  }
+}
+
+/** Opens `<dir>/<key>.log` for appending, keeping the previous run's as `<key>.log.1`. */
+async function openLogFile(dir: string, key: string): Promise<{ path: string; fd: number }> {
+  const path = join(dir, `${key}.log`);
+  await rename(path, `${path}.1`).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   });
+  return { path, fd: openSync(path, 'a') };
 }
 
 async function runAll(): Promise<void> {
   const config = loadConfig();
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+  const fail = (sentence: string): never => {
+    process.stderr.write(`npm start: ${sentence}\n`);
+    process.exit(1);
+  };
+
+  // Before anything starts: a port another program holds is one sentence, not a stack trace.
+  const claims = portClaims(config);
+  const problems = await checkPorts(claims);
+  if (problems.length > 0) {
+    for (const problem of problems.slice(0, -1)) process.stderr.write(`npm start: ${problem.message}\n`);
+    fail((problems.at(-1) as PortProblem).message);
+  }
+
   await mkdir(config.dataDir, { recursive: true });
   const token = await resolveAdminToken(config.adminToken, config.dataDir);
 
@@ -166,70 +243,105 @@ async function runAll(): Promise<void> {
       (styles.length === 0 ? ': train one with `nst train <painting> --name <id>`' : '');
   }
 
-  // Children get the resolved data folder, so a relative NST_DATA_DIR cannot diverge.
-  const env = { ...process.env, NST_DATA_DIR: config.dataDir };
-  const children: { entry: ServiceEntry; child: ChildProcess }[] = [];
-  let stopping: Promise<void> | undefined;
-  const stopAll = (exitCode: number): Promise<void> => {
-    stopping ??= (async () => {
-      let code = exitCode;
-      for (const { entry, child } of [...children].reverse()) {
-        if (child.exitCode === null) child.kill('SIGTERM');
-        const status = await waitForExit(child, 30_000);
-        if (status !== 0) {
-          process.stderr.write(`${entry.title} exited with status ${status}\n`);
-          code = 1;
-        }
-      }
-      process.exit(code);
-    })();
-    return stopping;
-  };
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
+  // Each service's output also goes to <data>/logs/<key>.log, what a failure message points at.
+  const logDir = join(config.dataDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const logs = new Map<string, { path: string; fd: number }>();
+  for (const entry of SERVICES) logs.set(entry.key, await openLogFile(logDir, entry.key));
+  const logOf = (key: string): string => logs.get(key)?.path ?? logDir;
 
-  for (const entry of SERVICES) {
-    // The telemetry entry point loads before the service, so grpc-js and http are traced (runtime/README.md).
-    const childEnv = {
-      ...env,
-      OTEL_SERVICE_NAME: process.env['OTEL_SERVICE_NAME'] ?? `nst-${entry.key}`,
-      // glibc gives each thread that allocates its own heap arena, and the ONNX Runtime and
-      // libvips worker threads each keep theirs: measured under the load script, 2 arenas cut
-      // StyleService's peak memory by a fifth (1648 -> 1308 MiB) at the same throughput.
-      MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
-    };
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@nst/runtime/telemetry/register', SCRIPT, '--service', entry.key], {
-      env: childEnv,
-      stdio: 'inherit',
-    });
-    children.push({ entry, child });
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
-      process.stderr.write(`${entry.title} stopped unexpectedly (${signal ?? `status ${code}`}); stopping the others\n`);
-      void stopAll(1);
-    });
-    try {
-      await (entry.ready ? entry.ready(config) : waitForServing(entry.address(config), { timeoutMs: 120_000 }));
-    } catch (error) {
-      process.stderr.write(`npm start: ${entry.title} did not come up: ${error instanceof Error ? error.message : String(error)}\n`);
-      await stopAll(1);
+  // The services write to pipes, not this terminal, so they are told the format chosen for it
+  // (pretty on a terminal unless NST_LOG_FORMAT says otherwise), and told to keep colour.
+  const colour = process.stdout.isTTY === true && config.logFormat === 'pretty' && !('NO_COLOR' in process.env) && !('FORCE_COLOR' in process.env);
+  // Children get the resolved data folder, so a relative NST_DATA_DIR cannot diverge.
+  const env = { ...process.env, NST_DATA_DIR: config.dataDir, NST_LOG_FORMAT: config.logFormat, ...(colour ? { FORCE_COLOR: '1' } : {}) };
+  /** A port a service said was in use (a race the check above cannot see), by service key. */
+  const addressInUse = new Map<string, number>();
+  let lastOutputAt = Date.now();
+
+  const supervised: SupervisedService[] = SERVICES.map((entry) => ({
+    key: entry.key,
+    title: entry.title,
+    spawn: () => {
+      // The telemetry entry point loads before the service, so grpc-js and http are traced (runtime/README.md).
+      const childEnv = {
+        ...env,
+        OTEL_SERVICE_NAME: process.env['OTEL_SERVICE_NAME'] ?? `nst-${entry.key}`,
+        // glibc gives each thread that allocates its own heap arena, and the ONNX Runtime and
+        // libvips worker threads each keep theirs: measured under the load script, 2 arenas cut
+        // StyleService's peak memory by a fifth (1648 -> 1308 MiB) at the same throughput.
+        MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
+      };
+      const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@nst/runtime/telemetry/register', SCRIPT, '--service', entry.key], {
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      pipeOutput(child, (logs.get(entry.key) as { fd: number }).fd, (line) => {
+        lastOutputAt = Date.now();
+        const port = addressInUsePort(line);
+        if (port !== undefined) addressInUse.set(entry.key, port);
+      });
+      return child;
+    },
+    ready: () => (entry.ready ? entry.ready(config) : waitForServing(entry.address(config), { timeoutMs: 120_000 })),
+  }));
+  const supervisor = new Supervisor(supervised);
+
+  // Ctrl-C or SIGTERM: an orderly stop; a second one kills what is still running.
+  let signalled = false;
+  const onSignal = (): void => {
+    if (signalled) {
+      process.stderr.write('npm start: stopping the services now (SIGKILL)\n');
+      void supervisor.stop({ force: true });
+      return;
     }
+    signalled = true;
+    void supervisor.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  if (await supervisor.start()) {
+    // The summary comes last: wait until the services' start-up lines have come through.
+    const settleFrom = Date.now();
+    while (Date.now() - lastOutputAt < 300 && Date.now() - settleFrom < 3000) await new Promise((resolve) => setTimeout(resolve, 50));
+    const style = config.styleAddr;
+    out();
+    out('The neural style transfer platform is running:');
+    for (const entry of SERVICES) out(`  ${entry.title.padEnd(16)} ${entry.address(config)}${entry.ready ? '' : '  (gRPC, health and reflection)'}`);
+    out(`  data folder      ${config.dataDir}`);
+    out(`  registry         ${seedNote}`);
+    out(`  admin token      ${token.file ? `${token.file}${token.generated ? ' (generated now)' : ''}` : 'NST_ADMIN_TOKEN'}`);
+    out(`  logs             ${join(logDir, '<service>.log')}`);
+    out();
+    out('Try:');
+    out(`  npx buf curl --protocol grpc --http2-prior-knowledge http://${style}/nst.v1.StyleService/ListStyles`);
+    out(`  grpcurl -plaintext ${style} nst.v1.StyleService/ListStyles   (the same, if grpcurl is installed)`);
+    out('  npx nst styles        npx nst stylize photo.jpg --style <id> -o out/');
+    out();
+    out('Press Ctrl-C to stop.');
   }
 
-  const [style, trainer] = [config.styleAddr, config.trainerAddr];
-  out();
-  out('The neural style transfer platform is running:');
-  for (const entry of SERVICES) out(`  ${entry.title.padEnd(16)} ${entry.address(config)}${entry.ready ? '' : '  (gRPC, health and reflection)'}`);
-  out(`  data folder      ${config.dataDir}`);
-  out(`  registry         ${seedNote}`);
-  out(`  admin token      ${token.file ? `${token.file}${token.generated ? ' (generated now)' : ''}` : 'NST_ADMIN_TOKEN'}`);
-  out();
-  out('Try:');
-  out(`  grpcurl -plaintext ${style} nst.v1.StyleService/ListStyles`);
-  out(`  npx buf curl --protocol grpc --http2-prior-knowledge http://${trainer}/nst.v1.TrainerService/ListJobs`);
-  out('  npx nst styles        npx nst stylize photo.jpg --style <id> -o out/');
-  out();
-  out('Press Ctrl-C to stop.');
+  const outcome = await supervisor.done;
+  for (const { service, exit } of outcome.unclean) {
+    process.stderr.write(`npm start: ${service.title} did not stop cleanly (${describeExit(exit)}); its log is ${logOf(service.key)}\n`);
+  }
+  if (outcome.reason === 'gave-up') {
+    fail(
+      `${outcome.service.title} crashed ${outcome.crashes} times within ${formatSeconds(outcome.windowMs)} (last: ${describeExit(outcome.last)}), ` +
+        `so the platform was stopped; its log is ${logOf(outcome.service.key)}`,
+    );
+  }
+  if (outcome.reason === 'start-failed') {
+    const port = addressInUse.get(outcome.service.key);
+    const claim = claims.find((c) => c.port === port);
+    if (claim) fail(portProblemMessage(claim, 'EADDRINUSE'));
+    const why = outcome.exit
+      ? `stopped during start-up (${describeExit(outcome.exit)})`
+      : `did not come up: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`;
+    fail(`${outcome.service.title} ${why}; its log is ${logOf(outcome.service.key)}`);
+  }
+  process.exit(outcome.unclean.length > 0 ? 1 : 0);
 }
 
 const serviceFlag = process.argv.indexOf('--service');

@@ -11,3 +11,4 @@ export * from './serving/index';
 export * from './telemetry/index';
 export * from './metrics/index';
 export * from './elasticsearch/index';
+export * from './supervisor/index';
