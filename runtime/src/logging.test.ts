@@ -91,9 +91,11 @@ describe('createLogger', () => {
     const destination = { write: (chunk: string) => void text.push(chunk) };
     const log = createLogger('style', { level: 'info', format: 'pretty', colorize: false, destination });
     log.info({ port: 9461, token: 'tok-123' }, 'metrics served');
+    log.info({ http: { response: { status_code: 200, headers: { vary: 'Origin' } } } }, 'request completed');
     log.warn({ err: new Error('disk slow') }, 'retrying');
     log.error({ err: new Error('disk gone') }, 'gave up');
-    const [info, warn, error] = text;
+    const [info, request, warn, error] = text;
+    expect(request).toMatch(/request completed \{"http":\{"response":\{"status_code":200\}\}\}\n$/);
     expect(info).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: style {2}metrics served \{"port":9461,"token":"\[redacted\]"\}\n$/);
     expect(warn).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: style {2}retrying \(Error: disk slow\)\n$/);
     // At error level the stack follows, indented, without repeating the message.

@@ -58,8 +58,9 @@ export interface LoggerOptionsNst {
   colorize?: boolean;
 }
 
-/** ECS fields every line carries that a person at a terminal does not need to read. */
+/** ECS fields every line carries that a person at a terminal does not need to read, and HTTP headers (long). */
 const PRETTY_IGNORED = ['process.pid', 'host.hostname', 'ecs.version', 'service.name', 'service.version', 'event.dataset', 'trace.id', 'span.id', 'trace', 'span', 'error'];
+const PRETTY_IGNORED_NESTED = ['http.request.headers', 'http.response.headers'];
 
 interface EcsError {
   type?: string;
@@ -77,7 +78,8 @@ function prettyDestination(service: string, options: LoggerOptionsNst): Destinat
     timestampKey: '@timestamp',
     levelKey: 'log\\.level',
     translateTime: 'SYS:HH:MM:ss',
-    ignore: PRETTY_IGNORED.map((key) => key.replaceAll('.', '\\.')).join(','),
+    // A dot in a key is escaped; the nested ones are paths.
+    ignore: [...PRETTY_IGNORED.map((key) => key.replaceAll('.', '\\.')), ...PRETTY_IGNORED_NESTED].join(','),
     singleLine: true,
     // Errors are written by messageFormat below, not as a JSON block.
     errorLikeObjectKeys: [],
