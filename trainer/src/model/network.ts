@@ -194,7 +194,11 @@ export class StyleNet {
     const variables: Record<string, tf.Variable> = {};
     for (const [name, shape, data] of values) {
       // TF.js variable names are global; leaving them unnamed keeps many nets side by side legal.
-      variables[name] = tf.variable(tf.tensor(data, shape, 'float32'), true);
+      // The variable shares the tensor's data; the tensor itself must go, or it (and with it
+      // the weights' memory) outlives the network.
+      const initial = tf.tensor(data, shape, 'float32');
+      variables[name] = tf.variable(initial, true);
+      initial.dispose();
     }
     return new StyleNet({ channels: [...config.channels], residualBlocks: config.residualBlocks, outerKernel: config.outerKernel }, variables);
   }

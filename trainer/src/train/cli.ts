@@ -7,6 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
+import { initBackend } from '../kernels/backend.js';
 import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '../model/network.js';
 import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
 
@@ -56,7 +57,8 @@ const program = new Command()
   .option('--loss-network <name>', 'perceptual loss network: random | inception', 'random')
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
-  .option('--preview <file>', 'write the latest preview JPEG here');
+  .option('--preview <file>', 'write the latest preview JPEG here')
+  .option('--threads <n>', 'WASM backend threads (default: NST_TRAIN_THREADS, else 1; the cores to use)', positiveInt);
 
 interface CliOptions {
   style: string;
@@ -75,6 +77,7 @@ interface CliOptions {
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
+  threads?: number;
 }
 
 async function main(): Promise<void> {
@@ -85,6 +88,8 @@ async function main(): Promise<void> {
   if (!config) throw new Error(`unknown --config ${o.config} (starter | johnson)`);
   if (o.lossNetwork !== 'random' && o.lossNetwork !== 'inception') throw new Error(`unknown --loss-network ${o.lossNetwork} (random | inception)`);
   const lossNetwork = o.lossNetwork;
+  // Before any tensor: the thread count is fixed once tensors live on the backend.
+  await initBackend(undefined, o.threads !== undefined ? { threads: o.threads } : {});
   const initial = o.init ? StyleNet.deserialize(new Uint8Array(await readFile(o.init))) : undefined;
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new Error('interrupted (SIGINT)')));
@@ -102,6 +107,7 @@ async function main(): Promise<void> {
     styleScale: o.styleScale,
     seed: o.seed,
     lossNetwork,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,
     signal: controller.signal,
@@ -120,7 +126,7 @@ async function main(): Promise<void> {
   await writeFile(o.out, result.net.serialize());
   await writeFile(`${o.out}.json`, JSON.stringify({ losses: result.losses, ...result.metadata }, null, 2));
   console.log(
-    `wrote ${o.out} (${result.metadata.stepsCompleted} steps, ${result.metadata.msPerStep.toFixed(0)} ms/step on ${result.metadata.backend})`,
+    `wrote ${o.out} (${result.metadata.stepsCompleted} steps, ${result.metadata.msPerStep.toFixed(0)} ms/step on ${result.metadata.backend}${result.metadata.threads ? `, ${result.metadata.threads} threads` : ''})`,
   );
   initial?.dispose();
   result.net.dispose();

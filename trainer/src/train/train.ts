@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type TrainingBackend } from '../kernels/backend.js';
+import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
 import { StyleLoss, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style_loss.js';
 import { StyleNet, type StyleNetConfig } from '../model/network.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -52,6 +52,12 @@ export interface TrainOptions {
   previewSize?: number;
   /** Force a backend (default: initBackend's choice, which honours NST_TF_BACKEND). */
   backend?: TrainingBackend;
+  /**
+   * Threads of the WASM backend: each op of a step split across them (default:
+   * NST_TRAIN_THREADS, else 1). The count is process-wide: set it before any tensor exists
+   * (an `initial` network made on a backend of another count is refused).
+   */
+  threads?: number;
 }
 
 export interface TrainMetadata {
@@ -75,6 +81,8 @@ export interface TrainMetadata {
   photosSha256: string;
   photoCount: number;
   backend: TrainingBackend;
+  /** WASM threads (absent on other backends, and in versions trained before the choice: 1). */
+  threads?: number;
   finetuned: boolean;
   resumedFromStep?: number;
   stepsCompleted: number;
@@ -150,7 +158,7 @@ async function renderPreview(net: StyleNet, input: tf.Tensor4D): Promise<Uint8Ar
 
 export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const startedAt = new Date();
-  const backend = await initBackend(options.backend);
+  const backend = await initBackend(options.backend, options.threads !== undefined ? { threads: options.threads } : {});
   const batchSize = options.batchSize ?? DEFAULT_TRAIN_OPTIONS.batchSize;
   const imageSize = options.imageSize ?? DEFAULT_TRAIN_OPTIONS.imageSize;
   const learningRate = options.learningRate ?? DEFAULT_TRAIN_OPTIONS.learningRate;
@@ -317,6 +325,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
       photosSha256: photos.datasetHash,
       photoCount: photos.files.length,
       backend,
+      ...(backend === 'wasm' ? { threads: wasmThreadCount() } : {}),
       finetuned: options.initial !== undefined,
       ...(resumedFromStep !== undefined ? { resumedFromStep } : {}),
       stepsCompleted: step,
