@@ -71,6 +71,55 @@ describe('shipping files pass their linters', () => {
   });
 });
 
+/** The body of the block `head {` that starts at `from` in a Jenkinsfile (braces balanced). */
+function block(text: string, from: number): string {
+  const open = text.indexOf('{', from);
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(open + 1, i);
+  }
+  throw new Error(`unbalanced block at ${from}`);
+}
+
+/** The directives directly inside a block (nested blocks blanked out). */
+const topLevel = (body: string): string => {
+  let out = '';
+  let depth = 0;
+  for (const ch of body) {
+    if (ch === '}') depth--;
+    out += depth === 0 ? ch : ch === '\n' ? '\n' : ' ';
+    if (ch === '{') depth++;
+  }
+  return out;
+};
+
+describe('the Jenkinsfile waits for the production approval without an executor or a build-wide clock', () => {
+  it('no agent and no timeout at the top; the input stage takes no agent and has its own timeout; agents per stage', async () => {
+    const text = (await readFile(join(REPO_DIR, 'Jenkinsfile'), 'utf8')).replace(/\/\/.*$/gm, '');
+    const pipeline = block(text, text.indexOf('pipeline {'));
+    const top = topLevel(pipeline);
+    // A top-level agent holds its executor through every stage, the approval included.
+    expect(top, 'pipeline-level agent').toMatch(/^\s*agent none\s*$/m);
+    // A pipeline-wide timeout covers the approval: a stage's longer one never applies.
+    const options = /^\s*options\s*\{/m.exec(top);
+    if (options) expect(block(pipeline, options.index), 'pipeline-level options').not.toMatch(/timeout\s*\(/);
+    const stages = [...pipeline.matchAll(/stage\('([^']+)'\)\s*\{/g)].map((m) => ({ name: m[1]!, body: block(pipeline, m.index) }));
+    const gated = stages.filter((s) => /^\s*input\s*\{/m.test(topLevel(s.body)));
+    expect(gated.map((s) => s.name)).toEqual(['Approve prod']);
+    for (const stage of gated) {
+      expect(topLevel(stage.body), `${stage.name} takes no agent`).toMatch(/^\s*agent none\s*$/m);
+      expect(stage.body, `${stage.name} has its own timeout`).toMatch(/timeout\(time: 1, unit: 'DAYS'\)/);
+    }
+    // Every step runs on an agent some enclosing stage takes.
+    for (const stage of stages.filter((s) => /\bsh\b/.test(topLevel(s.body)) || /^\s*steps\s*\{[\s\S]*\bsh\b/m.test(s.body))) {
+      const enclosing = stages.filter((s) => s.body.includes(stage.body));
+      // topLevel blanks the agent's label: `agent {   }`.
+      expect(enclosing.some((s) => /^\s*agent \{\s*\}\s*$/m.test(topLevel(s.body))), `stage ${stage.name} runs its sh steps on an agent`).toBe(true);
+    }
+  });
+});
+
 describe('secrets and compose agree with what they feed', () => {
   it('the dev example, the Ansible template and the prod ExternalSecret provide the same Secret keys', async () => {
     const example = keysOfEnvFile(await readFile(join(K8S_DIR, 'overlays/dev/secrets.env.example'), 'utf8'));
