@@ -222,6 +222,21 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     }
   });
 
+  it("Istio's proxy runs as a native sidecar in every injected pod, so init containers reach the mesh and the app drains first", async () => {
+    // A classic sidecar starts after the init containers (Kibana's, dialing Elasticsearch
+    // through STRICT mTLS, looped forever), may start after the app (which then finds its
+    // stores unreachable) and drains in 5 s on SIGTERM whatever the pod's grace period.
+    const namespace = byKind('Namespace').find((o) => o.metadata.name === 'nst');
+    expect(namespace?.metadata.labels?.['istio-injection']).toBe('enabled');
+    const job = parse(await readFile(join(REPO_DIR, 'k8s/jobs/finetune-job.yaml'), 'utf8')) as K8sObject;
+    for (const o of [...objects, job]) {
+      if (!['Deployment', 'StatefulSet', 'Job'].includes(o.kind)) continue;
+      const annotations = spec<{ template: { metadata?: { annotations?: Record<string, string> } } }>(o).template.metadata?.annotations ?? {};
+      if (annotations['sidecar.istio.io/inject'] === 'false') continue;
+      expect(annotations['sidecar.istio.io/nativeSidecar'], `${o.kind}/${o.metadata.name ?? 'finetune'} native sidecar`).toBe('true');
+    }
+  });
+
   it('every container has requests and limits, and runs without privilege escalation', () => {
     for (const w of workloads(objects)) {
       expect(w.pod.securityContext?.runAsNonRoot, `${w.name} runs as non-root`).toBe(true);
