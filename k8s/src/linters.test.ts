@@ -129,7 +129,7 @@ describe('secrets and compose agree with what they feed', () => {
     expect(external.spec.data.map((d) => d.secretKey).sort()).toEqual(example);
   });
 
-  it('compose builds from existing Dockerfiles, mounts existing files (the APM server accepting its mounted config) and documents every variable it needs', async () => {
+  it('compose builds from existing Dockerfiles, mounts existing files (the APM server accepting its mounted config), waits for a healthy Elasticsearch and documents every variable it needs', async () => {
     const text = await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8');
     const compose = parse(text, { merge: true }) as { services: Record<string, { build?: { dockerfile: string }; volumes?: string[] }> };
     for (const [name, service] of Object.entries(compose.services)) {
@@ -146,6 +146,15 @@ describe('secrets and compose agree with what they feed', () => {
       const config = service.command?.[service.command.indexOf('-c') + 1];
       const mounted = (service.volumes ?? []).some((v) => v.startsWith('./') && v.split(':')[1] === config);
       if (mounted) expect(service.command, `${name} reads ${config} from the checkout`).toContain('--strict.perms=false');
+    }
+    // A service that writes to Elasticsearch starts once it answers, not merely once it runs.
+    for (const [name, service] of Object.entries(compose.services) as [string, { environment?: Record<string, string>; depends_on?: Record<string, { condition?: string }> | string[] }][]) {
+      const url = service.environment?.ELASTICSEARCH_URL;
+      if (!url) continue;
+      const host = new URL(url).hostname;
+      expect(Object.keys(compose.services), `${name}'s ELASTICSEARCH_URL`).toContain(host);
+      const dependsOn = Array.isArray(service.depends_on) ? {} : (service.depends_on ?? {});
+      expect(dependsOn[host]?.condition, `${name} waits for a healthy ${host}`).toBe('service_healthy');
     }
     const needed = [...new Set([...text.matchAll(/\$\{([A-Z_]+)[:}-]/g)].map((m) => m[1]!))].sort();
     const documented = keysOfEnvFile(await readFile(join(REPO_DIR, 'docker/compose.env.example'), 'utf8'));
