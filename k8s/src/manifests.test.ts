@@ -394,6 +394,17 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     expect(rules.filter((r) => !r.apiGroups.includes('apps')).every((r) => r.apiGroups.join() === 'networking.istio.io')).toBe(true);
   });
 
+  it('a ReadWriteMany claim names its storage class, one k8s/README.md tells operators to provide', async () => {
+    // The default classes of the clouds are block storage: an RWX claim on them stays Pending.
+    const readme = await readFile(join(REPO_DIR, 'k8s/README.md'), 'utf8');
+    for (const claim of byKind('PersistentVolumeClaim')) {
+      const c = spec<{ accessModes: string[]; storageClassName?: string }>(claim);
+      if (!c.accessModes.includes('ReadWriteMany')) continue;
+      expect(c.storageClassName, `claim ${claim.metadata.name} storage class`).toBeTruthy();
+      expect(readme, `k8s/README.md documents the class ${c.storageClassName}`).toContain(`StorageClass named \`${c.storageClassName}\``);
+    }
+  });
+
   it('only the trainer mounts the registry writable', () => {
     for (const w of workloads(objects)) {
       for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
