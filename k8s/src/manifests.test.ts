@@ -405,6 +405,27 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     }
   });
 
+  it('no disruption budget blocks a node drain, and replicated request-path pods prefer different nodes', () => {
+    const pods = workloads(objects);
+    const minReplicas = (w: Workload): number => {
+      const hpa = byKind('HorizontalPodAutoscaler').find((h) => spec<{ scaleTargetRef: { name: string } }>(h).scaleTargetRef.name === w.name);
+      return hpa ? spec<{ minReplicas: number }>(hpa).minReplicas : (w.replicas ?? 1);
+    };
+    for (const pdb of byKind('PodDisruptionBudget')) {
+      const b = spec<{ selector: { matchLabels: Labels }; minAvailable?: number | string | null; maxUnavailable?: number | string }>(pdb);
+      const selected = pods.filter((w) => w.replicas !== 0 && matches(b.selector.matchLabels, w.labels));
+      const replicas = selected.reduce((sum, w) => sum + minReplicas(w), 0);
+      if (typeof b.minAvailable === 'number') expect(b.minAvailable, `budget ${pdb.metadata.name} over ${replicas} replicas`).toBeLessThan(replicas);
+      else expect(b.maxUnavailable, `budget ${pdb.metadata.name}`).toBeGreaterThanOrEqual(1);
+    }
+    for (const w of pods.filter((p) => p.kind === 'Deployment' && minReplicas(p) >= 2)) {
+      type Term = { topologyKey: string; labelSelector: { matchLabels: Labels } };
+      const anti = (w.pod as unknown as { affinity?: { podAntiAffinity?: { preferredDuringSchedulingIgnoredDuringExecution?: { podAffinityTerm: Term }[]; requiredDuringSchedulingIgnoredDuringExecution?: Term[] } } }).affinity?.podAntiAffinity;
+      const terms = [...(anti?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => t.podAffinityTerm), ...(anti?.requiredDuringSchedulingIgnoredDuringExecution ?? [])];
+      expect(terms.some((t) => t.topologyKey === 'kubernetes.io/hostname' && matches(t.labelSelector.matchLabels, w.labels)), `${w.name} (${minReplicas(w)} replicas) spreads over nodes`).toBe(true);
+    }
+  });
+
   it('only the trainer mounts the registry writable', () => {
     for (const w of workloads(objects)) {
       for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
