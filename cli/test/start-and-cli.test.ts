@@ -97,7 +97,10 @@ describe('npm start and the nst CLI', () => {
   it('starts every service, generates the admin token, and says where everything is', async () => {
     expect(output).toContain(`StyleService     ${env['NST_STYLE_ADDR']}`);
     expect(output).toContain(`TrainerService   ${env['NST_TRAINER_ADDR']}`);
-    expect(output).toContain('grpcurl -plaintext');
+    // buf comes with the project (npx), grpcurl rarely: buf's form first.
+    expect(output).toContain(`npx buf curl --protocol grpc --http2-prior-knowledge http://${env['NST_STYLE_ADDR']}/nst.v1.StyleService/ListStyles`);
+    expect(output.indexOf('npx buf curl')).toBeLessThan(output.indexOf('grpcurl -plaintext'));
+    expect(output).toContain(path.join(env['NST_DATA_DIR']!, 'logs', '<service>.log'));
     expect(output).toMatch(/nothing was seeded/);
     const tokenFile = path.join(env['NST_DATA_DIR']!, 'admin-token');
     expect(output).toContain(tokenFile);
