@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { K8S_DIR, REPO_DIR } from './render';
 
 const run = promisify(execFile);
@@ -127,6 +127,23 @@ describe('secrets and compose agree with what they feed', () => {
     const external = parse(await readFile(join(K8S_DIR, 'overlays/prod/external-secret.yaml'), 'utf8')) as { spec: { data: { secretKey: string }[] } };
     expect(template).toEqual(example);
     expect(external.spec.data.map((d) => d.secretKey).sort()).toEqual(example);
+  });
+
+  it('Kibana gets a fixed saved-object encryption key of 32 characters or more, in the cluster and in compose', async () => {
+    // Without one Kibana makes up a key at each start and loses its encrypted saved objects.
+    const envValue = (text: string, key: string): string | undefined =>
+      text.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+    const docs = parseAllDocuments(await readFile(join(K8S_DIR, 'base/observability/kibana.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; spec?: { template: { spec: { containers: { name: string; env?: { name: string; valueFrom?: { secretKeyRef?: { key: string } } }[] }[] } } } });
+    const kibana = docs.find((d) => d.kind === 'Deployment')!.spec!.template.spec.containers.find((c) => c.name === 'kibana')!;
+    const ref = kibana.env?.find((e) => e.name === 'XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY')?.valueFrom?.secretKeyRef?.key;
+    expect(ref, 'the Kibana container takes its key from nst-secrets').toBeDefined();
+    const example = envValue(await readFile(join(K8S_DIR, 'overlays/dev/secrets.env.example'), 'utf8'), ref!);
+    expect(example?.length, `${ref} in secrets.env.example`).toBeGreaterThanOrEqual(32);
+    const compose = parse(await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8')) as { services: Record<string, { image?: string; environment?: Record<string, string> }> };
+    const service = Object.values(compose.services).find((c) => (c.image ?? '').startsWith('docker.elastic.co/kibana/'))!;
+    const variable = /^\$\{([A-Z_]+)/.exec(service.environment?.XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY ?? '')?.[1];
+    expect(variable, 'compose passes Kibana its key from docker/compose.env').toBeDefined();
+    expect(envValue(await readFile(join(REPO_DIR, 'docker/compose.env.example'), 'utf8'), variable!)?.length).toBeGreaterThanOrEqual(32);
   });
 
   it('compose builds from existing Dockerfiles, mounts existing files (the APM server accepting its mounted config), waits for a healthy Elasticsearch and documents every variable it needs', async () => {
