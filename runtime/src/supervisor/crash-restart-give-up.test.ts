@@ -18,7 +18,7 @@ function service(key: string, code: string, ready?: SupervisedService['ready']):
     children,
     spawn: () => {
       starts.push(Date.now());
-      const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+      const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });
       children.push(child);
       return child;
     },
@@ -26,12 +26,12 @@ function service(key: string, code: string, ready?: SupervisedService['ready']):
   };
 }
 
-/** Stays up until SIGTERM, then exits 0. */
-const WELL_BEHAVED = "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);";
+/** Stays up until SIGTERM, then exits 0; says "up" once its handler is installed. */
+const WELL_BEHAVED = "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000); process.stdout.write('up');";
 /** Ignores SIGTERM: only SIGKILL ends it. */
-const STUBBORN = "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); process.stdout.write('');";
-/** Readiness for the two above: time for node to start and install its SIGTERM handler. */
-const settled = () => new Promise<void>((resolve) => setTimeout(resolve, 250));
+const STUBBORN = "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); process.stdout.write('up');";
+/** Readiness for the two above: the child has installed its SIGTERM handler (a loaded machine may take a while). */
+const settled = (child: ChildProcess) => new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
 /** Up long enough to count as started, then crashes with status 3. */
 const CRASHING = 'setTimeout(() => process.exit(3), 40);';
 
@@ -69,7 +69,7 @@ describe('Supervisor', () => {
     expect(outcome.unclean.map((u) => [u.service.key, u.exit.signal])).toEqual([['stubborn', 'SIGKILL']]);
     expect(stubborn.children[0]?.signalCode).toBe('SIGKILL');
     const lastCrash = crashing.starts.at(-1) as number;
-    expect(gaveUpAt - lastCrash).toBeLessThan(2000);
+    expect(gaveUpAt - lastCrash).toBeLessThan(3000);
   });
 
   it('forgets crashes older than the window, so a service that crashes now and then is always restarted at the first delay', async () => {
@@ -136,7 +136,7 @@ describe('Supervisor', () => {
   });
 
   it('a failed readiness check is a failed start too', async () => {
-    const slow = service('slow', WELL_BEHAVED, () => settled().then(() => Promise.reject(new Error('no answer within 1 s'))));
+    const slow = service('slow', WELL_BEHAVED, (child) => settled(child).then(() => Promise.reject(new Error('no answer within 1 s'))));
     const supervisor = new Supervisor([slow], { report: () => undefined });
     expect(await supervisor.start()).toBe(false);
     const outcome = await supervisor.done;
