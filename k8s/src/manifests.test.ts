@@ -7,9 +7,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '@nst/runtime';
-import { REPO_DIR } from './render';
+import { REPO_DIR, ROUTING_FILE } from './render';
 import { validateObject } from './schemas';
 import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';
 
@@ -117,10 +117,21 @@ const imageName = (image: string): string => image.replace(/:[^/]*$/, '');
 
 describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay) => {
   let objects: K8sObject[] = [];
+  // What `kubectl apply -k` applies, without what ReleaseService applies itself.
+  let applied: K8sObject[] = [];
   const byKind = (kind: string): K8sObject[] => objects.filter((o) => o.kind === kind);
   beforeAll(async () => {
-    objects = await renderOverlay(overlay);
+    applied = await renderOverlay(overlay);
+    // The cluster as it runs: the overlay, and StyleService's routing, which ReleaseService
+    // applies at its first pass from the rollout state (the generated file: the initial one).
+    const routing = parseAllDocuments(await readFile(ROUTING_FILE, 'utf8')).map((d) => d.toJS() as K8sObject).filter(Boolean);
+    objects = [...applied, ...routing];
   }, 60_000);
+
+  it("leaves StyleService's routing to ReleaseService: applying the overlay never resets a live canary split", () => {
+    const owned = applied.filter((o) => o.kind === 'DestinationRule' || (o.kind === 'VirtualService' && JSON.stringify(o).includes('nst-inference')));
+    expect(owned.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
 
   it('renders every part of the platform into namespace nst', () => {
     const names = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
