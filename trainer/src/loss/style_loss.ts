@@ -35,7 +35,7 @@ export interface StyleLossOptions {
   imageSize: number;
   /** Relative sizes at which style statistics are matched (default 1 and 0.5). */
   scales?: number[];
-  /** Style image size relative to the crops (default 1): > 1 keeps more of the painting, so its strokes come out larger in pixels. */
+  /** Style image size relative to the crops: > 1 gives smaller brush strokes (default 1). */
   styleScale?: number;
   /** Index of the feature layer compared for content (default 1, the second layer). */
   contentLayer?: number;
@@ -48,13 +48,6 @@ export interface StyleLossOptions {
   seed?: number;
   /** Which feature network the loss sees (default 'random'; see LossNetworkName). */
   network?: LossNetworkName;
-  /**
-   * Shift the images the loss sees by one pixel, cycling through the four offsets of a 2x2
-   * grid from call to call (default: on for 'inception'). InceptionV3 starts with stride-2
-   * convolutions, whose gradients favour one pixel phase: trained without the shift, the
-   * networks painted a fine diagonal grid over every picture (auvers and great-wave, 600 steps).
-   */
-  shiftJitter?: boolean;
 }
 
 /**
@@ -176,13 +169,10 @@ export class StyleLoss {
   private readonly styleMean: tf.Tensor;
   private readonly styleStd: tf.Tensor;
   private readonly styleCorrelation: tf.Tensor;
-  readonly shiftJitter: boolean;
-  private calls = 0;
 
   constructor(options: StyleLossOptions) {
     this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...options.weights };
     const inception = options.network === 'inception';
-    this.shiftJitter = options.shiftJitter ?? inception;
     // InceptionV3's layers already span receptive fields of 3 to ~100 px, so one scale
     // suffices there; the random network's 31 px needed a second, half-size pass.
     this.scales = options.scales ?? (inception ? [1] : [1, 0.5]);
@@ -223,14 +213,6 @@ export class StyleLoss {
    * call inside tf.tidy / an optimiser's minimize.
    */
   terms(output: tf.Tensor4D, photo: tf.Tensor4D): Record<LossTerm | 'total', tf.Scalar> {
-    if (this.shiftJitter) {
-      const phase = this.calls++ % 4;
-      const [, fullH, fullW] = output.shape;
-      const begin = [0, phase >> 1, phase & 1, 0];
-      const size = [-1, fullH - 1, fullW - 1, -1];
-      output = tf.slice(output, begin, size);
-      photo = tf.slice(photo, begin, size);
-    }
     const [, h, w] = output.shape;
     const styleParts: tf.Scalar[] = [];
     let outputFeatures: tf.Tensor4D[] = [];

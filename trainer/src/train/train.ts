@@ -34,7 +34,7 @@ export interface TrainOptions {
   imageSize?: number;
   learningRate?: number;
   lossWeights?: Partial<LossWeights>;
-  /** Style image size relative to crops (larger: more of the painting kept, strokes larger in pixels). Default 1. */
+  /** Style image size relative to crops (larger: finer strokes). Default 1. */
   styleScale?: number;
   /** Seed of the network initialisation and the data order. Default 1. */
   seed?: number;
@@ -72,8 +72,6 @@ export interface TrainMetadata {
     lossSeed: number;
     /** Absent in versions trained before the choice existed: those used 'random'. */
     lossNetwork?: LossNetworkName;
-    /** Whether the loss shifted its inputs by a pixel from step to step (StyleLoss shiftJitter); absent before it existed: off. */
-    shiftJitter?: boolean;
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -196,7 +194,6 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     seed,
     lossSeed: TRAINING_LOSS_SEED,
     lossNetwork,
-    shiftJitter: loss.shiftJitter,
     config: net.config,
     optimizer: 'adam',
   };
