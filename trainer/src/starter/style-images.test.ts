@@ -1,5 +1,7 @@
 import sharp from 'sharp';
+import { ModelRegistry } from '@nst/runtime';
 import { describe, expect, it } from 'vitest';
+import { STARTER_DIR } from './build';
 import { GALLERY_PHOTOS, STARTER_STYLES, TRAINING_PHOTOS } from './catalogue';
 import { renderHatch, renderMosaic, renderSwirl } from './style-images';
 
@@ -39,8 +41,27 @@ describe('starter catalogue', () => {
     expect(GALLERY_PHOTOS.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('ships every catalogue style, with the manifest the catalogue gives it, and no other', async () => {
+    const registry = await ModelRegistry.open(STARTER_DIR, { readOnly: true });
+    const shipped = await registry.listStyles();
+    expect(shipped.map((s) => s.id).sort()).toEqual(STARTER_STYLES.map((s) => s.id).sort());
+    for (const style of STARTER_STYLES) {
+      const manifest = shipped.find((s) => s.id === style.id)!;
+      expect({ displayName: manifest.displayName, description: manifest.description, origin: manifest.origin, licence: manifest.licence }).toEqual({
+        displayName: style.displayName,
+        description: style.description,
+        origin: style.origin,
+        licence: style.licence,
+      });
+      // The latest version was trained the way the catalogue says the style trains.
+      const latest = await registry.latestVersion(style.id);
+      expect(latest.metadata.hyperparameters['lossNetwork'] ?? 'random').toBe(style.training?.lossNetwork ?? 'random');
+      expect(latest.metadata.hyperparameters['styleScale']).toBe(style.training?.styleScale ?? 1);
+    }
+  });
+
   it('records origin and licence for every style, with registry-safe ids', () => {
-    expect(STARTER_STYLES.length).toBeGreaterThanOrEqual(4);
+    expect(STARTER_STYLES.length).toBeGreaterThanOrEqual(6);
     for (const s of STARTER_STYLES) {
       expect(s.id).toMatch(/^[a-z0-9][a-z0-9-]{0,47}$/);
       expect(s.origin.length).toBeGreaterThan(10);
