@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { ENVOY_COPY, ENVOY_SOURCE, initialRollouts, renderGeneratedFiles, renderRoutingYaml, REPO_DIR, ROUTING_FILE, starterStyleIds } from './render';
+import { ENVOY_COPY, ENVOY_SOURCE, initialRollouts, latestStarterVersions, renderGeneratedFiles, renderRoutingYaml, REPO_DIR, ROUTING_FILE, starterStyleIds } from './render';
 
 describe('generated kustomize files', () => {
   it('are committed exactly as a fresh render writes them (no drift)', async () => {
@@ -21,8 +21,10 @@ describe('generated kustomize files', () => {
     expect(await readFile(ENVOY_COPY)).toEqual(await readFile(ENVOY_SOURCE));
   });
 
-  it('routes every starter style to its stable version 1 on the stable track, with no canary', async () => {
+  it('routes every starter style to its newest version on the stable track, with no canary', async () => {
     const styles = await starterStyleIds();
+    const latest = await latestStarterVersions();
+    expect(latest['elephants']).toBe('2'); // a retrained starter is served, not its first version
     expect(styles.length).toBeGreaterThan(0);
     const [rule, service] = parseAllDocuments(await readFile(ROUTING_FILE, 'utf8')).map((d) => d.toJS());
     expect(rule.spec.subsets).toEqual([
@@ -33,7 +35,7 @@ describe('generated kustomize files', () => {
     expect(routes.map((r) => r.name)).toEqual(['pinned', ...styles.map((s) => `${s}-stable`), 'unrouted']);
     for (const route of routes) {
       expect(route.route.map((r) => r.destination.subset), route.name).toEqual(['stable']);
-      if (route.name.endsWith('-stable')) expect(route.route[0]!.headers?.request.set, route.name).toEqual({ 'x-nst-version': '1' });
+      if (route.name.endsWith('-stable')) expect(route.route[0]!.headers?.request.set, route.name).toEqual({ 'x-nst-version': latest[route.name.replace(/-stable$/, '')] });
     }
   });
 

@@ -47,14 +47,24 @@ export async function starterStyleIds(dir = STARTER_DIR): Promise<string[]> {
   return ids.sort();
 }
 
-/** The state a fresh install starts in: each starter style stable at version 1. */
-export function initialRollouts(styles: readonly string[]): RolloutRecord[] {
+/** Each starter style's newest version: what ReleaseService makes stable on a fresh install. */
+export async function latestStarterVersions(dir = STARTER_DIR): Promise<Record<string, string>> {
+  const latest: Record<string, string> = {};
+  for (const style of await starterStyleIds(dir)) {
+    const versions = (await readdir(join(dir, style, 'versions')).catch(() => [] as string[])).filter((v) => /^[1-9][0-9]*$/.test(v)).map(Number);
+    latest[style] = String(versions.length ? Math.max(...versions) : 1);
+  }
+  return latest;
+}
+
+/** The state a fresh install starts in: each starter style stable at its newest version (1 unless given). */
+export function initialRollouts(styles: readonly string[], versions: Readonly<Record<string, string>> = {}): RolloutRecord[] {
   return styles.map((style) =>
     RolloutRecordSchema.parse({
       style,
       rolloutId: `${style}-initial`,
       phase: 'stable',
-      stableVersion: '1',
+      stableVersion: versions[style] ?? '1',
       canaryWeight: 0,
       ladder: INITIAL_LADDER,
       updatedAt: INITIAL_AT,
@@ -83,7 +93,7 @@ export function renderRoutingYaml(rollouts: readonly RolloutRecord[]): string {
 export async function renderGeneratedFiles(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   files.set(ENVOY_COPY, await readFile(ENVOY_SOURCE, 'utf8'));
-  files.set(ROUTING_FILE, renderRoutingYaml(initialRollouts(await starterStyleIds())));
+  files.set(ROUTING_FILE, renderRoutingYaml(initialRollouts(await starterStyleIds(), await latestStarterVersions())));
   return files;
 }
 
