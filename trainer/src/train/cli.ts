@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   await writeFile(o.out, result.net.serialize());
   await writeFile(`${o.out}.json`, JSON.stringify({ losses: result.losses, ...result.metadata }, null, 2));
   console.log(
-    `wrote ${o.out} (${result.metadata.stepsCompleted} steps, ${result.metadata.msPerStep.toFixed(0)} ms/step on ${result.metadata.backend}${result.metadata.threads ? `, ${result.metadata.threads} threads` : ''})`,
+    `wrote ${o.out} (${result.metadata.stepsCompleted} steps, ${result.metadata.msPerStep.toFixed(0)} ms/step on ${result.metadata.backend}${result.metadata.threads ? `, ${result.metadata.threads} thread${result.metadata.threads > 1 ? 's' : ''}` : ''})`,
   );
   initial?.dispose();
   result.net.dispose();
