@@ -21,6 +21,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, writeSync } from 'node:fs';
 import { access, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   addressInUsePort,
@@ -182,21 +183,11 @@ function pipeOutput(child: ChildProcess, logFd: number, onLine: (line: string) =
     [child.stderr, process.stderr],
   ] as const) {
     if (!stream) continue;
-    stream.setEncoding('utf8');
-    let partial = '';
-    const emit = (line: string): void => {
+    // readline splits on line ends and hands over a last line without one when the stream ends.
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
       target.write(`${line}\n`);
       writeSync(logFd, `${line.replace(ANSI, '')}\n`);
       onLine(line);
-    };
-    stream.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) emit(line);
-    });
-    stream.on('end', () => {
-      if (partial) emit(partial);
-      partial = '';
     });
   }
 }

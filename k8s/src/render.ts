@@ -16,6 +16,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderIstioRouting, RolloutRecordSchema, type RolloutRecord } from '@nst/mesh';
+import { ModelRegistry } from '@nst/runtime';
 import { stringify } from 'yaml';
 
 export const K8S_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,12 +50,8 @@ export async function starterStyleIds(dir = STARTER_DIR): Promise<string[]> {
 
 /** Each starter style's newest version: what ReleaseService makes stable on a fresh install. */
 export async function latestStarterVersions(dir = STARTER_DIR): Promise<Record<string, string>> {
-  const latest: Record<string, string> = {};
-  for (const style of await starterStyleIds(dir)) {
-    const versions = (await readdir(join(dir, style, 'versions')).catch(() => [] as string[])).filter((v) => /^[1-9][0-9]*$/.test(v)).map(Number);
-    latest[style] = String(versions.length ? Math.max(...versions) : 1);
-  }
-  return latest;
+  const registry = await ModelRegistry.open(dir, { readOnly: true });
+  return Object.fromEntries((await registry.listStyles()).map((style) => [style.id, String(style.versions.at(-1) ?? 1)]));
 }
 
 /** The state a fresh install starts in: each starter style stable at its newest version (1 unless given). */

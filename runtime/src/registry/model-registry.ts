@@ -682,34 +682,31 @@ export class ModelRegistry {
       if (errorCode(error) === 'ENOENT') return;
       throw error;
     }
+    const seeded = await Promise.all(
+      names
+        .sort((a, b) => Number(a) - Number(b))
+        .map(async (name) => VersionMetadataSchema.parse(JSON.parse(await readFile(join(seedVersionsDir, name, METADATA_FILE), 'utf8')))),
+    );
+    const seedModelOf = new Map(seeded.map((v) => [v.version, v.sha256.model]));
     const held = new Map((await this.listVersions(style)).map((v) => [v.metadata.sha256.model, v.version]));
-    for (const name of names.sort((a, b) => Number(a) - Number(b))) {
-      const dir = join(seedVersionsDir, name);
-      const seeded = VersionMetadataSchema.parse(JSON.parse(await readFile(join(dir, METADATA_FILE), 'utf8')));
-      if (held.has(seeded.sha256.model)) continue;
+    for (const metadata of seeded) {
+      if (held.has(metadata.sha256.model)) continue;
       try {
-        await writeFile(join(this.styleDir(style), `.seeded-${seeded.sha256.model}`), `${seeded.version}\n`, { flag: 'wx' });
+        await writeFile(join(this.styleDir(style), `.seeded-${metadata.sha256.model}`), `${metadata.version}\n`, { flag: 'wx' });
       } catch (error) {
         if (errorCode(error) === 'EEXIST') continue; // another process registers (or registered) it
         throw error;
       }
-      const { style: _style, version: _version, createdAt: _createdAt, sha256: _sha256, parentVersion, ...rest } = seeded;
+      const { style: _style, version, createdAt: _createdAt, sha256: _sha256, parentVersion, ...rest } = metadata;
       // The seed's parent number means nothing here; the same model's number here does.
-      const parentSha = parentVersion === null ? undefined : (await this.seedMetadata(seedVersionsDir, parentVersion))?.sha256.model;
+      const parentModel = parentVersion === null ? undefined : seedModelOf.get(parentVersion);
+      const dir = join(seedVersionsDir, String(version));
       const record = await this.registerVersion(style, {
         model: new Uint8Array(await readFile(join(dir, MODEL_FILE))),
         weights: new Uint8Array(await readFile(join(dir, WEIGHTS_FILE))),
-        metadata: { ...rest, parentVersion: (parentSha === undefined ? undefined : held.get(parentSha)) ?? null },
+        metadata: { ...rest, parentVersion: (parentModel === undefined ? undefined : held.get(parentModel)) ?? null },
       });
-      held.set(seeded.sha256.model, record.version);
-    }
-  }
-
-  private async seedMetadata(seedVersionsDir: string, version: number): Promise<VersionMetadata | undefined> {
-    try {
-      return VersionMetadataSchema.parse(JSON.parse(await readFile(join(seedVersionsDir, String(version), METADATA_FILE), 'utf8')));
-    } catch {
-      return undefined;
+      held.set(metadata.sha256.model, record.version);
     }
   }
 }
