@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { JobState, TrainerServiceClient, type CreateStyleHeader, type Job, type WatchJobResponse } from '@nst/proto';
+import { JobState, LossNetwork, TrainerServiceClient, type CreateStyleHeader, type Job, type WatchJobResponse } from '@nst/proto';
 import { JsonlFeedbackStore, ModelRegistry } from '@nst/runtime';
 import { renderSwirl } from '../src/starter/style-images';
 import { FeedbackStoreReader } from '../src/service/feedback-adapter';
@@ -16,7 +16,8 @@ import { RegistryAdapter } from '../src/service/registry-adapter';
 import { launchTrainerService, type RunningTrainerService, type TrainerServiceOptions } from '../src/service/trainer-server';
 
 export const ADMIN_TOKEN = 'test-admin-token';
-export const TINY = { batchSize: 1, imageSize: 32 } as const;
+/** Seconds-long jobs: 32 px crops, too small for the ImageNet loss, so the random one. */
+export const TINY = { batchSize: 1, imageSize: 32, lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM } as const;
 
 export const silentLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -99,6 +99,18 @@ describe('TrainerService', () => {
     expect(got).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, resultVersion: '2' });
   });
 
+  it('trains a new style on the ImageNet loss unless asked otherwise, and fine-tunes it on the same loss', async () => {
+    const imagenet = { styleId: 'imagenet-test', displayName: 'ImageNet test', description: '', hyperparameters: { steps: 2, batchSize: 1, imageSize: 96 } };
+    const created = await createStyle(t.client, [{ header: imagenet }, { chunk: paintingBytes }]);
+    const trained = (await watchToEnd(t.client, created.id)).at(-1)!.job!;
+    expect(trained.state, trained.error).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect((await t.registry.getVersion('imagenet-test', 1)).metadata.hyperparameters).toMatchObject({ lossNetwork: 'inception', styleScale: 2, imageSize: 96 });
+    const { job } = await call(t.client, t.client.fineTune, { style: 'imagenet-test', version: '', reason: 'same loss', hyperparameters: { steps: 1, batchSize: 1, imageSize: 96 } }, admin());
+    const tuned = (await watchToEnd(t.client, job!.id)).at(-1)!.job!;
+    expect(tuned.state, tuned.error).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect((await t.registry.getVersion('imagenet-test', 2)).metadata.hyperparameters).toMatchObject({ lossNetwork: 'inception', styleScale: 2 });
+  });
+
   it('cancels a running job', async () => {
     const job = await createStyle(t.client, [{ header: header('cancelled-test', 500) }, { chunk: paintingBytes }]);
     await new Promise<void>((resolve, reject) => {
@@ -161,6 +173,7 @@ describe('TrainerService', () => {
       ['over the byte limit', [{ header: header('a-style', 2) }, { chunk: Buffer.alloc(150_000) }, { chunk: Buffer.alloc(150_000) }], status.RESOURCE_EXHAUSTED, /limit/],
       ['bad style id', [{ header: header('Not Valid!', 2) }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /style_id/],
       ['existing style', [{ header: header('swirl-test', 2) }, { chunk: paintingBytes }], status.ALREADY_EXISTS, /already exists/],
+      ['crops too small for the ImageNet loss', [{ header: { ...header('a-style', 2), hyperparameters: { steps: 2, imageSize: 64 } } }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /at least 96 px.*LOSS_NETWORK_RANDOM/],
       ['bad steps', [{ header: { ...header('a-style', 2), hyperparameters: { steps: 0 } } }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /steps/],
     ];
     for (const [name, messages, code, message] of cases) {

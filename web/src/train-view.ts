@@ -6,7 +6,7 @@ import { adminToken, callMetadata, setAdminToken, trainerService } from './api';
 import { announce, clear, confirmFirst, h, uid } from './dom';
 import { describeError } from './errors';
 import { formatDuration, slugify } from './format';
-import { JobKind, JobState, type Job } from './gen/nst/v1/trainer_service';
+import { JobKind, JobState, LossNetwork, type Job } from './gen/nst/v1/trainer_service';
 import { createImagePicker } from './image-picker';
 import { jobRowDetails, stepsText, withLiveJobs } from './job-format';
 import { createLossChart } from './loss-chart';
@@ -50,7 +50,8 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     'select',
     { id: sizeId },
     h('option', { value: '' }, 'Trainer default'),
-    h('option', { value: '32' }, '32 px: a quick trial run'),
+    // The ImageNet loss needs crops of 96 px or more: a trial run trains on the random one.
+    h('option', { value: '32', 'data-loss-network': 'random' }, '32 px: a quick trial run (colour and texture only)'),
     h('option', { value: '96' }, '96 px: fast, coarse'),
     h('option', { value: '192' }, '192 px: balanced'),
     h('option', { value: '256' }, '256 px: finer detail, slower'),
@@ -279,6 +280,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
       try {
         const stepCount = Number(steps.value);
         const imageSize = Number(cropSize.value);
+        const randomLoss = cropSize.selectedOptions[0]?.dataset['lossNetwork'] === 'random';
         const { job } = await trainerService.createStyleFromImage(
           {
             header: {
@@ -288,6 +290,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
               hyperparameters: {
                 ...(stepCount > 0 ? { steps: stepCount } : {}),
                 ...(imageSize > 0 ? { imageSize } : {}),
+                ...(randomLoss ? { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM } : {}),
               },
             },
             painting: new Uint8Array(await file.arrayBuffer()),

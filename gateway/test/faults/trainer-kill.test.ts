@@ -14,7 +14,7 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { type CreateStyleFromImageResponse, JobState, TrainerServiceClient, type Job } from '@nst/proto';
 import { ModelRegistry, waitForServing } from '@nst/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FINAL, painting, watchToEnd, writeTrainingPhotos } from '../../../trainer/test/harness';
+import { FINAL, painting, TINY, watchToEnd, writeTrainingPhotos } from '../../../trainer/test/harness';
 import { freePort } from '../fuzz/style-process';
 
 const START = fileURLToPath(new URL('../../../scripts/start.ts', import.meta.url));
@@ -73,7 +73,7 @@ describe('TrainerService killed with SIGKILL mid-job', () => {
     const job = await new Promise<Job>((resolve, reject) =>
       client.createStyleFromImage(
         {
-          header: { styleId: 'killed-mid-job', displayName: 'Killed mid-job', description: 'Trained through a SIGKILL.', hyperparameters: { steps: 60, batchSize: 1, imageSize: 32 } },
+          header: { styleId: 'killed-mid-job', displayName: 'Killed mid-job', description: 'Trained through a SIGKILL.', hyperparameters: { steps: 60, ...TINY } },
           painting: paintingBytes,
         },
         metadata,

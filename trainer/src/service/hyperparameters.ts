@@ -3,10 +3,17 @@
  * against per-kind defaults and checked, so a job record always holds the exact settings it
  * ran with.
  */
-import type { Hyperparameters } from '@nst/proto';
+import { LossNetwork, type Hyperparameters } from '@nst/proto';
 import type { JobKindName } from './job-store';
+import type { LossNetworkName } from '../loss/style_loss';
 import { RECOMMENDED_RECIPE } from '../train/recipe';
 import { invalidArgument } from './errors';
+
+/** The loss a version was trained with, which its fine-tunes keep. */
+export interface TrainingLoss {
+  lossNetwork: LossNetworkName;
+  styleScale: number;
+}
 
 export interface ResolvedHyperparameters {
   steps: number;
@@ -16,17 +23,22 @@ export interface ResolvedHyperparameters {
   /** Loss weights the request set; absent terms keep the loss's own defaults. */
   lossWeights: { content?: number; style?: number; tv?: number };
   seed: number;
+  lossNetwork: LossNetworkName;
+  styleScale: number;
 }
 
 /**
  * Defaults are the measured RECOMMENDED_RECIPE (train/train.ts), the recipe the starter styles
- * were trained with: sized for a 2-core machine without a GPU (WASM backend, about 17 minutes
- * for a new style on one core). A fine-tune continues an existing network for half the steps
- * at a lower learning rate so it adjusts rather than relearns.
+ * were trained with: sized for a 2-core machine without a GPU (WASM backend, about 16 minutes
+ * for a new style on one core), on the ImageNet loss at style scale 2 like every starter's
+ * latest version. A fine-tune continues an existing network for half the steps at a lower
+ * learning rate so it adjusts rather than relearns, on the loss its base version was trained
+ * with (JOB_DEFAULTS['fine-tune'] holds the loss only for versions that recorded none: those
+ * predate the ImageNet loss).
  */
 export const JOB_DEFAULTS: Record<JobKindName, Omit<ResolvedHyperparameters, 'lossWeights'>> = {
-  'create-style': { ...RECOMMENDED_RECIPE.fromScratch, seed: 1 },
-  'fine-tune': { ...RECOMMENDED_RECIPE.fineTune, seed: 1 },
+  'create-style': { ...RECOMMENDED_RECIPE.fromScratch, seed: 1, lossNetwork: 'inception', styleScale: 2 },
+  'fine-tune': { ...RECOMMENDED_RECIPE.fineTune, seed: 1, lossNetwork: 'random', styleScale: 1 },
 };
 
 export const LIMITS = {
@@ -35,7 +47,19 @@ export const LIMITS = {
   imageSize: [32, 512],
   learningRate: [1e-7, 1],
   lossWeight: [0, 1e9],
+  styleScale: [0.25, 4],
+  /**
+   * The ImageNet loss's deepest style layers (mixed0, mixed2) downsample by about 10: a 96 px
+   * crop gives them 9x9 positions, a 64 px one 5x5, too few for a Gram matrix to describe
+   * strokes (and under 24 px the stem's pooling has nothing left to pool).
+   */
+  imagenetMinImageSize: 96,
 } as const;
+
+const LOSS_NETWORKS: Partial<Record<LossNetwork, LossNetworkName>> = {
+  [LossNetwork.LOSS_NETWORK_IMAGENET]: 'inception',
+  [LossNetwork.LOSS_NETWORK_RANDOM]: 'random',
+};
 
 function checkRange(name: string, value: number, [min, max]: readonly [number, number], integer: boolean): number {
   if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
@@ -44,12 +68,27 @@ function checkRange(name: string, value: number, [min, max]: readonly [number, n
   return value;
 }
 
-export function resolveHyperparameters(kind: JobKindName, requested: Hyperparameters | undefined): ResolvedHyperparameters {
-  const defaults = JOB_DEFAULTS[kind];
+/**
+ * `base` is the loss of the version a fine-tune starts from (absent for a new style, or for a
+ * version trained before versions recorded it).
+ */
+export function resolveHyperparameters(kind: JobKindName, requested: Hyperparameters | undefined, base?: TrainingLoss): ResolvedHyperparameters {
+  const defaults = { ...JOB_DEFAULTS[kind], ...(kind === 'fine-tune' ? base : {}) };
   const r = requested ?? {};
   const imageSize = checkRange('image_size', r.imageSize ?? defaults.imageSize, LIMITS.imageSize, true);
   // The network downsamples twice by 2 and upsamples back: other sizes would not round-trip.
   if (imageSize % 4 !== 0) throw invalidArgument(`hyperparameters.image_size is ${imageSize}; use a multiple of 4`);
+  let lossNetwork = defaults.lossNetwork;
+  if (r.lossNetwork !== undefined && r.lossNetwork !== LossNetwork.LOSS_NETWORK_UNSPECIFIED) {
+    const named = LOSS_NETWORKS[r.lossNetwork];
+    if (!named) throw invalidArgument(`hyperparameters.loss_network ${r.lossNetwork} is not known; use LOSS_NETWORK_IMAGENET or LOSS_NETWORK_RANDOM`);
+    lossNetwork = named;
+  }
+  if (lossNetwork === 'inception' && imageSize < LIMITS.imagenetMinImageSize) {
+    throw invalidArgument(
+      `hyperparameters.image_size is ${imageSize}; the ImageNet loss needs crops of at least ${LIMITS.imagenetMinImageSize} px (its deepest layers would see too few positions): use a larger image_size, or loss_network LOSS_NETWORK_RANDOM for a quick trial`,
+    );
+  }
   const lossWeights: ResolvedHyperparameters['lossWeights'] = {};
   if (r.contentWeight !== undefined) lossWeights.content = checkRange('content_weight', r.contentWeight, LIMITS.lossWeight, false);
   if (r.styleWeight !== undefined) lossWeights.style = checkRange('style_weight', r.styleWeight, LIMITS.lossWeight, false);
@@ -61,5 +100,7 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
     imageSize,
     lossWeights,
     seed: r.seed ?? defaults.seed,
+    lossNetwork,
+    styleScale: checkRange('style_scale', r.styleScale ?? defaults.styleScale, LIMITS.styleScale, false),
   };
 }

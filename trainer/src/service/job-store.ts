@@ -50,6 +50,11 @@ export interface JobRecord {
   feedbackIds?: string[];
 }
 
+/** A record as older versions wrote it: before the loss network and style scale were settings. */
+type StoredJobRecord = Omit<JobRecord, 'hyperparameters'> & {
+  hyperparameters: Omit<ResolvedHyperparameters, 'lossNetwork' | 'styleScale'> & Partial<Pick<ResolvedHyperparameters, 'lossNetwork' | 'styleScale'>>;
+};
+
 /** Sortable, readable ids: creation time to the second, then randomness. */
 export function newJobId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -84,7 +89,9 @@ export class JobStore {
     for (const entry of await readdir(root, { withFileTypes: true })) {
       if (!entry.isDirectory() || !JOB_ID.test(entry.name)) continue;
       try {
-        const record = JSON.parse(await readFile(path.join(root, entry.name, 'job.json'), 'utf8')) as JobRecord;
+        const stored = JSON.parse(await readFile(path.join(root, entry.name, 'job.json'), 'utf8')) as StoredJobRecord;
+        // Jobs queued before the loss was a setting trained on the random network.
+        const record: JobRecord = { ...stored, hyperparameters: { lossNetwork: 'random', styleScale: 1, ...stored.hyperparameters } };
         store.jobs.set(record.id, record);
       } catch (error) {
         // A folder without a record is a job whose creation was interrupted: drop it.

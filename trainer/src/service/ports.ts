@@ -3,6 +3,7 @@
  * the calls it makes. registry-adapter.ts implements both over @nst/runtime; keeping the
  * service to these few calls is what lets the Elasticsearch feedback store slot in later.
  */
+import type { TrainingLoss } from './hyperparameters';
 
 export type VersionOriginName = 'starter' | 'train' | 'finetune';
 
@@ -17,6 +18,8 @@ export interface VersionInfo {
   losses: Record<string, number>;
   metrics: Record<string, number>;
   createdAt: string;
+  /** The loss the version was trained with; absent for versions that predate the record. */
+  training?: TrainingLoss;
 }
 
 /** A style's first registration: how people see it and the painting it was trained on. */

@@ -5,10 +5,19 @@
  * style behind.
  */
 import { RegistryConflictError, RegistryNotFoundError, type ModelRegistry, type VersionRecord } from '@nst/runtime';
+import type { TrainingLoss } from './hyperparameters';
 import type { NewVersion, TrainerRegistry, VersionInfo } from './ports';
+
+/** The loss a version's metadata records (registry metadata keeps hyperparameters untyped). */
+function trainingLoss(hyperparameters: Record<string, unknown>): TrainingLoss | undefined {
+  const { lossNetwork, styleScale } = hyperparameters;
+  if (lossNetwork !== 'inception' && lossNetwork !== 'random') return undefined;
+  return { lossNetwork, styleScale: typeof styleScale === 'number' ? styleScale : 1 };
+}
 
 function toInfo(record: VersionRecord): VersionInfo {
   const m = record.metadata;
+  const training = trainingLoss(m.hyperparameters);
   return {
     style: record.style,
     version: String(record.version),
@@ -19,6 +28,7 @@ function toInfo(record: VersionRecord): VersionInfo {
     losses: m.losses,
     metrics: m.metrics ?? {},
     createdAt: m.createdAt,
+    ...(training ? { training } : {}),
   };
 }
 

@@ -111,7 +111,7 @@ export class Trainer {
         `style "${input.style}" has no version "${input.version}"; its versions are: ${versions.map((v) => v.version).join(', ')}`,
       );
     }
-    const hyperparameters = resolveHyperparameters('fine-tune', input.hyperparameters);
+    const hyperparameters = resolveHyperparameters('fine-tune', input.hyperparameters, base.training);
     const pending = this.deps.jobs
       .active()
       .find((job) => job.kind === 'fine-tune' && job.style === input.style && job.baseVersion === base.version);

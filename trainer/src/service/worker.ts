@@ -39,6 +39,8 @@ async function run(): Promise<void> {
     imageSize: h.imageSize,
     learningRate: h.learningRate,
     lossWeights: h.lossWeights,
+    lossNetwork: h.lossNetwork,
+    styleScale: h.styleScale,
     seed: h.seed,
     checkpointDir: spec.checkpointDir,
     checkpointEvery: spec.checkpointEvery,

@@ -9,6 +9,52 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
 import { Timestamp } from "../../google/protobuf/timestamp";
 
+/** The feature network a training loss compares outputs through. */
+export enum LossNetwork {
+  /** LOSS_NETWORK_UNSPECIFIED - Not set: the job's default. */
+  LOSS_NETWORK_UNSPECIFIED = 0,
+  /**
+   * LOSS_NETWORK_IMAGENET - ImageNet-trained InceptionV3 layers: strokes, cells and outlines. Needs crops of at least
+   * 96 px.
+   */
+  LOSS_NETWORK_IMAGENET = 1,
+  /** LOSS_NETWORK_RANDOM - A fixed random convolutional network: colour and fine texture only; fast, any crop size. */
+  LOSS_NETWORK_RANDOM = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function lossNetworkFromJSON(object: any): LossNetwork {
+  switch (object) {
+    case 0:
+    case "LOSS_NETWORK_UNSPECIFIED":
+      return LossNetwork.LOSS_NETWORK_UNSPECIFIED;
+    case 1:
+    case "LOSS_NETWORK_IMAGENET":
+      return LossNetwork.LOSS_NETWORK_IMAGENET;
+    case 2:
+    case "LOSS_NETWORK_RANDOM":
+      return LossNetwork.LOSS_NETWORK_RANDOM;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LossNetwork.UNRECOGNIZED;
+  }
+}
+
+export function lossNetworkToJSON(object: LossNetwork): string {
+  switch (object) {
+    case LossNetwork.LOSS_NETWORK_UNSPECIFIED:
+      return "LOSS_NETWORK_UNSPECIFIED";
+    case LossNetwork.LOSS_NETWORK_IMAGENET:
+      return "LOSS_NETWORK_IMAGENET";
+    case LossNetwork.LOSS_NETWORK_RANDOM:
+      return "LOSS_NETWORK_RANDOM";
+    case LossNetwork.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** What a job does. */
 export enum JobKind {
   /** JOB_KIND_UNSPECIFIED - Not set. */
@@ -197,7 +243,21 @@ export interface Hyperparameters {
     | number
     | undefined;
   /** Seed of the network initialisation and photo sampling, for reproducible runs. */
-  seed?: number | undefined;
+  seed?:
+    | number
+    | undefined;
+  /**
+   * The network whose features the loss compares. Unset: ImageNet for a new style, and for a
+   * fine-tune the network its base version was trained with.
+   */
+  lossNetwork?:
+    | LossNetwork
+    | undefined;
+  /**
+   * Size of the painting relative to the training crops (2: strokes at twice the crop scale).
+   * Unset: 2 for a new style, the base version's for a fine-tune.
+   */
+  styleScale?: number | undefined;
 }
 
 /** Describes a new style; the first message of CreateStyle. */
@@ -428,6 +488,8 @@ function createBaseHyperparameters(): Hyperparameters {
     styleWeight: undefined,
     tvWeight: undefined,
     seed: undefined,
+    lossNetwork: undefined,
+    styleScale: undefined,
   };
 }
 
@@ -456,6 +518,12 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     }
     if (message.seed !== undefined) {
       writer.uint32(64).uint32(message.seed);
+    }
+    if (message.lossNetwork !== undefined) {
+      writer.uint32(72).int32(message.lossNetwork);
+    }
+    if (message.styleScale !== undefined) {
+      writer.uint32(81).double(message.styleScale);
     }
     return writer;
   },
@@ -537,6 +605,22 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
             message.seed = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.lossNetwork = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.styleScale = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -583,6 +667,16 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
         ? globalThis.Number(object.tv_weight)
         : undefined,
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
+      lossNetwork: isSet(object.lossNetwork)
+        ? lossNetworkFromJSON(object.lossNetwork)
+        : isSet(object.loss_network)
+        ? lossNetworkFromJSON(object.loss_network)
+        : undefined,
+      styleScale: isSet(object.styleScale)
+        ? globalThis.Number(object.styleScale)
+        : isSet(object.style_scale)
+        ? globalThis.Number(object.style_scale)
+        : undefined,
     };
   },
 
@@ -612,6 +706,12 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     if (message.seed !== undefined) {
       obj.seed = Math.round(message.seed);
     }
+    if (message.lossNetwork !== undefined) {
+      obj.lossNetwork = lossNetworkToJSON(message.lossNetwork);
+    }
+    if (message.styleScale !== undefined) {
+      obj.styleScale = floatToJson(message.styleScale);
+    }
     return obj;
   },
 
@@ -628,6 +728,8 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     message.styleWeight = object.styleWeight ?? undefined;
     message.tvWeight = object.tvWeight ?? undefined;
     message.seed = object.seed ?? undefined;
+    message.lossNetwork = object.lossNetwork ?? undefined;
+    message.styleScale = object.styleScale ?? undefined;
     return message;
   },
 };

@@ -1,0 +1,53 @@
+/**
+ * Which loss a job trains with: a new style gets the ImageNet loss the starters were trained
+ * with, a fine-tune keeps its base version's loss, and crops too small for the ImageNet layers
+ * are refused with a way out instead of training a network that learns nothing.
+ */
+import { status } from '@grpc/grpc-js';
+import { LossNetwork } from '@nst/proto';
+import { describe, expect, it } from 'vitest';
+import { LIMITS, resolveHyperparameters } from './hyperparameters';
+
+describe('resolveHyperparameters', () => {
+  it('trains a new style on the ImageNet loss at style scale 2 by default, the starter recipe', () => {
+    expect(resolveHyperparameters('create-style', undefined)).toMatchObject({
+      steps: 600,
+      imageSize: 128,
+      batchSize: 4,
+      lossNetwork: 'inception',
+      styleScale: 2,
+    });
+  });
+
+  it('fine-tunes on the loss its base version was trained with', () => {
+    expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2 })).toMatchObject({ lossNetwork: 'inception', styleScale: 2, steps: 300 });
+    expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'random', styleScale: 1 })).toMatchObject({ lossNetwork: 'random', styleScale: 1 });
+    // A version from before versions recorded their loss was trained on the random network.
+    expect(resolveHyperparameters('fine-tune', {}, undefined)).toMatchObject({ lossNetwork: 'random', styleScale: 1 });
+  });
+
+  it('lets the request choose the loss network and style scale', () => {
+    expect(resolveHyperparameters('create-style', { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM, imageSize: 32, styleScale: 1.5 })).toMatchObject({
+      lossNetwork: 'random',
+      imageSize: 32,
+      styleScale: 1.5,
+    });
+    expect(resolveHyperparameters('fine-tune', { lossNetwork: LossNetwork.LOSS_NETWORK_IMAGENET }, { lossNetwork: 'random', styleScale: 1 }).lossNetwork).toBe('inception');
+    expect(resolveHyperparameters('create-style', { lossNetwork: LossNetwork.LOSS_NETWORK_UNSPECIFIED }).lossNetwork).toBe('inception');
+  });
+
+  it('refuses crops too small for the ImageNet loss and names both ways out', () => {
+    const attempt = (): unknown => resolveHyperparameters('create-style', { imageSize: 64 });
+    expect(attempt).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT }) as Error);
+    expect(attempt).toThrow(/image_size is 64; the ImageNet loss needs crops of at least 96 px.*larger image_size.*LOSS_NETWORK_RANDOM/);
+    expect(resolveHyperparameters('create-style', { imageSize: LIMITS.imagenetMinImageSize }).imageSize).toBe(96);
+    // The same crop on a fine-tune of an ImageNet-trained version is refused too.
+    expect(() => resolveHyperparameters('fine-tune', { imageSize: 32 }, { lossNetwork: 'inception', styleScale: 2 })).toThrow(/at least 96 px/);
+  });
+
+  it('refuses unknown loss networks and out-of-range style scales', () => {
+    expect(() => resolveHyperparameters('create-style', { lossNetwork: 7 as LossNetwork })).toThrow(/loss_network 7 is not known/);
+    expect(() => resolveHyperparameters('create-style', { styleScale: 0 })).toThrow(/style_scale is 0; use a number from 0.25 to 4/);
+    expect(() => resolveHyperparameters('create-style', { styleScale: Number.NaN })).toThrow(/style_scale/);
+  });
+});
