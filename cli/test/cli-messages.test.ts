@@ -74,9 +74,13 @@ beforeAll(async () => {
     cancelJob: (_call, callback) =>
       fake.cancelError ? callback(failure(status.NOT_FOUND, fake.cancelError)) : callback(null, { job: fake.cancelled }),
     listVersions: unimplemented,
+    watchVersions: (call) => call.end(),
+    fetchModel: (call) => call.end(),
+    keepPhoto: unimplemented,
   };
   server.addService(TrainerServiceService, trainerService);
   const releaseService: ReleaseServiceServer = {
+    watchRollouts: (call) => call.end(),
     listRollouts: unimplemented,
     getRollout: unimplemented,
     startCanary: unimplemented,

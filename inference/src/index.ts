@@ -1,6 +1,6 @@
 // StyleService (server, pipeline, service): startStyleServer and the pieces it is built from.
 export { startStyleServer } from './server/style-server';
-export type { StartStyleServerOptions, StyleServerConfig } from './server/style-server';
+export type { StartStyleServerOptions, StartedStyleService, StyleServerConfig } from './server/style-server';
 export { launchStyleService, STYLE_SERVICE_NAME } from './server/style-service-server';
 export type { RunningStyleService, StyleServiceOptions } from './server/style-service-server';
 export { startGrpcServer } from '@nst/runtime';
@@ -11,6 +11,9 @@ export { LatestVersionResolver } from './service/catalog';
 export type { CatalogStyle, StyleCatalog, VersionRequest, VersionResolver } from './service/catalog';
 export type { FeedbackSink } from './service/feedback';
 export { registryCatalog } from './service/registry-catalog';
+export { RolloutRouter } from './service/rollout-router';
+export type { RoutingSource } from './service/rollout-router';
+export { RolloutFeed } from './service/rollout-feed';
 export { stylizeTiled, planAxis, countTiles } from './pipeline/tiling';
 export type { RgbImage, StyleRunner } from './pipeline/tiling';
 export { StyleModel, DEFAULT_THREADS, hwcToChw, chwToHwc, rgbFromBytes, bytesFromRgb } from './engine/style-model';

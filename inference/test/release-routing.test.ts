@@ -1,78 +1,125 @@
 /**
- * StyleService with releases: versions are picked by the rollout state ReleaseService writes
- * (rollouts.json, read through @nst/mesh's RolloutRouter), every call leaves one serving event,
- * and feedback counts against the version that served the request.
+ * StyleService with releases: versions are picked by the rollout state ReleaseService streams
+ * (WatchRollouts, here from a stand-in ReleaseService on a real port that sends what each test
+ * sets), routing carries on from the last state while ReleaseService is away and across a
+ * StyleService restart, every call leaves one serving event, and feedback counts against the
+ * version that served the request. mesh/test/canary-e2e.test.ts runs the real ReleaseService.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metadata, status } from '@grpc/grpc-js';
-import { Rating, type StyleServiceClient } from '@nst/proto';
-import { bucketOf, RolloutStore, type RolloutRecord } from '@nst/mesh';
+import { Metadata, Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
+import { Rating, ReleaseServiceService, RolloutPhase, type Rollout, type StyleServiceClient, type WatchRolloutsRequest, type WatchRolloutsResponse } from '@nst/proto';
 import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, ModelRegistry, type StylizeEvent } from '@nst/runtime';
+import { bucketOf } from '@nst/runtime/routing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStyleServer } from '../src/server/style-server';
-import type { RunningStyleService } from '../src/server/style-service-server';
+import { startStyleServer, type StartedStyleService, type StyleServerConfig } from '../src/server/style-server';
 import { connect, header, stylize, stylizeImage, submitFeedback } from './client';
 import { registerTestStyle } from './harness';
 import { photoJpeg, truncate } from './images';
 
 const STYLE = 'routed-wave';
 let dir: string;
-let service: RunningStyleService;
+let service: StartedStyleService;
 let client: StyleServiceClient;
 let feedback: JsonlFeedbackStore;
 let events: JsonlStylizeEventStore;
-let rollouts: RolloutStore;
+let registry: ModelRegistry;
+let releasePort: number;
+let release: FakeReleaseService;
 let photo: Buffer;
 const failingEvents: StylizeEvent[] = [];
 let failAppends = false;
 
-const at = new Date().toISOString();
-const canary = (weight: number): RolloutRecord => ({
+const canary = (weight: number): Rollout => ({
   style: STYLE,
   rolloutId: 'r1',
-  phase: 'canary',
+  phase: RolloutPhase.ROLLOUT_PHASE_CANARY,
   stableVersion: '1',
   canaryVersion: '2',
   canaryWeight: weight,
   ladder: [10, 25, 50, 100],
-  updatedAt: at,
-  weightChangedAt: at,
+});
+const stable = (version: string): Rollout => ({ style: STYLE, rolloutId: 'r1', phase: RolloutPhase.ROLLOUT_PHASE_STABLE, stableVersion: version, canaryWeight: 0, ladder: [100] });
+
+/** ReleaseService's WatchRollouts as StyleService sees it: the current state now, then each change. */
+class FakeReleaseService {
+  private readonly server = new Server();
+  private readonly watchers = new Set<ServerWritableStream<WatchRolloutsRequest, WatchRolloutsResponse>>();
+  state: Rollout[] = [];
+
+  static async start(port = 0): Promise<{ release: FakeReleaseService; port: number }> {
+    const release = new FakeReleaseService();
+    release.server.addService(ReleaseServiceService, {
+      watchRollouts: (call: ServerWritableStream<WatchRolloutsRequest, WatchRolloutsResponse>) => {
+        release.watchers.add(call);
+        call.on('cancelled', () => release.watchers.delete(call));
+        call.write({ rollouts: release.state, updatedAt: new Date() });
+      },
+    });
+    const bound = await new Promise<number>((resolve, reject) =>
+      release.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    );
+    return { release, port: bound };
+  }
+
+  send(state: Rollout[]): void {
+    this.state = state;
+    for (const call of this.watchers) call.write({ rollouts: state, updatedAt: new Date() });
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+}
+
+const until = async (check: () => boolean, what: string): Promise<void> => {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+const styleConfig = (): StyleServerConfig => ({
+  styleAddr: '127.0.0.1:0',
+  maxUploadBytes: 4_000_000,
+  maxPixels: 4_000_000,
+  chunkBytes: 64 * 1024,
+  maxConcurrent: 2,
+  queueLength: 8,
+  tileSize: 256,
+  tileOverlap: 16,
+  inferenceThreads: 1,
+  keptPhotosDir: join(dir, 'kept'),
+  feedbackRetentionDays: 30,
+  releaseAddr: `127.0.0.1:${releasePort}`,
+  routingStateFile: join(dir, 'style', 'last-rollouts.json'),
 });
 /** Client ids on each side of a 50% canary. */
 const ids = Array.from({ length: 200 }, (_, i) => `person-${i}`);
 const canaryClient = ids.find((id) => bucketOf(id) < 50)!;
 const stableClient = ids.find((id) => bucketOf(id) >= 50)!;
 
-async function setState(record: RolloutRecord): Promise<void> {
-  await rollouts.write({ format: 1, rollouts: { [STYLE]: record } });
-  // The router looks at the file at most every 250 ms.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+/** Sends a state and waits until StyleService has it. */
+async function setState(record: Rollout): Promise<void> {
+  const feed = service.rollouts!;
+  let updated = false;
+  const unsubscribe = feed.onUpdate(() => (updated = true));
+  release.send([record]);
+  await until(() => updated, 'the rollout state to reach StyleService');
+  unsubscribe();
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nst-routing-'));
-  const registry = await ModelRegistry.open(join(dir, 'registry'));
+  registry = await ModelRegistry.open(join(dir, 'registry'));
   await registerTestStyle(registry, STYLE, [31, 32, 33]);
   feedback = await JsonlFeedbackStore.open(join(dir, 'feedback'));
   events = await JsonlStylizeEventStore.open(join(dir, 'events'));
-  rollouts = new RolloutStore(join(dir, 'releases'), { checkIntervalMs: 0 });
+  ({ release, port: releasePort } = await FakeReleaseService.start());
   service = await startStyleServer({
-    config: {
-      styleAddr: '127.0.0.1:0',
-      maxUploadBytes: 4_000_000,
-      maxPixels: 4_000_000,
-      chunkBytes: 64 * 1024,
-      maxConcurrent: 2,
-      queueLength: 8,
-      tileSize: 256,
-      tileOverlap: 16,
-      inferenceThreads: 1,
-      keptPhotosDir: join(dir, 'kept'),
-      feedbackRetentionDays: 30,
-      releasesDir: join(dir, 'releases'),
-    },
+    config: styleConfig(),
     registry,
     feedbackStore: feedback,
     events: {
@@ -93,6 +140,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await service?.close();
+  release?.stop();
   await feedback?.close();
   await events?.close();
   await rm(dir, { recursive: true, force: true });
@@ -107,8 +155,9 @@ const servedVersion = async (clientId: string, metadata?: Metadata): Promise<str
 
 describe('StyleService routing by the rollout state', () => {
   it('serves the latest version without rollout state, then the stable one once a rollout exists', async () => {
+    await until(() => service.rollouts!.live, 'the WatchRollouts stream');
     expect(await servedVersion('a')).toBe('3');
-    await setState({ ...canary(0), phase: 'stable', canaryVersion: undefined });
+    await setState(stable('1'));
     expect(await servedVersion('a')).toBe('1');
   });
 
@@ -172,4 +221,35 @@ describe('StyleService routing by the rollout state', () => {
     const stored = (await feedback.query({ style: STYLE })).find((r) => r.id === feedbackId);
     expect(stored).toMatchObject({ requestId, version: '2', rating: 'bad' });
   });
+
+  it('routes by the last state while ReleaseService is away, also after a StyleService restart, and follows it again when it is back', async () => {
+    await setState(canary(100));
+    release.stop();
+    await until(() => !service.rollouts!.live, 'StyleService to notice ReleaseService went away');
+    expect(await servedVersion(stableClient)).toBe('2');
+
+    // A second StyleService, started while ReleaseService is still down, routes by the saved state.
+    const restarted = await startStyleServer({
+      config: styleConfig(),
+      registry,
+      feedbackStore: feedback,
+      logger: createLogger('routing-test', { level: 'silent' }),
+    });
+    const second = connect(restarted.port);
+    try {
+      const outcome = await stylizeImage(second, header(STYLE, { clientId: stableClient }), photo);
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.summary?.version).toBe('2');
+    } finally {
+      second.close();
+      await restarted.close();
+    }
+
+    // ReleaseService back on the same address: the feed reconnects (backoff up to 8 s) and routes by the new state.
+    ({ release } = await FakeReleaseService.start(releasePort));
+    release.state = [stable('3')];
+    await until(() => service.rollouts!.live, 'the feed to reconnect');
+    await until(() => service.rollouts!.rollout(STYLE)?.stableVersion === '3', 'the new state');
+    expect(await servedVersion(canaryClient)).toBe('3');
+  }, 30_000);
 });

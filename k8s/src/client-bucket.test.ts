@@ -1,13 +1,13 @@
 /**
  * The sticky-canary bucket computed in the cluster (the Lua in base/istio/client-bucket.yaml,
- * run by every sidecar) equals the local router's (@nst/mesh bucketOf): FNV-1a 32-bit over the
+ * run by every sidecar) equals the local router's (@nst/runtime/routing bucketOf): FNV-1a 32-bit over the
  * client id's UTF-8 bytes, mod 100. The Lua runs here under LuaJIT, the Lua of Envoy, with a
  * stand-in for Envoy's request handle.
  */
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bucketOf, fnv1a32 } from '@nst/mesh';
+import { bucketOf, fnv1a32 } from '@nst/runtime/routing';
 import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';

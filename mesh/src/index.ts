@@ -1,14 +1,12 @@
 /**
  * @nst/mesh: releases and traffic. The rollout state (one record per style, its decisions),
- * the local router StyleService uses, the automated canary analysis, nst.v1.ReleaseService,
+ * the automated canary analysis, nst.v1.ReleaseService,
  * and the Istio routing rendered from the same state.
  */
 export * from './rollout/schema';
 export * from './rollout/rollout-store';
 export * from './rollout/decision-log';
 export * from './rollout/release-controller';
-export * from './router/bucket';
-export * from './router/rollout-router';
 export * from './analysis/fisher';
 export * from './analysis/analyze';
 export * from './analysis/analysis-loop';

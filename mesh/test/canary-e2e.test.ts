@@ -2,7 +2,7 @@
  * Canary releases end to end on one machine, over gRPC: a real TrainerService fine-tunes a
  * style (tiny hyperparameters) and registers version N+1; ReleaseService sees it in the
  * registry and starts a canary at the ladder's first step; a real StyleService routes by the
- * rollout state (rollouts.json) and records serving events; simulated clients stylize small
+ * rollout state ReleaseService streams (WatchRollouts) and records serving events; simulated clients stylize small
  * photos and rate each result through SubmitFeedback naming only the request id, so each
  * rating counts against the version that served it; the analysis (short interval) judges.
  *
@@ -10,7 +10,7 @@
  * Run 2: a new fine-tune is rated better -> stepped up the ladder and promoted.
  * Throughout: no stylize call fails, pins always win, clients stay on their side while the
  * weight holds (and only move stable -> canary when it rises), and the split at 10% over 2,000
- * routed calls (the router reading the real state file) is within 3 points.
+ * routed calls (StyleService's router over the streamed state) is within 3 points.
  * The measured split and every decision with its numbers are printed for the issue note.
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
@@ -20,15 +20,15 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState, OutputFormat, Rating, StyleServiceClient, type StylizeImageResponse } from '@nst/proto';
 import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore } from '@nst/runtime';
-import { LatestVersionResolver, registryCatalog, startStyleServer, type RunningStyleService } from '@nst/inference';
+import { LatestVersionResolver, registryCatalog, RolloutRouter, startStyleServer, type StartedStyleService } from '@nst/inference';
 import { admin, call, createStyle, header, painting, startTrainer, TINY, watchToEnd, type TrainerFixture } from '../../trainer/test/harness';
-import { RolloutRouter, RolloutStore, launchReleaseService, LazyFeedbackStats, type DecisionRecord, type RunningReleaseService } from '../src/index';
+import { launchReleaseService, LazyFeedbackStats, type DecisionRecord, type RunningReleaseService } from '../src/index';
 
 const STYLE = 'canary-e2e';
 const quiet = createLogger('canary-e2e', { level: 'silent' });
 
 let t: TrainerFixture;
-let style: RunningStyleService;
+let style: StartedStyleService;
 let release: RunningReleaseService;
 let feedbackWriter: JsonlFeedbackStore;
 let eventsWriter: JsonlStylizeEventStore;
@@ -51,29 +51,6 @@ beforeAll(async () => {
 
   feedbackWriter = await JsonlFeedbackStore.open(t.feedbackDir);
   eventsWriter = await JsonlStylizeEventStore.open(eventsDir);
-  style = await startStyleServer({
-    config: {
-      styleAddr: '127.0.0.1:0',
-      maxUploadBytes: 1_000_000,
-      maxPixels: 1_000_000,
-      chunkBytes: 64 * 1024,
-      maxConcurrent: 2,
-      queueLength: 64,
-      tileSize: 256,
-      tileOverlap: 16,
-      inferenceThreads: 1,
-      keptPhotosDir: t.keptPhotosDir,
-      feedbackRetentionDays: 30,
-      releasesDir,
-    },
-    registry: t.registry,
-    feedbackStore: feedbackWriter,
-    events: eventsWriter,
-    logger: quiet,
-    address: '127.0.0.1:0',
-  });
-  client = new StyleServiceClient(`127.0.0.1:${style.port}`, credentials.createInsecure());
-
   // ReleaseService reads ratings and events as another process would: read-only, from the files.
   feedbackReader = new LazyFeedbackStats(t.feedbackDir);
   eventsReader = await JsonlStylizeEventStore.open(eventsDir, { readOnly: true });
@@ -90,6 +67,31 @@ beforeAll(async () => {
     registryPollMs: 200,
     logger: quiet,
   });
+  style = await startStyleServer({
+    config: {
+      styleAddr: '127.0.0.1:0',
+      maxUploadBytes: 1_000_000,
+      maxPixels: 1_000_000,
+      chunkBytes: 64 * 1024,
+      maxConcurrent: 2,
+      queueLength: 64,
+      tileSize: 256,
+      tileOverlap: 16,
+      inferenceThreads: 1,
+      keptPhotosDir: t.keptPhotosDir,
+      feedbackRetentionDays: 30,
+      // StyleService follows the real ReleaseService's WatchRollouts stream.
+      releaseAddr: `127.0.0.1:${release.port}`,
+      routingStateFile: path.join(t.dataDir, 'style', 'last-rollouts.json'),
+    },
+    registry: t.registry,
+    feedbackStore: feedbackWriter,
+    events: eventsWriter,
+    logger: quiet,
+    address: '127.0.0.1:0',
+  });
+  client = new StyleServiceClient(`127.0.0.1:${style.port}`, credentials.createInsecure());
+
   photo = await sharp({ create: { width: 40, height: 32, channels: 3, background: { r: 180, g: 120, b: 60 } } })
     .composite([{ input: Buffer.from('<svg width="40" height="32"><circle cx="20" cy="16" r="9" fill="#2050a0"/></svg>') }])
     .png()
@@ -157,7 +159,8 @@ interface TrafficLog {
   failures: string[];
   byVersion: Record<string, number>;
   /** Per client id: the versions that served it, in order. */
-  perClient: Map<string, string[]>;
+  /** Each client's served versions in order, with when each call started. */
+  perClient: Map<string, { version: string; startedAt: number }[]>;
   pinned: number;
 }
 
@@ -173,6 +176,7 @@ async function traffic(goodProbability: Record<string, number>, done: () => Prom
   const worker = async (): Promise<void> => {
     while (!stop) {
       const n = log.calls++;
+      const startedAt = Date.now();
       const clientId = n % 5 === 4 ? '' : `client-${Math.floor(random() * 80)}`;
       const pin = n % 15 === 14 ? '1' : undefined;
       try {
@@ -184,7 +188,7 @@ async function traffic(goodProbability: Record<string, number>, done: () => Prom
           continue;
         }
         log.byVersion[served.version] = (log.byVersion[served.version] ?? 0) + 1;
-        if (clientId) log.perClient.set(clientId, [...(log.perClient.get(clientId) ?? []), served.version]);
+        if (clientId) log.perClient.set(clientId, [...(log.perClient.get(clientId) ?? []), { version: served.version, startedAt }]);
         await rate(served.requestId, random() < (goodProbability[served.version] ?? 0.5));
       } catch (error) {
         log.failures.push(String(error));
@@ -231,9 +235,13 @@ function describeDecision(d: DecisionRecord): string {
   return `${d.action} ${d.weightBefore}%->${d.weightAfter}% [${d.actor}] ${d.reason}${checks ? `\n      ${checks}` : ''}`;
 }
 
-/** Clients only ever move stable -> canary while a canary lasts (sticky, monotone). */
-function expectSticky(log: TrafficLog, stable: string, canary: string): void {
-  for (const [clientId, versions] of log.perClient) {
+/**
+ * Clients only ever move stable -> canary while a canary lasts (sticky, monotone). Calls that
+ * started after `endedAt` (a rollback, which sends everyone back to stable) are left out.
+ */
+function expectSticky(log: TrafficLog, stable: string, canary: string, endedAt = Infinity): void {
+  for (const [clientId, calls] of log.perClient) {
+    const versions = calls.filter((c) => c.startedAt < endedAt).map((c) => c.version);
     const firstCanary = versions.indexOf(canary);
     if (firstCanary === -1) continue;
     expect(versions.slice(firstCanary).every((v) => v === canary), `${clientId}: ${versions.join(',')}`).toBe(true);
@@ -257,8 +265,10 @@ describe('canary releases end to end', () => {
     expect(entered).toMatchObject({ canaryVersion: '2', canaryWeight: 10, stableVersion: '1' });
     console.log(`[${seconds()} s] version 2 registered by the fine-tune entered canary at ${entered.canaryWeight}%`);
 
-    // The split at 10%, through the router reading the real rollouts.json: 2,000 calls.
-    const router = new RolloutRouter(new RolloutStore(releasesDir), new LatestVersionResolver(registryCatalog(t.registry)));
+    // The split at 10%, through StyleService's router over the state ReleaseService streamed: 2,000 calls.
+    const feed = style.rollouts!;
+    for (let i = 0; i < 100 && feed.rollout(STYLE)?.phase !== 'canary'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const router = new RolloutRouter(feed, new LatestVersionResolver(registryCatalog(t.registry)));
     let sticky = 0;
     let unsticky = 0;
     for (let i = 0; i < 2000; i++) {
@@ -289,7 +299,7 @@ describe('canary releases end to end', () => {
     const last = decisions.at(-1)!;
     expect(last).toMatchObject({ action: 'rollback', actor: 'analysis' });
     expect(last.checks.find((c) => c.name === 'approval')).toMatchObject({ result: 'fail' });
-    expectSticky(log, '1', '2');
+    expectSticky(log, '1', '2', Date.parse(last.decidedAt));
     // After the rollback, unpinned calls are served by stable again.
     expect((await stylize('client-1')).version).toBe('1');
   });

@@ -4,10 +4,10 @@
  * built-in for fsyncing a directory or a write-then-sync file, and the calls are short, so
  * they are written here rather than taken from a library.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /** Creates `path` (failing if it exists), writes `data`, fsyncs it and closes it. */
 export async function writeFileDurable(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
@@ -18,6 +18,23 @@ export async function writeFileDurable(path: string, data: Uint8Array | string, 
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Replaces `path` atomically with `data`: a temp file beside it written and fsync'd, renamed
+ * over it, the folder fsync'd. Readers in other processes see the old content or the new,
+ * never half of one, and after a crash one of the two.
+ */
+export async function replaceFileDurable(path: string, data: Uint8Array | string): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFileDurable(temp, data);
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await fsyncDir(dirname(path));
 }
 
 /** fsyncs a directory, making entries created, renamed or removed in it durable. */

@@ -13,10 +13,9 @@
  * Hand-written rather than a database for the same reasons as the feedback store
  * (feedback/jsonl-feedback-store.ts): one file, a few rules that are easier to prove here.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { KeyedSerializer, errorCode, fsyncDir, writeFileDurable } from './durable-fs';
+import { KeyedSerializer, errorCode, fsyncDir, replaceFileDurable } from './durable-fs';
 
 const READ_CHUNK = 1 << 20;
 
@@ -123,10 +122,7 @@ export class JsonlLog<T> {
       await this.scan(0, (entry) => (keep(entry) ? kept : removed).push(entry));
       if (removed.length === 0) return removed;
       const text = kept.map((entry) => JSON.stringify(entry) + '\n').join('');
-      const temp = `${this.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-      await writeFileDurable(temp, text);
-      await rename(temp, this.path);
-      await fsyncDir(dirname(this.path));
+      await replaceFileDurable(this.path, text);
       await this.handle?.close();
       this.handle = await open(this.path, 'a+');
       this.inode = (await this.handle.stat()).ino;

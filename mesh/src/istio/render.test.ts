@@ -1,8 +1,7 @@
 import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import { describe, expect, it } from 'vitest';
-import { bucketOf } from '../router/bucket';
-import { routeArm } from '../router/rollout-router';
+import { bucketOf, routeArm } from '@nst/runtime/routing';
 import type { RolloutRecord } from '../rollout/schema';
 import { bucketRegex, heldAtStable, renderIstioRouting, routesToCanary } from './render';
 

@@ -18,7 +18,7 @@
  *   then per style (header `x-nst-style` exact <style>; the body names the style too, but Istio
  *   routes on headers only, so callers in the cluster send it as metadata):
  *   2. sticky canary: header `x-nst-bucket` (set by the Envoy Lua filter from `x-nst-client-id`,
- *      FNV-1a 32 mod 100, see ../router/bucket.ts) matching 0..weight-1 -> the canary subset;
+ *      FNV-1a 32 mod 100, see @nst/runtime/routing bucket.ts) matching 0..weight-1 -> the canary subset;
  *   3. any other bucket (a caller with a client id outside the canary's buckets) -> stable;
  *   4. no client id: weighted stable / canary per call.
  *   A style at canary weight 100 sends every call to the canary subset; a style without a

@@ -6,10 +6,9 @@
  * or mtime), looking at most every `checkIntervalMs`, so a change reaches new calls within
  * about a second without a stat on every call.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorCode, fsyncDir, writeFileDurable } from '@nst/runtime';
+import { errorCode, replaceFileDurable } from '@nst/runtime';
 import { RolloutStateSchema, emptyRolloutState, rolloutOf, type RolloutRecord, type RolloutState } from './schema';
 
 export const ROLLOUTS_FILE = 'rollouts.json';
@@ -34,6 +33,7 @@ export class RolloutStore {
   private checkedAt = -Infinity;
   private checking: Promise<RolloutState> | undefined;
   private readonly checkIntervalMs: number;
+  private readonly listeners = new Set<(state: RolloutState) => void>();
 
   constructor(
     readonly dir: string,
@@ -69,6 +69,20 @@ export class RolloutStore {
     }
   }
 
+  /** The state as last read or written (read() first for the file's current content). */
+  latest(): RolloutState {
+    return this.cached;
+  }
+
+  /**
+   * Calls `listener` with the new state after each write by this store (ReleaseService is the
+   * one writer, so its own writes are every change). Returns the unsubscribe function.
+   */
+  onChange(listener: (state: RolloutState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** The rollout of one style, if it has one. */
   async get(style: string): Promise<RolloutRecord | undefined> {
     return rolloutOf(await this.read(), style);
@@ -78,18 +92,11 @@ export class RolloutStore {
   async write(state: RolloutState): Promise<void> {
     const checked = RolloutStateSchema.parse(state);
     await mkdir(this.dir, { recursive: true });
-    const temp = `${this.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      await writeFileDurable(temp, JSON.stringify(checked, null, 2) + '\n');
-      await rename(temp, this.path);
-    } catch (error) {
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-    await fsyncDir(this.dir);
+    await replaceFileDurable(this.path, JSON.stringify(checked, null, 2) + '\n');
     this.cached = checked;
     this.signature = await this.signatureNow();
     this.checkedAt = performance.now();
+    for (const listener of this.listeners) listener(checked);
   }
 
   private async signatureNow(): Promise<string> {

@@ -3,21 +3,38 @@
  * refusal leaves as a status a client can act on (ReleaseError -> NOT_FOUND,
  * FAILED_PRECONDITION or INVALID_ARGUMENT), anything unexpected as INTERNAL, logged here.
  */
-import { status, type Metadata, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import type { ReleaseServiceServer } from '@nst/proto';
+import { status, type Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import type { ReleaseServiceServer, WatchRolloutsRequest, WatchRolloutsResponse } from '@nst/proto';
 import { ServiceError, failedPrecondition, invalidArgument, notFound, requireAdminToken, type Logger } from '@nst/runtime';
 import type { ReleaseAnalysis } from '../analysis/analysis-loop';
 import { ReleaseError, type ReleaseController } from '../rollout/release-controller';
 import type { DecisionLog } from '../rollout/decision-log';
-import type { RolloutRecord } from '../rollout/schema';
+import type { RolloutStore } from '../rollout/rollout-store';
+import type { RolloutRecord, RolloutState } from '../rollout/schema';
 import { toDecision, toRollout } from './convert';
 
 export interface ReleaseHandlerDeps {
   controller: ReleaseController;
   decisions: DecisionLog;
   analysis: ReleaseAnalysis;
+  /** The rollout state WatchRollouts streams. */
+  rollouts: Pick<RolloutStore, 'read' | 'latest' | 'onChange'>;
   adminToken: string;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+/** The handlers, and a way to end the streams they hold open (which would delay shutdown). */
+export interface ReleaseHandlers {
+  implementation: ReleaseServiceServer;
+  /** Ends every open WatchRollouts stream with UNAVAILABLE, so clients reconnect elsewhere. */
+  endWatches(details: string): void;
+}
+
+/** The routing part of the state, in style order, as WatchRollouts sends it. */
+export function toRoutingState(state: RolloutState): WatchRolloutsResponse {
+  const records = Object.values(state.rollouts).sort((a, b) => (a.style < b.style ? -1 : a.style > b.style ? 1 : 0));
+  const updatedAt = records.reduce((latest, r) => (r.updatedAt > latest ? r.updatedAt : latest), new Date(0).toISOString());
+  return { rollouts: records.map((record) => toRollout(record)), updatedAt: new Date(updatedAt) };
 }
 
 /** The admin check of ReleaseService's mutating calls (the platform's, from @nst/runtime). */
@@ -37,8 +54,37 @@ function toServiceError(error: unknown): ServiceError | undefined {
 
 const MAX_DECISIONS = 1000;
 
-export function createReleaseHandlers(deps: ReleaseHandlerDeps): ReleaseServiceServer {
+export function createReleaseHandlers(deps: ReleaseHandlerDeps): ReleaseHandlers {
   const { controller, logger } = deps;
+  const watches = new Set<ServerWritableStream<WatchRolloutsRequest, WatchRolloutsResponse>>();
+
+  const watchRollouts = (call: ServerWritableStream<WatchRolloutsRequest, WatchRolloutsResponse>): void => {
+    const send = (state: RolloutState): void => {
+      if (!call.cancelled && !call.destroyed && !call.writableEnded) call.write(toRoutingState(state));
+    };
+    let unsubscribe = (): void => undefined;
+    const stop = (): void => {
+      unsubscribe();
+      watches.delete(call);
+    };
+    call.on('cancelled', stop);
+    call.on('close', stop);
+    call.on('error', stop);
+    // Loaded once, then the store's cache is the current state (its one writer is this process):
+    // subscribing and sending it in the same turn leaves no gap for a change to fall into.
+    deps.rollouts.read().then(
+      () => {
+        if (call.cancelled || call.destroyed) return;
+        watches.add(call);
+        unsubscribe = deps.rollouts.onChange(send);
+        send(deps.rollouts.latest());
+      },
+      (error: unknown) => {
+        logger.error({ err: error, method: 'WatchRollouts' }, 'rollout state unreadable');
+        call.emit('error', { code: status.INTERNAL, details: 'the rollout state could not be read; the failure was logged on the server' });
+      },
+    );
+  };
 
   /** Runs a handler body and answers with its result or a status. */
   const unary =
@@ -77,7 +123,8 @@ export function createReleaseHandlers(deps: ReleaseHandlerDeps): ReleaseServiceS
   };
   const admin = (reason: string) => ({ actor: 'admin', ...(reason ? { reason } : {}) });
 
-  return {
+  const implementation: ReleaseServiceServer = {
+    watchRollouts,
     listRollouts: unary('ListRollouts', false, async () => ({
       rollouts: await Promise.all((await controller.list()).map(present)),
     })),
@@ -111,5 +158,12 @@ export function createReleaseHandlers(deps: ReleaseHandlerDeps): ReleaseServiceS
       });
       return { decisions: decisions.map(toDecision) };
     }),
+  };
+  return {
+    implementation,
+    endWatches: (details) => {
+      for (const call of watches) call.emit('error', { code: status.UNAVAILABLE, details });
+      watches.clear();
+    },
   };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { DecisionAction, ReleaseServiceClient, RolloutPhase, CheckResult } from '@nst/proto';
+import { DecisionAction, ReleaseServiceClient, RolloutPhase, CheckResult, type WatchRolloutsResponse } from '@nst/proto';
 import {
   JsonlFeedbackStore,
   JsonlStylizeEventStore,
@@ -115,6 +115,28 @@ describe('ReleaseService over gRPC', () => {
       ['swirl', RolloutPhase.ROLLOUT_PHASE_STABLE, '1', 0],
     ]);
     expect(rollouts[0]?.ladder).toEqual([10, 50, 100]);
+  });
+
+  it('streams the routing state on WatchRollouts at once and after every change, with no statistics', async () => {
+    const stream = client.watchRollouts({});
+    const received: WatchRolloutsResponse[] = [];
+    stream.on('data', (message: WatchRolloutsResponse) => received.push(message));
+    stream.on('error', () => undefined);
+    try {
+      const first = await until('the first state', async () => received[0]);
+      expect(first.rollouts.map((r) => [r.style, r.phase, r.stableVersion])).toEqual([
+        ['mosaic', RolloutPhase.ROLLOUT_PHASE_STABLE, '2'],
+        ['swirl', RolloutPhase.ROLLOUT_PHASE_STABLE, '1'],
+      ]);
+      expect(first.rollouts[0]?.stableStats).toBeUndefined();
+      await call(client.startCanary, { style: 'mosaic', version: '1', initialWeight: 30 }, admin());
+      const changed = await until('the changed state', async () => received.find((m) => m.rollouts[0]?.phase === RolloutPhase.ROLLOUT_PHASE_CANARY));
+      expect(changed.rollouts[0]).toMatchObject({ style: 'mosaic', canaryVersion: '1', canaryWeight: 30, stableVersion: '2' });
+      await call(client.rollback, { style: 'mosaic', reason: 'watch test' }, admin());
+      await until('the rolled-back state', async () => received.find((m) => m.rollouts[0]?.phase === RolloutPhase.ROLLOUT_PHASE_ROLLED_BACK));
+    } finally {
+      stream.cancel();
+    }
   });
 
   it('answers an independent client (buf curl) by server reflection alone, and refuses its mutation without the admin token', async () => {

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -411,6 +413,21 @@ export interface ListDecisionsRequest {
 export interface ListDecisionsResponse {
   /** Decisions, newest first. */
   decisions: Decision[];
+}
+
+/** Asks for the routing state and its changes. */
+export interface WatchRolloutsRequest {
+}
+
+/** The whole routing state at one moment. */
+export interface WatchRolloutsResponse {
+  /**
+   * Every style's rollout, ordered by style id; a style absent here has none (its latest
+   * version serves). Statistics and decisions are left out.
+   */
+  rollouts: Rollout[];
+  /** When ReleaseService made this state. */
+  updatedAt?: Date | undefined;
 }
 
 function createBaseVersionStats(): VersionStats {
@@ -2541,6 +2558,147 @@ export const ListDecisionsResponse: MessageFns<ListDecisionsResponse> = {
   },
 };
 
+function createBaseWatchRolloutsRequest(): WatchRolloutsRequest {
+  return {};
+}
+
+export const WatchRolloutsRequest: MessageFns<WatchRolloutsRequest> = {
+  encode(_: WatchRolloutsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchRolloutsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchRolloutsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchRolloutsRequest {
+    return {};
+  },
+
+  toJSON(_: WatchRolloutsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchRolloutsRequest>, I>>(base?: I): WatchRolloutsRequest {
+    return WatchRolloutsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchRolloutsRequest>, I>>(_: I): WatchRolloutsRequest {
+    const message = createBaseWatchRolloutsRequest();
+    return message;
+  },
+};
+
+function createBaseWatchRolloutsResponse(): WatchRolloutsResponse {
+  return { rollouts: [], updatedAt: undefined };
+}
+
+export const WatchRolloutsResponse: MessageFns<WatchRolloutsResponse> = {
+  encode(message: WatchRolloutsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rollouts) {
+      Rollout.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchRolloutsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchRolloutsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rollouts.push(Rollout.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchRolloutsResponse {
+    return {
+      rollouts: globalThis.Array.isArray(object?.rollouts) ? object.rollouts.map((e: any) => Rollout.fromJSON(e)) : [],
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchRolloutsResponse): unknown {
+    const obj: any = {};
+    if (message.rollouts?.length) {
+      obj.rollouts = message.rollouts.map((e) => Rollout.toJSON(e));
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchRolloutsResponse>, I>>(base?: I): WatchRolloutsResponse {
+    return WatchRolloutsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchRolloutsResponse>, I>>(object: I): WatchRolloutsResponse {
+    const message = createBaseWatchRolloutsResponse();
+    message.rollouts = object.rollouts?.map((e) => Rollout.fromPartial(e)) || [];
+    message.updatedAt = object.updatedAt ?? undefined;
+    return message;
+  },
+};
+
 /**
  * ReleaseService carries new style versions to users: one rollout per style, with a stable
  * version and at most one canary taking a weighted share of calls. It is served by the mesh
@@ -2640,6 +2798,21 @@ export const ReleaseServiceService = {
       Buffer.from(ListDecisionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListDecisionsResponse => ListDecisionsResponse.decode(value),
   },
+  /**
+   * Streams the routing state: every style's rollout (without statistics) at once, then again
+   * whenever a rollout changes. StyleService routes by the latest message it received, and by
+   * the last one while ReleaseService is away. Never ends on its own.
+   */
+  watchRollouts: {
+    path: "/nst.v1.ReleaseService/WatchRollouts" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchRolloutsRequest): Buffer => Buffer.from(WatchRolloutsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchRolloutsRequest => WatchRolloutsRequest.decode(value),
+    responseSerialize: (value: WatchRolloutsResponse): Buffer =>
+      Buffer.from(WatchRolloutsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchRolloutsResponse => WatchRolloutsResponse.decode(value),
+  },
 } as const;
 
 export interface ReleaseServiceServer extends UntypedServiceImplementation {
@@ -2663,6 +2836,12 @@ export interface ReleaseServiceServer extends UntypedServiceImplementation {
    * first.
    */
   listDecisions: handleUnaryCall<ListDecisionsRequest, ListDecisionsResponse>;
+  /**
+   * Streams the routing state: every style's rollout (without statistics) at once, then again
+   * whenever a rollout changes. StyleService routes by the latest message it received, and by
+   * the last one while ReleaseService is away. Never ends on its own.
+   */
+  watchRollouts: handleServerStreamingCall<WatchRolloutsRequest, WatchRolloutsResponse>;
 }
 
 export interface ReleaseServiceClient extends Client {
@@ -2784,6 +2963,20 @@ export interface ReleaseServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListDecisionsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Streams the routing state: every style's rollout (without statistics) at once, then again
+   * whenever a rollout changes. StyleService routes by the latest message it received, and by
+   * the last one while ReleaseService is away. Never ends on its own.
+   */
+  watchRollouts(
+    request: WatchRolloutsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchRolloutsResponse>;
+  watchRollouts(
+    request: WatchRolloutsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchRolloutsResponse>;
 }
 
 export const ReleaseServiceClient = makeGenericClientConstructor(

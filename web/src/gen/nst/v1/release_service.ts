@@ -402,6 +402,21 @@ export interface ListDecisionsResponse {
   decisions: Decision[];
 }
 
+/** Asks for the routing state and its changes. */
+export interface WatchRolloutsRequest {
+}
+
+/** The whole routing state at one moment. */
+export interface WatchRolloutsResponse {
+  /**
+   * Every style's rollout, ordered by style id; a style absent here has none (its latest
+   * version serves). Statistics and decisions are left out.
+   */
+  rollouts: Rollout[];
+  /** When ReleaseService made this state. */
+  updatedAt?: Date | undefined;
+}
+
 function createBaseVersionStats(): VersionStats {
   return {
     version: "",
@@ -2530,6 +2545,147 @@ export const ListDecisionsResponse: MessageFns<ListDecisionsResponse> = {
   },
 };
 
+function createBaseWatchRolloutsRequest(): WatchRolloutsRequest {
+  return {};
+}
+
+export const WatchRolloutsRequest: MessageFns<WatchRolloutsRequest> = {
+  encode(_: WatchRolloutsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchRolloutsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchRolloutsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchRolloutsRequest {
+    return {};
+  },
+
+  toJSON(_: WatchRolloutsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchRolloutsRequest>): WatchRolloutsRequest {
+    return WatchRolloutsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<WatchRolloutsRequest>): WatchRolloutsRequest {
+    const message = createBaseWatchRolloutsRequest();
+    return message;
+  },
+};
+
+function createBaseWatchRolloutsResponse(): WatchRolloutsResponse {
+  return { rollouts: [], updatedAt: undefined };
+}
+
+export const WatchRolloutsResponse: MessageFns<WatchRolloutsResponse> = {
+  encode(message: WatchRolloutsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rollouts) {
+      Rollout.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchRolloutsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchRolloutsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rollouts.push(Rollout.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchRolloutsResponse {
+    return {
+      rollouts: globalThis.Array.isArray(object?.rollouts) ? object.rollouts.map((e: any) => Rollout.fromJSON(e)) : [],
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchRolloutsResponse): unknown {
+    const obj: any = {};
+    if (message.rollouts?.length) {
+      obj.rollouts = message.rollouts.map((e) => Rollout.toJSON(e));
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchRolloutsResponse>): WatchRolloutsResponse {
+    return WatchRolloutsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchRolloutsResponse>): WatchRolloutsResponse {
+    const message = createBaseWatchRolloutsResponse();
+    message.rollouts = object.rollouts?.map((e) => Rollout.fromPartial(e)) || [];
+    message.updatedAt = object.updatedAt ?? undefined;
+    return message;
+  },
+};
+
 /**
  * ReleaseService carries new style versions to users: one rollout per style, with a stable
  * version and at most one canary taking a weighted share of calls. It is served by the mesh
@@ -2623,6 +2779,19 @@ export const ReleaseServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Streams the routing state: every style's rollout (without statistics) at once, then again
+     * whenever a rollout changes. StyleService routes by the latest message it received, and by
+     * the last one while ReleaseService is away. Never ends on its own.
+     */
+    watchRollouts: {
+      name: "WatchRollouts",
+      requestType: WatchRolloutsRequest as typeof WatchRolloutsRequest,
+      requestStream: false,
+      responseType: WatchRolloutsResponse as typeof WatchRolloutsResponse,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
 
@@ -2659,6 +2828,15 @@ export interface ReleaseServiceImplementation<CallContextExt = {}> {
     request: ListDecisionsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListDecisionsResponse>>;
+  /**
+   * Streams the routing state: every style's rollout (without statistics) at once, then again
+   * whenever a rollout changes. StyleService routes by the latest message it received, and by
+   * the last one while ReleaseService is away. Never ends on its own.
+   */
+  watchRollouts(
+    request: WatchRolloutsRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<WatchRolloutsResponse>>;
 }
 
 export interface ReleaseServiceClient<CallOptionsExt = {}> {
@@ -2694,6 +2872,15 @@ export interface ReleaseServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListDecisionsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListDecisionsResponse>;
+  /**
+   * Streams the routing state: every style's rollout (without statistics) at once, then again
+   * whenever a rollout changes. StyleService routes by the latest message it received, and by
+   * the last one while ReleaseService is away. Never ends on its own.
+   */
+  watchRollouts(
+    request: DeepPartial<WatchRolloutsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<WatchRolloutsResponse>;
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
@@ -2745,6 +2932,8 @@ function longToNumber(int64: { toString(): string }): number {
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
+
+export type ServerStreamingMethodResult<Response> = { [Symbol.asyncIterator](): AsyncIterator<Response, void> };
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
