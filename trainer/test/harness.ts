@@ -10,6 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { JobState, LossNetwork, TrainerServiceClient, type CreateStyleHeader, type Job, type WatchJobResponse } from '@nst/proto';
 import { JsonlFeedbackStore, ModelRegistry } from '@nst/runtime';
+import type { StyleNetConfig } from '../src/model/network';
 import { renderSwirl } from '../src/starter/style-images';
 import { FeedbackStoreReader } from '../src/service/feedback-adapter';
 import { RegistryAdapter } from '../src/service/registry-adapter';
@@ -76,6 +77,7 @@ export async function startTrainer(overrides: Partial<TrainerServiceOptions> = {
     feedback: new FeedbackStoreReader(keptPhotosDir, () => JsonlFeedbackStore.open(feedbackDir, { readOnly: true })),
     photosDir,
     paintingLimits: { maxBytes: 200_000, maxPixels: 4_000_000 },
+    keptPhotos: { dir: keptPhotosDir, retentionMs: 30 * 24 * 3_600_000 },
     checkpointEvery: 2,
     previewEvery: 2,
     logger: silentLogger,
@@ -169,3 +171,50 @@ export function watchToEnd(client: TrainerServiceClient, jobId: string, onUpdate
 }
 
 export const FINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
+
+/** A small seeded network: real ONNX that StyleService can run, exported in milliseconds. */
+export const TINY_NETWORK: StyleNetConfig = { channels: [4, 8, 8], residualBlocks: 1, outerKernel: 3 };
+
+/**
+ * Creates style `id` in the registry with one version per seed (untrained networks through the
+ * real exporter), the way a finished job registers them; resolves with the version numbers.
+ */
+export async function registerTinyStyle(registry: ModelRegistry, id: string, seeds: number[]): Promise<number[]> {
+  // TF.js loads only in the tests that export models.
+  const { EXPORTER_VERSION, exportOnnx, initBackend, StyleNet } = await import('../src/index');
+  await initBackend('wasm');
+  if (!(await registry.hasStyle(id))) {
+    await registry.createStyle({
+      id,
+      displayName: `Tiny ${id}`,
+      description: 'A seeded, untrained network for tests.',
+      origin: 'trainer/test/harness.ts',
+      licence: 'Apache-2.0 (project-made)',
+      styleImage: await painting(),
+    });
+  }
+  const versions: number[] = [];
+  for (const seed of seeds) {
+    const net = StyleNet.create(TINY_NETWORK, seed);
+    try {
+      const parent = (await registry.listVersions(id)).at(-1)?.version ?? null;
+      const record = await registry.registerVersion(id, {
+        model: exportOnnx(net),
+        weights: net.serialize(),
+        metadata: {
+          parentVersion: parent,
+          exporterVersion: EXPORTER_VERSION,
+          network: { ...TINY_NETWORK },
+          hyperparameters: { seed },
+          dataHashes: { styleImage: 'test', photos: 'test' },
+          losses: {},
+          origin: parent === null ? 'train' : 'finetune',
+        },
+      });
+      versions.push(record.version);
+    } finally {
+      net.dispose();
+    }
+  }
+  return versions;
+}

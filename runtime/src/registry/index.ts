@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './schema';
 export * from './model-registry';
+export * from './catalogue-watch';

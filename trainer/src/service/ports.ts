@@ -85,3 +85,35 @@ export interface FeedbackReader {
   /** Consented photos rated bad for the style (any version), oldest first, still held. */
   consentedBadPhotos(style: string): Promise<RatingRecord[]>;
 }
+
+/** One intact version as the model catalogue (WatchVersions, FetchModel) describes it. */
+export interface ModelVersionInfo {
+  version: string;
+  modelSha256: string;
+  modelSizeBytes: number;
+  exporterVersion: string;
+  parentVersion?: string;
+  createdAt: string;
+}
+
+/** A style with its intact versions, oldest first. */
+export interface CatalogueStyleInfo {
+  id: string;
+  displayName: string;
+  description: string;
+  versions: ModelVersionInfo[];
+}
+
+export type CatalogueChange =
+  | { kind: 'style'; style: CatalogueStyleInfo }
+  | { kind: 'version'; style: string; version: ModelVersionInfo };
+
+/** The registry as TrainerService serves it to StyleService and ReleaseService. */
+export interface ModelCatalogue {
+  /** Every style, ordered by id, with its intact versions. */
+  listCatalogue(): Promise<CatalogueStyleInfo[]>;
+  /** Called for each style created and version registered from now on; returns unsubscribe. */
+  onChange(listener: (change: CatalogueChange) => void): () => void;
+  /** The verified model bytes of a version; RegistryNotFoundError when unknown. */
+  readModel(style: string, version: string): Promise<{ info: ModelVersionInfo; bytes: Uint8Array }>;
+}

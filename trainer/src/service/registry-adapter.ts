@@ -4,9 +4,17 @@
  * together with its first version, so a failed or cancelled first training leaves no empty
  * style behind.
  */
-import { RegistryConflictError, RegistryNotFoundError, type ModelRegistry, type VersionRecord } from '@nst/runtime';
+import { stat } from 'node:fs/promises';
+import {
+  RegistryConflictError,
+  RegistryNotFoundError,
+  type ModelRegistry,
+  type RegistryWatch,
+  type StyleRecord,
+  type VersionRecord,
+} from '@nst/runtime';
 import type { TrainingLoss } from './hyperparameters';
-import type { NewVersion, TrainerRegistry, VersionInfo } from './ports';
+import type { CatalogueChange, CatalogueStyleInfo, ModelCatalogue, ModelVersionInfo, NewVersion, TrainerRegistry, VersionInfo } from './ports';
 
 /** The loss a version's metadata records (registry metadata keeps hyperparameters untyped). */
 function trainingLoss(hyperparameters: Record<string, unknown>): TrainingLoss | undefined {
@@ -32,8 +40,68 @@ function toInfo(record: VersionRecord): VersionInfo {
   };
 }
 
-export class RegistryAdapter implements TrainerRegistry {
+async function modelInfo(record: VersionRecord): Promise<ModelVersionInfo> {
+  const m = record.metadata;
+  return {
+    version: String(record.version),
+    modelSha256: m.sha256.model,
+    modelSizeBytes: (await stat(record.paths.model)).size,
+    exporterVersion: m.exporterVersion,
+    ...(m.parentVersion !== null ? { parentVersion: String(m.parentVersion) } : {}),
+    createdAt: m.createdAt,
+  };
+}
+
+export class RegistryAdapter implements TrainerRegistry, ModelCatalogue {
   constructor(private readonly registry: ModelRegistry) {}
+
+  async listCatalogue(): Promise<CatalogueStyleInfo[]> {
+    const styles = await this.registry.listStyles();
+    return Promise.all(styles.map((style) => this.catalogueStyle(style)));
+  }
+
+  onChange(listener: (change: CatalogueChange) => void): () => void {
+    // The model's size needs a stat, so each change is reported after it, in registration
+    // order (a style before its first version); a change that cannot be described is dropped
+    // here and reaches clients with their next snapshot.
+    let chain = Promise.resolve();
+    const report = (change: Promise<CatalogueChange>): void => {
+      chain = chain.then(() => change).then(listener).catch(() => undefined);
+    };
+    const offVersion = this.registry.onVersionRegistered((record) =>
+      report(modelInfo(record).then((version) => ({ kind: 'version', style: record.style, version }))),
+    );
+    const offStyle = this.registry.onStyleCreated((record) => report(this.catalogueStyle(record).then((style) => ({ kind: 'style', style }))));
+    return () => {
+      offVersion();
+      offStyle();
+    };
+  }
+
+  async readModel(style: string, version: string): Promise<{ info: ModelVersionInfo; bytes: Uint8Array }> {
+    const record = await this.registry.getVersion(style, version);
+    const bytes = await this.registry.readModel(style, version);
+    return { info: { ...(await modelInfo(record)), modelSizeBytes: bytes.length }, bytes };
+  }
+
+  /**
+   * Announces versions other processes write into the folder (a starter build, a second
+   * registry instance) through onChange, by polling; this process's own registrations are
+   * announced at once without it.
+   */
+  watchFolder(intervalMs: number, onError: (error: unknown) => void): RegistryWatch {
+    return this.registry.watch({ intervalMs, onError });
+  }
+
+  private async catalogueStyle(style: StyleRecord): Promise<CatalogueStyleInfo> {
+    const versions = await this.registry.listVersions(style.id);
+    return {
+      id: style.id,
+      displayName: style.displayName,
+      description: style.description,
+      versions: await Promise.all(versions.map(modelInfo)),
+    };
+  }
 
   hasStyle(style: string): Promise<boolean> {
     return this.registry.hasStyle(style);

@@ -17,6 +17,7 @@ import {
 } from '@nst/proto';
 import { RegistryNotFoundError, RegistryValidationError } from '@nst/runtime';
 import { requireAdmin } from './auth';
+import type { CatalogueMethods } from './catalogue-handlers';
 import { invalidArgument, notFound, TrainerServiceError } from './errors';
 import { QueueFullError, type JobManager, type JobManagerLogger } from './job-manager';
 import type { JobRecord, JobStateName } from './job-store';
@@ -29,6 +30,8 @@ export interface TrainerHandlerDeps {
   jobs: JobManager;
   adminToken: string;
   logger: JobManagerLogger;
+  /** WatchVersions, FetchModel and KeepPhoto (catalogue-handlers.ts). */
+  catalogue: CatalogueMethods;
 }
 
 const STATES: Record<JobStateName, JobState> = {
@@ -122,6 +125,7 @@ export function createTrainerHandlers(deps: TrainerHandlerDeps): TrainerHandlers
   };
 
   const implementation: TrainerServiceServer = {
+    ...deps.catalogue,
     createStyle(call, callback) {
       let header: CreateStyleHeader | undefined;
       const chunks: Buffer[] = [];

@@ -15,7 +15,9 @@ import {
   type Config,
   type Logger,
 } from '@nst/runtime';
+import { createCatalogueHandlers } from './catalogue-handlers';
 import { FeedbackStoreReader } from './feedback-adapter';
+import { KeptPhotoStore } from './kept-photos';
 import { RegistryAdapter } from './registry-adapter';
 import { FineTuneTrigger, type FineTuneThresholds } from './finetune-trigger';
 import { createTrainerHandlers } from './trainer-handlers';
@@ -24,7 +26,7 @@ import { JobManager, type JobManagerLogger } from './job-manager';
 import { jobMetricsListener } from './job-metrics';
 import { JobStore } from './job-store';
 import type { PaintingLimits } from './painting';
-import type { FeedbackReader, TrainerRegistry } from './ports';
+import type { FeedbackReader, ModelCatalogue, TrainerRegistry } from './ports';
 import { Trainer } from './trainer';
 
 export const TRAINER_SERVICE_NAME = 'nst.v1.TrainerService';
@@ -42,6 +44,17 @@ export interface TrainerServiceOptions {
   paintingLimits: PaintingLimits;
   /** The automatic fine-tune; absent: no automatic fine-tunes. */
   autoFineTune?: FineTuneThresholds & { pollSeconds: number; hyperparameters?: Hyperparameters };
+  /**
+   * What WatchVersions and FetchModel serve; default `registry` when it is a RegistryAdapter
+   * (whose folder is also polled for versions other processes write).
+   */
+  catalogue?: ModelCatalogue;
+  /** Where KeepPhoto stores consented photos and how long they stay; absent: KeepPhoto is refused. */
+  keptPhotos?: { dir: string; retentionMs: number };
+  /** FetchModel's chunk size (NST_CHUNK_BYTES); default 256 KiB. */
+  chunkBytes?: number;
+  /** Most seconds between polls of the registry folder for versions other processes write; default 2. */
+  registryPollSeconds?: number;
   /** Jobs run at once (default 1). */
   concurrency?: number;
   checkpointEvery?: number;
@@ -75,10 +88,41 @@ export async function launchTrainerService(options: TrainerServiceOptions): Prom
   const jobs = new JobManager({ store, executor, logger, concurrency: options.concurrency ?? 1 });
   jobs.onUpdate(jobMetricsListener());
   const trainer = new Trainer({ jobs, store, registry: options.registry, paintingLimits: options.paintingLimits });
-  const handlers = createTrainerHandlers({ trainer, jobs, adminToken: options.adminToken, logger });
+  const adapter = options.registry instanceof RegistryAdapter ? options.registry : undefined;
+  const catalogue = options.catalogue ?? adapter;
+  if (!catalogue) throw new Error('launchTrainerService needs a catalogue (WatchVersions, FetchModel) when its registry is not a RegistryAdapter');
+  const keptPhotos = options.keptPhotos ? new KeptPhotoStore(options.keptPhotos) : undefined;
+  const catalogueHandlers = createCatalogueHandlers({
+    catalogue,
+    ...(keptPhotos ? { keptPhotos } : {}),
+    adminToken: options.adminToken,
+    chunkBytes: options.chunkBytes ?? 256 * 1024,
+    logger,
+  });
+  const handlers = createTrainerHandlers({ trainer, jobs, adminToken: options.adminToken, logger, catalogue: catalogueHandlers.implementation });
+  // Versions written by other processes (a starter build into the data folder) reach watchers too.
+  const folderWatch =
+    !options.catalogue && adapter
+      ? adapter.watchFolder((options.registryPollSeconds ?? 2) * 1000, (err) => logger.warn({ err }, 'registry poll failed; trying again'))
+      : undefined;
+  await folderWatch?.ready;
+  const sweepPhotos = (): void => {
+    keptPhotos?.sweep().then(
+      (deleted) => deleted > 0 && logger.info({ deleted }, 'deleted kept photos past retention'),
+      (err: unknown) => logger.warn({ err }, 'kept photo retention sweep failed'),
+    );
+  };
+  sweepPhotos();
+  const photoSweeper = keptPhotos ? setInterval(sweepPhotos, 60 * 60 * 1000).unref() : undefined;
   const grpc = await startGrpcServer({
     address: options.address,
-    services: [{ name: TRAINER_SERVICE_NAME, definition: TrainerServiceService, implementation: handlers.implementation }],
+    services: [
+      {
+        name: TRAINER_SERVICE_NAME,
+        definition: TrainerServiceService,
+        implementation: handlers.implementation,
+      },
+    ],
     // CreateStyleFromImage carries the whole painting in one message.
     channelOptions: { 'grpc.max_receive_message_length': options.paintingLimits.maxBytes + 64 * 1024 },
   });
@@ -97,6 +141,10 @@ export async function launchTrainerService(options: TrainerServiceOptions): Prom
   const close = (graceMs = 10_000): Promise<void> => {
     closing ??= (async () => {
       const serverClosed = grpc.close(graceMs);
+      folderWatch?.stop();
+      clearInterval(photoSweeper);
+      // Watchers reconnect to the next TrainerService; their streams must not hold the close.
+      catalogueHandlers.endWatches();
       await trigger?.stop();
       await jobs.close();
       handlers.endWatches();
@@ -136,6 +184,8 @@ export async function startTrainerServer(config: Config, options: StartTrainerOp
     feedback,
     ...(config.photosDir ? { photosDir: config.photosDir } : {}),
     paintingLimits: { maxBytes: config.maxUploadBytes, maxPixels: config.maxPixels },
+    keptPhotos: { dir: config.keptPhotosDir, retentionMs: config.feedbackRetentionDays * 24 * 60 * 60 * 1000 },
+    chunkBytes: config.chunkBytes,
     autoFineTune: {
       minBad: config.finetuneMinBad,
       badRatio: config.finetuneBadRatio,

@@ -478,6 +478,138 @@ export interface ListVersionsResponse {
   versions: StyleVersion[];
 }
 
+/** Asks for the model catalogue and its changes. */
+export interface WatchVersionsRequest {
+  /**
+   * Most seconds without a message before the server sends a heartbeat; 0 means the server
+   * default (10). Clients treat a stream silent for three of these as dead and reconnect.
+   */
+  heartbeatSeconds: number;
+}
+
+/** One immutable version of a style as StyleService needs it to fetch and check the model. */
+export interface ModelVersion {
+  /** The version's id (a decimal number, for example "3"). */
+  version: string;
+  /** Lower-case hex SHA-256 of the ONNX model. */
+  modelSha256: string;
+  /** Size of the ONNX model in bytes. */
+  modelSizeBytes: number;
+  /** Version of the exporter that wrote the ONNX model. */
+  exporterVersion: string;
+  /** The version it was fine-tuned from; empty for versions trained from scratch. */
+  parentVersion: string;
+  /** When the version was registered. */
+  createdAt?: Date | undefined;
+}
+
+/** A style in the catalogue with its intact versions. */
+export interface CatalogueStyle {
+  /** Stable identifier, for example "elephants". */
+  id: string;
+  /** Name to show to a person. */
+  displayName: string;
+  /** One or two sentences describing the look of the style. */
+  description: string;
+  /** Intact versions, oldest first; the last one is the latest. */
+  versions: ModelVersion[];
+}
+
+/** The whole catalogue. */
+export interface Catalogue {
+  /** Every style, ordered by id. */
+  styles: CatalogueStyle[];
+}
+
+/** A version registered after the snapshot. */
+export interface VersionAdded {
+  /** The style it belongs to. */
+  style: string;
+  /** The new version. */
+  version?: ModelVersion | undefined;
+}
+
+/** Sent when nothing else was sent for the heartbeat interval: the server is alive. */
+export interface Heartbeat {
+}
+
+/** One message of the WatchVersions stream. */
+export interface WatchVersionsResponse {
+  /** What this message carries. */
+  event?:
+    | //
+    /** The whole catalogue; always the first message of a stream. */
+    { $case: "snapshot"; snapshot: Catalogue }
+    | //
+    /** A style created after the snapshot, with the versions it has so far. */
+    { $case: "styleAdded"; styleAdded: CatalogueStyle }
+    | //
+    /** A version registered after the snapshot. */
+    { $case: "versionAdded"; versionAdded: VersionAdded }
+    | //
+    /** Nothing changed; the server is alive. */
+    { $case: "heartbeat"; heartbeat: Heartbeat }
+    | undefined;
+}
+
+/** Asks for one version's ONNX model. */
+export interface FetchModelRequest {
+  /** The style. Required. */
+  style: string;
+  /** The version. Required. */
+  version: string;
+}
+
+/** Describes the model that follows in chunks; the first message of FetchModel. */
+export interface ModelHeader {
+  /** The style. */
+  style: string;
+  /** The version. */
+  version: string;
+  /** Lower-case hex SHA-256 of the whole model; check the received bytes against it. */
+  sha256: string;
+  /** Size of the whole model in bytes. */
+  sizeBytes: number;
+  /** Version of the exporter that wrote the ONNX model. */
+  exporterVersion: string;
+}
+
+/** One message of the FetchModel stream. */
+export interface FetchModelResponse {
+  /** What this message carries. */
+  kind?:
+    | //
+    /** The model's header; the first message, sent once. */
+    { $case: "header"; header: ModelHeader }
+    | //
+    /** The next slice of the ONNX model. */
+    { $case: "chunk"; chunk: Uint8Array }
+    | undefined;
+}
+
+/** A consented input photo to keep for training. */
+export interface KeepPhotoRequest {
+  /**
+   * The id of the rating the photo belongs to; it names the kept file, so a retry keeps the
+   * same photo once. Letters, digits, '.', '_' or '-', up to 128.
+   */
+  feedbackId: string;
+  /** The style version that painted the photo. */
+  style: string;
+  /** The version that painted the photo. */
+  version: string;
+  /** The photo's image format, its file extension: "jpeg", "png", "webp", "avif", "tiff" or "gif". */
+  format: string;
+  /** The encoded photo as uploaded. */
+  photo: Uint8Array;
+}
+
+/** Where the kept photo lies. */
+export interface KeepPhotoResponse {
+  /** The reference the rating records (a file name in TrainerService's kept-photos folder). */
+  photoRef: string;
+}
+
 function createBaseHyperparameters(): Hyperparameters {
   return {
     steps: undefined,
@@ -3041,6 +3173,1270 @@ export const ListVersionsResponse: MessageFns<ListVersionsResponse> = {
   },
 };
 
+function createBaseWatchVersionsRequest(): WatchVersionsRequest {
+  return { heartbeatSeconds: 0 };
+}
+
+export const WatchVersionsRequest: MessageFns<WatchVersionsRequest> = {
+  encode(message: WatchVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.heartbeatSeconds !== 0) {
+      writer.uint32(8).uint32(message.heartbeatSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.heartbeatSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchVersionsRequest {
+    return {
+      heartbeatSeconds: isSet(object.heartbeatSeconds)
+        ? globalThis.Number(object.heartbeatSeconds)
+        : isSet(object.heartbeat_seconds)
+        ? globalThis.Number(object.heartbeat_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: WatchVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.heartbeatSeconds !== 0) {
+      obj.heartbeatSeconds = Math.round(message.heartbeatSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchVersionsRequest>): WatchVersionsRequest {
+    return WatchVersionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchVersionsRequest>): WatchVersionsRequest {
+    const message = createBaseWatchVersionsRequest();
+    message.heartbeatSeconds = object.heartbeatSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseModelVersion(): ModelVersion {
+  return {
+    version: "",
+    modelSha256: "",
+    modelSizeBytes: 0,
+    exporterVersion: "",
+    parentVersion: "",
+    createdAt: undefined,
+  };
+}
+
+export const ModelVersion: MessageFns<ModelVersion> = {
+  encode(message: ModelVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    if (message.modelSha256 !== "") {
+      writer.uint32(18).string(message.modelSha256);
+    }
+    if (message.modelSizeBytes !== 0) {
+      writer.uint32(24).uint64(message.modelSizeBytes);
+    }
+    if (message.exporterVersion !== "") {
+      writer.uint32(34).string(message.exporterVersion);
+    }
+    if (message.parentVersion !== "") {
+      writer.uint32(42).string(message.parentVersion);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.modelSha256 = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.modelSizeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.exporterVersion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.parentVersion = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelVersion {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      modelSha256: isSet(object.modelSha256)
+        ? globalThis.String(object.modelSha256)
+        : isSet(object.model_sha256)
+        ? globalThis.String(object.model_sha256)
+        : "",
+      modelSizeBytes: isSet(object.modelSizeBytes)
+        ? globalThis.Number(object.modelSizeBytes)
+        : isSet(object.model_size_bytes)
+        ? globalThis.Number(object.model_size_bytes)
+        : 0,
+      exporterVersion: isSet(object.exporterVersion)
+        ? globalThis.String(object.exporterVersion)
+        : isSet(object.exporter_version)
+        ? globalThis.String(object.exporter_version)
+        : "",
+      parentVersion: isSet(object.parentVersion)
+        ? globalThis.String(object.parentVersion)
+        : isSet(object.parent_version)
+        ? globalThis.String(object.parent_version)
+        : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ModelVersion): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.modelSha256 !== "") {
+      obj.modelSha256 = message.modelSha256;
+    }
+    if (message.modelSizeBytes !== 0) {
+      obj.modelSizeBytes = Math.round(message.modelSizeBytes);
+    }
+    if (message.exporterVersion !== "") {
+      obj.exporterVersion = message.exporterVersion;
+    }
+    if (message.parentVersion !== "") {
+      obj.parentVersion = message.parentVersion;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ModelVersion>): ModelVersion {
+    return ModelVersion.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModelVersion>): ModelVersion {
+    const message = createBaseModelVersion();
+    message.version = object.version ?? "";
+    message.modelSha256 = object.modelSha256 ?? "";
+    message.modelSizeBytes = object.modelSizeBytes ?? 0;
+    message.exporterVersion = object.exporterVersion ?? "";
+    message.parentVersion = object.parentVersion ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCatalogueStyle(): CatalogueStyle {
+  return { id: "", displayName: "", description: "", versions: [] };
+}
+
+export const CatalogueStyle: MessageFns<CatalogueStyle> = {
+  encode(message: CatalogueStyle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.displayName !== "") {
+      writer.uint32(18).string(message.displayName);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    for (const v of message.versions) {
+      ModelVersion.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CatalogueStyle {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCatalogueStyle();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.versions.push(ModelVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CatalogueStyle {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      displayName: isSet(object.displayName)
+        ? globalThis.String(object.displayName)
+        : isSet(object.display_name)
+        ? globalThis.String(object.display_name)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => ModelVersion.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CatalogueStyle): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.displayName !== "") {
+      obj.displayName = message.displayName;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => ModelVersion.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CatalogueStyle>): CatalogueStyle {
+    return CatalogueStyle.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CatalogueStyle>): CatalogueStyle {
+    const message = createBaseCatalogueStyle();
+    message.id = object.id ?? "";
+    message.displayName = object.displayName ?? "";
+    message.description = object.description ?? "";
+    message.versions = object.versions?.map((e) => ModelVersion.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCatalogue(): Catalogue {
+  return { styles: [] };
+}
+
+export const Catalogue: MessageFns<Catalogue> = {
+  encode(message: Catalogue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.styles) {
+      CatalogueStyle.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Catalogue {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCatalogue();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.styles.push(CatalogueStyle.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Catalogue {
+    return {
+      styles: globalThis.Array.isArray(object?.styles) ? object.styles.map((e: any) => CatalogueStyle.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Catalogue): unknown {
+    const obj: any = {};
+    if (message.styles?.length) {
+      obj.styles = message.styles.map((e) => CatalogueStyle.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Catalogue>): Catalogue {
+    return Catalogue.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Catalogue>): Catalogue {
+    const message = createBaseCatalogue();
+    message.styles = object.styles?.map((e) => CatalogueStyle.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseVersionAdded(): VersionAdded {
+  return { style: "", version: undefined };
+}
+
+export const VersionAdded: MessageFns<VersionAdded> = {
+  encode(message: VersionAdded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.style !== "") {
+      writer.uint32(10).string(message.style);
+    }
+    if (message.version !== undefined) {
+      ModelVersion.encode(message.version, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VersionAdded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVersionAdded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.style = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = ModelVersion.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VersionAdded {
+    return {
+      style: isSet(object.style) ? globalThis.String(object.style) : "",
+      version: isSet(object.version) ? ModelVersion.fromJSON(object.version) : undefined,
+    };
+  },
+
+  toJSON(message: VersionAdded): unknown {
+    const obj: any = {};
+    if (message.style !== "") {
+      obj.style = message.style;
+    }
+    if (message.version !== undefined) {
+      obj.version = ModelVersion.toJSON(message.version);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VersionAdded>): VersionAdded {
+    return VersionAdded.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VersionAdded>): VersionAdded {
+    const message = createBaseVersionAdded();
+    message.style = object.style ?? "";
+    message.version = (object.version !== undefined && object.version !== null)
+      ? ModelVersion.fromPartial(object.version)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHeartbeat(): Heartbeat {
+  return {};
+}
+
+export const Heartbeat: MessageFns<Heartbeat> = {
+  encode(_: Heartbeat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Heartbeat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): Heartbeat {
+    return {};
+  },
+
+  toJSON(_: Heartbeat): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<Heartbeat>): Heartbeat {
+    return Heartbeat.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<Heartbeat>): Heartbeat {
+    const message = createBaseHeartbeat();
+    return message;
+  },
+};
+
+function createBaseWatchVersionsResponse(): WatchVersionsResponse {
+  return { event: undefined };
+}
+
+export const WatchVersionsResponse: MessageFns<WatchVersionsResponse> = {
+  encode(message: WatchVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.event?.$case) {
+      case "snapshot":
+        Catalogue.encode(message.event.snapshot, writer.uint32(10).fork()).join();
+        break;
+      case "styleAdded":
+        CatalogueStyle.encode(message.event.styleAdded, writer.uint32(18).fork()).join();
+        break;
+      case "versionAdded":
+        VersionAdded.encode(message.event.versionAdded, writer.uint32(26).fork()).join();
+        break;
+      case "heartbeat":
+        Heartbeat.encode(message.event.heartbeat, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchVersionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchVersionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = { $case: "snapshot", snapshot: Catalogue.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = { $case: "styleAdded", styleAdded: CatalogueStyle.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = { $case: "versionAdded", versionAdded: VersionAdded.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = { $case: "heartbeat", heartbeat: Heartbeat.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchVersionsResponse {
+    return {
+      event: isSet(object.snapshot)
+        ? { $case: "snapshot", snapshot: Catalogue.fromJSON(object.snapshot) }
+        : isSet(object.styleAdded)
+        ? { $case: "styleAdded", styleAdded: CatalogueStyle.fromJSON(object.styleAdded) }
+        : isSet(object.style_added)
+        ? { $case: "styleAdded", styleAdded: CatalogueStyle.fromJSON(object.style_added) }
+        : isSet(object.versionAdded)
+        ? { $case: "versionAdded", versionAdded: VersionAdded.fromJSON(object.versionAdded) }
+        : isSet(object.version_added)
+        ? { $case: "versionAdded", versionAdded: VersionAdded.fromJSON(object.version_added) }
+        : isSet(object.heartbeat)
+        ? { $case: "heartbeat", heartbeat: Heartbeat.fromJSON(object.heartbeat) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchVersionsResponse): unknown {
+    const obj: any = {};
+    if (message.event?.$case === "snapshot") {
+      obj.snapshot = Catalogue.toJSON(message.event.snapshot);
+    } else if (message.event?.$case === "styleAdded") {
+      obj.styleAdded = CatalogueStyle.toJSON(message.event.styleAdded);
+    } else if (message.event?.$case === "versionAdded") {
+      obj.versionAdded = VersionAdded.toJSON(message.event.versionAdded);
+    } else if (message.event?.$case === "heartbeat") {
+      obj.heartbeat = Heartbeat.toJSON(message.event.heartbeat);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchVersionsResponse>): WatchVersionsResponse {
+    return WatchVersionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchVersionsResponse>): WatchVersionsResponse {
+    const message = createBaseWatchVersionsResponse();
+    switch (object.event?.$case) {
+      case "snapshot": {
+        if (object.event?.snapshot !== undefined && object.event?.snapshot !== null) {
+          message.event = { $case: "snapshot", snapshot: Catalogue.fromPartial(object.event.snapshot) };
+        }
+        break;
+      }
+      case "styleAdded": {
+        if (object.event?.styleAdded !== undefined && object.event?.styleAdded !== null) {
+          message.event = { $case: "styleAdded", styleAdded: CatalogueStyle.fromPartial(object.event.styleAdded) };
+        }
+        break;
+      }
+      case "versionAdded": {
+        if (object.event?.versionAdded !== undefined && object.event?.versionAdded !== null) {
+          message.event = { $case: "versionAdded", versionAdded: VersionAdded.fromPartial(object.event.versionAdded) };
+        }
+        break;
+      }
+      case "heartbeat": {
+        if (object.event?.heartbeat !== undefined && object.event?.heartbeat !== null) {
+          message.event = { $case: "heartbeat", heartbeat: Heartbeat.fromPartial(object.event.heartbeat) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseFetchModelRequest(): FetchModelRequest {
+  return { style: "", version: "" };
+}
+
+export const FetchModelRequest: MessageFns<FetchModelRequest> = {
+  encode(message: FetchModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.style !== "") {
+      writer.uint32(10).string(message.style);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.style = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FetchModelRequest {
+    return {
+      style: isSet(object.style) ? globalThis.String(object.style) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+    };
+  },
+
+  toJSON(message: FetchModelRequest): unknown {
+    const obj: any = {};
+    if (message.style !== "") {
+      obj.style = message.style;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FetchModelRequest>): FetchModelRequest {
+    return FetchModelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FetchModelRequest>): FetchModelRequest {
+    const message = createBaseFetchModelRequest();
+    message.style = object.style ?? "";
+    message.version = object.version ?? "";
+    return message;
+  },
+};
+
+function createBaseModelHeader(): ModelHeader {
+  return { style: "", version: "", sha256: "", sizeBytes: 0, exporterVersion: "" };
+}
+
+export const ModelHeader: MessageFns<ModelHeader> = {
+  encode(message: ModelHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.style !== "") {
+      writer.uint32(10).string(message.style);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(32).uint64(message.sizeBytes);
+    }
+    if (message.exporterVersion !== "") {
+      writer.uint32(42).string(message.exporterVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.style = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.exporterVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelHeader {
+    return {
+      style: isSet(object.style) ? globalThis.String(object.style) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      exporterVersion: isSet(object.exporterVersion)
+        ? globalThis.String(object.exporterVersion)
+        : isSet(object.exporter_version)
+        ? globalThis.String(object.exporter_version)
+        : "",
+    };
+  },
+
+  toJSON(message: ModelHeader): unknown {
+    const obj: any = {};
+    if (message.style !== "") {
+      obj.style = message.style;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    if (message.exporterVersion !== "") {
+      obj.exporterVersion = message.exporterVersion;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ModelHeader>): ModelHeader {
+    return ModelHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModelHeader>): ModelHeader {
+    const message = createBaseModelHeader();
+    message.style = object.style ?? "";
+    message.version = object.version ?? "";
+    message.sha256 = object.sha256 ?? "";
+    message.sizeBytes = object.sizeBytes ?? 0;
+    message.exporterVersion = object.exporterVersion ?? "";
+    return message;
+  },
+};
+
+function createBaseFetchModelResponse(): FetchModelResponse {
+  return { kind: undefined };
+}
+
+export const FetchModelResponse: MessageFns<FetchModelResponse> = {
+  encode(message: FetchModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "header":
+        ModelHeader.encode(message.kind.header, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        writer.uint32(18).bytes(message.kind.chunk);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "header", header: ModelHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "chunk", chunk: reader.bytes() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FetchModelResponse {
+    return {
+      kind: isSet(object.header)
+        ? { $case: "header", header: ModelHeader.fromJSON(object.header) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", chunk: bytesFromBase64(object.chunk) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: FetchModelResponse): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "header") {
+      obj.header = ModelHeader.toJSON(message.kind.header);
+    } else if (message.kind?.$case === "chunk") {
+      obj.chunk = base64FromBytes(message.kind.chunk);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FetchModelResponse>): FetchModelResponse {
+    return FetchModelResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FetchModelResponse>): FetchModelResponse {
+    const message = createBaseFetchModelResponse();
+    switch (object.kind?.$case) {
+      case "header": {
+        if (object.kind?.header !== undefined && object.kind?.header !== null) {
+          message.kind = { $case: "header", header: ModelHeader.fromPartial(object.kind.header) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.kind?.chunk !== undefined && object.kind?.chunk !== null) {
+          message.kind = { $case: "chunk", chunk: object.kind.chunk };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseKeepPhotoRequest(): KeepPhotoRequest {
+  return { feedbackId: "", style: "", version: "", format: "", photo: new Uint8Array(0) };
+}
+
+export const KeepPhotoRequest: MessageFns<KeepPhotoRequest> = {
+  encode(message: KeepPhotoRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.feedbackId !== "") {
+      writer.uint32(10).string(message.feedbackId);
+    }
+    if (message.style !== "") {
+      writer.uint32(18).string(message.style);
+    }
+    if (message.version !== "") {
+      writer.uint32(26).string(message.version);
+    }
+    if (message.format !== "") {
+      writer.uint32(34).string(message.format);
+    }
+    if (message.photo.length !== 0) {
+      writer.uint32(42).bytes(message.photo);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeepPhotoRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeepPhotoRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.feedbackId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.style = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.format = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.photo = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeepPhotoRequest {
+    return {
+      feedbackId: isSet(object.feedbackId)
+        ? globalThis.String(object.feedbackId)
+        : isSet(object.feedback_id)
+        ? globalThis.String(object.feedback_id)
+        : "",
+      style: isSet(object.style) ? globalThis.String(object.style) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      format: isSet(object.format) ? globalThis.String(object.format) : "",
+      photo: isSet(object.photo) ? bytesFromBase64(object.photo) : new Uint8Array(0),
+    };
+  },
+
+  toJSON(message: KeepPhotoRequest): unknown {
+    const obj: any = {};
+    if (message.feedbackId !== "") {
+      obj.feedbackId = message.feedbackId;
+    }
+    if (message.style !== "") {
+      obj.style = message.style;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.format !== "") {
+      obj.format = message.format;
+    }
+    if (message.photo.length !== 0) {
+      obj.photo = base64FromBytes(message.photo);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeepPhotoRequest>): KeepPhotoRequest {
+    return KeepPhotoRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeepPhotoRequest>): KeepPhotoRequest {
+    const message = createBaseKeepPhotoRequest();
+    message.feedbackId = object.feedbackId ?? "";
+    message.style = object.style ?? "";
+    message.version = object.version ?? "";
+    message.format = object.format ?? "";
+    message.photo = object.photo ?? new Uint8Array(0);
+    return message;
+  },
+};
+
+function createBaseKeepPhotoResponse(): KeepPhotoResponse {
+  return { photoRef: "" };
+}
+
+export const KeepPhotoResponse: MessageFns<KeepPhotoResponse> = {
+  encode(message: KeepPhotoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.photoRef !== "") {
+      writer.uint32(10).string(message.photoRef);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeepPhotoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeepPhotoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.photoRef = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeepPhotoResponse {
+    return {
+      photoRef: isSet(object.photoRef)
+        ? globalThis.String(object.photoRef)
+        : isSet(object.photo_ref)
+        ? globalThis.String(object.photo_ref)
+        : "",
+    };
+  },
+
+  toJSON(message: KeepPhotoResponse): unknown {
+    const obj: any = {};
+    if (message.photoRef !== "") {
+      obj.photoRef = message.photoRef;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeepPhotoResponse>): KeepPhotoResponse {
+    return KeepPhotoResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeepPhotoResponse>): KeepPhotoResponse {
+    const message = createBaseKeepPhotoResponse();
+    message.photoRef = object.photoRef ?? "";
+    return message;
+  },
+};
+
 /**
  * TrainerService trains new styles from uploaded paintings and fine-tunes existing versions
  * from feedback. It is served by the trainer process (default 127.0.0.1:50052) next to
@@ -3138,6 +4534,48 @@ export const TrainerServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Streams the model catalogue TrainerService owns: first a snapshot of every style with its
+     * intact versions, then one message per style or version registered afterwards, and a
+     * heartbeat whenever nothing else was sent for a while, so a client notices a dead server
+     * (also behind proxies that answer HTTP/2 pings themselves). Every stream starts with the
+     * whole catalogue, so a client that reconnects is up to date with its first message and
+     * finds what it missed by comparing it with what it holds. Needs no admin token.
+     */
+    watchVersions: {
+      name: "WatchVersions",
+      requestType: WatchVersionsRequest as typeof WatchVersionsRequest,
+      requestStream: false,
+      responseType: WatchVersionsResponse as typeof WatchVersionsResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * Streams one version's ONNX model: a ModelHeader (sha256, size, exporter version), then the
+     * model's bytes in chunks. NOT_FOUND for an unknown style or version. Needs no admin token.
+     */
+    fetchModel: {
+      name: "FetchModel",
+      requestType: FetchModelRequest as typeof FetchModelRequest,
+      requestStream: false,
+      responseType: FetchModelResponse as typeof FetchModelResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * Keeps an input photo a person consented to keep for training with their rating.
+     * StyleService calls it when it records such a rating; TrainerService stores the photo in
+     * its own kept-photos folder (deleted after the feedback retention) and answers the reference
+     * the rating records. Requires the admin token.
+     */
+    keepPhoto: {
+      name: "KeepPhoto",
+      requestType: KeepPhotoRequest as typeof KeepPhotoRequest,
+      requestStream: false,
+      responseType: KeepPhotoResponse as typeof KeepPhotoResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -3180,6 +4618,33 @@ export interface TrainerServiceImplementation<CallContextExt = {}> {
     request: ListVersionsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListVersionsResponse>>;
+  /**
+   * Streams the model catalogue TrainerService owns: first a snapshot of every style with its
+   * intact versions, then one message per style or version registered afterwards, and a
+   * heartbeat whenever nothing else was sent for a while, so a client notices a dead server
+   * (also behind proxies that answer HTTP/2 pings themselves). Every stream starts with the
+   * whole catalogue, so a client that reconnects is up to date with its first message and
+   * finds what it missed by comparing it with what it holds. Needs no admin token.
+   */
+  watchVersions(
+    request: WatchVersionsRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<WatchVersionsResponse>>;
+  /**
+   * Streams one version's ONNX model: a ModelHeader (sha256, size, exporter version), then the
+   * model's bytes in chunks. NOT_FOUND for an unknown style or version. Needs no admin token.
+   */
+  fetchModel(
+    request: FetchModelRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<FetchModelResponse>>;
+  /**
+   * Keeps an input photo a person consented to keep for training with their rating.
+   * StyleService calls it when it records such a rating; TrainerService stores the photo in
+   * its own kept-photos folder (deleted after the feedback retention) and answers the reference
+   * the rating records. Requires the admin token.
+   */
+  keepPhoto(request: KeepPhotoRequest, context: CallContext & CallContextExt): Promise<DeepPartial<KeepPhotoResponse>>;
 }
 
 export interface TrainerServiceClient<CallOptionsExt = {}> {
@@ -3221,6 +4686,33 @@ export interface TrainerServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListVersionsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListVersionsResponse>;
+  /**
+   * Streams the model catalogue TrainerService owns: first a snapshot of every style with its
+   * intact versions, then one message per style or version registered afterwards, and a
+   * heartbeat whenever nothing else was sent for a while, so a client notices a dead server
+   * (also behind proxies that answer HTTP/2 pings themselves). Every stream starts with the
+   * whole catalogue, so a client that reconnects is up to date with its first message and
+   * finds what it missed by comparing it with what it holds. Needs no admin token.
+   */
+  watchVersions(
+    request: DeepPartial<WatchVersionsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<WatchVersionsResponse>;
+  /**
+   * Streams one version's ONNX model: a ModelHeader (sha256, size, exporter version), then the
+   * model's bytes in chunks. NOT_FOUND for an unknown style or version. Needs no admin token.
+   */
+  fetchModel(
+    request: DeepPartial<FetchModelRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<FetchModelResponse>;
+  /**
+   * Keeps an input photo a person consented to keep for training with their rating.
+   * StyleService calls it when it records such a rating; TrainerService stores the photo in
+   * its own kept-photos folder (deleted after the feedback retention) and answers the reference
+   * the rating records. Requires the admin token.
+   */
+  keepPhoto(request: DeepPartial<KeepPhotoRequest>, options?: CallOptions & CallOptionsExt): Promise<KeepPhotoResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
@@ -3273,6 +4765,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isObject(value: any): boolean {

@@ -1,0 +1,169 @@
+/**
+ * TrainerService serves the registry it owns over gRPC: WatchVersions (snapshot, then each new
+ * style and version, heartbeats, a reconnect brought up to date), FetchModel (header and
+ * chunks that add up to the sha256) and KeepPhoto (admin only, into its own kept-photos folder).
+ */
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FetchModelResponse, WatchVersionsResponse } from '@nst/proto';
+import { CatalogueWatch, type CatalogueUpdate } from '@nst/runtime';
+import { admin, call, registerTinyStyle, startTrainer, type TrainerFixture } from './harness';
+
+let t: TrainerFixture;
+
+beforeAll(async () => {
+  t = await startTrainer({ chunkBytes: 4096 });
+  await registerTinyStyle(t.registry, 'tiny-wave', [11, 12]);
+}, 60_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function fetchModel(style: string, version: string): Promise<FetchModelResponse[]> {
+  return new Promise((resolve, reject) => {
+    const messages: FetchModelResponse[] = [];
+    const stream = t.client.fetchModel({ style, version });
+    stream.on('data', (m: FetchModelResponse) => messages.push(m));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(messages));
+  });
+}
+
+describe('WatchVersions', () => {
+  it('sends the whole catalogue first, then each style and version registered, with heartbeats while idle', async () => {
+    const messages: WatchVersionsResponse[] = [];
+    const stream = t.client.watchVersions({ heartbeatSeconds: 1 });
+    stream.on('data', (m: WatchVersionsResponse) => messages.push(m));
+    stream.on('error', () => undefined);
+    try {
+      const first = await until('the snapshot', () => messages[0]);
+      expect(first.event?.$case).toBe('snapshot');
+      const snapshot = first.event?.$case === 'snapshot' ? first.event.snapshot : undefined;
+      const wave = snapshot?.styles.find((s) => s.id === 'tiny-wave');
+      expect(wave?.displayName).toBe('Tiny tiny-wave');
+      expect(wave?.versions.map((v) => v.version)).toEqual(['1', '2']);
+      const model = await t.registry.readModel('tiny-wave', 2);
+      expect(wave?.versions[1]).toMatchObject({ modelSha256: sha256(model), modelSizeBytes: model.length, parentVersion: '1' });
+
+      await registerTinyStyle(t.registry, 'tiny-grain', [21]);
+      await registerTinyStyle(t.registry, 'tiny-wave', [13]);
+      await until('the new style and version', () => (messages.filter((m) => m.event?.$case !== 'heartbeat').length >= 4 ? true : undefined));
+      const events = messages.slice(1).filter((m) => m.event?.$case !== 'heartbeat');
+      expect(events.map((m) => m.event?.$case)).toEqual(['styleAdded', 'versionAdded', 'versionAdded']);
+      const added = events.flatMap((m) => (m.event?.$case === 'versionAdded' ? [`${m.event.versionAdded.style}@${m.event.versionAdded.version?.version}`] : []));
+      expect(added).toEqual(['tiny-grain@1', 'tiny-wave@3']);
+
+      await until('a heartbeat', () => messages.find((m) => m.event?.$case === 'heartbeat'));
+    } finally {
+      stream.cancel();
+    }
+  });
+
+  it('refuses a heartbeat interval it will not keep, with the range to use', async () => {
+    const error = await new Promise<ServiceError>((resolve) => {
+      const stream = t.client.watchVersions({ heartbeatSeconds: 100_000 });
+      stream.on('data', () => undefined);
+      stream.on('error', resolve);
+    });
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toMatch(/use 1 to 300, or 0 for the default/);
+  });
+
+  it('brings a watcher that reconnects up to date: a version registered while TrainerService was down is reported as new', async () => {
+    const updates: { kind: CatalogueUpdate['kind']; added: string[] }[] = [];
+    const connections: boolean[] = [];
+    const watch = new CatalogueWatch({
+      address: t.address,
+      heartbeatSeconds: 1,
+      backoff: { initialMs: 50, maxMs: 200 },
+      onUpdate: (_styles, update) => updates.push({ kind: update.kind, added: update.newVersions.map((n) => `${n.style}@${n.version.version}`) }),
+      onConnection: (connected) => connections.push(connected),
+    }).start();
+    try {
+      await watch.ready;
+      expect(updates[0]?.added).toContain('tiny-wave@1');
+      const before = watch.styles()?.find((s) => s.id === 'tiny-wave')?.versions.length ?? 0;
+
+      await t.service.close();
+      await until('the lost stream', () => (connections.includes(false) ? true : undefined));
+      // The catalogue is kept while TrainerService is away.
+      expect(watch.styles()?.find((s) => s.id === 'tiny-wave')?.versions.length).toBe(before);
+      const [registered] = await registerTinyStyle(t.registry, 'tiny-wave', [14]);
+      await t.restart({ chunkBytes: 4096 });
+
+      const caughtUp = await until('the reconnect snapshot', () => updates.find((u, i) => i > 0 && u.kind === 'snapshot'));
+      expect(caughtUp.added).toEqual([`tiny-wave@${registered}`]);
+      expect(connections).toEqual([true, false, true]);
+    } finally {
+      watch.stop();
+    }
+  }, 30_000);
+});
+
+describe('FetchModel', () => {
+  it('streams a header, then chunks that add up to the model and its sha256', async () => {
+    const messages = await fetchModel('tiny-wave', '1');
+    const header = messages[0]?.kind?.$case === 'header' ? messages[0].kind.header : undefined;
+    const chunks = messages.slice(1).map((m) => (m.kind?.$case === 'chunk' ? m.kind.chunk : Buffer.alloc(0)));
+    const bytes = Buffer.concat(chunks);
+    const model = await t.registry.readModel('tiny-wave', 1);
+    expect(header).toMatchObject({ style: 'tiny-wave', version: '1', sha256: sha256(model), sizeBytes: model.length });
+    expect(header?.exporterVersion).not.toBe('');
+    expect(bytes.equals(Buffer.from(model))).toBe(true);
+    expect(chunks.length).toBe(Math.ceil(model.length / 4096));
+  });
+
+  it('answers NOT_FOUND naming the versions and styles there are, and INVALID_ARGUMENT for ids that cannot exist', async () => {
+    const unknownVersion = (await fetchModel('tiny-wave', '99').catch((e: unknown) => e)) as ServiceError;
+    expect(unknownVersion.code).toBe(status.NOT_FOUND);
+    expect(unknownVersion.details).toMatch(/style 'tiny-wave' has no version '99'; its versions are: 1, 2/);
+    const unknownStyle = (await fetchModel('no-such', '1').catch((e: unknown) => e)) as ServiceError;
+    expect(unknownStyle.code).toBe(status.NOT_FOUND);
+    expect(unknownStyle.details).toMatch(/known styles: .*tiny-wave/);
+    const traversal = (await fetchModel('../etc', '1').catch((e: unknown) => e)) as ServiceError;
+    expect(traversal.code).toBe(status.INVALID_ARGUMENT);
+  });
+});
+
+describe('KeepPhoto', () => {
+  const photo = { feedbackId: 'fb-1', style: 'tiny-wave', version: '1', format: 'jpeg', photo: Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]) };
+
+  it('needs the admin token', async () => {
+    const missing = (await call(t.client, t.client.keepPhoto, photo, new Metadata()).catch((e: unknown) => e)) as ServiceError;
+    expect(missing.code).toBe(status.UNAUTHENTICATED);
+    const wrong = (await call(t.client, t.client.keepPhoto, photo, admin('wrong')).catch((e: unknown) => e)) as ServiceError;
+    expect(wrong.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it("stores the photo in TrainerService's own kept-photos folder under the rating's id", async () => {
+    const { photoRef } = await call(t.client, t.client.keepPhoto, photo, admin());
+    expect(photoRef).toBe('fb-1.jpeg');
+    expect(await readFile(path.join(t.keptPhotosDir, photoRef))).toEqual(photo.photo);
+  });
+
+  it('refuses a photo it cannot name safely or an empty one, saying what to send', async () => {
+    const bad = (await call(t.client, t.client.keepPhoto, { ...photo, feedbackId: '../x', format: 'jp/g' }, admin()).catch((e: unknown) => e)) as ServiceError;
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/feedbackId: use the rating's feedback id/);
+    expect(bad.details).toMatch(/format: use the image format/);
+    const empty = (await call(t.client, t.client.keepPhoto, { ...photo, photo: Buffer.alloc(0) }, admin()).catch((e: unknown) => e)) as ServiceError;
+    expect(empty.code).toBe(status.INVALID_ARGUMENT);
+    expect(empty.details).toMatch(/the photo is empty/);
+  });
+});
