@@ -1,7 +1,7 @@
 /**
  * Canary releases end to end on one machine, over gRPC: a real TrainerService fine-tunes a
  * style (tiny hyperparameters) and registers version N+1; ReleaseService sees it in the
- * registry and starts a canary at the ladder's first step; a real StyleService routes by the
+ * catalogue (TrainerService's WatchVersions) and starts a canary at the ladder's first step; a real StyleService routes by the
  * rollout state ReleaseService streams (WatchRollouts) and records serving events; simulated clients stylize small
  * photos and rate each result through SubmitFeedback naming only the request id, so each
  * rating counts against the version that served it; the analysis (short interval) judges.
@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState, OutputFormat, Rating, StyleServiceClient, type StylizeImageResponse } from '@nst/proto';
 import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore } from '@nst/runtime';
 import { LatestVersionResolver, registryCatalog, RolloutRouter, startStyleServer, type StartedStyleService } from '@nst/inference';
-import { admin, call, createStyle, header, painting, startTrainer, TINY, watchToEnd, type TrainerFixture } from '../../trainer/test/harness';
+import { ADMIN_TOKEN, admin, call, createStyle, header, painting, startTrainer, TINY, watchToEnd, type TrainerFixture } from '../../trainer/test/harness';
 import { launchReleaseService, LazyFeedbackStats, type DecisionRecord, type RunningReleaseService } from '../src/index';
 
 const STYLE = 'canary-e2e';
@@ -57,14 +57,15 @@ beforeAll(async () => {
   release = await launchReleaseService({
     address: '127.0.0.1:0',
     releasesDir,
-    registry: t.registry,
+    // TrainerService's WatchVersions stream announces each fine-tuned version.
+    trainerAddr: t.address,
+    catalogueWatch: { heartbeatSeconds: 1, backoff: { initialMs: 50, maxMs: 300 } },
     feedback: feedbackReader,
     events: eventsReader,
     adminToken: 'e2e-admin',
     settings: { ladder: [10, 25, 50, 100], minRatings: 12, minCalls: 8, alpha: 0.05, errorMargin: 0.02, latencyRatio: 5, minStepSeconds: 1 },
     analysisIntervalMs: 500,
     autoRelease: true,
-    registryPollMs: 200,
     logger: quiet,
   });
   style = await startStyleServer({
@@ -83,8 +84,12 @@ beforeAll(async () => {
       // StyleService follows the real ReleaseService's WatchRollouts stream.
       releaseAddr: `127.0.0.1:${release.port}`,
       routingStateFile: path.join(t.dataDir, 'style', 'last-rollouts.json'),
+      // Models come from TrainerService over gRPC into StyleService's own cache.
+      trainerAddr: t.address,
+      modelCacheDir: path.join(t.dataDir, 'style', 'model-cache'),
+      adminToken: ADMIN_TOKEN,
     },
-    registry: t.registry,
+    trainerWatch: { heartbeatSeconds: 1, backoff: { initialMs: 50, maxMs: 300 } },
     feedbackStore: feedbackWriter,
     events: eventsWriter,
     logger: quiet,

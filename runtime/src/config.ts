@@ -142,6 +142,31 @@ const SETTINGS = {
     schema: text,
     description: 'Release state: stable and canary version and weight per style.',
   }),
+  modelCacheDir: setting({
+    env: 'NST_MODEL_CACHE_DIR',
+    default: ({ dataDir }) => resolve(dataDir ?? '.data', 'style', 'model-cache'),
+    defaultDoc: '`<NST_DATA_DIR>/style/model-cache`',
+    path: true,
+    schema: text,
+    description:
+      "StyleService's own cache of the models it fetches from TrainerService (checked against their sha256 on every read), and the last style catalogue, so cached styles keep serving while TrainerService is away.",
+  }),
+  modelCacheMib: setting({
+    env: 'NST_MODEL_CACHE_MIB',
+    default: '256',
+    schema: wholeNumber(1, 1_048_576),
+    description:
+      'MiB of models StyleService keeps in its model cache; the least recently used are deleted beyond it (a starter model is about 1.7 MiB).',
+  }),
+  routingStateFile: setting({
+    env: 'NST_ROUTING_STATE_FILE',
+    default: ({ dataDir }) => resolve(dataDir ?? '.data', 'style', 'last-rollouts.json'),
+    defaultDoc: '`<NST_DATA_DIR>/style/last-rollouts.json`',
+    path: true,
+    schema: text,
+    description:
+      "StyleService's copy of the last rollout state ReleaseService streamed, so routing survives a restart while ReleaseService is away.",
+  }),
   photosDir: setting({
     env: 'NST_PHOTOS_DIR',
     defaultDoc: "(none: the trainer's starter photos)",

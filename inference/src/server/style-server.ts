@@ -3,11 +3,13 @@
  * the model registry and the feedback store. Models are ONNX Runtime sessions (ThumbnailNormModel over StyleModel pools)
  * loaded lazily per (style, version) and cached.
  */
-import { RolloutRouter, RolloutStore } from '@nst/mesh';
 import type { Config, FeedbackStore, ModelRegistry, StylizeEventStore } from '@nst/runtime';
 import { ThumbnailNormModel } from '../engine/thumbnail-norm';
-import { LatestVersionResolver, type VersionResolver } from '../service/catalog';
+import { LatestVersionResolver, type StyleCatalog, type VersionResolver } from '../service/catalog';
 import { registryCatalog } from '../service/registry-catalog';
+import { RolloutFeed } from '../service/rollout-feed';
+import { RolloutRouter } from '../service/rollout-router';
+import { TrainerCatalog } from '../service/trainer-catalog';
 import type { LoadedStyleModel } from '../service/stylize';
 import { launchStyleService, type RunningStyleService } from './style-service-server';
 import type { ServiceLogger } from './style-handlers';
@@ -26,20 +28,31 @@ export type StyleServerConfig = Pick<
   | 'keptPhotosDir'
   | 'feedbackRetentionDays'
 > &
-  // With a releases folder the release router (rollouts.json) picks versions; else the latest serves.
+  // With ReleaseService's address the release router (its WatchRollouts stream) picks versions;
+  // else the latest serves.
   // Without the parallelism settings a model runs one session, one tile at a time.
-  Partial<Pick<Config, 'releasesDir' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail'>>;
+  // Without a registry, models and styles come from TrainerService (trainerAddr) into the model cache.
+  Partial<Pick<Config, 'trainerAddr' | 'modelCacheDir' | 'modelCacheMib' | 'adminToken'>> &
+  Partial<Pick<Config, 'releaseAddr' | 'routingStateFile' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;
-  registry: ModelRegistry;
+  /**
+   * Reads styles and models straight from this registry folder (tests, and `npm start` until it
+   * is rewired). Without it they come from TrainerService at config.trainerAddr: the
+   * WatchVersions catalogue and FetchModel into config.modelCacheDir.
+   */
+  registry?: ModelRegistry;
+  /** The TrainerService catalogue's heartbeat and reconnect backoff (tests shorten them). */
+  trainerWatch?: { heartbeatSeconds?: number; backoff?: { initialMs: number; maxMs: number }; readyWaitMs?: number };
   feedbackStore: Pick<FeedbackStore, 'append'>;
   logger: ServiceLogger;
   /** Listen here instead of config.styleAddr (tests pass 127.0.0.1:0 for a free port). */
   address?: string;
   /**
-   * Chooses the serving version; default: the release router over config.releasesDir when set
-   * (pinned, else canary or stable by rollouts.json, else latest), otherwise pinned, else latest.
+   * Chooses the serving version; default: the release router following config.releaseAddr
+   * when set (pinned, else canary or stable by the streamed rollouts, else latest), otherwise
+   * pinned, else latest.
    */
   resolver?: VersionResolver;
   /** Receives one serving event per stylize call, for the release analysis. */
@@ -56,23 +69,51 @@ export interface StartStyleServerOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export function startStyleServer(options: StartStyleServerOptions): Promise<RunningStyleService> {
+export interface StartedStyleService extends RunningStyleService {
+  /** The catalogue and model cache over TrainerService; absent when serving from a registry folder. */
+  trainerCatalog?: TrainerCatalog;
+  /** The rollouts followed from ReleaseService; absent without config.releaseAddr. */
+  rollouts?: RolloutFeed;
+}
+
+/** The catalogue over TrainerService; waits briefly for its first snapshot so the first calls find the styles. */
+async function openTrainerCatalog(options: StartStyleServerOptions): Promise<TrainerCatalog> {
+  const { config, logger } = options;
+  if (!config.trainerAddr || !config.modelCacheDir) {
+    throw new Error('startStyleServer needs a registry, or config.trainerAddr and config.modelCacheDir to fetch models from TrainerService');
+  }
+  const watch = options.trainerWatch ?? {};
+  const catalog = await new TrainerCatalog({
+    address: config.trainerAddr,
+    cacheDir: config.modelCacheDir,
+    maxBytes: (config.modelCacheMib ?? 256) * 1024 * 1024,
+    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+    ...(watch.heartbeatSeconds ? { heartbeatSeconds: watch.heartbeatSeconds } : {}),
+    ...(watch.backoff ? { backoff: watch.backoff } : {}),
+    logger,
+  }).start();
+  if (!(await catalog.ready(watch.readyWaitMs ?? 3000))) {
+    logger.warn({ trainer: config.trainerAddr }, 'TrainerService has not sent the style catalogue yet; serving what the model cache holds until it does');
+  }
+  return catalog;
+}
+
+export async function startStyleServer(options: StartStyleServerOptions): Promise<StartedStyleService> {
   const { config } = options;
-  const catalog = registryCatalog(options.registry);
-  const resolver =
-    options.resolver ??
-    (config.releasesDir
-      ? new RolloutRouter(new RolloutStore(config.releasesDir), new LatestVersionResolver(catalog), {
-          onStateError: (err) => options.logger.error({ err }, 'rollout state unreadable; the last good state keeps serving'),
-        })
-      : undefined);
+  let trainerCatalog: TrainerCatalog | undefined;
+  const catalog: StyleCatalog = options.registry ? registryCatalog(options.registry) : (trainerCatalog = await openTrainerCatalog(options));
+  const rollouts =
+    !options.resolver && config.releaseAddr && config.routingStateFile
+      ? await RolloutFeed.open({ address: config.releaseAddr, stateFile: config.routingStateFile, logger: options.logger })
+      : undefined;
+  const resolver = options.resolver ?? (rollouts ? new RolloutRouter(rollouts, new LatestVersionResolver(catalog)) : undefined);
   const loadModel = async (onnx: Uint8Array): Promise<LoadedStyleModel> =>
     ThumbnailNormModel.load(onnx, {
       threads: config.inferenceThreads,
       sessions: config.modelSessions,
       memoryArena: config.inferenceMemoryArena,
     });
-  return launchStyleService({
+  const running = await launchStyleService({
     address: options.address ?? config.styleAddr,
     limits: {
       maxUploadBytes: config.maxUploadBytes,
@@ -90,6 +131,14 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
     feedback: options.feedbackStore,
     photos: {
       dir: config.keptPhotosDir,
+      // Consented photos go to TrainerService, which owns them (KeepPhoto), when it serves the models.
+      ...(trainerCatalog
+        ? {
+            sink: trainerCatalog,
+            onSinkError: (err: unknown, requestId: string) =>
+              options.logger.warn({ err, requestId }, 'TrainerService did not take the consented photo; the rating is recorded without it'),
+          }
+        : {}),
       holdBytes: options.photoHoldBytes ?? (config.photoHoldMib ?? 128) * 1024 * 1024,
       holdMs: options.photoHoldMs ?? (config.photoHoldMinutes ?? 15) * 60 * 1000,
       retentionMs: config.feedbackRetentionDays * DAY_MS,
@@ -101,4 +150,16 @@ export function startStyleServer(options: StartStyleServerOptions): Promise<Runn
     ...(options.uploadIdleMs ? { uploadIdleMs: options.uploadIdleMs } : {}),
     logger: options.logger,
   });
+  if (!trainerCatalog && !rollouts) return running;
+  const opened = trainerCatalog;
+  return {
+    ...running,
+    ...(opened ? { trainerCatalog: opened } : {}),
+    ...(rollouts ? { rollouts } : {}),
+    close: async (graceMs?: number) => {
+      await running.close(graceMs);
+      await rollouts?.close();
+      await opened?.close();
+    },
+  };
 }

@@ -1,8 +1,9 @@
 /**
  * Input photos, kept only with consent. Every upload is held in memory for a short while
  * (bounded by bytes and age) under its request id, so that feedback arriving later with the
- * consent flag can keep it; nothing reaches the disk without that consent. Kept photos are
- * written durably under the data folder and deleted once older than the retention limit.
+ * consent flag can keep it; nothing reaches the disk without that consent. With a sink, kept
+ * photos go to TrainerService (KeepPhoto), which stores them and applies the retention; without
+ * one they are written durably to a local folder and deleted once older than the retention.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -17,9 +18,22 @@ export interface HeldPhoto {
   heldAt: number;
 }
 
+/** Where kept photos go instead of a local folder: TrainerService's KeepPhoto (trainer-catalog.ts). */
+export interface KeptPhotoSink {
+  /** Stores the photo durably; resolves with the reference the rating records. */
+  keepPhoto(photo: { feedbackId: string; style: string; version: string; format: string; bytes: Uint8Array }): Promise<string>;
+}
+
 export interface PhotoKeeperOptions {
-  /** Folder for kept photos (created on demand). */
+  /** Folder for kept photos (created on demand); unused with a sink. */
   dir: string;
+  /** Sends kept photos here instead of writing them to `dir`. */
+  sink?: KeptPhotoSink;
+  /**
+   * Told when the sink fails; the rating is then recorded without its photo (photo_kept false)
+   * rather than lost, since ratings drive the release analysis.
+   */
+  onSinkError?: (error: unknown, requestId: string) => void;
   /** Most bytes of recent uploads held in memory; the oldest go first. */
   holdBytes: number;
   /** How long an upload stays available for consented feedback, in ms. */
@@ -60,6 +74,14 @@ export class PhotoKeeper {
   async keep(requestId: string, name: string): Promise<string | undefined> {
     const photo = this.get(requestId);
     if (!photo) return undefined;
+    if (this.options.sink) {
+      try {
+        return await this.options.sink.keepPhoto({ feedbackId: name, style: photo.style, version: photo.version, format: photo.format, bytes: photo.bytes });
+      } catch (error) {
+        this.options.onSinkError?.(error, requestId);
+        return undefined;
+      }
+    }
     await mkdir(this.options.dir, { recursive: true });
     const path = join(this.options.dir, `${name}.${photo.format}`);
     const temp = join(this.options.dir, `.${name}.${randomUUID()}.tmp`);
@@ -87,6 +109,8 @@ export class PhotoKeeper {
 
   /** Deletes kept photos older than the retention limit; returns how many were deleted. */
   async sweep(): Promise<number> {
+    // TrainerService keeps (and expires) the photos a sink hands it.
+    if (this.options.sink) return 0;
     let names: string[];
     try {
       names = await readdir(this.options.dir);

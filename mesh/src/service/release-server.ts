@@ -1,12 +1,12 @@
 /**
  * Assembles ReleaseService: the rollout state (RolloutStore, DecisionLog), the controller that
- * alone changes it, the analysis loop, auto-release from the registry, and the gRPC handlers,
+ * alone changes it, the analysis loop, auto-release of the versions TrainerService announces
+ * (version-watch.ts), and the gRPC handlers,
  * served with health and reflection. `launchReleaseService` takes explicit parts (tests wire
  * their own); `startReleaseServer` builds them from the platform's configuration.
  */
 import {
   JsonlFeedbackStore,
-  ModelRegistry,
   createLogger,
   openFeedbackStore,
   openStylizeEventStore,
@@ -18,6 +18,7 @@ import {
   type FeedbackStats,
   type FeedbackStore,
   type Logger,
+  type ModelRegistry,
   type StylizeEventStore,
 } from '@nst/runtime';
 import { ReleaseServiceService } from '@nst/proto';
@@ -29,6 +30,7 @@ import { ReleaseController } from '../rollout/release-controller';
 import { RolloutStore } from '../rollout/rollout-store';
 import type { RolloutState } from '../rollout/schema';
 import { createReleaseHandlers } from './release-handlers';
+import { ReleaseVersionWatch } from './version-watch';
 
 export const RELEASE_SERVICE_NAME = 'nst.v1.ReleaseService';
 
@@ -37,7 +39,12 @@ export interface ReleaseServiceOptions {
   address: string;
   /** NST_RELEASES_DIR: rollouts.json and decisions.jsonl. */
   releasesDir: string;
-  registry: ModelRegistry;
+  /** TrainerService, whose WatchVersions stream names the styles and announces new versions. */
+  trainerAddr?: string;
+  /** That stream's heartbeat and reconnect backoff, and how long start waits for its first catalogue (default 5 s). */
+  catalogueWatch?: { heartbeatSeconds?: number; backoff?: { initialMs: number; maxMs: number }; readyWaitMs?: number };
+  /** Instead of trainerAddr: a registry folder read and polled directly (tests without a TrainerService). */
+  registry?: ModelRegistry;
   feedback: Pick<FeedbackStore, 'stats'>;
   events: Pick<StylizeEventStore, 'stats'>;
   adminToken: string;
@@ -46,7 +53,7 @@ export interface ReleaseServiceOptions {
   analysisIntervalMs: number;
   /** Start a canary when a new version is registered. */
   autoRelease: boolean;
-  /** How often the registry is polled for versions other processes registered; default 1000 ms. */
+  /** With `registry`: how often it is polled for versions other processes registered; default 1000 ms. */
   registryPollMs?: number;
   /**
    * Cluster mode: the state is applied to Kubernetes at start, after every change (in the
@@ -64,7 +71,9 @@ export interface RunningReleaseService {
   store: RolloutStore;
   /** Cluster mode's background applier; absent locally. */
   cluster?: ClusterSync;
-  /** Stops the reconcile, the analysis and the registry watch, then the server; closes the decision log. */
+  /** The catalogue followed from TrainerService; absent with `registry`. */
+  versions?: ReleaseVersionWatch;
+  /** Stops the reconcile, the analysis and the version watch, then the server; closes the decision log. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -73,15 +82,33 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
   const store = new RolloutStore(options.releasesDir, { checkIntervalMs: 0 });
   const decisions = await DecisionLog.open(options.releasesDir);
   const cluster = options.cluster ? new ClusterSync({ ...options.cluster, logger }) : undefined;
+  if (!options.trainerAddr === !options.registry) {
+    throw new Error('launchReleaseService needs exactly one of trainerAddr (TrainerService WatchVersions) or registry (a folder)');
+  }
+  const versions = options.trainerAddr
+    ? new ReleaseVersionWatch({
+        trainerAddr: options.trainerAddr,
+        releasesDir: options.releasesDir,
+        store,
+        autoRelease: options.autoRelease,
+        logger,
+        ...(options.catalogueWatch?.heartbeatSeconds ? { heartbeatSeconds: options.catalogueWatch.heartbeatSeconds } : {}),
+        ...(options.catalogueWatch?.backoff ? { backoff: options.catalogueWatch.backoff } : {}),
+      })
+    : undefined;
   const controller = new ReleaseController({
     store,
     decisions,
-    registry: options.registry,
+    registry: versions ?? (options.registry as ModelRegistry),
     ladder: options.settings.ladder,
     logger,
     // Resolves at once: the cluster catches up outside the controller's lock.
     ...(cluster ? { onChange: (state: RolloutState) => Promise.resolve(cluster.offer(state)) } : {}),
   });
+  // New versions: TrainerService's catalogue, compared with what this service already acted on
+  // (versions registered while it was down included); or, with a folder, its poll. Followed
+  // before init, so the styles are known when the first state is made and applied.
+  const stopVersions = versions ? await followCatalogue(versions, controller, options.catalogueWatch?.readyWaitMs ?? 5000) : await pollRegistry(options.registry as ModelRegistry, controller, options);
   await controller.init();
   if (cluster) {
     // Bring the cluster in line with the state at start, not only after changes.
@@ -89,20 +116,6 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
     cluster.start();
   }
 
-  // New versions: the watch announces versions other processes (the trainer) register.
-  const unsubscribe = options.registry.onVersionRegistered((record) => {
-    if (!options.autoRelease) {
-      logger.info({ style: record.style, version: record.version }, 'version registered; auto-release is off (NST_AUTO_RELEASE), no canary started');
-    }
-    controller.onVersionRegistered(record.style, record.version, options.autoRelease).catch((error: unknown) =>
-      logger.error({ err: error, style: record.style, version: record.version }, 'auto-release could not start a canary for a new version'),
-    );
-  });
-  const watch = options.registry.watch({
-    intervalMs: options.registryPollMs ?? 1000,
-    onError: (error) => logger.warn({ err: error }, 'registry poll failed; trying again'),
-  });
-  await watch.ready;
 
   const analysis = new ReleaseAnalysis({
     controller,
@@ -114,10 +127,10 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
   });
   analysis.start();
 
-  const handlers = createReleaseHandlers({ controller, decisions, analysis, adminToken: options.adminToken, logger });
+  const handlers = createReleaseHandlers({ controller, decisions, analysis, rollouts: store, adminToken: options.adminToken, logger });
   const grpc = await startGrpcServer({
     address: options.address,
-    services: [{ name: RELEASE_SERVICE_NAME, definition: ReleaseServiceService, implementation: handlers }],
+    services: [{ name: RELEASE_SERVICE_NAME, definition: ReleaseServiceService, implementation: handlers.implementation }],
   });
   logger.info(
     { address: options.address, port: grpc.port, releasesDir: options.releasesDir, autoRelease: options.autoRelease, settings: options.settings },
@@ -132,11 +145,13 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
     decisions,
     store,
     ...(cluster ? { cluster } : {}),
+    ...(versions ? { versions } : {}),
     close: (graceMs = 5000) => {
       closing ??= (async () => {
-        watch.stop();
-        unsubscribe();
+        await stopVersions();
         const serverClosed = grpc.close(graceMs);
+        // Open WatchRollouts streams would hold the graceful shutdown for its whole grace time.
+        handlers.endWatches('ReleaseService is shutting down; route by the last rollout state it sent');
         await analysis.stop();
         await cluster?.stop();
         await serverClosed;
@@ -144,6 +159,33 @@ export async function launchReleaseService(options: ReleaseServiceOptions): Prom
       })();
       return closing;
     },
+  };
+}
+
+async function followCatalogue(versions: ReleaseVersionWatch, controller: ReleaseController, waitMs: number): Promise<() => Promise<void>> {
+  await versions.start(controller, waitMs);
+  return () => versions.stop();
+}
+
+/** The folder path: the registry's poll announces versions other processes register. */
+async function pollRegistry(registry: ModelRegistry, controller: ReleaseController, options: ReleaseServiceOptions): Promise<() => Promise<void>> {
+  const { logger } = options;
+  const unsubscribe = registry.onVersionRegistered((record) => {
+    if (!options.autoRelease) {
+      logger.info({ style: record.style, version: record.version }, 'version registered; auto-release is off (NST_AUTO_RELEASE), no canary started');
+    }
+    controller.onVersionRegistered(record.style, record.version, options.autoRelease).catch((error: unknown) =>
+      logger.error({ err: error, style: record.style, version: record.version }, 'auto-release could not start a canary for a new version'),
+    );
+  });
+  const watch = registry.watch({
+    intervalMs: options.registryPollMs ?? 1000,
+    onError: (error) => logger.warn({ err: error }, 'registry poll failed; trying again'),
+  });
+  await watch.ready;
+  return async () => {
+    watch.stop();
+    unsubscribe();
   };
 }
 
@@ -201,8 +243,8 @@ export function analysisSettings(config: Config): AnalysisSettings {
 
 export interface StartReleaseOptions {
   logger?: Logger;
-  /** An open registry to share; opened read-only from config.registryDir when absent. */
-  registry?: ModelRegistry;
+  /** Follows this TrainerService's catalogue instead of config.trainerAddr. */
+  trainerAddr?: string;
   /** Rating source; the embedded feedback store (read-only) when absent. */
   feedback?: Pick<FeedbackStore, 'stats'>;
   /** Serving-event source; the embedded event store (read-only) when absent. */
@@ -220,7 +262,6 @@ export interface StartReleaseOptions {
 export async function startReleaseServer(config: Config, options: StartReleaseOptions = {}): Promise<RunningReleaseService> {
   const logger = options.logger ?? createLogger('release');
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
-  const registry = options.registry ?? (await ModelRegistry.open(config.registryDir, { readOnly: true }));
   // Elasticsearch when ELASTICSEARCH_URL is set, else the embedded stores StyleService writes.
   const ownFeedback = options.feedback
     ? undefined
@@ -245,7 +286,8 @@ export async function startReleaseServer(config: Config, options: StartReleaseOp
   const running = await launchReleaseService({
     address: options.address ?? config.releaseAddr,
     releasesDir: config.releasesDir,
-    registry,
+    // TrainerService owns the registry; its WatchVersions stream announces new versions.
+    trainerAddr: options.trainerAddr ?? config.trainerAddr,
     feedback,
     events,
     adminToken: adminToken.token,

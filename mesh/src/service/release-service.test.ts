@@ -9,14 +9,15 @@ import { DecisionAction, ReleaseServiceClient, RolloutPhase, CheckResult, type W
 import {
   JsonlFeedbackStore,
   JsonlStylizeEventStore,
-  ModelRegistry,
   createLogger,
+  type ModelRegistry,
   platformMetrics,
   waitForServing,
   type FeedbackRecord,
 } from '@nst/runtime';
 import { newStyle, newVersion } from '@nst/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTrainer, type TrainerFixture } from '../../../trainer/test/harness';
 import { RolloutStore } from '../rollout/rollout-store';
 import { launchReleaseService, type RunningReleaseService } from './release-server';
 
@@ -24,6 +25,8 @@ const TOKEN = 'release-test-token';
 const buf = fileURLToPath(new URL('../../../node_modules/.bin/buf', import.meta.url));
 let dir: string;
 let registry: ModelRegistry;
+// TrainerService owns the registry; ReleaseService learns of versions from its WatchVersions stream.
+let trainer: TrainerFixture;
 let feedback: JsonlFeedbackStore;
 let events: JsonlStylizeEventStore;
 let service: RunningReleaseService;
@@ -60,12 +63,16 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** ReleaseService follows the test's TrainerService, with a short heartbeat and backoff. */
+const viaTrainer = () => ({ trainerAddr: trainer.address, catalogueWatch: { heartbeatSeconds: 1, backoff: { initialMs: 50, maxMs: 300 } } });
+
 /** Analysis settings small enough for a test to reach every decision. */
 const ANALYSIS = { ladder: [10, 50, 100], minRatings: 10, minCalls: 5, alpha: 0.05, errorMargin: 0.02, latencyRatio: 3, minStepSeconds: 0 };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nst-release-'));
-  registry = await ModelRegistry.open(join(dir, 'registry'));
+  trainer = await startTrainer();
+  registry = trainer.registry;
   for (const style of ['mosaic', 'swirl']) {
     await registry.createStyle(newStyle(style));
     await register(style);
@@ -76,14 +83,13 @@ beforeAll(async () => {
   service = await launchReleaseService({
     address: '127.0.0.1:0',
     releasesDir: join(dir, 'releases'),
-    registry,
+    ...viaTrainer(),
     feedback,
     events,
     adminToken: TOKEN,
     settings: ANALYSIS,
     analysisIntervalMs: 60 * 60 * 1000,
     autoRelease: true,
-    registryPollMs: 100,
     logger: createLogger('release-test', { level: 'silent' }),
   });
   client = new ReleaseServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
@@ -94,6 +100,7 @@ afterAll(async () => {
   await service?.close();
   await feedback?.close();
   await events?.close();
+  await trainer?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -263,7 +270,7 @@ describe('ReleaseService in cluster mode', () => {
     const cluster = await launchReleaseService({
       address: '127.0.0.1:0',
       releasesDir: join(dir, 'releases-cluster'),
-      registry,
+      ...viaTrainer(),
       feedback,
       events,
       adminToken: TOKEN,
@@ -312,5 +319,74 @@ describe('ReleaseService in cluster mode', () => {
     const closedAt = applied.length;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(applied.length).toBe(closedAt);
+  }, 30_000);
+});
+
+describe('ReleaseService following TrainerService over WatchVersions', () => {
+  const options = () => ({
+    address: '127.0.0.1:0',
+    releasesDir: join(dir, 'releases-restart'),
+    ...viaTrainer(),
+    feedback,
+    events,
+    adminToken: TOKEN,
+    settings: ANALYSIS,
+    analysisIntervalMs: 60 * 60 * 1000,
+    autoRelease: true,
+    logger: createLogger('release-test', { level: 'silent' }),
+  });
+
+  it('starts the canary of a version registered while ReleaseService was down when it comes back, and never again once rolled back', async () => {
+    await registry.createStyle(newStyle('hatch'));
+    await register('hatch'); // version 1
+    let restarted = await launchReleaseService(options());
+    try {
+      expect(await restarted.controller.get('hatch')).toMatchObject({ phase: 'stable', stableVersion: '1' });
+    } finally {
+      await restarted.close();
+    }
+
+    await register('hatch'); // version 2, while ReleaseService is down
+    restarted = await launchReleaseService(options());
+    try {
+      expect(await restarted.controller.get('hatch')).toMatchObject({ phase: 'canary', stableVersion: '1', canaryVersion: '2', canaryWeight: 10 });
+      const [start] = await restarted.decisions.list({ style: 'hatch', limit: 1 });
+      expect(start).toMatchObject({ action: 'start', actor: 'auto-release' });
+      expect(start?.reason).toMatch(/version 2 was registered/);
+      await restarted.controller.rollback('hatch', { actor: 'admin', reason: 'not this one' });
+    } finally {
+      await restarted.close();
+    }
+
+    // What it acted on is recorded in its own folder: a restart does not canary version 2 again.
+    restarted = await launchReleaseService(options());
+    try {
+      expect(await restarted.controller.get('hatch')).toMatchObject({ phase: 'rolled_back', stableVersion: '1' });
+      // And a version registered while it runs still arrives through the stream.
+      await register('hatch'); // version 3
+      const record = await until('canary of hatch 3', async () => {
+        const current = await restarted.controller.get('hatch');
+        return current.canaryVersion === '3' ? current : undefined;
+      });
+      expect(record.phase).toBe('canary');
+    } finally {
+      await restarted.close();
+    }
+  }, 60_000);
+
+  it('starts while TrainerService is down and picks the catalogue up once it is back', async () => {
+    await trainer.service.close();
+    const early = await launchReleaseService({ ...options(), releasesDir: join(dir, 'releases-early'), catalogueWatch: { ...viaTrainer().catalogueWatch, readyWaitMs: 200 } });
+    try {
+      expect(await early.controller.list()).toEqual([]);
+      await trainer.restart();
+      const rollouts = await until('rollouts from the catalogue', async () => {
+        const list = await early.controller.list();
+        return list.length > 0 ? list : undefined;
+      });
+      expect(rollouts.map((r) => r.style)).toEqual(['hatch', 'mosaic', 'swirl']);
+    } finally {
+      await early.close();
+    }
   }, 30_000);
 });
