@@ -138,7 +138,7 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     for (const expected of [
       'Deployment/nst-inference-stable', 'Deployment/nst-inference-canary', 'Deployment/nst-trainer', 'Deployment/nst-release',
       'Deployment/nst-gateway', 'Deployment/nst-envoy', 'StatefulSet/nst-elasticsearch', 'Deployment/nst-kibana', 'Deployment/nst-apm-server',
-      'HorizontalPodAutoscaler/nst-inference-stable', 'PersistentVolumeClaim/nst-data', 'PeerAuthentication/default',
+      'HorizontalPodAutoscaler/nst-inference-stable', 'PersistentVolumeClaim/nst-trainer-data', 'PersistentVolumeClaim/nst-release-data', 'PeerAuthentication/default',
       'RequestAuthentication/nst-operator-jwt', 'AuthorizationPolicy/nst-admin-calls', 'EnvoyFilter/nst-client-bucket',
       'VirtualService/nst-inference-releases', 'DestinationRule/nst-inference-releases', 'Gateway/nst-ingress',
       'Role/nst-training-launcher', 'RoleBinding/nst-trainer-launches-training',
@@ -405,14 +405,22 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     expect(rules.filter((r) => !r.apiGroups.includes('apps')).every((r) => r.apiGroups.join() === 'networking.istio.io')).toBe(true);
   });
 
-  it('a ReadWriteMany claim names its storage class, one k8s/README.md tells operators to provide', async () => {
-    // The default classes of the clouds are block storage: an RWX claim on them stays Pending.
-    const readme = await readFile(join(REPO_DIR, 'k8s/README.md'), 'utf8');
-    for (const claim of byKind('PersistentVolumeClaim')) {
-      const c = spec<{ accessModes: string[]; storageClassName?: string }>(claim);
-      if (!c.accessModes.includes('ReadWriteMany')) continue;
-      expect(c.storageClassName, `claim ${claim.metadata.name} storage class`).toBeTruthy();
-      expect(readme, `k8s/README.md documents the class ${c.storageClassName}`).toContain(`StorageClass named \`${c.storageClassName}\``);
+  it('shares no volume: every claim is ReadWriteOnce and mounted by one single-replica Recreate Deployment, and StyleService mounts none', () => {
+    // Each service owns its state; the others ask it over gRPC (WatchVersions, FetchModel, KeepPhoto, WatchRollouts).
+    const claims = byKind('PersistentVolumeClaim');
+    const pods = workloads(objects);
+    for (const claim of claims) {
+      expect(spec<{ accessModes: string[] }>(claim).accessModes, `claim ${claim.metadata.name}`).toEqual(['ReadWriteOnce']);
+      const mounting = pods.filter((w) => (w.pod.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim.metadata.name));
+      expect(mounting.map((w) => w.name), `workloads mounting ${claim.metadata.name}`).toHaveLength(1);
+      const deployment = byKind('Deployment').find((d) => d.metadata.name === mounting[0]?.name);
+      expect(deployment, `${claim.metadata.name} is mounted by a Deployment`).toBeDefined();
+      const d = spec<{ replicas?: number; strategy?: { type?: string } }>(deployment!);
+      expect([d.replicas, d.strategy?.type], `${deployment!.metadata.name} replicas and strategy`).toEqual([1, 'Recreate']);
+    }
+    expect(claims.map((c) => c.metadata.name).sort()).toEqual(['nst-release-data', 'nst-trainer-data']);
+    for (const inference of pods.filter((w) => w.labels['app.kubernetes.io/name'] === 'nst-inference')) {
+      expect((inference.pod.volumes ?? []).filter((v) => v.persistentVolumeClaim), inference.name).toEqual([]);
     }
   });
 
