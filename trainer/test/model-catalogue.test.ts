@@ -5,6 +5,7 @@
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,46 @@ describe('WatchVersions', () => {
       expect(connections).toEqual([true, false, true]);
     } finally {
       watch.stop();
+    }
+  }, 30_000);
+});
+
+describe('a TrainerService that stops answering', () => {
+  it('is noticed by a watcher after three silent heartbeats, which keeps its catalogue and is back once the server answers again', async () => {
+    // A TCP proxy that can stop forwarding without closing anything: a hung server, as the client sees it.
+    const sockets: net.Socket[] = [];
+    const proxy = net.createServer((inbound) => {
+      const upstream = net.connect(Number(t.address.split(':')[1]), '127.0.0.1');
+      inbound.pipe(upstream).pipe(inbound);
+      sockets.push(inbound, upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as net.AddressInfo).port;
+    const lost: Error[] = [];
+    const connections: boolean[] = [];
+    const watch = new CatalogueWatch({
+      address: `127.0.0.1:${port}`,
+      heartbeatSeconds: 1,
+      backoff: { initialMs: 50, maxMs: 200 },
+      onConnection: (connected, error) => {
+        connections.push(connected);
+        if (error) lost.push(error);
+      },
+    }).start();
+    try {
+      await watch.ready;
+      const stalledAt = Date.now();
+      for (const socket of sockets) socket.pause();
+      await until('the silence noticed', () => (connections.includes(false) ? true : undefined));
+      expect(Date.now() - stalledAt).toBeGreaterThanOrEqual(2900);
+      expect(lost[0]?.message).toMatch(/sent nothing for 3 s/);
+      expect(watch.styles()?.some((s) => s.id === 'tiny-wave')).toBe(true);
+      for (const socket of sockets) socket.resume();
+      await until('the stream back', () => (connections.at(-1) === true && connections.length >= 3 ? true : undefined));
+    } finally {
+      watch.stop();
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
     }
   }, 30_000);
 });

@@ -86,7 +86,12 @@ export class CatalogueWatch {
   readonly ready: Promise<void>;
 
   constructor(private readonly options: CatalogueWatchOptions) {
-    this.client = new TrainerServiceClient(options.address, credentials.createInsecure());
+    // Pings find a dead connection (a vanished host) that the heartbeat alone would only
+    // replace with another call on the same dead connection.
+    this.client = new TrainerServiceClient(options.address, credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+    });
     this.ready = new Promise((resolve) => (this.firstSnapshot = resolve));
   }
 
