@@ -33,12 +33,22 @@ export interface MethodRoute {
   responseStream: boolean;
 }
 
+/**
+ * Calls between the services, never bridged for browsers: the model catalogue and model bytes
+ * StyleService and ReleaseService follow, and the consented photos StyleService hands over.
+ */
+export const SERVICE_TO_SERVICE_PATHS: ReadonlySet<string> = new Set([
+  '/nst.v1.TrainerService/WatchVersions',
+  '/nst.v1.TrainerService/FetchModel',
+  '/nst.v1.TrainerService/KeepPhoto',
+]);
+
 /** Every method reachable over gRPC-Web, keyed by path. */
 export function methodRoutes(services: readonly ServiceRoute[] = SERVICE_ROUTES): Map<string, MethodRoute> {
   const routes = new Map<string, MethodRoute>();
   for (const { service, upstream, definition } of services) {
     for (const method of Object.values(definition)) {
-      if (method.requestStream) continue;
+      if (method.requestStream || SERVICE_TO_SERVICE_PATHS.has(method.path)) continue;
       const name = method.path.slice(method.path.lastIndexOf('/') + 1);
       routes.set(method.path, { path: method.path, service, method: name, upstream, responseStream: method.responseStream });
     }

@@ -72,7 +72,12 @@ beforeAll(async () => {
     logger: quiet,
   });
   // ReleaseService sees the new style's first version register and makes it the stable one.
-  releaseService = await startReleaseServer(config, { address: '127.0.0.1:0', logger: createLogger('release', { level: 'silent' }) });
+  releaseService = await startReleaseServer(config, {
+    address: '127.0.0.1:0',
+    // It learns of the new style from this TrainerService's WatchVersions stream.
+    trainerAddr: `127.0.0.1:${trainerService.port}`,
+    logger: createLogger('release', { level: 'silent' }),
+  });
   gateway = await startGateway({
     config: {
       ...config,
