@@ -43,7 +43,6 @@ COPY runtime runtime
 COPY gateway gateway
 COPY --from=web /app/web/dist web/dist
 COPY web/package.json web/package.json
-COPY scripts/start.ts scripts/start.ts
 COPY docker/healthcheck.ts docker/seed-registry.ts docker/
 RUN mkdir -p /data && chown node:node /data
 USER node
@@ -51,6 +50,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "http", "http://127.0.0.1:8080/readyz"]
 ENV NST_GATEWAY_HOST=0.0.0.0 NST_GATEWAY_PORT=8080
-# The telemetry entry point loads before any service code, so grpc-js and http are traced.
-ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "scripts/start.ts"]
-CMD ["--service", "gateway"]
+# The service's own entry point, the same one `npm start` runs; the telemetry entry point
+# loads before any service code, so grpc-js and http are traced.
+ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "gateway/src/main.ts"]

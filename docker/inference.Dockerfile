@@ -30,12 +30,10 @@ ENV NODE_ENV=production NST_DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
 COPY package.json tsconfig.base.json ./
-# StyleService imports the runtime, the release router (mesh) and the generated protos.
+# StyleService imports only the runtime and the generated protos.
 COPY proto proto
 COPY runtime runtime
-COPY mesh mesh
 COPY inference inference
-COPY scripts/start.ts scripts/start.ts
 COPY docker/healthcheck.ts docker/seed-registry.ts docker/
 RUN mkdir -p /data && chown node:node /data
 USER node
@@ -43,8 +41,8 @@ EXPOSE 50051
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "grpc", "127.0.0.1:50051", "nst.v1.StyleService"]
 ENV NST_STYLE_ADDR=0.0.0.0:50051
-# Fewer glibc heap arenas for the many ONNX Runtime and libvips threads (scripts/start.ts says why).
+# Fewer glibc heap arenas for the many ONNX Runtime and libvips threads (scripts/start.ts says why; it sets the same).
 ENV MALLOC_ARENA_MAX=2
-# The telemetry entry point loads before any service code, so grpc-js and http are traced.
-ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "scripts/start.ts"]
-CMD ["--service", "style"]
+# The service's own entry point, the same one `npm start` runs; the telemetry entry point
+# loads before any service code, so grpc-js and http are traced.
+ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "inference/src/main.ts"]

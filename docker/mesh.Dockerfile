@@ -33,7 +33,6 @@ COPY package.json tsconfig.base.json ./
 COPY proto proto
 COPY runtime runtime
 COPY mesh mesh
-COPY scripts/start.ts scripts/start.ts
 COPY docker/healthcheck.ts docker/seed-registry.ts docker/
 RUN mkdir -p /data && chown node:node /data
 USER node
@@ -41,6 +40,6 @@ EXPOSE 50053
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "grpc", "127.0.0.1:50053", "nst.v1.ReleaseService"]
 ENV NST_RELEASE_ADDR=0.0.0.0:50053
-# The telemetry entry point loads before any service code, so grpc-js and http are traced.
-ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "scripts/start.ts"]
-CMD ["--service", "release"]
+# The service's own entry point, the same one `npm start` runs; the telemetry entry point
+# loads before any service code, so grpc-js and http are traced.
+ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "mesh/src/main.ts"]

@@ -40,7 +40,6 @@ COPY runtime runtime
 COPY trainer trainer
 # The `nst` CLI: the fine-tuning Jobs (k8s/jobs/finetune-job.yaml) run `nst finetune`.
 COPY cli cli
-COPY scripts/start.ts scripts/start.ts
 COPY docker/healthcheck.ts docker/seed-registry.ts docker/
 RUN mkdir -p /data && chown node:node /data
 USER node
@@ -48,6 +47,6 @@ EXPOSE 50052
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "grpc", "127.0.0.1:50052", "nst.v1.TrainerService"]
 ENV NST_TRAINER_ADDR=0.0.0.0:50052
-# The telemetry entry point loads before any service code, so grpc-js and http are traced.
-ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "scripts/start.ts"]
-CMD ["--service", "trainer"]
+# The service's own entry point, the same one `npm start` runs; the telemetry entry point
+# loads before any service code, so grpc-js and http are traced.
+ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "trainer/src/main.ts"]

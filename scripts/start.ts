@@ -3,8 +3,9 @@
  *
  * This process checks that the ports are free, prepares the data folder (the admin token, the
  * registry seeded from the starter styles), then starts each service as its own child process
- * (`start.ts --service <key>`), so they talk to each other over gRPC exactly as in the mesh and
- * a crash or a long training step in one cannot stall another. It waits for each to answer
+ * running that service's own entry point (`<package>/src/main.ts`, what its container image
+ * runs too), so they talk to each other over gRPC exactly as in the mesh and a crash or a long
+ * training step in one cannot stall another. It waits for each to answer
  * grpc.health.v1 SERVING and prints where everything is, last. Each service's output goes to
  * this terminal and to `<NST_DATA_DIR>/logs/<service>.log`.
  *
@@ -26,120 +27,47 @@ import { fileURLToPath } from 'node:url';
 import {
   addressInUsePort,
   checkPorts,
-  countingFeedbackSink,
   describeExit,
   formatSeconds,
   portProblemMessage,
   Supervisor,
-  createLogger,
   loadConfig,
   ModelRegistry,
-  openFeedbackStore,
-  openStylizeEventStore,
   resolveAdminToken,
-  platformMetrics,
-  shutdownTelemetry,
-  startMetricsServer,
   waitForServing,
   type Config,
-  type Logger,
   type PortClaim,
   type PortProblem,
   type SupervisedService,
 } from '@nst/runtime';
 
-/** A running service, as far as this script cares: something to close. */
-interface Stoppable {
-  close(): Promise<void>;
-}
-
 interface ServiceEntry {
-  /** The value of --service. */
+  /** The service's key: its log file and OTEL_SERVICE_NAME (`nst-<key>`). */
   key: string;
   title: string;
+  /** Its entry point (runtime's runServiceProcess, in its own package). */
+  main: string;
   /** Where it listens (host:port). */
   address(config: Config): string;
-  /** Starts it in this process (the child side). */
-  start(config: Config, logger: Logger): Promise<Stoppable>;
   /** Resolves once it serves; default: grpc.health.v1 SERVING at `address` (an HTTP service passes its own). */
   ready?(config: Config): Promise<void>;
 }
 
+const entryPoint = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
 /** The services, in start order (stopped in reverse). */
 const SERVICES: ServiceEntry[] = [
-  { key: 'style', title: 'StyleService', address: (c) => c.styleAddr, start: startStyleService },
-  { key: 'trainer', title: 'TrainerService', address: (c) => c.trainerAddr, start: startTrainerService },
-  { key: 'release', title: 'ReleaseService', address: (c) => c.releaseAddr, start: startReleaseService },
-  { key: 'gateway', title: 'Web app', address: (c) => `http://${c.gatewayHost}:${c.gatewayPort}/`, start: async (config, logger) => (await import('@nst/gateway')).startGateway({ config, logger }), ready: async (config) => (await import('@nst/gateway')).waitForGateway(config) },
+  { key: 'style', title: 'StyleService', main: entryPoint('inference/src/main.ts'), address: (c) => c.styleAddr },
+  { key: 'trainer', title: 'TrainerService', main: entryPoint('trainer/src/main.ts'), address: (c) => c.trainerAddr },
+  { key: 'release', title: 'ReleaseService', main: entryPoint('mesh/src/main.ts'), address: (c) => c.releaseAddr },
+  {
+    key: 'gateway',
+    title: 'Web app',
+    main: entryPoint('gateway/src/main.ts'),
+    address: (c) => `http://${c.gatewayHost}:${c.gatewayPort}/`,
+    ready: async (config) => (await import('@nst/gateway')).waitForGateway(config),
+  },
 ];
-
-async function startStyleService(config: Config, logger: Logger): Promise<Stoppable> {
-  const { startStyleServer } = await import('@nst/inference');
-  const registry = await ModelRegistry.open(config.registryDir);
-  // StyleService is the one writer of the feedback store; the trainer reads it.
-  const feedbackStore = await openFeedbackStore(config);
-  // Likewise of the serving events; ReleaseService's analysis reads them.
-  const events = await openStylizeEventStore(config);
-  // Ratings are counted for Prometheus as they become durable.
-  const server = await startStyleServer({ config, registry, feedbackStore: countingFeedbackSink(feedbackStore), events, logger });
-  return {
-    close: async () => {
-      await server.close();
-      await feedbackStore.close();
-      await events.close();
-    },
-  };
-}
-
-async function startReleaseService(config: Config, logger: Logger): Promise<Stoppable> {
-  const { startReleaseServer } = await import('@nst/mesh');
-  return startReleaseServer(config, { logger });
-}
-
-async function startTrainerService(config: Config, logger: Logger): Promise<Stoppable> {
-  // The service entry only: the package root would load TF.js into this thread too.
-  const { startTrainerServer } = await import('@nst/trainer/service');
-  return startTrainerServer(config, { logger });
-}
-
-const SCRIPT = fileURLToPath(import.meta.url);
-
-/** Each gRPC service's metrics port setting (0 serves none). */
-const METRICS_PORTS: Record<string, (config: Config) => number> = {
-  style: (c) => c.styleMetricsPort,
-  trainer: (c) => c.trainerMetricsPort,
-  release: (c) => c.releaseMetricsPort,
-};
-
-// ---- child: one service ----
-
-async function runService(key: string): Promise<void> {
-  const entry = SERVICES.find((s) => s.key === key);
-  if (!entry) throw new Error(`unknown service "${key}"; services: ${SERVICES.map((s) => s.key).join(', ')}`);
-  const config = loadConfig();
-  const logger = createLogger(entry.key);
-  const service = await entry.start(config, logger);
-  // gRPC services serve Prometheus /metrics over plain HTTP on a port of their own; the gateway on its HTTP port.
-  const metricsPort = METRICS_PORTS[entry.key]?.(config) ?? 0;
-  const metrics = metricsPort > 0 ? await startMetricsServer(platformMetrics().registry, { port: metricsPort }) : undefined;
-  if (metrics) logger.info({ port: metrics.port }, `${entry.title} metrics at http://0.0.0.0:${metrics.port}/metrics`);
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, `${entry.title} stopping`);
-    Promise.all([service.close(), metrics?.close()]).then(
-      // Spans still buffered are exported before the process goes.
-      () => shutdownTelemetry().then(() => process.exit(0)),
-      (error: unknown) => {
-        logger.error({ err: error }, `${entry.title} did not stop cleanly`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-}
 
 // ---- parent: prepare, check ports, start and supervise all, report, stop all ----
 
@@ -263,7 +191,7 @@ async function runAll(): Promise<void> {
         // StyleService's peak memory by a fifth (1648 -> 1308 MiB) at the same throughput.
         MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2',
       };
-      const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@nst/runtime/telemetry/register', SCRIPT, '--service', entry.key], {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@nst/runtime/telemetry/register', entry.main], {
         env: childEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -335,9 +263,7 @@ async function runAll(): Promise<void> {
   process.exit(outcome.unclean.length > 0 ? 1 : 0);
 }
 
-const serviceFlag = process.argv.indexOf('--service');
-const main = serviceFlag >= 0 ? runService(process.argv[serviceFlag + 1] ?? '') : runAll();
-main.catch((error: unknown) => {
+runAll().catch((error: unknown) => {
   process.stderr.write(`npm start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

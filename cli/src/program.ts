@@ -49,6 +49,13 @@ export function buildProgram(): Command {
       .option('--style-weight <w>', 'weight of the style loss', decimal)
       .option('--tv-weight <w>', 'weight of the smoothness loss', decimal)
       .option('--seed <n>', 'seed for reproducible runs', integer)
+      .addOption(
+        new Option('--loss-network <name>', 'features the loss compares: imagenet (the default for new styles; crops of 96 px or more) or random (fast, any crop size)').choices([
+          'imagenet',
+          'random',
+        ]),
+      )
+      .option('--style-scale <x>', 'painting size relative to the crops (default 2 for new styles)', decimal)
       .option('--no-watch', 'return once the job is queued');
 
   program

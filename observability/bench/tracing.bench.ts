@@ -68,7 +68,7 @@ try {
     delete env['OTEL_EXPORTER_OTLP_ENDPOINT'];
     delete env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
     if (tracing) Object.assign(env, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_TRACES_SAMPLER: 'always_on' });
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@nst/runtime/telemetry/register', 'scripts/start.ts', '--service', 'style'], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@nst/runtime/telemetry/register', 'inference/src/main.ts'], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(child);
     await waitForServing(`127.0.0.1:${port}`, { timeoutMs: 180_000 });
     const client = new StyleServiceClient(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import {
   JobKind,
   JobState,
+  LossNetwork,
   VersionOrigin,
   jobStateToJSON,
   type CreateStyleRequest,
@@ -30,6 +31,8 @@ export interface TrainingFlags {
   styleWeight?: number;
   tvWeight?: number;
   seed?: number;
+  lossNetwork?: 'imagenet' | 'random';
+  styleScale?: number;
 }
 
 export function hyperparameters(flags: TrainingFlags): Hyperparameters {
@@ -42,6 +45,8 @@ export function hyperparameters(flags: TrainingFlags): Hyperparameters {
   if (flags.styleWeight !== undefined) h.styleWeight = flags.styleWeight;
   if (flags.tvWeight !== undefined) h.tvWeight = flags.tvWeight;
   if (flags.seed !== undefined) h.seed = flags.seed;
+  if (flags.lossNetwork !== undefined) h.lossNetwork = flags.lossNetwork === 'random' ? LossNetwork.LOSS_NETWORK_RANDOM : LossNetwork.LOSS_NETWORK_IMAGENET;
+  if (flags.styleScale !== undefined) h.styleScale = flags.styleScale;
   return h;
 }
 

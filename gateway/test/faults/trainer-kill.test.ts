@@ -1,6 +1,6 @@
 /**
- * TrainerService killed with SIGKILL mid-job, as its own process (`scripts/start.ts --service
- * trainer`, the way `npm start` runs it). The in-process restart and a simulated crash are
+ * TrainerService killed with SIGKILL mid-job, as its own process (`trainer/src/main.ts`, the
+ * way `npm start` and its image run it). The in-process restart and a simulated crash are
  * covered in trainer/; this is the real kill: after a restart on the same data folder the job
  * resumes from its checkpoint (or is failed with a reason), and the registry loads with every
  * version intact and no half-written one.
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINAL, painting, TINY, watchToEnd, writeTrainingPhotos } from '../../../trainer/test/harness';
 import { freePort } from '../fuzz/style-process';
 
-const START = fileURLToPath(new URL('../../../scripts/start.ts', import.meta.url));
+const TRAINER_MAIN = fileURLToPath(new URL('../../../trainer/src/main.ts', import.meta.url));
 const TOKEN = 'trainer-kill-test-token';
 
 let root: string;
@@ -26,7 +26,7 @@ let trainer: ChildProcess | undefined;
 let client: TrainerServiceClient;
 
 async function startTrainerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', START, '--service', 'trainer'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', TRAINER_MAIN], {
     env: {
       ...process.env,
       NST_DATA_DIR: join(root, 'data'),

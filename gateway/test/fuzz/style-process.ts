@@ -56,7 +56,7 @@ export async function spawnStyleService(env: Record<string, string> = {}, option
   const address = options.address ?? `127.0.0.1:${await freePort()}`;
   const child = spawn(process.execPath, ['--import', 'tsx', STYLE_MAIN], {
     cwd: REPO_ROOT,
-    // MALLOC_ARENA_MAX as `npm start` and the image set it (scripts/start.ts).
+    // MALLOC_ARENA_MAX as `npm start` and the image set it (scripts/start.ts, inference/src/main.ts).
     env: { MALLOC_ARENA_MAX: '2', ...process.env, NST_DATA_DIR: dataDir, NST_STYLE_ADDR: address, NST_LOG_LEVEL: 'warn', NST_STYLE_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

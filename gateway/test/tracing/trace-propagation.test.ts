@@ -65,6 +65,7 @@ beforeAll(async () => {
     NST_DATA_DIR: dir,
     NST_STYLE_ADDR: `127.0.0.1:${stylePort}`,
     NST_TRAINER_ADDR: '127.0.0.1:1',
+    NST_RELEASE_ADDR: '127.0.0.1:1',
     NST_GATEWAY_HOST: '127.0.0.1',
     NST_GATEWAY_PORT: String(gatewayPort),
     NST_STYLE_METRICS_PORT: String(metricsPort),
@@ -77,7 +78,7 @@ beforeAll(async () => {
     OTEL_RESOURCE_ATTRIBUTES: 'service.version=0.1.0-test,deployment.environment=test',
     OTEL_BSP_SCHEDULE_DELAY: '100',
   };
-  startTraced('scripts/start.ts', ['--service', 'style'], { ...env, OTEL_SERVICE_NAME: 'nst-style' });
+  startTraced('inference/src/main.ts', [], { ...env, OTEL_SERVICE_NAME: 'nst-style' });
   startTraced('gateway/test/tracing/gateway-child.ts', [], { ...env, OTEL_SERVICE_NAME: 'nst-gateway' });
   try {
     await waitForServing(env.NST_STYLE_ADDR, { timeoutMs: 150_000 });

@@ -1,2 +1,3 @@
 export * from './supervisor';
 export * from './ports';
+export * from './service-process';
