@@ -1,7 +1,9 @@
 /**
- * startStyleServer: StyleService as the platform runs it, from the validated configuration,
- * the model registry and the feedback store. Models are ONNX Runtime sessions (ThumbnailNormModel over StyleModel pools)
- * loaded lazily per (style, version) and cached.
+ * startStyleServer: StyleService as the platform runs it, from the validated configuration
+ * and the feedback store. Styles and models come from TrainerService (WatchVersions, FetchModel
+ * into its own model cache: service/trainer-catalog.ts), or from a registry folder when one is
+ * given. Models are ONNX Runtime sessions (ThumbnailNormModel over StyleModel pools) loaded
+ * lazily per (style, version) and cached.
  */
 import type { Config, FeedbackStore, ModelRegistry, StylizeEventStore } from '@nst/runtime';
 import { ThumbnailNormModel } from '../engine/thumbnail-norm';
