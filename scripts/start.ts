@@ -57,9 +57,11 @@ const entryPoint = (path: string): string => fileURLToPath(new URL(`../${path}`,
 
 /** The services, in start order (stopped in reverse). */
 const SERVICES: ServiceEntry[] = [
-  { key: 'style', title: 'StyleService', main: entryPoint('inference/src/main.ts'), address: (c) => c.styleAddr },
+  // TrainerService owns the registry the others follow, so it comes first; each follower would
+  // also catch up on its own (their streams reconnect), but the first calls would find no styles.
   { key: 'trainer', title: 'TrainerService', main: entryPoint('trainer/src/main.ts'), address: (c) => c.trainerAddr },
   { key: 'release', title: 'ReleaseService', main: entryPoint('mesh/src/main.ts'), address: (c) => c.releaseAddr },
+  { key: 'style', title: 'StyleService', main: entryPoint('inference/src/main.ts'), address: (c) => c.styleAddr },
   {
     key: 'gateway',
     title: 'Web app',

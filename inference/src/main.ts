@@ -4,18 +4,20 @@
  *
  *   node --import tsx --import @nst/runtime/telemetry/register inference/src/main.ts
  *
- * It writes the feedback store and the serving events (Elasticsearch when ELASTICSEARCH_URL is
- * set, else the embedded JSON-lines stores, which it then keeps within their age limits) and
- * follows ReleaseService's rollouts. Stops cleanly on SIGINT or SIGTERM: health turns
+ * It owns no registry and no rollouts: styles and models come from TrainerService (WatchVersions,
+ * FetchModel into its own model cache, NST_MODEL_CACHE_DIR) and routing from ReleaseService
+ * (WatchRollouts). It writes the feedback store and the serving events (Elasticsearch when
+ * ELASTICSEARCH_URL is set, else the embedded JSON-lines stores, which it then keeps within
+ * their age limits). Stops cleanly on SIGINT or SIGTERM: health turns
  * NOT_SERVING, calls in flight finish, the stores close.
  */
 import {
   countingFeedbackSink,
   JsonlFeedbackStore,
   JsonlStylizeEventStore,
-  ModelRegistry,
   openFeedbackStore,
   openStylizeEventStore,
+  resolveAdminToken,
   runServiceProcess,
   startRetentionSweep,
   type RetentionTarget,
@@ -27,11 +29,12 @@ await runServiceProcess({
   title: 'StyleService',
   metricsPort: (config) => config.styleMetricsPort,
   start: async (config, logger) => {
-    const registry = await ModelRegistry.open(config.registryDir);
     const feedbackStore = await openFeedbackStore(config);
     const events = await openStylizeEventStore(config);
+    // Consented photos go to TrainerService's KeepPhoto, an admin call.
+    const { token: adminToken } = await resolveAdminToken(config.adminToken, config.dataDir);
     // Ratings are counted for Prometheus as they become durable.
-    const service = await startStyleServer({ config, registry, feedbackStore: countingFeedbackSink(feedbackStore), events, logger });
+    const service = await startStyleServer({ config: { ...config, adminToken }, feedbackStore: countingFeedbackSink(feedbackStore), events, logger });
     // Elasticsearch's data streams have lifecycle policies; the embedded stores are pruned here.
     const retention: RetentionTarget[] = [];
     if (feedbackStore instanceof JsonlFeedbackStore) {
@@ -41,7 +44,7 @@ await runServiceProcess({
       retention.push({ name: 'stylize events', retentionDays: config.stylizeEventRetentionDays, prune: (before) => events.prune(before) });
     }
     const sweep = startRetentionSweep(retention, { logger });
-    logger.info({ port: service.port, feedback: config.feedbackDir, keptPhotos: config.keptPhotosDir }, `StyleService ready on port ${service.port}`);
+    logger.info({ port: service.port, trainer: config.trainerAddr, modelCache: config.modelCacheDir, release: config.releaseAddr }, `StyleService ready on port ${service.port}`);
     return {
       close: async () => {
         await service.close(10_000);

@@ -62,9 +62,16 @@ try {
     // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
     return (Number(fields[11]) + Number(fields[12])) / 100;
   };
+  // StyleService fetches the model from TrainerService, which owns the registry.
+  const trainerAddr = `127.0.0.1:${await freePort()}`;
+  const trainerEnv: NodeJS.ProcessEnv = { ...process.env, NST_DATA_DIR: dir, NST_TRAINER_ADDR: trainerAddr, NST_TRAINER_METRICS_PORT: '0', NST_STARTER_DIR: `${dir}/no-starters`, NST_LOG_LEVEL: 'warn' };
+  delete trainerEnv['OTEL_EXPORTER_OTLP_ENDPOINT'];
+  children.push(spawn(process.execPath, ['--import', 'tsx', 'trainer/src/main.ts'], { cwd: REPO, env: trainerEnv, stdio: ['ignore', 'ignore', 'inherit'] }));
+  await waitForServing(trainerAddr, { timeoutMs: 180_000 });
   const start = async (tracing: boolean): Promise<{ client: StyleServiceClient; pid: number }> => {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, NST_DATA_DIR: dir, NST_STYLE_ADDR: `127.0.0.1:${port}`, NST_STYLE_METRICS_PORT: '0', NST_LOG_LEVEL: 'warn', OTEL_SERVICE_NAME: `nst-style-${tracing ? 'traced' : 'plain'}` };
+    const name = `nst-style-${tracing ? 'traced' : 'plain'}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, NST_DATA_DIR: dir, NST_TRAINER_ADDR: trainerAddr, NST_MODEL_CACHE_DIR: `${dir}/${name}/models`, NST_ROUTING_STATE_FILE: `${dir}/${name}/last-rollouts.json`, NST_STYLE_ADDR: `127.0.0.1:${port}`, NST_STYLE_METRICS_PORT: '0', NST_LOG_LEVEL: 'warn', OTEL_SERVICE_NAME: name };
     delete env['OTEL_EXPORTER_OTLP_ENDPOINT'];
     delete env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
     if (tracing) Object.assign(env, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_TRACES_SAMPLER: 'always_on' });

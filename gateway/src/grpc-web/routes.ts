@@ -41,6 +41,7 @@ export const SERVICE_TO_SERVICE_PATHS: ReadonlySet<string> = new Set([
   '/nst.v1.TrainerService/WatchVersions',
   '/nst.v1.TrainerService/FetchModel',
   '/nst.v1.TrainerService/KeepPhoto',
+  '/nst.v1.ReleaseService/WatchRollouts',
 ]);
 
 /** Every method reachable over gRPC-Web, keyed by path. */

@@ -1,7 +1,8 @@
 /**
  * StyleService as its own process (inference/src/main.ts) on a free port, in a temporary data
- * folder seeded with the starter styles: the fuzzer's and the load script's target. A crash is
- * an exit seen here, and resident memory is the server's alone.
+ * folder, with the TrainerService it fetches styles and models from (trainer/src/main.ts, which
+ * seeds its registry with the starter styles) beside it: the fuzzer's and the load script's
+ * target. A crash is an exit seen here, and resident memory is StyleService's alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { waitForServing } from '@nst/runtime';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const STYLE_MAIN = join(REPO_ROOT, 'inference/src/main.ts');
+const TRAINER_MAIN = join(REPO_ROOT, 'trainer/src/main.ts');
 
 export interface StyleProcess {
   address: string;
@@ -48,20 +50,40 @@ export interface SpawnOptions {
   startTimeoutMs?: number;
 }
 
-/** Starts StyleService with NST_* settings from `env` (over quiet, test-sized defaults). */
+/** TrainerService on `dataDir` (its registry, seeded with the starter styles) at a free port; stopped with `stop`. */
+async function spawnTrainerService(dataDir: string, timeoutMs: number): Promise<{ address: string; stop: () => void }> {
+  const address = `127.0.0.1:${await freePort()}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', TRAINER_MAIN], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, NST_DATA_DIR: dataDir, NST_TRAINER_ADDR: address, NST_TRAINER_METRICS_PORT: '0', NST_LOG_LEVEL: 'warn', NST_FINETUNE_POLL_SECONDS: '86400' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitForServing(address, { timeoutMs });
+  return { address, stop: () => void child.kill('SIGTERM') };
+}
+
+/**
+ * Starts StyleService with NST_* settings from `env` (over quiet, test-sized defaults), and a
+ * TrainerService for it unless `env` names one in NST_TRAINER_ADDR; that one stops when
+ * StyleService exits.
+ */
 export async function spawnStyleService(env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<StyleProcess> {
   const startTimeoutMs = options.startTimeoutMs ?? 180_000;
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'nst-style-process-')));
   const address = options.address ?? `127.0.0.1:${await freePort()}`;
+  const trainer = env['NST_TRAINER_ADDR'] ? undefined : await spawnTrainerService(dataDir, startTimeoutMs);
   const child = spawn(process.execPath, ['--import', 'tsx', STYLE_MAIN], {
     cwd: REPO_ROOT,
     // MALLOC_ARENA_MAX as `npm start` and the image set it (scripts/start.ts, inference/src/main.ts).
-    env: { MALLOC_ARENA_MAX: '2', ...process.env, NST_DATA_DIR: dataDir, NST_STYLE_ADDR: address, NST_LOG_LEVEL: 'warn', NST_STYLE_METRICS_PORT: '0', ...env },
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, NST_DATA_DIR: dataDir, NST_STYLE_ADDR: address, NST_LOG_LEVEL: 'warn', NST_STYLE_METRICS_PORT: '0', NST_RELEASE_ADDR: '127.0.0.1:1', ...(trainer ? { NST_TRAINER_ADDR: trainer.address } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  child.on('exit', (code, signal) => (exit = { code, signal }));
+  child.on('exit', (code, signal) => {
+    exit = { code, signal };
+    trainer?.stop();
+  });
   const errorLines: string[] = [];
   let stderr = '';
   let partial = '';

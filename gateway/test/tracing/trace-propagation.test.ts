@@ -59,12 +59,15 @@ beforeAll(async () => {
   const config = loadConfig({ NST_DATA_DIR: dir });
   const registry = await ModelRegistry.open(config.registryDir);
   await registerTestStyle(registry, STYLE, [11]);
-  const [stylePort, gatewayPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const [stylePort, gatewayPort, metricsPort, trainerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   styleMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const env = {
     NST_DATA_DIR: dir,
     NST_STYLE_ADDR: `127.0.0.1:${stylePort}`,
-    NST_TRAINER_ADDR: '127.0.0.1:1',
+    // StyleService fetches the style's model from TrainerService, which owns the registry.
+    NST_TRAINER_ADDR: `127.0.0.1:${trainerPort}`,
+    NST_TRAINER_METRICS_PORT: '0',
+    NST_STARTER_DIR: join(dir, 'no-starters'),
     NST_RELEASE_ADDR: '127.0.0.1:1',
     NST_GATEWAY_HOST: '127.0.0.1',
     NST_GATEWAY_PORT: String(gatewayPort),
@@ -78,9 +81,11 @@ beforeAll(async () => {
     OTEL_RESOURCE_ATTRIBUTES: 'service.version=0.1.0-test,deployment.environment=test',
     OTEL_BSP_SCHEDULE_DELAY: '100',
   };
+  startTraced('trainer/src/main.ts', [], { ...env, OTEL_SERVICE_NAME: 'nst-trainer' });
   startTraced('inference/src/main.ts', [], { ...env, OTEL_SERVICE_NAME: 'nst-style' });
   startTraced('gateway/test/tracing/gateway-child.ts', [], { ...env, OTEL_SERVICE_NAME: 'nst-gateway' });
   try {
+    await waitForServing(env.NST_TRAINER_ADDR, { timeoutMs: 150_000 });
     await waitForServing(env.NST_STYLE_ADDR, { timeoutMs: 150_000 });
     await waitForGateway({ gatewayHost: '127.0.0.1', gatewayPort }, 150_000);
   } catch (error) {
