@@ -23,6 +23,8 @@ COPY gateway/package.json gateway/
 COPY web/package.json web/
 COPY cli/package.json cli/
 COPY k8s/package.json k8s/
+COPY test-kit/package.json test-kit/
+COPY system-tests/package.json system-tests/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}

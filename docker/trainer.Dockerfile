@@ -23,6 +23,8 @@ COPY gateway/package.json gateway/
 COPY web/package.json web/
 COPY cli/package.json cli/
 COPY k8s/package.json k8s/
+COPY test-kit/package.json test-kit/
+COPY system-tests/package.json system-tests/
 RUN npm ci --omit=dev --no-audit --no-fund
 # The native TensorFlow backend: its install script (allowed in package.json's allowScripts)
 # downloads libtensorflow, which works wherever the build reaches the internet. If it fails or cannot load, the trainer falls back to the WASM

@@ -17,9 +17,8 @@ import { parseArgs } from 'node:util';
 import { OutputFormat } from '@nst/proto';
 import { loadConfig, ModelRegistry } from '@nst/runtime';
 import { initBackend, STARTER_CONFIG } from '@nst/trainer';
-import { connect, header, stylize } from '../test/client';
+import { connect, header, photoJpeg, stylize } from '@nst/test-kit';
 import { registerTestStyle } from '../test/harness';
-import { photoJpeg } from '../test/images';
 
 const LIMIT_BYTES = 1.5e9;
 const mainScript = fileURLToPath(new URL('../src/main.ts', import.meta.url));

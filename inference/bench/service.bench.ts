@@ -37,9 +37,8 @@ import { StyleModel } from '../src/engine/style-model';
 import { decodeImage } from '../src/pipeline/image-codec';
 import { countTiles } from '../src/pipeline/tiling';
 import { startStyleServer } from '../src/server/style-server';
-import { header, stylize } from '../test/client';
+import { header, photoJpeg, stylize } from '@nst/test-kit';
 import { registerTestStyle } from '../test/harness';
-import { photoJpeg } from '../test/images';
 
 export interface ServiceBenchOptions {
   /** Timed runs of each path after a warm-up. Default 5. */

@@ -14,7 +14,7 @@ import { decodeImage } from '../src/pipeline/image-codec';
 import { countTiles } from '../src/pipeline/tiling';
 import type { RunningStyleService } from '../src/server/style-service-server';
 import { startStyleServer, type StyleServerConfig } from '../src/server/style-server';
-import { photoJpeg } from './images';
+import { photoJpeg } from '@nst/test-kit';
 
 /** Small enough to run a 1600x1200 image in a second or two, real enough to paint. */
 export const TEST_NETWORK: StyleNetConfig = { channels: [4, 8, 8], residualBlocks: 1, outerKernel: 3 };

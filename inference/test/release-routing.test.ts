@@ -3,7 +3,7 @@
  * (WatchRollouts, here from a stand-in ReleaseService on a real port that sends what each test
  * sets), routing carries on from the last state while ReleaseService is away and across a
  * StyleService restart, every call leaves one serving event, and feedback counts against the
- * version that served the request. mesh/test/canary-e2e.test.ts runs the real ReleaseService.
+ * version that served the request. system-tests/test/releases/canary-e2e.test.ts runs the real ReleaseService.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,8 @@ import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, ModelRegistry
 import { bucketOf } from '@nst/runtime/routing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStyleServer, type StartedStyleService, type StyleServerConfig } from '../src/server/style-server';
-import { connect, header, stylize, stylizeImage, submitFeedback } from './client';
+import { connect, header, photoJpeg, stylize, stylizeImage, submitFeedback, truncate, until } from '@nst/test-kit';
 import { registerTestStyle } from './harness';
-import { photoJpeg, truncate } from './images';
 
 const STYLE = 'routed-wave';
 let dir: string;
@@ -73,14 +72,6 @@ class FakeReleaseService {
   }
 }
 
-const until = async (check: () => boolean, what: string): Promise<void> => {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
-
 const styleConfig = (): StyleServerConfig => ({
   styleAddr: '127.0.0.1:0',
   maxUploadBytes: 4_000_000,
@@ -107,7 +98,7 @@ async function setState(record: Rollout): Promise<void> {
   let updated = false;
   const unsubscribe = feed.onUpdate(() => (updated = true));
   release.send([record]);
-  await until(() => updated, 'the rollout state to reach StyleService');
+  await until('the rollout state to reach StyleService', () => updated || undefined);
   unsubscribe();
 }
 
@@ -155,7 +146,7 @@ const servedVersion = async (clientId: string, metadata?: Metadata): Promise<str
 
 describe('StyleService routing by the rollout state', () => {
   it('serves the latest version without rollout state, then the stable one once a rollout exists', async () => {
-    await until(() => service.rollouts!.live, 'the WatchRollouts stream');
+    await until('the WatchRollouts stream', () => service.rollouts!.live || undefined);
     expect(await servedVersion('a')).toBe('3');
     await setState(stable('1'));
     expect(await servedVersion('a')).toBe('1');
@@ -225,7 +216,7 @@ describe('StyleService routing by the rollout state', () => {
   it('routes by the last state while ReleaseService is away, also after a StyleService restart, and follows it again when it is back', async () => {
     await setState(canary(100));
     release.stop();
-    await until(() => !service.rollouts!.live, 'StyleService to notice ReleaseService went away');
+    await until('StyleService to notice ReleaseService went away', () => !service.rollouts!.live || undefined);
     expect(await servedVersion(stableClient)).toBe('2');
 
     // A second StyleService, started while ReleaseService is still down, routes by the saved state.
@@ -248,8 +239,8 @@ describe('StyleService routing by the rollout state', () => {
     // ReleaseService back on the same address: the feed reconnects (backoff up to 8 s) and routes by the new state.
     ({ release } = await FakeReleaseService.start(releasePort));
     release.state = [stable('3')];
-    await until(() => service.rollouts!.live, 'the feed to reconnect');
-    await until(() => service.rollouts!.rollout(STYLE)?.stableVersion === '3', 'the new state');
+    await until('the feed to reconnect', () => service.rollouts!.live || undefined);
+    await until('the new state', () => (service.rollouts!.rollout(STYLE)?.stableVersion === '3') || undefined);
     expect(await servedVersion(canaryClient)).toBe('3');
   }, 30_000);
 });

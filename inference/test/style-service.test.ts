@@ -11,19 +11,22 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bombPng,
   connect,
   header,
   listStyles,
+  photoJpeg,
   sha256,
   stylize,
   stylizeImage,
+  type StylizeOutcome,
   stylizeStream,
   submitFeedback,
+  TEXT_NAMED_PNG,
+  truncate,
   uploadMessages,
-  type StylizeOutcome,
-} from './client';
+} from '@nst/test-kit';
 import { startHarness, type Harness } from './harness';
-import { bombPng, photoJpeg, TEXT_NAMED_PNG, truncate } from './images';
 
 let harness: Harness;
 let client: StyleServiceClient;

@@ -465,6 +465,18 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
   });
 });
 
+describe('the Dockerfiles', () => {
+  it("copy every workspace's package.json before npm ci, which checks the lock file against all of them", async () => {
+    const { workspaces } = JSON.parse(await readFile(join(REPO_DIR, 'package.json'), 'utf8')) as { workspaces: string[] };
+    for (const file of (await readdir(join(REPO_DIR, 'docker'))).filter((f) => f.endsWith('.Dockerfile'))) {
+      const text = await readFile(join(REPO_DIR, 'docker', file), 'utf8');
+      const beforeCi = text.slice(0, text.indexOf('RUN npm ci'));
+      const copied = [...beforeCi.matchAll(/^COPY ([a-z0-9-]+)\/package\.json /gm)].map((m) => m[1]);
+      expect(copied.sort(), `${file} copies each workspace's package.json`).toEqual([...workspaces].sort());
+    }
+  });
+});
+
 describe('compose.yaml runs what gateway/envoy/envoy.yaml dials', () => {
   /** The setting each platform image listens on, in the service's environment. */
   const LISTEN: Record<string, (config: ReturnType<typeof loadConfig>) => number> = {
