@@ -5,7 +5,7 @@ export * from './eval/scores';
 export * from './loss/features';
 export * from './model/network';
 export * from './kernels/backend';
-export * from './loss/style_loss';
+export * from './loss/style-loss';
 export * from './train/train';
 export * from './train/photos';
 export * from './export/onnx';

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
-import { StyleLoss, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style_loss.js';
+import { StyleLoss, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
 import { StyleNet, type StyleNetConfig } from '../model/network.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
@@ -38,7 +38,7 @@ export interface TrainOptions {
   styleScale?: number;
   /** Seed of the network initialisation and the data order. Default 1. */
   seed?: number;
-  /** Feature network of the perceptual loss (default 'random'; LossNetworkName in loss/style_loss). */
+  /** Feature network of the perceptual loss (default 'random'; LossNetworkName in loss/style-loss). */
   lossNetwork?: LossNetworkName;
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
 import { createFeatureNetwork, gramMatrix } from './features.js';
-import { StyleLoss } from './style_loss.js';
+import { StyleLoss } from './style-loss.js';
 
 /** A smooth "photo" and a high-frequency, differently coloured "painting". */
 function photo(size: number): tf.Tensor4D {

@@ -31,7 +31,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { wasmOps, type WasmOps } from './wasm_ops.js';
+import { wasmOps, type WasmOps } from './wasm-ops.js';
 
 /** Max floats in one patch matrix (64 MiB); bigger problems are chunked along the batch. */
 export const im2colLimits = { patchBudgetFloats: 16 * 1024 * 1024 };

@@ -22,7 +22,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { wasmOps } from './wasm_ops.js';
+import { wasmOps } from './wasm-ops.js';
 
 /** One axis of the phase decomposition. */
 interface AxisPlan {

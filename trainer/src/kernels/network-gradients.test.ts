@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { StyleLoss } from '../loss/style_loss.js';
+import { StyleLoss } from '../loss/style-loss.js';
 import { StyleNet, type StyleNetConfig } from '../model/network.js';
 import { initBackend } from './backend.js';
 
