@@ -4,7 +4,8 @@
  * trainer's init container in Kubernetes (the trainer is the registry's only writer there) and
  * by the `seed` service in compose. Idempotent: styles already present are left alone.
  */
-import { loadConfig, ModelRegistry } from '@nst/runtime';
+import { loadConfig } from '@nst/runtime/config';
+import { ModelRegistry } from '@nst/runtime/registry';
 
 const config = loadConfig();
 const registry = await ModelRegistry.open(config.registryDir, { seedFrom: config.starterDir });

@@ -24,22 +24,11 @@ import { access, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import {
-  addressInUsePort,
-  checkPorts,
-  describeExit,
-  formatSeconds,
-  portProblemMessage,
-  Supervisor,
-  loadConfig,
-  ModelRegistry,
-  resolveAdminToken,
-  waitForServing,
-  type Config,
-  type PortClaim,
-  type PortProblem,
-  type SupervisedService,
-} from '@nst/runtime';
+import { resolveAdminToken } from '@nst/runtime/admin-token';
+import { loadConfig, type Config } from '@nst/runtime/config';
+import { waitForServing } from '@nst/runtime/grpc/health';
+import { ModelRegistry } from '@nst/runtime/registry';
+import { addressInUsePort, checkPorts, describeExit, formatSeconds, portProblemMessage, Supervisor, type PortClaim, type PortProblem, type SupervisedService } from '@nst/runtime/supervisor';
 
 interface ServiceEntry {
   /** The service's key: its log file and OTEL_SERVICE_NAME (`nst-<key>`). */

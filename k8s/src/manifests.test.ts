@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { loadConfig } from '@nst/runtime';
+import { loadConfig } from '@nst/runtime/config';
 import { REPO_DIR, ROUTING_FILE } from './render';
 import { validateObject } from './schemas';
 import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';

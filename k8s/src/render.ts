@@ -16,7 +16,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderIstioRouting, RolloutRecordSchema, type RolloutRecord } from '@nst/mesh';
-import { ModelRegistry } from '@nst/runtime';
+import { ModelRegistry } from '@nst/runtime/registry';
 import { stringify } from 'yaml';
 
 export const K8S_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');

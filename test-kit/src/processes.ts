@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitForServing } from '@nst/runtime';
+import { waitForServing } from '@nst/runtime/grpc/health';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -4,11 +4,11 @@
  * Prometheus metrics on the service's own port, and on SIGINT or SIGTERM stop it (calls in
  * flight drain, stores close), flush buffered spans and exit 0, or 1 when it did not stop cleanly.
  */
-import { loadConfig, type Config } from '../config';
-import { createLogger, type Logger } from '../logging';
-import { startMetricsServer } from '../metrics/metrics-server';
-import { platformMetrics } from '../metrics/platform-metrics';
-import { shutdownTelemetry } from '../telemetry/state';
+import { loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './logging';
+import { startMetricsServer } from './metrics/metrics-server';
+import { platformMetrics } from './metrics/platform-metrics';
+import { shutdownTelemetry } from './telemetry/state';
 
 /** A started service, as far as its process cares: something to close. */
 export interface ClosableService {
