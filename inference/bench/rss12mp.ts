@@ -15,7 +15,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { OutputFormat } from '@nst/proto';
-import { loadConfig, ModelRegistry } from '@nst/runtime';
+import { ModelRegistry } from '@nst/runtime';
+import { loadStyleConfig } from '../src/config';
 import { initBackend, STARTER_CONFIG } from '@nst/trainer';
 import { connect, header, photoJpeg, stylize } from '@nst/test-kit';
 import { registerTestStyle } from '../test/harness';
@@ -42,7 +43,7 @@ export interface RssResult {
 export async function measureRss12mp(width = 4000, height = 3000, log: (line: string) => void = console.log): Promise<RssResult> {
   const dir = await mkdtemp(join(tmpdir(), 'nst-rss12mp-'));
   const env = { ...process.env, NST_DATA_DIR: dir, NST_STARTER_DIR: join(dir, 'no-starters'), NST_STYLE_ADDR: '127.0.0.1:0', NST_LOG_LEVEL: 'info' };
-  const config = loadConfig(env);
+  const config = loadStyleConfig(env);
   await initBackend('wasm');
   const registry = await ModelRegistry.open(config.registryDir);
   // A starter-sized network with random weights: serving cost does not depend on training.

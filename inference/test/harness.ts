@@ -6,9 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry, type FeedbackRecord } from '@nst/runtime';
+import { createLogger, JsonlFeedbackStore, ModelRegistry, type FeedbackRecord } from '@nst/runtime';
 import { EXPORTER_VERSION, exportOnnx, initBackend, StyleNet, type StyleNetConfig } from '@nst/trainer';
 import sharp from 'sharp';
+import { loadStyleConfig } from '../src/config';
 import { StyleModel, bytesFromRgb } from '../src/engine/style-model';
 import { decodeImage } from '../src/pipeline/image-codec';
 import { countTiles } from '../src/pipeline/tiling';
@@ -74,7 +75,7 @@ export async function registerTestStyle(
 
 export async function startHarness(overrides: Partial<StyleServerConfig> = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'nst-style-service-'));
-  const base = loadConfig({ NST_DATA_DIR: dir });
+  const base = loadStyleConfig({ NST_DATA_DIR: dir });
   const limits: StyleServerConfig = {
     styleAddr: '127.0.0.1:0',
     maxUploadBytes: 4 * 1024 * 1024,
@@ -85,7 +86,7 @@ export async function startHarness(overrides: Partial<StyleServerConfig> = {}): 
     tileSize: 256,
     tileOverlap: 32,
     inferenceThreads: 1,
-    keptPhotosDir: base.keptPhotosDir,
+    keptPhotosDir: join(dir, 'kept-photos'),
     feedbackRetentionDays: 30,
     ...overrides,
   };

@@ -420,7 +420,7 @@ describe('SubmitFeedback', () => {
     const kept = entries.find((e) => e.id === 'fb-consent-1');
     expect(kept).toMatchObject({ rating: 'bad', reason: 'faces look smeared', requestId, style, version });
     expect(kept!.photoRef).toBe('fb-consent-1.jpeg');
-    expect(await readFile(join(harness.limits.keptPhotosDir, kept!.photoRef!))).toEqual(photo);
+    expect(await readFile(join(harness.limits.keptPhotosDir!, kept!.photoRef!))).toEqual(photo);
     expect(entries.find((e) => e.id === withoutConsent.feedbackId)?.photoRef).toBeUndefined();
   });
 

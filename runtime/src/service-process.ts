@@ -4,7 +4,7 @@
  * Prometheus metrics on the service's own port, and on SIGINT or SIGTERM stop it (calls in
  * flight drain, stores close), flush buffered spans and exit 0, or 1 when it did not stop cleanly.
  */
-import { loadConfig, type Config } from './config';
+import type { CoreConfig } from './config';
 import { createLogger, type Logger } from './logging';
 import { startMetricsServer } from './metrics/metrics-server';
 import { platformMetrics } from './metrics/platform-metrics';
@@ -15,19 +15,21 @@ export interface ClosableService {
   close(): Promise<void>;
 }
 
-export interface ServiceProcess {
+export interface ServiceProcess<C extends CoreConfig> {
   /** Logger name and the key `npm start` knows it by (style, trainer, release, gateway). */
   key: string;
   /** How people call it: "StyleService". */
   title: string;
+  /** Reads and checks the service's settings (the core and its own group: its package's config.ts). */
+  loadConfig(): C;
   /** The port of its /metrics endpoint (0: none); a service that serves metrics itself returns 0. */
-  metricsPort(config: Config): number;
-  start(config: Config, logger: Logger): Promise<ClosableService>;
+  metricsPort(config: C): number;
+  start(config: C, logger: Logger): Promise<ClosableService>;
 }
 
 /** Runs `service` until a signal stops it. Resolves once it is started. */
-export async function runServiceProcess(service: ServiceProcess): Promise<void> {
-  const config = loadConfig();
+export async function runServiceProcess<C extends CoreConfig>(service: ServiceProcess<C>): Promise<void> {
+  const config = service.loadConfig();
   const logger = createLogger(service.key);
   const running = await service.start(config, logger);
   const metricsPort = service.metricsPort(config);

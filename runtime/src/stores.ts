@@ -8,3 +8,5 @@ export * from './serving/index';
 export * from './elasticsearch/index';
 export * from './jsonl-log';
 export * from './retention';
+export * from './store-settings';
+export * from './kept-photos';

@@ -5,7 +5,8 @@
  * given. Models are ONNX Runtime sessions (ThumbnailNormModel over StyleModel pools) loaded
  * lazily per (style, version) and cached.
  */
-import type { Config, FeedbackStore, ModelRegistry, StylizeEventStore } from '@nst/runtime';
+import type { FeedbackStore, ModelRegistry, StylizeEventStore } from '@nst/runtime';
+import type { StyleConfig } from '../config';
 import { ThumbnailNormModel } from '../engine/thumbnail-norm';
 import { LatestVersionResolver, type StyleCatalog, type VersionResolver } from '../service/catalog';
 import { registryCatalog } from '../service/registry-catalog';
@@ -17,7 +18,7 @@ import { launchStyleService, type RunningStyleService } from './style-service-se
 import type { ServiceLogger } from './style-handlers';
 
 export type StyleServerConfig = Pick<
-  Config,
+  StyleConfig,
   | 'styleAddr'
   | 'maxUploadBytes'
   | 'maxPixels'
@@ -27,15 +28,17 @@ export type StyleServerConfig = Pick<
   | 'tileSize'
   | 'tileOverlap'
   | 'inferenceThreads'
-  | 'keptPhotosDir'
   | 'feedbackRetentionDays'
-> &
+> & {
+    /** Where consented photos are kept when styles come from a registry folder (TrainerService keeps them otherwise). */
+    keptPhotosDir?: string;
+  } &
   // With ReleaseService's address the release router (its WatchRollouts stream) picks versions;
   // else the latest serves.
   // Without the parallelism settings a model runs one session, one tile at a time.
   // Without a registry, models and styles come from TrainerService (trainerAddr) into the model cache.
-  Partial<Pick<Config, 'trainerAddr' | 'modelCacheDir' | 'modelCacheMib' | 'adminToken'>> &
-  Partial<Pick<Config, 'releaseAddr' | 'routingStateFile' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail'>>;
+  Partial<Pick<StyleConfig, 'trainerAddr' | 'modelCacheDir' | 'modelCacheMib' | 'adminToken'>> &
+  Partial<Pick<StyleConfig, 'releaseAddr' | 'routingStateFile' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;

@@ -9,7 +9,8 @@
  */
 import { startStyleServer, type RunningStyleService } from '@nst/inference';
 import { startReleaseServer, type RunningReleaseService } from '@nst/mesh';
-import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry, type Config } from '@nst/runtime';
+import { createLogger, JsonlFeedbackStore, ModelRegistry } from '@nst/runtime';
+import { loadPlatformConfig } from '../settings/platform-settings';
 import { renderSwirl } from '@nst/trainer';
 import { FeedbackStoreReader, launchTrainerService, RegistryAdapter, type RunningTrainerService } from '@nst/trainer/service';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +26,7 @@ const ADMIN_TOKEN = 'browser-test-admin-token';
 const quiet = { info: () => undefined, warn: () => undefined, error: (fields: object) => console.error(fields) };
 
 let root: string;
-let config: Config;
+let config: ReturnType<typeof loadPlatformConfig>;
 let feedbackStore: JsonlFeedbackStore;
 let styleService: RunningStyleService;
 let trainerService: RunningTrainerService;
@@ -52,7 +53,7 @@ async function writePhotos(dir: string): Promise<void> {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nst-browser-train-'));
-  config = loadConfig({ NST_DATA_DIR: join(root, 'data'), NST_PHOTOS_DIR: join(root, 'photos'), NST_ADMIN_TOKEN: ADMIN_TOKEN, NST_INFERENCE_THREADS: '1' });
+  config = loadPlatformConfig({ NST_DATA_DIR: join(root, 'data'), NST_PHOTOS_DIR: join(root, 'photos'), NST_ADMIN_TOKEN: ADMIN_TOKEN, NST_INFERENCE_THREADS: '1' });
   await writePhotos(join(root, 'photos'));
   registry = await ModelRegistry.open(config.registryDir);
   feedbackStore = await JsonlFeedbackStore.open(config.feedbackDir);

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ModelRegistry } from '@nst/runtime';
-import { DEFAULT_STARTER_DIR } from '@nst/runtime/config';
 import { saturatedFraction, type RgbImage } from '@nst/trainer';
+import { DEFAULT_STARTER_DIR } from '@nst/trainer/config';
 import { StyleModel } from '@nst/inference';
 
 const PHOTOS = ['Wood.jpg', 'explore-world-animals-panda.jpg'];

@@ -29,7 +29,7 @@ import {
 } from '@nst/proto';
 import { startStyleServer, type RunningStyleService } from '@nst/inference';
 import { launchReleaseService, type RunningReleaseService } from '@nst/mesh';
-import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, loadConfig, ModelRegistry } from '@nst/runtime';
+import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, loadStoreConfig, ModelRegistry } from '@nst/runtime';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -69,7 +69,7 @@ let styleClient: StyleServiceClient;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nst-security-'));
-  const base = loadConfig({ NST_DATA_DIR: dir });
+  const base = loadStoreConfig({ NST_DATA_DIR: dir });
   const registry = await ModelRegistry.open(base.registryDir);
   await registerTinyStyle(registry, STYLE, [11]);
   feedbackStore = await JsonlFeedbackStore.open(base.feedbackDir);
@@ -84,7 +84,7 @@ beforeAll(async () => {
       tileSize: 256,
       tileOverlap: 32,
       inferenceThreads: 1,
-      keptPhotosDir: base.keptPhotosDir,
+      keptPhotosDir: join(dir, 'kept-photos'),
       feedbackRetentionDays: 30,
     },
     registry,

@@ -3,10 +3,11 @@
  * web app (no Vite build in a test). Start it with the telemetry entry point:
  * `node --import tsx --import @nst/runtime/telemetry/register gateway-child.ts`.
  */
-import { createLogger, loadConfig, shutdownTelemetry } from '@nst/runtime';
+import { loadGatewayConfig } from '@nst/gateway/config';
+import { createLogger, shutdownTelemetry } from '@nst/runtime';
 import { startGateway } from '@nst/gateway';
 
-const gateway = await startGateway({ config: loadConfig(), logger: createLogger('nst-gateway'), webDist: false });
+const gateway = await startGateway({ config: loadGatewayConfig(), logger: createLogger('nst-gateway'), webDist: false });
 process.on('SIGTERM', () => {
   void gateway
     .close()
