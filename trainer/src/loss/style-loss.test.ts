@@ -81,6 +81,25 @@ describe('StyleLoss', () => {
     });
   }
 
+  it('with softmax features, still scores the painting on-style and the photo off-style, at any image size', () => {
+    const style = painting(64);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 32, featureTransform: 'softmax' });
+    const raw = new StyleLoss({ styleImage: style, imageSize: 32 });
+    for (const size of [32, 64]) {
+      const x = photo(size);
+      const styleAsOutput = tf.tidy(() => tf.image.resizeBilinear(tf.expandDims(style, 0) as tf.Tensor4D, [size, size], true));
+      const onStyle = loss.values(styleAsOutput, x);
+      const offStyle = loss.values(x, x);
+      expect(onStyle.style).toBeLessThan(offStyle.style / 5);
+      // The transform changes what is matched, not only its scale.
+      expect(Math.abs(offStyle.style - raw.values(x, x).style)).toBeGreaterThan(1e-3);
+      tf.dispose([x, styleAsOutput]);
+    }
+    loss.dispose();
+    raw.dispose();
+    style.dispose();
+  });
+
   it('compares content on luminance: a luminance-preserving recolouring costs no content', () => {
     const style = painting(32);
     const x = photo(32);

@@ -55,6 +55,7 @@ const program = new Command()
   .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
   .option('--seed <n>', 'seed', positiveInt, DEFAULT_TRAIN_OPTIONS.seed)
   .option('--loss-network <name>', 'perceptual loss network: random | inception', 'random')
+  .option('--feature-transform <name>', 'style statistics of: raw | softmax features', 'raw')
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
   .option('--preview <file>', 'write the latest preview JPEG here')
@@ -74,6 +75,7 @@ interface CliOptions {
   styleScale: number;
   seed: number;
   lossNetwork: string;
+  featureTransform: string;
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -88,6 +90,8 @@ async function main(): Promise<void> {
   if (!config) throw new Error(`unknown --config ${o.config} (starter | johnson)`);
   if (o.lossNetwork !== 'random' && o.lossNetwork !== 'inception') throw new Error(`unknown --loss-network ${o.lossNetwork} (random | inception)`);
   const lossNetwork = o.lossNetwork;
+  if (o.featureTransform !== 'raw' && o.featureTransform !== 'softmax') throw new Error(`unknown --feature-transform ${o.featureTransform} (raw | softmax)`);
+  const featureTransform = o.featureTransform;
   // Before any tensor: the thread count is fixed once tensors live on the backend.
   await initBackend(undefined, o.threads !== undefined ? { threads: o.threads } : {});
   const initial = o.init ? StyleNet.deserialize(new Uint8Array(await readFile(o.init))) : undefined;
@@ -107,6 +111,7 @@ async function main(): Promise<void> {
     styleScale: o.styleScale,
     seed: o.seed,
     lossNetwork,
+    featureTransform,
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,

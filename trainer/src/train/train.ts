@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
-import { StyleLoss, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
+import { StyleLoss, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
 import { StyleNet, type StyleNetConfig } from '../model/network.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
@@ -40,6 +40,8 @@ export interface TrainOptions {
   seed?: number;
   /** Feature network of the perceptual loss (default 'random'; LossNetworkName in loss/style-loss). */
   lossNetwork?: LossNetworkName;
+  /** What the style statistics are taken of (default 'raw'; FeatureTransform in loss/style-loss). */
+  featureTransform?: FeatureTransform;
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -72,6 +74,8 @@ export interface TrainMetadata {
     lossSeed: number;
     /** Absent in versions trained before the choice existed: those used 'random'. */
     lossNetwork?: LossNetworkName;
+    /** Absent in versions trained before the choice existed: those used 'raw'. */
+    featureTransform?: FeatureTransform;
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -174,7 +178,8 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const photos = await PhotoSource.open(options.photos, { imageSize });
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork });
+  const featureTransform = options.featureTransform ?? 'raw';
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -194,6 +199,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     seed,
     lossSeed: TRAINING_LOSS_SEED,
     lossNetwork,
+    ...(featureTransform !== 'raw' ? { featureTransform } : {}),
     config: net.config,
     optimizer: 'adam',
   };

@@ -1,0 +1,90 @@
+/**
+ * Judges candidate style networks before any of them becomes a version: each serialized
+ * weights file (a `trainer/src/train/cli.ts --out` or a registry version's weights.bin) is
+ * exported to ONNX, run through the serving engine on the held-out gallery photos, and scored
+ * as the gallery scores versions (ImageNet judge, SSIM, pure-colour pixels) against the photo
+ * and a Reinhard colour transfer. A contact sheet (one row per candidate) shows what the
+ * numbers mean.
+ *
+ *   node --import tsx scripts/judge-weights.ts --style mosaic a.bin b.bin [--size 512] [--sheet /tmp/sheet.png]
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { Command } from 'commander';
+import sharp from 'sharp';
+import { ModelRegistry } from '@nst/runtime/registry';
+import { StyleModel } from '@nst/inference';
+import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, exportOnnx, initBackend, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
+
+async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
+  const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data: Float32Array.from(data, (v) => v / 255), width: info.width, height: info.height };
+}
+
+function toBytes(image: RgbImage): Buffer {
+  return Buffer.from(Uint8Array.from(image.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .requiredOption('--style <id>', 'the style whose image the candidates are judged against')
+    .option('--registry <dir>', 'registry holding the style image', 'trainer/starter-styles')
+    .option('--size <px>', 'longest side of the photos', '512')
+    .option('--sheet <file>', 'contact sheet PNG (photos across, candidates down)')
+    .option('--photos <list>', 'gallery photo numbers to use, e.g. 1,2,5 (default all)')
+    .argument('<weights...>', 'serialized weights files')
+    .parse();
+  const o = program.opts<{ style: string; registry: string; size: string; sheet?: string; photos?: string }>();
+  const size = Number(o.size);
+  await initBackend();
+  const judge = createJudge();
+  const registry = await ModelRegistry.open(resolve(o.registry));
+  const styleImage = await loadRgb(await readFile(registry.styleImagePath(o.style)), size);
+  const chosen = o.photos ? o.photos.split(',').map((n) => GALLERY_PHOTOS[Number(n) - 1]!) : [...GALLERY_PHOTOS];
+  const photos = await Promise.all(chosen.map((p) => loadRgb(p.path, size)));
+  const reinhard = photos.map((p) => reinhardTransfer(p, styleImage));
+  const baseline = {
+    photo: mean(photos.map((p) => styleDistance(judge.extract, p, styleImage))),
+    reinhard: mean(reinhard.map((r) => styleDistance(judge.extract, r, styleImage))),
+    ssim: mean(reinhard.map((r, i) => contentStructure(r, photos[i]!))),
+  };
+  console.log(`${o.style}: photo ${baseline.photo.toFixed(3)}, Reinhard ${baseline.reinhard.toFixed(3)} (SSIM ${baseline.ssim.toFixed(3)})`);
+
+  const cell = 320;
+  const rows: Buffer[][] = [];
+  for (const file of program.args) {
+    const net = StyleNet.deserialize(new Uint8Array(await readFile(file)));
+    const model = await StyleModel.load(exportOnnx(net), { threads: 2 });
+    net.dispose();
+    const judged: number[] = [];
+    const ssims: number[] = [];
+    const saturated: number[] = [];
+    const cells: Buffer[] = [];
+    for (const photo of photos) {
+      const out = await model.run(photo);
+      judged.push(styleDistance(judge.extract, out, styleImage));
+      ssims.push(contentStructure(out, photo));
+      saturated.push(saturatedFraction(out));
+      cells.push(await sharp(toBytes(out), { raw: { width: out.width, height: out.height, channels: 3 } }).resize(cell, cell, { fit: 'cover' }).png().toBuffer());
+    }
+    await model.dispose();
+    rows.push(cells);
+    const j = mean(judged);
+    console.log(
+      `${basename(file)}: judge ${j.toFixed(3)} (${((1 - j / baseline.reinhard) * 100).toFixed(1)}% closer than Reinhard), SSIM ${mean(ssims).toFixed(3)}, pure-colour ${(100 * Math.max(...saturated)).toFixed(2)}%; per photo ${judged.map((x) => x.toFixed(3)).join(' ')}`,
+    );
+  }
+  judge.dispose();
+  if (o.sheet) {
+    const composite = rows.flatMap((cells, r) => cells.map((input, c) => ({ input, left: c * cell, top: r * cell })));
+    await sharp({ create: { width: cell * photos.length, height: cell * rows.length, channels: 3, background: '#ffffff' } })
+      .composite(composite)
+      .png()
+      .toFile(o.sheet);
+    console.log(`sheet: ${o.sheet}`);
+  }
+}
+
+await main();
