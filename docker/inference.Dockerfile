@@ -16,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY proto/package.json proto/
 COPY runtime/package.json runtime/
+COPY style-network/package.json style-network/
 COPY inference/package.json inference/
 COPY trainer/package.json trainer/
 COPY mesh/package.json mesh/
@@ -32,9 +33,10 @@ ENV NODE_ENV=production NST_DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
 COPY package.json tsconfig.base.json ./
-# StyleService imports only the runtime and the generated protos.
+# StyleService imports the runtime, the generated protos and the served graph's names (style-network's contract).
 COPY proto proto
 COPY runtime runtime
+COPY style-network style-network
 COPY inference inference
 COPY docker/healthcheck.ts docker/seed-registry.ts docker/
 RUN mkdir -p /data && chown node:node /data

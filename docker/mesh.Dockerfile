@@ -16,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY proto/package.json proto/
 COPY runtime/package.json runtime/
+COPY style-network/package.json style-network/
 COPY inference/package.json inference/
 COPY trainer/package.json trainer/
 COPY mesh/package.json mesh/

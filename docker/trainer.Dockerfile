@@ -16,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY proto/package.json proto/
 COPY runtime/package.json runtime/
+COPY style-network/package.json style-network/
 COPY inference/package.json inference/
 COPY trainer/package.json trainer/
 COPY mesh/package.json mesh/
@@ -39,6 +40,7 @@ COPY --from=deps /app/node_modules node_modules
 COPY package.json tsconfig.base.json ./
 COPY proto proto
 COPY runtime runtime
+COPY style-network style-network
 COPY trainer trainer
 # The `nst` CLI: the fine-tuning Jobs (k8s/jobs/finetune-job.yaml) run `nst finetune`.
 COPY cli cli

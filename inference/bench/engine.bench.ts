@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs, promisify } from 'node:util';
-import { exportOnnx, initBackend, JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, variableShapes, type StyleNetConfig } from '@nst/trainer';
+import { exportOnnx, initNetworkBackend, JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, variableShapes, type StyleNetConfig } from '@nst/style-network';
 import { StyleModel } from '../src/engine/style-model';
 import type { RgbImage } from '../src/pipeline/tiling';
 
@@ -202,7 +202,7 @@ export async function benchEngine(options: BenchOptions = {}): Promise<BenchRow[
   }
   // Exporting only needs the weights as TF.js variables; the pure-JS backend does that without
   // loading WASM (the timing is ONNX Runtime's).
-  await initBackend('cpu');
+  await initNetworkBackend('cpu');
   log(`peer script: ${PEER_PYTHON} ${PEER_SCRIPT} ${size} ${runs} ${threads}`);
   const script = await timePeer(size, runs, threads);
 

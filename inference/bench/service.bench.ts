@@ -20,6 +20,7 @@
  *
  *   node --import tsx inference/bench/service.bench.ts [--runs 5] [--megapixels 1] [--clients 8] [--requests 8] [--rounds 3]
  */
+import { header, photoJpeg, registerTinyStyle, stylize } from '@nst/test-kit';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -33,13 +34,11 @@ import { credentials } from '@grpc/grpc-js';
 import { OutputFormat, StyleServiceClient, type StylizeSummary } from '@nst/proto';
 import { createLogger, JsonlFeedbackStore, ModelRegistry } from '@nst/runtime';
 import { loadStyleConfig } from '../src/config';
-import { initBackend, STARTER_CONFIG } from '@nst/trainer';
+import { initNetworkBackend, STARTER_CONFIG } from '@nst/style-network';
 import { StyleModel } from '../src/engine/style-model';
 import { decodeImage } from '../src/pipeline/image-codec';
 import { countTiles } from '../src/pipeline/tiling';
 import { startStyleServer } from '../src/server/style-server';
-import { header, photoJpeg, stylize } from '@nst/test-kit';
-import { registerTestStyle } from '../test/harness';
 
 export interface ServiceBenchOptions {
   /** Timed runs of each path after a warm-up. Default 5. */
@@ -137,10 +136,10 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
 
   const dir = await mkdtemp(join(tmpdir(), 'nst-service-bench-'));
   const config = loadStyleConfig({ ...(options.env ?? process.env), NST_DATA_DIR: dir });
-  await initBackend('wasm');
+  await initNetworkBackend();
   const registry = await ModelRegistry.open(config.registryDir);
   // A starter-sized network with random weights: serving cost does not depend on training.
-  await registerTestStyle(registry, 'bench', [7], STARTER_CONFIG);
+  await registerTinyStyle(registry, 'bench', [7], STARTER_CONFIG);
   const onnx = await registry.readModel('bench', '1');
   const photo = await benchPhoto(width, height);
   const tiles = countTiles(width, height, config.tileSize, config.tileOverlap);

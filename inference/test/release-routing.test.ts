@@ -5,6 +5,7 @@
  * StyleService restart, every call leaves one serving event, and feedback counts against the
  * version that served the request. system-tests/test/releases/canary-e2e.test.ts runs the real ReleaseService.
  */
+import { connect, header, photoJpeg, registerTinyStyle, stylize, stylizeImage, submitFeedback, truncate, until } from '@nst/test-kit';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,6 @@ import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, ModelRegistry
 import { bucketOf } from '@nst/runtime/routing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStyleServer, type StartedStyleService, type StyleServerConfig } from '../src/server/style-server';
-import { connect, header, photoJpeg, stylize, stylizeImage, submitFeedback, truncate, until } from '@nst/test-kit';
-import { registerTestStyle } from './harness';
 
 const STYLE = 'routed-wave';
 let dir: string;
@@ -105,7 +104,7 @@ async function setState(record: Rollout): Promise<void> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nst-routing-'));
   registry = await ModelRegistry.open(join(dir, 'registry'));
-  await registerTestStyle(registry, STYLE, [31, 32, 33]);
+  await registerTinyStyle(registry, STYLE, [31, 32, 33]);
   feedback = await JsonlFeedbackStore.open(join(dir, 'feedback'));
   events = await JsonlStylizeEventStore.open(join(dir, 'events'));
   ({ release, port: releasePort } = await FakeReleaseService.start());

@@ -481,6 +481,32 @@ describe('the Dockerfiles', () => {
       expect(copied.sort(), `${file} copies each workspace's package.json`).toEqual([...workspaces].sort());
     }
   });
+
+  it('copy the sources of every workspace the entry point depends on at run time', async () => {
+    const folderOf = new Map<string, string>();
+    const runtimeDeps = new Map<string, string[]>();
+    const { workspaces } = JSON.parse(await readFile(join(REPO_DIR, 'package.json'), 'utf8')) as { workspaces: string[] };
+    for (const folder of workspaces) {
+      const pkg = JSON.parse(await readFile(join(REPO_DIR, folder, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string> };
+      folderOf.set(pkg.name, folder);
+      runtimeDeps.set(folder, Object.keys(pkg.dependencies ?? {}).filter((name) => name.startsWith('@nst/')));
+    }
+    for (const file of (await readdir(join(REPO_DIR, 'docker'))).filter((f) => f.endsWith('.Dockerfile'))) {
+      const text = await readFile(join(REPO_DIR, 'docker', file), 'utf8');
+      const entry = /^ENTRYPOINT \[.*"([a-z0-9-]+)\/src\/main\.ts"\]/m.exec(text)?.[1];
+      expect(entry, `${file} runs a service's src/main.ts`).toBeDefined();
+      const needed = new Set<string>();
+      const visit = (folder: string): void => {
+        if (needed.has(folder)) return;
+        needed.add(folder);
+        for (const dep of runtimeDeps.get(folder) ?? []) visit(folderOf.get(dep)!);
+      };
+      visit(entry!);
+      const finalStage = text.slice(text.lastIndexOf('\nFROM '));
+      const copied = new Set([...finalStage.matchAll(/^COPY ([a-z0-9-]+) \1$/gm)].map((m) => m[1]));
+      expect([...needed].filter((folder) => !copied.has(folder)), `${file} copies what ${entry} imports`).toEqual([]);
+    }
+  });
 });
 
 describe('compose.yaml runs what gateway/envoy/envoy.yaml dials', () => {

@@ -10,6 +10,7 @@
  *
  *   node --import tsx observability/bench/tracing.bench.ts [--pairs 8] [--megapixels 1]
  */
+import { header, photoJpeg, registerTinyStyle, startOtlpReceiver, stylize } from '@nst/test-kit';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,8 +23,6 @@ import { credentials } from '@grpc/grpc-js';
 import { OutputFormat, StyleServiceClient } from '@nst/proto';
 import { loadConfig, ModelRegistry, waitForServing } from '@nst/runtime';
 import { initBackend, STARTER_CONFIG } from '@nst/trainer';
-import { header, photoJpeg, startOtlpReceiver, stylize } from '@nst/test-kit';
-import { registerTinyStyle } from '@nst/trainer/testing';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '8' }, megapixels: { type: 'string', default: '1' } } });

@@ -10,3 +10,4 @@ export * from './trainer-client';
 export * from './processes';
 export * from './otlp-receiver';
 export * from './wait';
+export * from './tiny-styles';

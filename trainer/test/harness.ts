@@ -1,8 +1,8 @@
 /**
  * TrainerService in this process for tests (exported as @nst/trainer/testing, so tests that
  * assemble several services start it the same way): a temporary data folder with a small set
- * of training photos, a real registry, the server on a free port, a client, restart and close;
- * and tiny seeded styles registered through the real exporter.
+ * of training photos, a real registry, the server on a free port, a client, restart and close.
+ * (Tiny seeded styles: @nst/test-kit's registerTinyStyle.)
  */
 import { credentials } from '@grpc/grpc-js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TrainerServiceClient } from '@nst/proto';
 import { JsonlFeedbackStore, ModelRegistry } from '@nst/runtime';
-import { ADMIN_TOKEN, painting, writeTrainingPhotos } from '@nst/test-kit';
-import type { StyleNetConfig } from '../src/model/network';
+import { ADMIN_TOKEN, writeTrainingPhotos } from '@nst/test-kit';
 import { FeedbackStoreReader } from '../src/service/feedback-adapter';
 import { RegistryAdapter } from '../src/service/registry-adapter';
 import { launchTrainerService, type RunningTrainerService, type TrainerServiceOptions } from '../src/service/trainer-server';
@@ -85,51 +84,4 @@ export async function startTrainer(overrides: Partial<TrainerServiceOptions> = {
     },
   };
   return fixture;
-}
-
-/** A small seeded network: real ONNX that StyleService can run, exported in milliseconds. */
-export const TINY_NETWORK: StyleNetConfig = { channels: [4, 8, 8], residualBlocks: 1, outerKernel: 3 };
-
-/**
- * Creates style `id` in the registry with one version per seed (untrained networks through the
- * real exporter), the way a finished job registers them; resolves with the version numbers.
- */
-export async function registerTinyStyle(registry: ModelRegistry, id: string, seeds: number[], network: StyleNetConfig = TINY_NETWORK): Promise<number[]> {
-  // TF.js loads only in the tests that export models.
-  const { EXPORTER_VERSION, exportOnnx, initBackend, StyleNet } = await import('../src/index');
-  await initBackend('wasm');
-  if (!(await registry.hasStyle(id))) {
-    await registry.createStyle({
-      id,
-      displayName: `Tiny ${id}`,
-      description: 'A seeded, untrained network for tests.',
-      origin: 'trainer/test/harness.ts',
-      licence: 'Apache-2.0 (project-made)',
-      styleImage: await painting(),
-    });
-  }
-  const versions: number[] = [];
-  for (const seed of seeds) {
-    const net = StyleNet.create(network, seed);
-    try {
-      const parent = (await registry.listVersions(id)).at(-1)?.version ?? null;
-      const record = await registry.registerVersion(id, {
-        model: exportOnnx(net),
-        weights: net.serialize(),
-        metadata: {
-          parentVersion: parent,
-          exporterVersion: EXPORTER_VERSION,
-          network: { ...network },
-          hyperparameters: { seed },
-          dataHashes: { styleImage: 'test', photos: 'test' },
-          losses: {},
-          origin: parent === null ? 'train' : 'finetune',
-        },
-      });
-      versions.push(record.version);
-    } finally {
-      net.dispose();
-    }
-  }
-  return versions;
 }

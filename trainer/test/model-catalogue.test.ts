@@ -3,6 +3,7 @@
  * style and version, heartbeats, a reconnect brought up to date), FetchModel (header and
  * chunks that add up to the sha256) and KeepPhoto (admin only, into its own kept-photos folder).
  */
+import { admin, call, registerTinyStyle, sha256, until } from '@nst/test-kit';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
@@ -10,8 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchModelResponse, WatchVersionsResponse } from '@nst/proto';
 import { CatalogueWatch, type CatalogueUpdate } from '@nst/runtime';
-import { admin, call, sha256, until } from '@nst/test-kit';
-import { registerTinyStyle, startTrainer, type TrainerFixture } from './harness';
+import { startTrainer, type TrainerFixture } from './harness';
 
 let t: TrainerFixture;
 

@@ -4,6 +4,7 @@
  * FetchModel on first use into its own checksummed disk cache; consented photos go to
  * TrainerService with KeepPhoto. Prints the cold fetch and cache hit times it measured.
  */
+import { ADMIN_TOKEN, connect, header, listStyles, photoJpeg, registerTinyStyle, sha256, stylizeImage, submitFeedback } from '@nst/test-kit';
 import { status } from '@grpc/grpc-js';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rating, type StyleServiceClient } from '@nst/proto';
 import { createLogger, JsonlFeedbackStore } from '@nst/runtime';
 import { startStyleServer, type StartedStyleService, type StyleServerConfig } from '@nst/inference';
-import { ADMIN_TOKEN, connect, header, listStyles, photoJpeg, sha256, stylizeImage, submitFeedback } from '@nst/test-kit';
-import { registerTinyStyle, startTrainer, type TrainerFixture } from '@nst/trainer/testing';
+import { startTrainer, type TrainerFixture } from '@nst/trainer/testing';
 
 const quiet = createLogger('models-over-grpc', { level: 'silent' });
 

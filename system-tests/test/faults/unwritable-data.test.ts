@@ -4,6 +4,7 @@
  * remounted read-only (EROFS), and a regular file where a folder should be. Mounting needs
  * root; without it those two are skipped (say so in the output) and the file case still runs.
  */
+import { connect, listStyles, registerTinyStyle, spawnStyleService, submitFeedback, TINY_NETWORK } from '@nst/test-kit';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
@@ -15,8 +16,6 @@ import { JsonlFeedbackStore, ModelRegistry, FEEDBACK_FILE } from '@nst/runtime';
 import { EXPORTER_VERSION, exportOnnx, initBackend, StyleNet } from '@nst/trainer';
 import { recordSkip } from '@nst/runtime/test-tools';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, listStyles, spawnStyleService, submitFeedback } from '@nst/test-kit';
-import { registerTinyStyle, TINY_NETWORK } from '@nst/trainer/testing';
 
 const canMount = ((): boolean => {
   if (process.getuid?.() !== 0) return false;

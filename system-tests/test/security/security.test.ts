@@ -6,6 +6,7 @@
  * gRPC and on gRPC-Web; every log line the three servers wrote is then searched for the
  * tokens and the image bytes.
  */
+import { admin, ADMIN_TOKEN, bombPng, painting, photoJpeg, registerTinyStyle } from '@nst/test-kit';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import {
   CancelJobRequest,
@@ -38,8 +39,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '@nst/gateway';
 import { callGrpcWeb, type GrpcWebReply } from '@nst/gateway/grpc-web';
-import { ADMIN_TOKEN, admin, bombPng, painting, photoJpeg } from '@nst/test-kit';
-import { registerTinyStyle, startTrainer, type TrainerFixture } from '@nst/trainer/testing';
+import { startTrainer, type TrainerFixture } from '@nst/trainer/testing';
 
 const ORIGIN = 'http://app.example.com';
 const WRONG_TOKEN = 'wrong-token-5f2c9a71e0';

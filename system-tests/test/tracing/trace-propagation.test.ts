@@ -5,6 +5,7 @@
  * started the way `npm start` starts them (the telemetry entry point loaded with --import), and
  * export over OTLP http/protobuf to a receiver in this test that decodes what arrives.
  */
+import { type OtlpReceiver, photoJpeg, type ReceivedSpan, registerTinyStyle, startOtlpReceiver } from '@nst/test-kit';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
@@ -15,8 +16,6 @@ import { status } from '@grpc/grpc-js';
 import { StylizeImageRequest, StylizeImageResponse } from '@nst/proto';
 import { loadConfig, ModelRegistry, waitForServing } from '@nst/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { photoJpeg, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@nst/test-kit';
-import { registerTinyStyle } from '@nst/trainer/testing';
 import { waitForGateway } from '@nst/gateway';
 import { callGrpcWeb } from '@nst/gateway/grpc-web';
 

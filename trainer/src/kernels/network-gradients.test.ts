@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StyleLoss } from '../loss/style-loss.js';
-import { StyleNet, type StyleNetConfig } from '../model/network.js';
+import { StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { initBackend } from './backend.js';
 
 /**
@@ -51,5 +51,32 @@ describe('StyleNet weight gradients, WASM vs CPU', () => {
       }
       expect(worst / Math.max(scale, 1e-12), name).toBeLessThan(1e-3);
     }
+  });
+});
+
+describe('StyleNet', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  // Small widths keep the test fast; the gradients' presence does not depend on them.
+  const TINY: StyleNetConfig = { channels: [4, 6, 8], residualBlocks: 2, outerKernel: 9 };
+  const ramp = (height: number, width: number): tf.Tensor4D =>
+    tf.tidy(() => tf.tensor4d(Float32Array.from({ length: height * width * 3 }, (_, i) => ((i * 37) % 101) / 100), [1, height, width, 3]));
+
+  it('has gradients for every variable', () => {
+    const net = StyleNet.create(TINY, 2);
+    const x = ramp(9, 11);
+    const { grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(net.apply(x), 0.25))) as tf.Scalar);
+    // variableGrads keys by the TF.js variable name; every one must get a non-zero gradient.
+    for (const [name, variable] of Object.entries(net.variables)) {
+      const g = grads[variable.name];
+      expect(g, name).toBeDefined();
+      expect(tf.max(tf.abs(g as tf.Tensor)).dataSync()[0], name).toBeGreaterThan(0);
+    }
+    expect(Object.keys(grads)).toHaveLength(Object.keys(net.variables).length);
+    Object.values(grads).forEach((g) => g.dispose());
+    x.dispose();
+    net.dispose();
   });
 });

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STARTER_CONFIG } from '../model/network.js';
+import { STARTER_CONFIG } from '@nst/style-network';
 import { trainStyle } from '../train/train.js';
 import { initBackend, wasmThreadCount } from './backend.js';
 

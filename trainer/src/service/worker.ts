@@ -5,9 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { EXPORTER_VERSION, exportOnnx } from '../export/onnx';
+import { EXPORTER_VERSION, exportOnnx, STARTER_CONFIG, StyleNet } from '@nst/style-network';
 import { initBackend } from '../kernels/backend';
-import { STARTER_CONFIG, StyleNet } from '../model/network';
 import { trainStyle } from '../train/train';
 import type { WorkerAbort, WorkerJobSpec, WorkerMessage } from './worker-protocol';
 

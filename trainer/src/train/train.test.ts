@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
 import { StyleLoss } from '../loss/style-loss.js';
-import { STARTER_CONFIG, StyleNet } from '../model/network.js';
+import { STARTER_CONFIG, StyleNet } from '@nst/style-network';
 import { readManifest } from './checkpoint.js';
 import { trainStyle, type TrainOptions, type TrainProgress } from './train.js';
 

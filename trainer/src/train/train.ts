@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
 import { StyleLoss, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
-import { StyleNet, type StyleNetConfig } from '../model/network.js';
+import { StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
 

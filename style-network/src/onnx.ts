@@ -1,5 +1,5 @@
 /**
- * ONNX export of a StyleNet: the same layer list (model/network.ts layerSpecs), in NCHW.
+ * ONNX export of a StyleNet: the same layer list (network.ts layerSpecs), in NCHW.
  *
  * Hand-written graph builder because TF.js has no ONNX exporter and the network uses a small,
  * fixed op set; the protobuf encoding itself is onnx-proto's (protobufjs static code of onnx.proto).
@@ -13,7 +13,8 @@
  *   stylized [N,3,H,W] float 0..1
  */
 import onnxProto from 'onnx-proto';
-import { INSTANCE_NORM_EPSILON, layerSpecs, SIZE_MULTIPLE, type ConvSpec, type StyleNet } from '../model/network.js';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from './contract.js';
+import { INSTANCE_NORM_EPSILON, layerSpecs, SIZE_MULTIPLE, type ConvSpec, type StyleNet } from './network.js';
 
 const { onnx } = onnxProto;
 
@@ -23,8 +24,7 @@ export const ONNX_OPSET = 17;
 /** IR version matching opset 17 (ONNX 1.12). */
 const IR_VERSION = 8;
 
-export const ONNX_INPUT_NAME = 'image';
-export const ONNX_OUTPUT_NAME = 'stylized';
+export { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME };
 
 export interface ExportOnnxOptions {
   /** Free-form key/value pairs stored as the model's metadata_props (style, version, ...). */

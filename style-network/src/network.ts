@@ -14,7 +14,7 @@
  * Every conv is preceded by reflection padding of k/2. Convs followed by instance norm have
  * no bias (the norm subtracts the per-channel mean, so a bias there is dead weight); only the
  * last conv has one. Layout is NHWC, filters HWIO, as TF.js wants them; the ONNX exporter
- * (../export/onnx.ts) transposes to NCHW/OIHW and uses exactly these ops.
+ * (onnx.ts) transposes to NCHW/OIHW and uses exactly these ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
