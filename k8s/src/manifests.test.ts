@@ -110,9 +110,9 @@ function envoyUpstreams(text: string): EnvoyUpstream[] {
  * Elasticsearch, Kibana and the APM server are HTTP/1.1 servers.
  */
 const IMAGE_SPEAKS: Record<string, 'grpc' | 'http'> = {
-  'nst/inference': 'grpc',
+  'nst/style': 'grpc',
   'nst/trainer': 'grpc',
-  'nst/mesh': 'grpc',
+  'nst/release': 'grpc',
   'nst/gateway': 'http',
   'envoyproxy/envoy': 'http',
   'docker.elastic.co/elasticsearch/elasticsearch': 'http',
@@ -135,18 +135,18 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
   }, 60_000);
 
   it("leaves StyleService's routing to ReleaseService: applying the overlay never resets a live canary split", () => {
-    const owned = applied.filter((o) => o.kind === 'DestinationRule' || (o.kind === 'VirtualService' && JSON.stringify(o).includes('nst-inference')));
+    const owned = applied.filter((o) => o.kind === 'DestinationRule' || (o.kind === 'VirtualService' && JSON.stringify(o).includes('nst-style')));
     expect(owned.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
   });
 
   it('renders every part of the platform into namespace nst', () => {
     const names = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
     for (const expected of [
-      'Deployment/nst-inference-stable', 'Deployment/nst-inference-canary', 'Deployment/nst-trainer', 'Deployment/nst-release',
+      'Deployment/nst-style-stable', 'Deployment/nst-style-canary', 'Deployment/nst-trainer', 'Deployment/nst-release',
       'Deployment/nst-gateway', 'Deployment/nst-envoy', 'StatefulSet/nst-elasticsearch', 'Deployment/nst-kibana', 'Deployment/nst-apm-server',
-      'HorizontalPodAutoscaler/nst-inference-stable', 'PersistentVolumeClaim/nst-trainer-data', 'PersistentVolumeClaim/nst-release-data', 'PeerAuthentication/default',
+      'HorizontalPodAutoscaler/nst-style-stable', 'PersistentVolumeClaim/nst-trainer-data', 'PersistentVolumeClaim/nst-release-data', 'PeerAuthentication/default',
       'RequestAuthentication/nst-operator-jwt', 'AuthorizationPolicy/nst-admin-calls', 'EnvoyFilter/nst-client-bucket',
-      'VirtualService/nst-inference-releases', 'DestinationRule/nst-inference-releases', 'Gateway/nst-ingress',
+      'VirtualService/nst-style-releases', 'DestinationRule/nst-style-releases', 'Gateway/nst-ingress',
       'Role/nst-training-launcher', 'RoleBinding/nst-trainer-launches-training',
     ]) expect(names, expected).toContain(expected);
     for (const o of objects) if (o.kind !== 'Namespace') expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('nst');
@@ -369,12 +369,12 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
   });
 
   it('only the generated VirtualService routes StyleService (no hand-kept copy of rollout state)', () => {
-    const routing = byKind('VirtualService').filter((vs) => JSON.stringify(vs).includes('nst-inference'));
-    expect(routing.map((vs) => vs.metadata.name)).toEqual(['nst-inference-releases']);
+    const routing = byKind('VirtualService').filter((vs) => JSON.stringify(vs).includes('nst-style'));
+    expect(routing.map((vs) => vs.metadata.name)).toEqual(['nst-style-releases']);
   });
 
-  it('the stable and canary inference pods are the same but for their track label, and carry no version', () => {
-    const [stable, canary] = ['nst-inference-stable', 'nst-inference-canary'].map((n) => workloads(objects).find((w) => w.name === n)!);
+  it('the stable and canary StyleService pods are the same but for their track label, and carry no version', () => {
+    const [stable, canary] = ['nst-style-stable', 'nst-style-canary'].map((n) => workloads(objects).find((w) => w.name === n)!);
     expect(stable!.labels['nst.dev/track']).toBe('stable');
     expect(canary!.labels['nst.dev/track']).toBe('canary');
     // Every pod serves every version (x-nst-version picks); a version label would be a lie.
@@ -425,7 +425,7 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
       expect([d.replicas, d.strategy?.type], `${deployment!.metadata.name} replicas and strategy`).toEqual([1, 'Recreate']);
     }
     expect(claims.map((c) => c.metadata.name).sort()).toEqual(['nst-release-data', 'nst-trainer-data']);
-    for (const inference of pods.filter((w) => w.labels['app.kubernetes.io/name'] === 'nst-inference')) {
+    for (const inference of pods.filter((w) => w.labels['app.kubernetes.io/name'] === 'nst-style')) {
       expect((inference.pod.volumes ?? []).filter((v) => v.persistentVolumeClaim), inference.name).toEqual([]);
     }
   });
@@ -459,6 +459,34 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
           expect(m.readOnly === true || w.name === 'nst-trainer', `${w.name}/${c.name} mounts the registry writable`).toBe(true);
         }
       }
+    }
+  });
+
+  it('one name per service: the image nst/<name> runs <name>, is labelled and traced as nst-<name>, in the cluster and in compose', async () => {
+    // Which service each image runs: the key its entry point's runServiceProcess names (npm start's key too).
+    const keyOf = new Map<string, string>();
+    for (const file of (await readdir(join(REPO_DIR, 'docker'))).filter((f) => f.endsWith('.Dockerfile'))) {
+      const main = /^ENTRYPOINT \[.*"([a-z0-9-]+\/src\/main\.ts)"\]/m.exec(await readFile(join(REPO_DIR, 'docker', file), 'utf8'))?.[1];
+      const key = /runServiceProcess\(\{\s*key: '([a-z]+)'/.exec(await readFile(join(REPO_DIR, main!), 'utf8'))?.[1];
+      keyOf.set(`nst/${file.replace(/\.Dockerfile$/, '')}`, key!);
+    }
+    expect([...keyOf].filter(([image, key]) => image !== `nst/${key}`), 'docker/<name>.Dockerfile runs the service whose key is <name>').toEqual([]);
+    const startKeys = [...(await readFile(join(REPO_DIR, 'scripts/start.ts'), 'utf8')).matchAll(/^\s*\{?\s*key: '([a-z]+)'/gm)].map((m) => m[1]).sort();
+    expect(startKeys, "npm start's service keys").toEqual([...keyOf.values()].sort());
+    for (const w of workloads(objects)) {
+      for (const c of w.pod.containers.filter((container) => keyOf.has(imageName(container.image ?? '')))) {
+        const name = `nst-${keyOf.get(imageName(c.image!))}`;
+        expect(w.labels['app.kubernetes.io/name'], `${w.name} runs ${c.image}`).toBe(name);
+        expect(w.name === name || w.name.startsWith(`${name}-`), `${w.name} is named for ${name}`).toBe(true);
+        const otel = c.env?.find((e) => e.name === 'OTEL_SERVICE_NAME') as { value?: string } | undefined;
+        if (otel) expect(otel.value, `${w.name}'s OTEL_SERVICE_NAME`).toBe(name);
+      }
+    }
+    const compose = parse(await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { image?: string; environment?: Record<string, string> }> };
+    for (const [service, spec] of Object.entries(compose.services).filter(([, s]) => keyOf.has(imageName(s.image ?? '')))) {
+      const name = `nst-${keyOf.get(imageName(spec.image!))}`;
+      expect(service, `the compose service running ${spec.image}`).toBe(name);
+      expect(spec.environment?.['OTEL_SERVICE_NAME'], `${service}'s OTEL_SERVICE_NAME`).toBe(name);
     }
   });
 
@@ -512,9 +540,9 @@ describe('the Dockerfiles', () => {
 describe('compose.yaml runs what gateway/envoy/envoy.yaml dials', () => {
   /** The setting each platform image listens on, in the service's environment. */
   const LISTEN: Record<string, (config: ReturnType<typeof loadConfig>) => number> = {
-    'nst/inference': (c) => Number(c.styleAddr.split(':').at(-1)),
+    'nst/style': (c) => Number(c.styleAddr.split(':').at(-1)),
     'nst/trainer': (c) => Number(c.trainerAddr.split(':').at(-1)),
-    'nst/mesh': (c) => Number(c.releaseAddr.split(':').at(-1)),
+    'nst/release': (c) => Number(c.releaseAddr.split(':').at(-1)),
     'nst/gateway': (c) => c.gatewayPort,
   };
 

@@ -26,9 +26,9 @@ export const ENVOY_SOURCE = join(REPO_DIR, 'gateway/envoy/envoy.yaml');
 export const ENVOY_COPY = join(K8S_DIR, 'base/envoy/envoy.yaml');
 export const ROUTING_FILE = join(K8S_DIR, 'base/istio/routing.generated.yaml');
 
-/** Namespace and StyleService's Service, as in base/platform/inference.yaml. */
+/** Namespace and StyleService's Service, as in base/platform/style.yaml. */
 export const NAMESPACE = 'nst';
-export const STYLE_SERVICE = 'nst-inference';
+export const STYLE_SERVICE = 'nst-style';
 export const STYLE_PORT = 50051;
 
 /** A fixed instant, so the render is reproducible; rendering uses no timestamps anyway. */

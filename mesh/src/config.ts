@@ -105,13 +105,13 @@ export const RELEASE_SETTINGS = settingsGroup('ReleaseService (`mesh/src/config.
   }),
   clusterStyleService: setting({
     env: 'NST_CLUSTER_STYLE_SERVICE',
-    default: 'nst-inference',
+    default: 'nst-style',
     schema: text,
     description: 'Cluster mode: the Kubernetes Service of StyleService that the Istio routing is for.',
   }),
   clusterCanaryDeployment: setting({
     env: 'NST_CLUSTER_CANARY_DEPLOYMENT',
-    default: 'nst-inference-canary',
+    default: 'nst-style-canary',
     schema: text,
     description: 'Cluster mode: the StyleService Deployment of the canary track (pods labelled `nst.dev/track: canary`), scaled up while a canary gets calls and to 0 after.',
   }),

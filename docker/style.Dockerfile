@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
-# inference image: StyleService (nst.v1.StyleService, ONNX Runtime), gRPC on 50051
-# Build from the repository root: docker build -f docker/inference.Dockerfile -t nst/inference .
+# style image: StyleService (nst.v1.StyleService, ONNX Runtime; the inference/ package), gRPC on 50051
+# Build from the repository root: docker build -f docker/style.Dockerfile -t nst/style .
 # Multi-stage: dependencies install in a build stage (npm 11, so .npmrc and package.json's
 # allowScripts apply: onnxruntime-node skips its GPU download), and the final stage carries
 # only production dependencies and the TypeScript sources tsx runs. Non-root (uid 1000, the

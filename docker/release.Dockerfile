@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
-# mesh image: ReleaseService (nst.v1.ReleaseService: rollouts, canary analysis, Istio routing), gRPC on 50053
-# Build from the repository root: docker build -f docker/mesh.Dockerfile -t nst/mesh .
+# release image: ReleaseService (nst.v1.ReleaseService: rollouts, canary analysis, Istio routing; the mesh/ package), gRPC on 50053
+# Build from the repository root: docker build -f docker/release.Dockerfile -t nst/release .
 # Multi-stage: dependencies install in a build stage (npm 11, so .npmrc and package.json's
 # allowScripts apply: onnxruntime-node skips its GPU download), and the final stage carries
 # only production dependencies and the TypeScript sources tsx runs. Non-root (uid 1000, the
