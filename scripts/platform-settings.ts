@@ -7,14 +7,12 @@
 import { GATEWAY_SETTINGS } from '@nst/gateway/config';
 import { STYLE_SETTINGS } from '@nst/inference/config';
 import { RELEASE_SETTINGS } from '@nst/mesh/config';
-import { CORE_SETTINGS, loadSettings, STORE_SETTINGS, type LoadSettingsOptions } from '@nst/runtime/config';
+import { CORE_SETTINGS, settingsLoader, STORE_SETTINGS } from '@nst/runtime/config';
 import { TRAINER_SETTINGS } from '@nst/trainer/config';
 
 export const PLATFORM_SETTINGS = [CORE_SETTINGS, STORE_SETTINGS, STYLE_SETTINGS, TRAINER_SETTINGS, RELEASE_SETTINGS, GATEWAY_SETTINGS] as const;
 
 /** Reads and validates every setting of every service. */
-export function loadPlatformConfig(env: NodeJS.ProcessEnv = process.env, options: LoadSettingsOptions = {}) {
-  return loadSettings(PLATFORM_SETTINGS, env, options);
-}
+export const loadPlatformConfig = settingsLoader(PLATFORM_SETTINGS);
 
 export type PlatformConfig = ReturnType<typeof loadPlatformConfig>;

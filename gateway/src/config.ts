@@ -5,18 +5,7 @@
  * the gateway, the services and Envoy agree on what fits in a message. GatewaySettings is what
  * startGateway needs; a GatewayConfig (loadGatewayConfig) is one.
  */
-import {
-  commaList,
-  CORE_SETTINGS,
-  loadSettings,
-  setting,
-  settingsGroup,
-  text,
-  wholeNumber,
-  type CoreConfig,
-  type LoadSettingsOptions,
-  type SettingsValues,
-} from '@nst/runtime/config';
+import { commaList, CORE_SETTINGS, setting, settingsGroup, settingsLoader, text, wholeNumber } from '@nst/runtime/config';
 import type { RateLimitSettings } from './rate-limit';
 
 export interface GatewaySettings extends RateLimitSettings {
@@ -74,13 +63,11 @@ export const GATEWAY_SETTINGS = settingsGroup('The gateway (`gateway/src/config.
   }),
 });
 
-/** Everything the gateway's process reads. */
-export type GatewayConfig = CoreConfig & SettingsValues<typeof GATEWAY_SETTINGS.table>;
-
 /** Reads and validates the gateway's settings (with the core); throws ConfigError naming each bad variable. */
-export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, options: LoadSettingsOptions = {}): GatewayConfig {
-  return loadSettings([CORE_SETTINGS, GATEWAY_SETTINGS], env, options);
-}
+export const loadGatewayConfig = settingsLoader([CORE_SETTINGS, GATEWAY_SETTINGS]);
+
+/** Everything the process reads. */
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 
 /** Room for the request header around the photo in one message. */
 export const HEADER_ALLOWANCE_BYTES = 64 * 1024;

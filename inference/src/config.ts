@@ -3,21 +3,7 @@
  * cache and routing state, ONNX Runtime's threads and sessions, tiling, admission, the photos it
  * holds for consented feedback, and its metrics port.
  */
-import {
-  boolean,
-  CORE_SETTINGS,
-  loadSettings,
-  setting,
-  settingsGroup,
-  STORE_SETTINGS,
-  text,
-  underDataDir,
-  wholeNumber,
-  type CoreConfig,
-  type LoadSettingsOptions,
-  type SettingsValues,
-  type StoreConfig,
-} from '@nst/runtime/config';
+import { boolean, CORE_SETTINGS, metricsPortSetting, setting, settingsGroup, settingsLoader, STORE_SETTINGS, text, underDataDir, wholeNumber } from '@nst/runtime/config';
 
 export const STYLE_SETTINGS = settingsGroup(
   'StyleService (`inference/src/config.ts`)',
@@ -121,21 +107,14 @@ export const STYLE_SETTINGS = settingsGroup(
       schema: wholeNumber(1, 24 * 60),
       description: 'How long an upload stays held for consented feedback, in minutes.',
     }),
-    styleMetricsPort: setting({
-      env: 'NST_STYLE_METRICS_PORT',
-      default: '9461',
-      schema: wholeNumber(0, 65535),
-      description: "Port of StyleService's Prometheus `/metrics` (plain HTTP, all interfaces); 0 serves none.",
-    }),
+    styleMetricsPort: metricsPortSetting('NST_STYLE_METRICS_PORT', 9461, 'StyleService'),
   },
   ({ tileSize, tileOverlap }) =>
     tileOverlap * 2 >= tileSize ? [{ env: 'NST_TILE_OVERLAP', value: String(tileOverlap), message: `must be less than half of NST_TILE_SIZE (${tileSize})` }] : [],
 );
 
-/** Everything StyleService's process reads. */
-export type StyleConfig = CoreConfig & StoreConfig & SettingsValues<typeof STYLE_SETTINGS.table>;
-
 /** Reads and validates StyleService's settings (with the core and the stores'); throws ConfigError naming each bad variable. */
-export function loadStyleConfig(env: NodeJS.ProcessEnv = process.env, options: LoadSettingsOptions = {}): StyleConfig {
-  return loadSettings([CORE_SETTINGS, STORE_SETTINGS, STYLE_SETTINGS], env, options);
-}
+export const loadStyleConfig = settingsLoader([CORE_SETTINGS, STORE_SETTINGS, STYLE_SETTINGS]);
+
+/** Everything the process reads. */
+export type StyleConfig = ReturnType<typeof loadStyleConfig>;

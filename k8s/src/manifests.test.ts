@@ -11,7 +11,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { GATEWAY_SETTINGS } from '@nst/gateway/config';
 import { STYLE_SETTINGS } from '@nst/inference/config';
 import { RELEASE_SETTINGS } from '@nst/mesh/config';
-import { CORE_SETTINGS, loadSettings, STORE_SETTINGS } from '@nst/runtime/config';
+import { CORE_SETTINGS, settingsLoader, STORE_SETTINGS } from '@nst/runtime/config';
 import { TRAINER_SETTINGS } from '@nst/trainer/config';
 import { REPO_DIR, ROUTING_FILE } from './render';
 import { validateObject } from './schemas';
@@ -19,7 +19,7 @@ import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';
 
 /** The settings' defaults, which a manifest's env overrides. */
 /** Every setting of every service, from an environment (the defaults from an empty one). */
-const loadConfig = (env: NodeJS.ProcessEnv) => loadSettings([CORE_SETTINGS, STORE_SETTINGS, STYLE_SETTINGS, TRAINER_SETTINGS, RELEASE_SETTINGS, GATEWAY_SETTINGS], env);
+const loadConfig = settingsLoader([CORE_SETTINGS, STORE_SETTINGS, STYLE_SETTINGS, TRAINER_SETTINGS, RELEASE_SETTINGS, GATEWAY_SETTINGS]);
 const defaults = loadConfig({});
 
 const haveKubectl = needTool('Kubernetes manifest checks', 'kubectl (kustomize)', hasTool('kubectl', ['version', '--client']));

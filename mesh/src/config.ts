@@ -4,22 +4,7 @@
  * metrics port.
  */
 import { z } from 'zod';
-import {
-  boolean,
-  CORE_SETTINGS,
-  decimal,
-  loadSettings,
-  setting,
-  settingsGroup,
-  STORE_SETTINGS,
-  text,
-  underDataDir,
-  wholeNumber,
-  type CoreConfig,
-  type LoadSettingsOptions,
-  type SettingsValues,
-  type StoreConfig,
-} from '@nst/runtime/config';
+import { boolean, CORE_SETTINGS, decimal, metricsPortSetting, setting, settingsGroup, settingsLoader, STORE_SETTINGS, text, underDataDir, wholeNumber } from '@nst/runtime/config';
 
 // Canary ladder: ascending whole percentages ending at 100 (promotion).
 const ladder = z
@@ -133,18 +118,11 @@ export const RELEASE_SETTINGS = settingsGroup('ReleaseService (`mesh/src/config.
     schema: wholeNumber(0, 3600),
     description: 'Cluster mode: how often the rollout state is re-applied to the cluster (canary replicas and availability, Istio routing), undoing drift and retrying failed applies, in seconds; 0 only applies on changes.',
   }),
-  releaseMetricsPort: setting({
-    env: 'NST_RELEASE_METRICS_PORT',
-    default: '9463',
-    schema: wholeNumber(0, 65535),
-    description: "Port of ReleaseService's Prometheus `/metrics`; 0 serves none.",
-  }),
+  releaseMetricsPort: metricsPortSetting('NST_RELEASE_METRICS_PORT', 9463, 'ReleaseService'),
 });
 
-/** Everything ReleaseService's process reads. */
-export type ReleaseConfig = CoreConfig & StoreConfig & SettingsValues<typeof RELEASE_SETTINGS.table>;
-
 /** Reads and validates ReleaseService's settings (with the core and the stores'); throws ConfigError naming each bad variable. */
-export function loadReleaseConfig(env: NodeJS.ProcessEnv = process.env, options: LoadSettingsOptions = {}): ReleaseConfig {
-  return loadSettings([CORE_SETTINGS, STORE_SETTINGS, RELEASE_SETTINGS], env, options);
-}
+export const loadReleaseConfig = settingsLoader([CORE_SETTINGS, STORE_SETTINGS, RELEASE_SETTINGS]);
+
+/** Everything the process reads. */
+export type ReleaseConfig = ReturnType<typeof loadReleaseConfig>;

@@ -72,6 +72,11 @@ export const commaList = z.string().transform((value) =>
     .filter(Boolean),
 );
 
+/** A service's Prometheus port: `/metrics` over plain HTTP on every interface; 0 serves none. */
+export function metricsPortSetting<E extends string>(env: E, port: number, title: string) {
+  return setting({ env, default: String(port), schema: wholeNumber(0, 65535), description: `Port of ${title}'s Prometheus \`/metrics\` (plain HTTP, all interfaces); 0 serves none.` });
+}
+
 // ---- groups ----
 
 export type SettingsTable = Record<string, Setting>;
@@ -156,6 +161,13 @@ export function loadSettings<const G extends readonly SettingsGroup<SettingsTabl
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(values) as ValuesOfGroups<G>;
+}
+
+/** A service's loader of its groups: `loadStyleConfig = settingsLoader([CORE_SETTINGS, STORE_SETTINGS, STYLE_SETTINGS])`. */
+export function settingsLoader<const G extends readonly SettingsGroup<SettingsTable>[]>(
+  groups: G,
+): (env?: NodeJS.ProcessEnv, options?: LoadSettingsOptions) => ValuesOfGroups<G> {
+  return (env = process.env, options = {}) => loadSettings(groups, env, options);
 }
 
 export interface SettingDoc {

@@ -4,21 +4,7 @@
  * how many jobs run at once, and its metrics port.
  */
 import { fileURLToPath } from 'node:url';
-import {
-  CORE_SETTINGS,
-  decimal,
-  loadSettings,
-  setting,
-  settingsGroup,
-  STORE_SETTINGS,
-  text,
-  underDataDir,
-  wholeNumber,
-  type CoreConfig,
-  type LoadSettingsOptions,
-  type SettingsValues,
-  type StoreConfig,
-} from '@nst/runtime/config';
+import { CORE_SETTINGS, decimal, metricsPortSetting, setting, settingsGroup, settingsLoader, STORE_SETTINGS, text, underDataDir, wholeNumber } from '@nst/runtime/config';
 
 /** The repository's starter styles, found from this file's location so cwd does not matter. */
 export const DEFAULT_STARTER_DIR = fileURLToPath(new URL('../starter-styles', import.meta.url));
@@ -87,18 +73,11 @@ export const TRAINER_SETTINGS = settingsGroup('TrainerService (`trainer/src/conf
     schema: wholeNumber(1, 64),
     description: 'Training jobs run at once (each takes every core it can); more wait in the queue.',
   }),
-  trainerMetricsPort: setting({
-    env: 'NST_TRAINER_METRICS_PORT',
-    default: '9462',
-    schema: wholeNumber(0, 65535),
-    description: "Port of TrainerService's Prometheus `/metrics`; 0 serves none.",
-  }),
+  trainerMetricsPort: metricsPortSetting('NST_TRAINER_METRICS_PORT', 9462, 'TrainerService'),
 });
 
-/** Everything TrainerService's process reads. */
-export type TrainerConfig = CoreConfig & StoreConfig & SettingsValues<typeof TRAINER_SETTINGS.table>;
-
 /** Reads and validates TrainerService's settings (with the core and the stores'); throws ConfigError naming each bad variable. */
-export function loadTrainerConfig(env: NodeJS.ProcessEnv = process.env, options: LoadSettingsOptions = {}): TrainerConfig {
-  return loadSettings([CORE_SETTINGS, STORE_SETTINGS, TRAINER_SETTINGS], env, options);
-}
+export const loadTrainerConfig = settingsLoader([CORE_SETTINGS, STORE_SETTINGS, TRAINER_SETTINGS]);
+
+/** Everything the process reads. */
+export type TrainerConfig = ReturnType<typeof loadTrainerConfig>;

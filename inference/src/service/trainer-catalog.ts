@@ -8,7 +8,7 @@
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { TrainerServiceClient, type FetchModelResponse } from '@nst/proto';
-import { CatalogueWatch, errorCode, sha256, writeFileDurable, type WatchedStyle } from '@nst/runtime';
+import { CatalogueWatch, errorCode, sha256, writeFileDurable, type CatalogueStyleInfo } from '@nst/runtime';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -35,7 +35,7 @@ export interface TrainerCatalogOptions {
 
 const CATALOGUE_FILE = 'catalogue.json';
 
-const WatchedVersionSchema = z.object({
+const ModelVersionInfoSchema = z.object({
   version: z.string(),
   modelSha256: z.string().regex(/^[0-9a-f]{64}$/),
   modelSizeBytes: z.number().int().nonnegative(),
@@ -46,7 +46,7 @@ const WatchedVersionSchema = z.object({
 const CatalogueFileSchema = z.object({
   address: z.string(),
   savedAt: z.string(),
-  styles: z.array(z.object({ id: z.string(), displayName: z.string(), description: z.string(), versions: z.array(WatchedVersionSchema) })),
+  styles: z.array(z.object({ id: z.string(), displayName: z.string(), description: z.string(), versions: z.array(ModelVersionInfoSchema) })),
 });
 
 export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
@@ -54,7 +54,7 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
   private readonly watch: CatalogueWatch;
   private readonly client: TrainerServiceClient;
   /** The catalogue saved by an earlier run, used until TrainerService answers. */
-  private saved: readonly WatchedStyle[] | undefined;
+  private saved: readonly CatalogueStyleInfo[] | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: TrainerCatalogOptions) {
@@ -156,7 +156,7 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
     await this.saving;
   }
 
-  private styles(): readonly WatchedStyle[] {
+  private styles(): readonly CatalogueStyleInfo[] {
     const styles = this.watch.styles() ?? this.saved;
     if (!styles) {
       const reason = this.watch.lastError?.message ?? 'no answer yet';
@@ -202,7 +202,7 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
   }
 
   /** Keeps the catalogue on disk (atomically) for a restart while TrainerService is down. */
-  private save(styles: readonly WatchedStyle[]): void {
+  private save(styles: readonly CatalogueStyleInfo[]): void {
     const body = JSON.stringify({ address: this.options.address, savedAt: new Date().toISOString(), styles });
     this.saving = this.saving
       .then(async () => {

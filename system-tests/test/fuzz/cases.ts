@@ -7,11 +7,11 @@
  * the seed); materialise() turns it into the bytes sent, so a failing input is reproduced
  * from its seed and index alone.
  */
-import { crc32, deflateSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { type OutputFormat, SubmitFeedbackRequest, StylizeImageRequest, StylizeRequest, type StylizeHeader } from '@nst/proto';
 import sharp from 'sharp';
-import { photoJpeg } from '@nst/test-kit';
+import { bombPng, photoJpeg } from '@nst/test-kit';
 
 export interface Corpus {
   /** Valid encoded images of every accepted format, small so a valid input is cheap to serve. */
@@ -160,30 +160,6 @@ export type FuzzInput =
   | { via: 'grpc-image'; request: Buffer }
   | { via: 'grpc-feedback'; request: Buffer }
   | { via: 'grpc-web'; path: string; headers: Record<string, string>; body: Buffer | string };
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-/** A small PNG declaring side x side RGB pixels whose data holds a few rows. */
-function bombPng(side: number): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(side, 0);
-  header.writeUInt32BE(side, 4);
-  header[8] = 8;
-  header[9] = 2;
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(Buffer.alloc((side * 3 + 1) * 2))),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 /** Rewrites the declared dimensions: PNG IHDR (with a valid CRC), JPEG SOFn, else a bomb. */
 function inflate(bytes: Buffer, width: number, height: number): Buffer {

@@ -41,6 +41,20 @@ const viaTrainer = () => ({ trainerAddr: trainer.address, catalogueWatch: { hear
 /** Analysis settings small enough for a test to reach every decision. */
 const ANALYSIS = { ladder: [10, 50, 100], minRatings: 10, minCalls: 5, alpha: 0.05, errorMargin: 0.02, latencyRatio: 3, minStepSeconds: 0 };
 
+/** ReleaseService on a free port with its state in `<dir>/<releases>`, following the test's TrainerService; the analysis only runs when a test asks. */
+const releaseOptions = (releases: string) => ({
+  address: '127.0.0.1:0',
+  releasesDir: join(dir, releases),
+  ...viaTrainer(),
+  feedback,
+  events,
+  adminToken: TOKEN,
+  settings: ANALYSIS,
+  analysisIntervalMs: 60 * 60 * 1000,
+  autoRelease: true,
+  logger: createLogger('release-test', { level: 'silent' }),
+});
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nst-release-'));
   trainer = await startTrainer();
@@ -52,18 +66,7 @@ beforeAll(async () => {
   await register('mosaic');
   feedback = await JsonlFeedbackStore.open(join(dir, 'feedback'));
   events = await JsonlStylizeEventStore.open(join(dir, 'events'));
-  service = await launchReleaseService({
-    address: '127.0.0.1:0',
-    releasesDir: join(dir, 'releases'),
-    ...viaTrainer(),
-    feedback,
-    events,
-    adminToken: TOKEN,
-    settings: ANALYSIS,
-    analysisIntervalMs: 60 * 60 * 1000,
-    autoRelease: true,
-    logger: createLogger('release-test', { level: 'silent' }),
-  });
+  service = await launchReleaseService(releaseOptions('releases'));
   client = new ReleaseServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
 }, 60_000);
 
@@ -295,18 +298,7 @@ describe('ReleaseService in cluster mode', () => {
 });
 
 describe('ReleaseService following TrainerService over WatchVersions', () => {
-  const options = () => ({
-    address: '127.0.0.1:0',
-    releasesDir: join(dir, 'releases-restart'),
-    ...viaTrainer(),
-    feedback,
-    events,
-    adminToken: TOKEN,
-    settings: ANALYSIS,
-    analysisIntervalMs: 60 * 60 * 1000,
-    autoRelease: true,
-    logger: createLogger('release-test', { level: 'silent' }),
-  });
+  const options = () => releaseOptions('releases-restart');
 
   it('starts the canary of a version registered while ReleaseService was down when it comes back, and never again once rolled back', async () => {
     await registry.createStyle(newStyle('hatch'));

@@ -6,9 +6,9 @@
 import { GATEWAY_SETTINGS } from '@nst/gateway/config';
 import { STYLE_SETTINGS } from '@nst/inference/config';
 import { RELEASE_SETTINGS } from '@nst/mesh/config';
-import { CORE_SETTINGS, loadSettings, STORE_SETTINGS } from '@nst/runtime/config';
+import { CORE_SETTINGS, settingsLoader, STORE_SETTINGS } from '@nst/runtime/config';
 import { TRAINER_SETTINGS } from '@nst/trainer/config';
 
 export const PLATFORM_SETTINGS = [CORE_SETTINGS, STORE_SETTINGS, STYLE_SETTINGS, TRAINER_SETTINGS, RELEASE_SETTINGS, GATEWAY_SETTINGS] as const;
 
-export const loadPlatformConfig = (env: NodeJS.ProcessEnv) => loadSettings(PLATFORM_SETTINGS, env);
+export const loadPlatformConfig = settingsLoader(PLATFORM_SETTINGS);

@@ -4,6 +4,7 @@
  * service to these few calls is what lets the Elasticsearch feedback store slot in later.
  */
 import type { TrainingLoss } from './hyperparameters';
+import type { CatalogueStyleInfo, ModelVersionInfo } from '@nst/runtime';
 
 export type VersionOriginName = 'starter' | 'train' | 'finetune';
 
@@ -86,23 +87,8 @@ export interface FeedbackReader {
   consentedBadPhotos(style: string): Promise<RatingRecord[]>;
 }
 
-/** One intact version as the model catalogue (WatchVersions, FetchModel) describes it. */
-export interface ModelVersionInfo {
-  version: string;
-  modelSha256: string;
-  modelSizeBytes: number;
-  exporterVersion: string;
-  parentVersion?: string;
-  createdAt: string;
-}
-
-/** A style with its intact versions, oldest first. */
-export interface CatalogueStyleInfo {
-  id: string;
-  displayName: string;
-  description: string;
-  versions: ModelVersionInfo[];
-}
+// The catalogue's records are runtime's, shared with the services that follow it (CatalogueWatch).
+export type { CatalogueStyleInfo, ModelVersionInfo };
 
 export type CatalogueChange =
   | { kind: 'style'; style: CatalogueStyleInfo }
