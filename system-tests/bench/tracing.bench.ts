@@ -10,11 +10,10 @@
  *
  *   node --import tsx observability/bench/tracing.bench.ts [--pairs 8] [--megapixels 1]
  */
-import { header, photoJpeg, registerTinyStyle, startOtlpReceiver, stylize } from '@nst/test-kit';
+import { freePort, header, photoJpeg, registerTinyStyle, startOtlpReceiver, stylize } from '@nst/test-kit';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,14 +27,6 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '8' }, megapixels: { type: 'string', default: '1' } } });
 const pairs = Number(values.pairs);
 const megapixels = Number(values.megapixels);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);

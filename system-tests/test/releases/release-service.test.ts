@@ -243,14 +243,7 @@ describe('ReleaseService in cluster mode', () => {
     let hanging = false;
     let release = () => undefined as void;
     const cluster = await launchReleaseService({
-      address: '127.0.0.1:0',
-      releasesDir: join(dir, 'releases-cluster'),
-      ...viaTrainer(),
-      feedback,
-      events,
-      adminToken: TOKEN,
-      settings: ANALYSIS,
-      analysisIntervalMs: 60 * 60 * 1000,
+      ...releaseOptions('releases-cluster'),
       autoRelease: false,
       cluster: {
         apply: async (state) => {

@@ -5,10 +5,9 @@
  * started the way `npm start` starts them (the telemetry entry point loaded with --import), and
  * export over OTLP http/protobuf to a receiver in this test that decodes what arrives.
  */
-import { type OtlpReceiver, photoJpeg, type ReceivedSpan, registerTinyStyle, startOtlpReceiver } from '@nst/test-kit';
+import { freePort, type OtlpReceiver, photoJpeg, type ReceivedSpan, registerTinyStyle, startOtlpReceiver } from '@nst/test-kit';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +23,6 @@ const STYLE = 'tiny-wave';
 // What a browser sends: W3C trace context, sampled.
 const BROWSER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const BROWSER_SPAN = '00f067aa0ba902b7';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let receiver: OtlpReceiver;
 let dir: string;
