@@ -3,7 +3,9 @@
  * Secrets schemas, and its objects refer to each other consistently: what a Service selects,
  * what a probe dials, which subsets routes use, which images the build produces.
  */
+import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,8 @@ import { loadConfig } from '@nst/runtime';
 import { REPO_DIR, ROUTING_FILE } from './render';
 import { validateObject } from './schemas';
 import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';
+
+const execFileAsync = promisify(execFile);
 
 /** The settings' defaults, which a manifest's env overrides. */
 const defaults = loadConfig({});
@@ -508,6 +512,24 @@ describe.skipIf(!haveKubectl)('the fine-tune Job (k8s/jobs/finetune-job.yaml)', 
     const from = spec<{ ingress: { from: { podSelector?: { matchLabels: Labels } }[] }[] }>(trainerPolicy).ingress[0]!.from;
     expect(from.some((f) => f.podSelector && matches(f.podSelector.matchLabels, pod.metadata.labels))).toBe(true);
     expect(JSON.stringify(objects.find((o) => o.metadata.name === 'nst-admin-calls'))).toContain('cluster.local/ns/nst/sa/nst-training');
+  }, 60_000);
+
+  it("asks for its fine-tune with the Job's uid as request id, so the retry pod follows the same job instead of queuing another", async () => {
+    const job = parse(await readFile(join(REPO_DIR, 'k8s/jobs/finetune-job.yaml'), 'utf8')) as K8sObject;
+    const jobSpec = spec<{ backoffLimit?: number; template: { spec: PodSpec } }>(job);
+    const container = jobSpec.template.spec.containers[0]! as Container & { command?: string[] };
+    const script = (container.command ?? []).join(' ');
+    const flag = /nst\.js finetune [^;]*--request-id "\$([A-Z_]+)"/.exec(script);
+    expect(flag, 'the CLI call passes --request-id "$VAR"').not.toBeNull();
+    const env = (container.env ?? []) as { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+    const source = env.find((e) => e.name === flag![1]);
+    // The Job controller labels every pod it makes with its own uid: the same for each retry,
+    // different for every Job (a name from generateName could be reused after a deletion).
+    expect(source?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.labels['batch.kubernetes.io/controller-uid']");
+    expect(jobSpec.backoffLimit ?? 6, 'a retry is what the id is for').toBeGreaterThan(0);
+    // The CLI in the image takes the flag (the trainer image carries cli/).
+    const { stdout } = await execFileAsync(process.execPath, [join(REPO_DIR, 'cli/bin/nst.js'), 'finetune', '--help']);
+    expect(stdout).toContain('--request-id <id>');
   }, 60_000);
 
   it.each(OVERLAYS)('names Secrets the %s overlay creates under exactly that name (it is applied outside kustomize)', async (overlay) => {
