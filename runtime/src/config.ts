@@ -309,6 +309,13 @@ const SETTINGS = {
     schema: wholeNumber(0, 4096),
     description: 'Overlap blended between neighbouring tiles, in pixels (less than half the tile size).',
   }),
+  drainSeconds: setting({
+    env: 'NST_DRAIN_SECONDS',
+    default: '25',
+    schema: wholeNumber(0, 3600),
+    description:
+      "On SIGTERM a service turns NOT_SERVING and lets calls in flight (a StylizeImage stream, an upload) finish for up to this many seconds before it cuts them. In Kubernetes, Istio's terminationDrainDuration must be at least this and terminationGracePeriodSeconds at least the two together (k8s/README.md).",
+  }),
   adminToken: setting({
     env: 'NST_ADMIN_TOKEN',
     defaultDoc: '(none: `npm start` generates one into `<NST_DATA_DIR>/admin-token`, mode 0600)',
