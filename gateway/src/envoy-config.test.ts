@@ -48,6 +48,7 @@ describe('Envoy config', () => {
     expect(hcm.http_filters.map((filter: Yaml) => filter.name)).toEqual([
       'envoy.filters.http.grpc_web',
       'envoy.filters.http.cors',
+      'envoy.filters.http.local_ratelimit',
       'envoy.filters.http.router',
     ]);
     for (const { service, upstream } of SERVICE_ROUTES) {
@@ -84,6 +85,49 @@ describe('Envoy config', () => {
     for (const cluster of clusters) expect(cluster.per_connection_buffer_limit_bytes).toBeGreaterThanOrEqual(textModeRequest);
     // Replies are output chunks, which gRPC's default 4 MiB limit holds on both sides.
     expect(limits.maxResponseMessageBytes).toBe(4 * 1024 * 1024);
+  });
+
+  it("limits every call per client address, as the gateway does: a token bucket per trusted address, the gateway's limit and window, RESOURCE_EXHAUSTED to gRPC-Web", () => {
+    // Before: no limit on the gRPC-Web path at all, and behind Istio every connection's peer
+    // is a proxy. The limit counts by the remote_address action, which is Envoy's trusted
+    // client address (x-forwarded-for with xff_num_trusted_hops, see client-address.test.ts).
+    expect(virtualHost.rate_limits).toEqual([{ actions: [{ remote_address: {} }] }]);
+    for (const route of virtualHost.routes) {
+      // A route's own policy would replace the virtual host's (vh_rate_limits OVERRIDE).
+      expect(route.route.rate_limits, `route ${JSON.stringify(route.match)}`).toBeUndefined();
+      expect(route.typed_per_filter_config?.['envoy.filters.http.local_ratelimit'], `route ${JSON.stringify(route.match)}`).toBeUndefined();
+    }
+    const limit = virtualHost.typed_per_filter_config['envoy.filters.http.local_ratelimit'];
+    expect(limit['@type']).toBe('type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit');
+    // The filter is off and unenforced unless both say 100 %.
+    for (const key of ['filter_enabled', 'filter_enforced']) expect(limit[key].default_value, key).toEqual({ numerator: 100, denominator: 'HUNDRED' });
+    expect(limit.rate_limited_as_resource_exhausted).toBe(true);
+    expect(limit.always_consume_default_token_bucket, 'the shared default bucket is not spent by every call').toBe(false);
+    // One wildcard entry: an empty value makes a bucket per address (not one shared bucket for a literal value).
+    expect(limit.descriptors).toHaveLength(1);
+    expect(limit.descriptors[0].entries).toEqual([{ key: 'remote_address', value: '' }]);
+    expect(limit.max_dynamic_descriptors).toBeGreaterThanOrEqual(10_000);
+    const bucket = limit.descriptors[0].token_bucket;
+    const fillSeconds = Number(/^(\d+)s$/.exec(bucket.fill_interval)?.[1]);
+    expect({ max: bucket.max_tokens, perFill: bucket.tokens_per_fill, seconds: fillSeconds }).toEqual({
+      max: defaults.gatewayRateLimit,
+      perFill: defaults.gatewayRateLimit,
+      seconds: defaults.gatewayRateWindowSeconds,
+    });
+    // A descriptor's fill interval must be a multiple of the default bucket's.
+    expect(fillSeconds % Number(/^(\d+)s$/.exec(limit.token_bucket.fill_interval)?.[1])).toBe(0);
+    // And the filter is in the chain, so the per-virtual-host config applies at all.
+    expect(hcm.http_filters.some((filter: Yaml) => filter.name === 'envoy.filters.http.local_ratelimit')).toBe(true);
+  });
+
+  it('tells the services who the client is: x-nst-client-address from the trusted address, overwriting what a browser sent', () => {
+    const added = virtualHost.request_headers_to_add.find((h: Yaml) => h.header.key === 'x-nst-client-address');
+    expect(added).toEqual({
+      header: { key: 'x-nst-client-address', value: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' },
+      append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+    });
+    // Browsers cannot even ask to send it cross-origin.
+    expect(CORS_ALLOW_HEADERS).not.toContain('x-nst-client-address');
   });
 
   it('allows and exposes the same CORS headers and origins as the gateway', () => {

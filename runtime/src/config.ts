@@ -223,6 +223,13 @@ const SETTINGS = {
     schema: wholeNumber(1, 86_400),
     description: 'The window `NST_GATEWAY_RATE_LIMIT` counts over, in seconds.',
   }),
+  gatewayTrustedHops: setting({
+    env: 'NST_GATEWAY_TRUSTED_HOPS',
+    default: '0',
+    schema: wholeNumber(0, 16),
+    description:
+      "Proxies in front of the gateway whose x-forwarded-for entries it trusts, counting the connection's own peer: 0 (npm start: browsers connect directly) keys the rate limit on the connection's address; 1 behind compose's Envoy; 2 in the cluster (Envoy and its sidecar). The client address found this way is the rate limit's key and is sent to StyleService as x-nst-client-address.",
+  }),
   inferenceThreads: setting({
     env: 'NST_INFERENCE_THREADS',
     default: '1',
@@ -295,7 +302,7 @@ const SETTINGS = {
     default: '4',
     schema: wholeNumber(0, 100_000),
     description:
-      'Most requests one client id may have running or waiting (RESOURCE_EXHAUSTED beyond); freed slots go to the client with the fewest running. 0: no limit.',
+      'Most requests one client may have running or waiting (RESOURCE_EXHAUSTED beyond); freed slots go to the client with the fewest running. A client is its address for calls through a front door (x-nst-client-address from Envoy or the gateway; raise this where many people share one address), else its client id. 0: no limit.',
   }),
   tileSize: setting({
     env: 'NST_TILE_SIZE',
