@@ -18,7 +18,9 @@ const envoy: Yaml = parse(readFileSync(new URL('../envoy/envoy.yaml', import.met
 const listener: Yaml = envoy.static_resources.listeners[0];
 const hcm: Yaml = listener.filter_chains[0].filters[0].typed_config;
 const virtualHost: Yaml = hcm.route_config.virtual_hosts[0];
-const clusters: Yaml[] = envoy.static_resources.clusters;
+const allClusters: Yaml[] = envoy.static_resources.clusters;
+// The clusters calls through the front door go to (the rest carry Envoy's own spans).
+const clusters: Yaml[] = allClusters.filter((cluster) => virtualHost.routes.some((route: Yaml) => route.route.cluster === cluster.name));
 const CLUSTER_UPSTREAM: Record<string, UpstreamName> = { nst_style: 'style', nst_trainer: 'trainer', nst_release: 'release' };
 const grpcRoutes: Yaml[] = virtualHost.routes.filter((route: Yaml) => route.route.cluster in CLUSTER_UPSTREAM);
 // The platform's defaults (NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES, NST_GATEWAY_CORS_ORIGINS).
@@ -128,6 +130,42 @@ describe('Envoy config', () => {
     });
     // Browsers cannot even ask to send it cross-origin.
     expect(CORS_ALLOW_HEADERS).not.toContain('x-nst-client-address');
+  });
+
+  it("sends its spans to the APM server, as the services do, with the APM token from the environment (not in the config)", () => {
+    // Before: `tracing: {}`, no provider, no span from the front door.
+    const tracing = hcm.tracing;
+    expect(tracing.provider.name).toBe('envoy.tracers.opentelemetry');
+    expect(tracing.random_sampling.value).toBe(100);
+    const otel = tracing.provider.typed_config;
+    expect(otel['@type']).toBe('type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig');
+    expect(otel.service_name).toBe('nst-envoy');
+    // OTLP/HTTP to the services' endpoint (OTEL_EXPORTER_OTLP_ENDPOINT in compose and the cluster).
+    const uri = new URL(otel.http_service.http_uri.uri);
+    expect(`${uri.origin}`).toBe('http://nst-apm-server:8200');
+    expect(uri.pathname).toBe('/v1/traces');
+    // Followed hop by hop: the exporter's cluster is Envoy's own loopback listener...
+    const address = (cluster: Yaml) => cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+    const exporter = allClusters.find((c) => c.name === otel.http_service.http_uri.cluster);
+    const loopback = envoy.static_resources.listeners.find(
+      (l: Yaml) => l.address.socket_address.address === address(exporter).address && l.address.socket_address.port_value === address(exporter).port_value,
+    );
+    expect(address(exporter).address).toBe('127.0.0.1');
+    expect(loopback, 'a listener on the exporter cluster address').toBeDefined();
+    const loopbackHcm = loopback.filter_chains[0].filters[0].typed_config;
+    expect(loopbackHcm.tracing, 'no spans about spans').toBeUndefined();
+    // ...whose route adds the token from the environment and goes to the APM server.
+    const route = loopbackHcm.route_config.virtual_hosts[0].routes.find((r: Yaml) => r.match.path === uri.pathname);
+    expect(route.request_headers_to_add).toEqual([
+      { header: { key: 'authorization', value: '%ENVIRONMENT(NST_APM_AUTHORIZATION)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+    ]);
+    expect(route.route.auto_host_rewrite).toBe(true);
+    const apm = allClusters.find((c) => c.name === route.route.cluster);
+    expect(address(apm)).toEqual({ address: uri.hostname, port_value: Number(uri.port) });
+    // The APM server's Service speaks HTTP/1.1 (appProtocol http): no HTTP/2 to it.
+    expect(apm.typed_extension_protocol_options).toBeUndefined();
+    // No secret in the file itself.
+    expect(readFileSync(new URL('../envoy/envoy.yaml', import.meta.url), 'utf8')).not.toMatch(/Bearer /);
   });
 
   it('allows and exposes the same CORS headers and origins as the gateway', () => {

@@ -4,6 +4,7 @@
  * what a probe dials, which subsets routes use, which images the build produces.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -16,6 +17,11 @@ import { validateObject } from './schemas';
 import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';
 
 const execFileAsync = promisify(execFile);
+
+/** The APM server's port, from the settings file both compose and the cluster mount. */
+const APM_PORT = Number(
+  /host:\s*"?[^":]*:(\d+)"?/.exec(readFileSync(join(REPO_DIR, 'k8s/base/observability/apm-server.yml'), 'utf8'))?.[1] ?? NaN,
+);
 
 /** The settings' defaults, which a manifest's env overrides. */
 const defaults = loadConfig({});
@@ -86,10 +92,15 @@ async function rpcPaths(): Promise<Set<string>> {
 type EnvoyCluster = any;
 interface EnvoyUpstream { cluster: string; host: string; port: number; protocol: 'grpc' | 'http' }
 
-/** Each endpoint every cluster of an Envoy config dials, and what it speaks to it. */
+/**
+ * Each endpoint every cluster of an Envoy config dials, and what it speaks to it; not the
+ * loopback cluster to Envoy's own otlp_export listener (envoy-config.test.ts follows that one).
+ */
 function envoyUpstreams(text: string): EnvoyUpstream[] {
   const config = parse(text) as { static_resources: { clusters: EnvoyCluster[] } };
-  return config.static_resources.clusters.flatMap((cluster: EnvoyCluster) => {
+  const loopback = (cluster: EnvoyCluster): boolean =>
+    cluster.load_assignment.endpoints[0].lb_endpoints.every((lb: EnvoyCluster) => lb.endpoint.address.socket_address.address === '127.0.0.1');
+  return config.static_resources.clusters.filter((cluster: EnvoyCluster) => !loopback(cluster)).flatMap((cluster: EnvoyCluster) => {
     const options = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
     const protocol = options?.explicit_http_config?.http2_protocol_options ? 'grpc' : 'http';
     return cluster.load_assignment.endpoints.flatMap((e: EnvoyCluster) => e.lb_endpoints).map((lb: EnvoyCluster) => {
@@ -522,7 +533,40 @@ describe('compose.yaml runs what gateway/envoy/envoy.yaml dials', () => {
     'nst/trainer': (c) => Number(c.trainerAddr.split(':').at(-1)),
     'nst/mesh': (c) => Number(c.releaseAddr.split(':').at(-1)),
     'nst/gateway': (c) => c.gatewayPort,
+    // apm-server.yml's `host`, which compose mounts.
+    'docker.elastic.co/apm/apm-server': () => APM_PORT,
   };
+
+  it("Envoy's tracing route finds the APM token in its environment, in compose as in the cluster, from the same secret the services send", async () => {
+    const envoyConfig = await readFile(join(REPO_DIR, 'gateway/envoy/envoy.yaml'), 'utf8');
+    const variable = /%ENVIRONMENT\((\w+)\)%/.exec(envoyConfig)?.[1];
+    expect(variable).toBeDefined();
+    const compose = parse(await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { image?: string; environment?: Record<string, string> }>;
+    };
+    const envoy = Object.values(compose.services).find((service) => imageName(service.image ?? '') === 'envoyproxy/envoy')!;
+    const services = compose.services['nst-inference']!.environment!;
+    // The services send "Authorization=Bearer <token>" (OTEL_EXPORTER_OTLP_HEADERS); Envoy the header value.
+    const token = /Bearer (\$\{APM_SECRET_TOKEN[^}]*\})/.exec(services['OTEL_EXPORTER_OTLP_HEADERS']!)?.[1];
+    expect(token).toBeDefined();
+    expect(envoy.environment?.[variable!]).toBe(`Bearer ${token}`);
+    for (const overlay of OVERLAYS) {
+      const objects = await renderOverlay(overlay);
+      const deployment = workloads(objects).find((w) => w.name === 'nst-envoy')!;
+      const env = deployment.pod.containers[0]!.env ?? [];
+      const value = env.find((e) => e.name === variable)?.value ?? '';
+      const reference = /^Bearer \$\((\w+)\)$/.exec(value)?.[1];
+      expect(reference, `${overlay}: ${variable} is "Bearer $(VAR)"`).toBeDefined();
+      // Kubernetes expands $(VAR) only from variables defined before it.
+      const index = env.findIndex((e) => e.name === reference);
+      expect(index).toBeGreaterThanOrEqual(0);
+      expect(index).toBeLessThan(env.findIndex((e) => e.name === variable));
+      expect(env[index]!.valueFrom?.secretKeyRef?.key, overlay).toBe('apm-secret-token');
+      const apm = workloads(objects).find((w) => w.name === 'nst-apm-server')!;
+      const apmToken = apm.pod.containers[0]!.env!.find((e) => e.name === 'APM_SECRET_TOKEN');
+      expect(apmToken?.valueFrom?.secretKeyRef, `${overlay}: the APM server checks the same key`).toEqual(env[index]!.valueFrom?.secretKeyRef);
+    }
+  }, 60_000);
 
   it('every Envoy cluster address is a compose service that listens on that port, and Envoy waits for it', async () => {
     type Service = { image?: string; environment?: Record<string, string>; depends_on?: string[] | Record<string, unknown> };
