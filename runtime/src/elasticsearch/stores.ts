@@ -83,8 +83,9 @@ export async function openFeedbackStore(settings: StoreSettings, options: OpenSt
   }
   const client = createElasticsearchClient(settings);
   const stopTrying = new AbortController();
-  const ready = untilAnswered(() => (options.readOnly ? client.ping() : setupStreams(client, settings)), stopTrying.signal, options);
-  const store = new ElasticsearchFeedbackStore(client, elasticsearchNames(settings.elasticsearchIndexPrefix).feedback, { ...options.writer, ready });
+  const stream = elasticsearchNames(settings.elasticsearchIndexPrefix).feedback;
+  const ready = untilAnswered(() => (options.readOnly ? answers(client, stream) : setupStreams(client, settings)), stopTrying.signal, options);
+  const store = new ElasticsearchFeedbackStore(client, stream, { ...options.writer, ready });
   return withReady(closingClient(store, stopTrying, () => client.close()), ready);
 }
 
@@ -94,9 +95,19 @@ export async function openStylizeEventStore(settings: StoreSettings, options: Op
   }
   const client = createElasticsearchClient(settings);
   const stopTrying = new AbortController();
-  const ready = untilAnswered(() => (options.readOnly ? client.ping() : setupStreams(client, settings)), stopTrying.signal, options);
-  const store = new ElasticsearchStylizeEventStore(client, elasticsearchNames(settings.elasticsearchIndexPrefix).stylizeEvents, { ...options.writer, ready });
+  const stream = elasticsearchNames(settings.elasticsearchIndexPrefix).stylizeEvents;
+  const ready = untilAnswered(() => (options.readOnly ? answers(client, stream) : setupStreams(client, settings)), stopTrying.signal, options);
+  const store = new ElasticsearchStylizeEventStore(client, stream, { ...options.writer, ready });
   return withReady(closingClient(store, stopTrying, () => client.close()), ready);
+}
+
+/**
+ * A reader's first contact: an empty search of its own data stream, which needs no more than
+ * the `read` privilege it has anyway (a ping would need the cluster's `monitor`), and answers
+ * before the stream exists.
+ */
+async function answers(client: ReturnType<typeof createElasticsearchClient>, stream: string): Promise<void> {
+  await client.search({ index: stream, size: 0, ignore_unavailable: true, allow_no_indices: true });
 }
 
 function withReady<S extends object>(store: S, ready: Promise<void>): ReadyStore<S> {
