@@ -26,6 +26,11 @@ export interface GatewaySettings extends RateLimitSettings {
   chunkBytes: number;
   /** The model registry, read (never written) for style thumbnails. */
   registryDir?: string;
+  /**
+   * Proxies in front whose x-forwarded-for entries are trusted, the connection's peer
+   * included (NST_GATEWAY_TRUSTED_HOPS); 0 or absent: the connection's address is the client.
+   */
+  gatewayTrustedHops?: number;
 }
 
 /** Room for the request header around the photo in one message. */

@@ -223,6 +223,13 @@ const SETTINGS = {
     schema: wholeNumber(1, 86_400),
     description: 'The window `NST_GATEWAY_RATE_LIMIT` counts over, in seconds.',
   }),
+  gatewayTrustedHops: setting({
+    env: 'NST_GATEWAY_TRUSTED_HOPS',
+    default: '0',
+    schema: wholeNumber(0, 16),
+    description:
+      "Proxies in front of the gateway whose x-forwarded-for entries it trusts, counting the connection's own peer: 0 (npm start: browsers connect directly) keys the rate limit on the connection's address; 1 behind compose's Envoy; 2 in the cluster (Envoy and its sidecar). The client address found this way is the rate limit's key and is sent to StyleService as x-nst-client-address.",
+  }),
   inferenceThreads: setting({
     env: 'NST_INFERENCE_THREADS',
     default: '1',
@@ -295,7 +302,7 @@ const SETTINGS = {
     default: '4',
     schema: wholeNumber(0, 100_000),
     description:
-      'Most requests one client id may have running or waiting (RESOURCE_EXHAUSTED beyond); freed slots go to the client with the fewest running. 0: no limit.',
+      'Most requests one client may have running or waiting (RESOURCE_EXHAUSTED beyond); freed slots go to the client with the fewest running. A client is its address for calls through a front door (x-nst-client-address from Envoy or the gateway; raise this where many people share one address), else its client id. 0: no limit.',
   }),
   tileSize: setting({
     env: 'NST_TILE_SIZE',
@@ -308,6 +315,13 @@ const SETTINGS = {
     default: '32',
     schema: wholeNumber(0, 4096),
     description: 'Overlap blended between neighbouring tiles, in pixels (less than half the tile size).',
+  }),
+  drainSeconds: setting({
+    env: 'NST_DRAIN_SECONDS',
+    default: '25',
+    schema: wholeNumber(0, 3600),
+    description:
+      "On SIGTERM a service turns NOT_SERVING and lets calls in flight (a StylizeImage stream, an upload) finish for up to this many seconds before it cuts them. In Kubernetes, Istio's terminationDrainDuration must be at least this and terminationGracePeriodSeconds at least the two together (k8s/README.md).",
   }),
   adminToken: setting({
     env: 'NST_ADMIN_TOKEN',
@@ -389,6 +403,13 @@ const SETTINGS = {
     default: '1',
     schema: wholeNumber(1, 64),
     description: 'Training jobs run at once (each takes every core it can); more wait in the queue.',
+  }),
+  jobKeepaliveSeconds: setting({
+    env: 'NST_JOB_KEEPALIVE_SECONDS',
+    default: '30',
+    schema: wholeNumber(1, 3600),
+    description:
+      "WatchJob resends a job's state after this many seconds without an update (a queued job, a slow step), so proxies that close idle streams (often after 5 minutes) keep the watch open.",
   }),
   eventsDir: setting({
     env: 'NST_EVENTS_DIR',

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { waitForServing } from '@nst/runtime';
+import { HealthClient, waitForServing } from '@nst/runtime';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const STYLE_MAIN = join(REPO_ROOT, 'inference/src/main.ts');
@@ -48,6 +48,30 @@ export interface SpawnOptions {
   /** host:port to listen on; default a free port. */
   address?: string;
   startTimeoutMs?: number;
+  /**
+   * What "started" means: `serving` (default) waits for health SERVING; `listening` only for
+   * a health answer of any kind (a service waiting for its stores says NOT_SERVING).
+   */
+  until?: 'serving' | 'listening';
+}
+
+/** Resolves once the server at `address` answers grpc.health.v1 Check, whatever it says. */
+async function waitForHealthAnswer(address: string, timeoutMs: number): Promise<void> {
+  const client = new HealthClient(address);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const answered = await client.check('', 1000).then(
+        () => true,
+        () => false,
+      );
+      if (answered) return;
+      if (Date.now() > deadline) throw new Error(`${address} gave no health answer within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    client.close();
+  }
 }
 
 /** TrainerService on `dataDir` (its registry, seeded with the starter styles) at a free port; stopped with `stop`. */
@@ -101,7 +125,8 @@ export async function spawnStyleService(env: Record<string, string> = {}, option
     child.once('exit', (code, signal) => reject(new Error(`StyleService exited (${code ?? signal}) before it was ready; stderr: ${stderr}`))),
   );
   died.catch(() => undefined);
-  await Promise.race([waitForServing(address, { timeoutMs: startTimeoutMs }), died]);
+  const started = options.until === 'listening' ? waitForHealthAnswer(address, startTimeoutMs) : waitForServing(address, { timeoutMs: startTimeoutMs });
+  await Promise.race([started, died]);
   return {
     address,
     process: child,
