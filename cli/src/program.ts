@@ -119,7 +119,8 @@ export function buildProgram(): Command {
       .description('fine-tune a style version on the photos rated bad plus the regular photos')
       .argument('<style>', 'the style')
       .option('--version <version>', 'the version to start from (default: the latest)')
-      .option('-r, --reason <text>', 'why'),
+      .option('-r, --reason <text>', 'why')
+      .option('--request-id <id>', 'makes a retry safe: a second finetune with the same id follows the job the first one queued'),
   ).action(async (style: string, options: Record<string, unknown>) =>
     run(async (ctx) => (await jobs()).fineTune(ctx, style, options as unknown as FineTuneOptions)),
   );

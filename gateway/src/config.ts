@@ -27,6 +27,11 @@ export interface GatewaySettings extends RateLimitSettings {
   chunkBytes: number;
   /** The model registry, read (never written) for style thumbnails. */
   registryDir?: string;
+  /**
+   * Proxies in front whose x-forwarded-for entries are trusted, the connection's peer
+   * included (NST_GATEWAY_TRUSTED_HOPS); 0 or absent: the connection's address is the client.
+   */
+  gatewayTrustedHops?: number;
 }
 
 export const GATEWAY_SETTINGS = settingsGroup('The gateway (`gateway/src/config.ts`)', {
@@ -60,6 +65,13 @@ export const GATEWAY_SETTINGS = settingsGroup('The gateway (`gateway/src/config.
     default: '60',
     schema: wholeNumber(1, 86_400),
     description: 'The window `NST_GATEWAY_RATE_LIMIT` counts over, in seconds.',
+  }),
+  gatewayTrustedHops: setting({
+    env: 'NST_GATEWAY_TRUSTED_HOPS',
+    default: '0',
+    schema: wholeNumber(0, 16),
+    description:
+      "Proxies in front of the gateway whose x-forwarded-for entries it trusts, counting the connection's own peer: 0 (npm start: browsers connect directly) keys the rate limit on the connection's address; 1 behind compose's Envoy; 2 in the cluster (Envoy and its sidecar). The client address found this way is the rate limit's key and is sent to StyleService as x-nst-client-address.",
   }),
 });
 

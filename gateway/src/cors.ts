@@ -25,6 +25,8 @@ export const CORS_ALLOW_HEADERS = [
   'x-nst-client-id',
   // The style as metadata: Istio routes a style's canary on headers (mesh/README.md).
   'x-nst-style',
+  // An operator's Kubernetes token on admin calls: Istio checks it in the cluster (k8s/base/istio/security.yaml).
+  'x-nst-operator-jwt',
 ] as const;
 
 export const CORS_MAX_AGE_SECONDS = 86_400;

@@ -78,6 +78,19 @@ export async function waitForGateway(config: Pick<GatewaySettings, 'gatewayHost'
   }
 }
 
+/**
+ * fastify's trustProxy from NST_GATEWAY_TRUSTED_HOPS. proxy-addr walks the addresses from the
+ * socket's peer (hop 0) leftwards through x-forwarded-for and takes the first it does not
+ * trust: trusting hops 0..n-1 makes request.ip the address the farthest trusted proxy saw.
+ * A function, because fastify 5 turns a plain number into "trust nothing" (it cannot check
+ * the peer); here the gateway is reached only through its front door (the cluster's
+ * NetworkPolicy, compose's loopback-only port), which is what makes counting hops sound.
+ */
+function trustedHops(config: GatewaySettings): false | ((address: string, hop: number) => boolean) {
+  const hops = config.gatewayTrustedHops ?? 0;
+  return hops > 0 ? (_address, hop) => hop < hops : false;
+}
+
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const limits = messageLimits(config);
@@ -93,8 +106,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     // On close, drop open streams at once (their upstream calls are cancelled) instead of
     // waiting for a WatchJob that may run for an hour.
     forceCloseConnections: true,
-    // The socket's address is the client; a forwarded-for header from the client is not trusted.
-    trustProxy: false,
+    // Whose x-forwarded-for entries count; request.ip is then the client's address. With none,
+    // the socket's address is the client, and a forwarded-for header is the client's own
+    // writing, never trusted.
+    trustProxy: trustedHops(config),
   });
   const logger: WebAppLogger = app.log;
 

@@ -1,6 +1,9 @@
 /**
- * Per-client rate limit at the gateway (@fastify/rate-limit), keyed by the socket's address
- * (forwarded-for headers are not trusted, see gateway.ts). It runs on request, before the
+ * Per-client rate limit at the gateway (@fastify/rate-limit), keyed by the client's address:
+ * the connection's, or with NST_GATEWAY_TRUSTED_HOPS proxies in front, the address the last
+ * of them saw (request.ip; entries a client wrote into x-forwarded-for itself are never
+ * trusted). In the cluster Envoy applies the same limit per client first (gateway/envoy).
+ * It runs on request, before the
  * body is read, so a flood costs the gateway no upload parsing and the services no work.
  * Probes and scrapes (/healthz, /readyz, /metrics) are never limited.
  *

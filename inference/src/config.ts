@@ -80,7 +80,7 @@ export const STYLE_SETTINGS = settingsGroup(
       default: '4',
       schema: wholeNumber(0, 100_000),
       description:
-        'Most requests one client id may have running or waiting (RESOURCE_EXHAUSTED beyond); freed slots go to the client with the fewest running. 0: no limit.',
+        'Most requests one client may have running or waiting (RESOURCE_EXHAUSTED beyond); freed slots go to the client with the fewest running. A client is its address for calls through a front door (x-nst-client-address from Envoy or the gateway; raise this where many people share one address), else its client id. 0: no limit.',
     }),
     tileSize: setting({
       env: 'NST_TILE_SIZE',

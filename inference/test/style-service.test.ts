@@ -400,6 +400,36 @@ describe('per-client limit', () => {
   });
 });
 
+describe('per-client limit through a front door', () => {
+  it('counts calls carrying x-nst-client-address by that address: new client ids do not buy more places, and the refusal names the address', async () => {
+    const limited = await startHarness({ queuePerClient: 1 });
+    const limitedClient = connect(limited.port);
+    const from = (address: string): Metadata => {
+      const metadata = new Metadata();
+      metadata.set('x-nst-client-address', address);
+      return metadata;
+    };
+    try {
+      const holder = stylizeStream(limitedClient, uploadMessages(header(limited.styles.primary, { clientId: 'first-id' }), photo, 1024).slice(0, 2), {
+        keepOpen: true,
+        metadata: from('203.0.113.7'),
+      });
+      await waitFor(() => limited.service.queue.queued === 1);
+      // The same address with an id it made up for this call: still the same client.
+      const second = await stylize(limitedClient, header(limited.styles.primary, { clientId: 'fresh-id' }), photo, { metadata: from('203.0.113.7') });
+      expect(second.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(second.error?.details).toMatch(/the client at 203\.0\.113\.7 already has 1 requests running or waiting/);
+      // Another address, even with the first id, is another client.
+      expectSuccess(await stylize(limitedClient, header(limited.styles.primary, { clientId: 'first-id' }), photo, { metadata: from('203.0.113.8') }));
+      holder.call.cancel();
+      await holder.outcome;
+    } finally {
+      limitedClient.close();
+      await limited.close();
+    }
+  });
+});
+
 describe('SubmitFeedback', () => {
   it('records durable feedback and keeps the photo only with consent', async () => {
     const served = await stylize(client, header(harness.styles.primary), photo);

@@ -3,7 +3,10 @@
  * Secrets schemas, and its objects refer to each other consistently: what a Service selects,
  * what a probe dials, which subsets routes use, which images the build produces.
  */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +19,13 @@ import { TRAINER_SETTINGS } from '@nst/trainer/config';
 import { REPO_DIR, ROUTING_FILE } from './render';
 import { validateObject } from './schemas';
 import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';
+
+const execFileAsync = promisify(execFile);
+
+/** The APM server's port, from the settings file both compose and the cluster mount. */
+const APM_PORT = Number(
+  /host:\s*"?[^":]*:(\d+)"?/.exec(readFileSync(join(REPO_DIR, 'k8s/base/observability/apm-server.yml'), 'utf8'))?.[1] ?? NaN,
+);
 
 /** The settings' defaults, which a manifest's env overrides. */
 /** Every setting of every service, from an environment (the defaults from an empty one). */
@@ -37,7 +47,7 @@ interface Container {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean };
   envFrom?: { configMapRef?: { name: string } }[];
-  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[];
 }
 interface PodSpec {
@@ -88,10 +98,15 @@ async function rpcPaths(): Promise<Set<string>> {
 type EnvoyCluster = any;
 interface EnvoyUpstream { cluster: string; host: string; port: number; protocol: 'grpc' | 'http' }
 
-/** Each endpoint every cluster of an Envoy config dials, and what it speaks to it. */
+/**
+ * Each endpoint every cluster of an Envoy config dials, and what it speaks to it; not the
+ * loopback cluster to Envoy's own otlp_export listener (envoy-config.test.ts follows that one).
+ */
 function envoyUpstreams(text: string): EnvoyUpstream[] {
   const config = parse(text) as { static_resources: { clusters: EnvoyCluster[] } };
-  return config.static_resources.clusters.flatMap((cluster: EnvoyCluster) => {
+  const loopback = (cluster: EnvoyCluster): boolean =>
+    cluster.load_assignment.endpoints[0].lb_endpoints.every((lb: EnvoyCluster) => lb.endpoint.address.socket_address.address === '127.0.0.1');
+  return config.static_resources.clusters.filter((cluster: EnvoyCluster) => !loopback(cluster)).flatMap((cluster: EnvoyCluster) => {
     const options = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
     const protocol = options?.explicit_http_config?.http2_protocol_options ? 'grpc' : 'http';
     return cluster.load_assignment.endpoints.flatMap((e: EnvoyCluster) => e.lb_endpoints).map((lb: EnvoyCluster) => {
@@ -252,6 +267,52 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
       if (annotations['sidecar.istio.io/inject'] === 'false') continue;
       expect(annotations['sidecar.istio.io/nativeSidecar'], `${o.kind}/${o.metadata.name ?? 'finetune'} native sidecar`).toBe('true');
     }
+  });
+
+  it("every platform pod drains as long as its app may: the app waits for its proxy, the proxy drains at least the app's drain, and the grace period holds both", () => {
+    // The services drain for NST_DRAIN_SECONDS on SIGTERM; Envoy keeps serving through its
+    // preStop sleep. Istio's proxy drains 5 s unless told otherwise (which cut StylizeImage
+    // streams where native sidecars are not honoured), and with native sidecars it drains
+    // after the app, so the grace period must hold the app's drain and then the proxy's.
+    const sharedConfig = new Map<string, string>();
+    for (const cm of byKind('ConfigMap').filter((o) => o.metadata.name.startsWith('nst-config'))) {
+      for (const [k, v] of Object.entries((cm as unknown as { data: Record<string, string> }).data)) sharedConfig.set(k, v);
+    }
+    const seconds = (duration: string): number => {
+      const match = /^([0-9.]+)(ms|s|m)$/.exec(duration);
+      expect(match, `a duration: ${duration}`).not.toBeNull();
+      return Number(match![1]) * { ms: 0.001, s: 1, m: 60 }[match![2] as 'ms' | 's' | 'm'];
+    };
+    const checked: string[] = [];
+    for (const o of byKind('Deployment')) {
+      const template = spec<{ template: { metadata?: { annotations?: Record<string, string> }; spec: PodSpec & { terminationGracePeriodSeconds?: number } } }>(o).template;
+      const app = template.spec.containers[0]! as Container & { lifecycle?: { preStop?: { exec?: { command: string[] } } } };
+      const image = imageName(app.image);
+      let appDrain: number;
+      if (image.startsWith('nst/')) {
+        const env = new Map<string, string>(sharedConfig);
+        for (const e of app.env ?? []) if (e.value !== undefined) env.set(e.name, e.value);
+        appDrain = loadConfig(Object.fromEntries(env)).drainSeconds;
+      } else if (image === 'envoyproxy/envoy') {
+        const command = app.lifecycle?.preStop?.exec?.command ?? [];
+        expect(command[0], `${o.metadata.name} sleeps before Envoy's SIGTERM`).toBe('sleep');
+        appDrain = Number(command[1]);
+        expect(appDrain, 'Envoy serves as long as the services drain').toBeGreaterThanOrEqual(defaults.drainSeconds);
+      } else {
+        continue;
+      }
+      const proxyConfig = parse(template.metadata?.annotations?.['proxy.istio.io/config'] ?? '{}') as {
+        holdApplicationUntilProxyStarts?: boolean;
+        terminationDrainDuration?: string;
+      };
+      expect(proxyConfig.holdApplicationUntilProxyStarts, `${o.metadata.name}: the app starts after its proxy`).toBe(true);
+      const proxyDrain = seconds(proxyConfig.terminationDrainDuration ?? '5s');
+      expect(proxyDrain, `${o.metadata.name}: the proxy drains at least the app's ${appDrain} s`).toBeGreaterThanOrEqual(appDrain);
+      const grace = template.spec.terminationGracePeriodSeconds ?? 30;
+      expect(grace, `${o.metadata.name}: ${appDrain} s of app drain and ${proxyDrain} s of proxy drain fit the grace period`).toBeGreaterThanOrEqual(appDrain + proxyDrain);
+      checked.push(o.metadata.name);
+    }
+    expect(checked.sort()).toEqual(['nst-envoy', 'nst-gateway', 'nst-release', 'nst-style-canary', 'nst-style-stable', 'nst-trainer']);
   });
 
   it('every container has requests and limits, and runs without privilege escalation', () => {
@@ -544,7 +605,40 @@ describe('compose.yaml runs what gateway/envoy/envoy.yaml dials', () => {
     'nst/trainer': (c) => Number(c.trainerAddr.split(':').at(-1)),
     'nst/release': (c) => Number(c.releaseAddr.split(':').at(-1)),
     'nst/gateway': (c) => c.gatewayPort,
+    // apm-server.yml's `host`, which compose mounts.
+    'docker.elastic.co/apm/apm-server': () => APM_PORT,
   };
+
+  it("Envoy's tracing route finds the APM token in its environment, in compose as in the cluster, from the same secret the services send", async () => {
+    const envoyConfig = await readFile(join(REPO_DIR, 'gateway/envoy/envoy.yaml'), 'utf8');
+    const variable = /%ENVIRONMENT\((\w+)\)%/.exec(envoyConfig)?.[1];
+    expect(variable).toBeDefined();
+    const compose = parse(await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { image?: string; environment?: Record<string, string> }>;
+    };
+    const envoy = Object.values(compose.services).find((service) => imageName(service.image ?? '') === 'envoyproxy/envoy')!;
+    const services = compose.services['nst-style']!.environment!;
+    // The services send "Authorization=Bearer <token>" (OTEL_EXPORTER_OTLP_HEADERS); Envoy the header value.
+    const token = /Bearer (\$\{APM_SECRET_TOKEN[^}]*\})/.exec(services['OTEL_EXPORTER_OTLP_HEADERS']!)?.[1];
+    expect(token).toBeDefined();
+    expect(envoy.environment?.[variable!]).toBe(`Bearer ${token}`);
+    for (const overlay of OVERLAYS) {
+      const objects = await renderOverlay(overlay);
+      const deployment = workloads(objects).find((w) => w.name === 'nst-envoy')!;
+      const env = deployment.pod.containers[0]!.env ?? [];
+      const value = env.find((e) => e.name === variable)?.value ?? '';
+      const reference = /^Bearer \$\((\w+)\)$/.exec(value)?.[1];
+      expect(reference, `${overlay}: ${variable} is "Bearer $(VAR)"`).toBeDefined();
+      // Kubernetes expands $(VAR) only from variables defined before it.
+      const index = env.findIndex((e) => e.name === reference);
+      expect(index).toBeGreaterThanOrEqual(0);
+      expect(index).toBeLessThan(env.findIndex((e) => e.name === variable));
+      expect(env[index]!.valueFrom?.secretKeyRef?.key, overlay).toBe('apm-secret-token');
+      const apm = workloads(objects).find((w) => w.name === 'nst-apm-server')!;
+      const apmToken = apm.pod.containers[0]!.env!.find((e) => e.name === 'APM_SECRET_TOKEN');
+      expect(apmToken?.valueFrom?.secretKeyRef, `${overlay}: the APM server checks the same key`).toEqual(env[index]!.valueFrom?.secretKeyRef);
+    }
+  }, 60_000);
 
   it('every Envoy cluster address is a compose service that listens on that port, and Envoy waits for it', async () => {
     type Service = { image?: string; environment?: Record<string, string>; depends_on?: string[] | Record<string, unknown> };
@@ -580,6 +674,24 @@ describe.skipIf(!haveKubectl)('the fine-tune Job (k8s/jobs/finetune-job.yaml)', 
     const from = spec<{ ingress: { from: { podSelector?: { matchLabels: Labels } }[] }[] }>(trainerPolicy).ingress[0]!.from;
     expect(from.some((f) => f.podSelector && matches(f.podSelector.matchLabels, pod.metadata.labels))).toBe(true);
     expect(JSON.stringify(objects.find((o) => o.metadata.name === 'nst-admin-calls'))).toContain('cluster.local/ns/nst/sa/nst-training');
+  }, 60_000);
+
+  it("asks for its fine-tune with the Job's uid as request id, so the retry pod follows the same job instead of queuing another", async () => {
+    const job = parse(await readFile(join(REPO_DIR, 'k8s/jobs/finetune-job.yaml'), 'utf8')) as K8sObject;
+    const jobSpec = spec<{ backoffLimit?: number; template: { spec: PodSpec } }>(job);
+    const container = jobSpec.template.spec.containers[0]! as Container & { command?: string[] };
+    const script = (container.command ?? []).join(' ');
+    const flag = /nst\.js finetune [^;]*--request-id "\$([A-Z_]+)"/.exec(script);
+    expect(flag, 'the CLI call passes --request-id "$VAR"').not.toBeNull();
+    const env = (container.env ?? []) as { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+    const source = env.find((e) => e.name === flag![1]);
+    // The Job controller labels every pod it makes with its own uid: the same for each retry,
+    // different for every Job (a name from generateName could be reused after a deletion).
+    expect(source?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.labels['batch.kubernetes.io/controller-uid']");
+    expect(jobSpec.backoffLimit ?? 6, 'a retry is what the id is for').toBeGreaterThan(0);
+    // The CLI in the image takes the flag (the trainer image carries cli/).
+    const { stdout } = await execFileAsync(process.execPath, [join(REPO_DIR, 'cli/bin/nst.js'), 'finetune', '--help']);
+    expect(stdout).toContain('--request-id <id>');
   }, 60_000);
 
   it.each(OVERLAYS)('names Secrets the %s overlay creates under exactly that name (it is applied outside kustomize)', async (overlay) => {

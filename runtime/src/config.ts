@@ -76,6 +76,13 @@ export const CORE_SETTINGS = settingsGroup('Every service and the CLI (`runtime/
     schema: wholeNumber(1024, 4 * MIB - 64 * KIB),
     description: 'Size of streamed image and model chunks, in bytes (stays below the 4 MiB gRPC message limit).',
   }),
+  drainSeconds: setting({
+    env: 'NST_DRAIN_SECONDS',
+    default: '25',
+    schema: wholeNumber(0, 3600),
+    description:
+      "On SIGTERM a service turns NOT_SERVING and lets calls in flight (a StylizeImage stream, an upload) finish for up to this many seconds before it cuts them. In Kubernetes, Istio's terminationDrainDuration must be at least this and terminationGracePeriodSeconds at least the two together (k8s/README.md).",
+  }),
   adminToken: setting({
     env: 'NST_ADMIN_TOKEN',
     defaultDoc: '(none: `npm start` generates one into `<NST_DATA_DIR>/admin-token`, mode 0600)',

@@ -2,7 +2,8 @@
  * The life of one service process, shared by every service's main.ts (which `npm start` and
  * the container images both run): read and check the configuration, start the service, serve
  * Prometheus metrics on the service's own port, and on SIGINT or SIGTERM stop it (calls in
- * flight drain, stores close), flush buffered spans and exit 0, or 1 when it did not stop cleanly.
+ * flight drain for up to NST_DRAIN_SECONDS, stores close), flush buffered spans and exit 0, or
+ * 1 when it did not stop cleanly.
  */
 import type { CoreConfig } from './config';
 import { createLogger, type Logger } from './logging';
@@ -12,7 +13,8 @@ import { shutdownTelemetry } from './telemetry/state';
 
 /** A started service, as far as its process cares: something to close. */
 export interface ClosableService {
-  close(): Promise<void>;
+  /** Stops taking calls and lets those in flight finish for up to `graceMs` (NST_DRAIN_SECONDS). */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface ServiceProcess<C extends CoreConfig> {
@@ -40,7 +42,7 @@ export async function runServiceProcess<C extends CoreConfig>(service: ServicePr
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, `${service.title} stopping`);
-    Promise.all([running.close(), metrics?.close()]).then(
+    Promise.all([running.close(config.drainSeconds * 1000), metrics?.close()]).then(
       // Spans still buffered are exported before the process goes.
       () => shutdownTelemetry().then(() => process.exit(0)),
       (error: unknown) => {

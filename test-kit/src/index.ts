@@ -11,3 +11,4 @@ export * from './processes';
 export * from './otlp-receiver';
 export * from './wait';
 export * from './tiny-styles';
+export * from './echo-style-service';

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitForServing } from '@nst/runtime/grpc/health';
+import { HealthClient, waitForServing } from '@nst/runtime/grpc/health';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -65,6 +65,30 @@ export interface SpawnServiceOptions {
   /** NST_* settings over quiet, test-sized defaults. */
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /**
+   * What "started" means: `serving` (default) waits for health SERVING; `listening` only for
+   * a health answer of any kind (a service waiting for its stores says NOT_SERVING).
+   */
+  until?: 'serving' | 'listening';
+}
+
+/** Resolves once the server at `address` answers grpc.health.v1 Check, whatever it says. */
+async function waitForHealthAnswer(address: string, timeoutMs: number): Promise<void> {
+  const client = new HealthClient(address);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const answered = await client.check('', 1000).then(
+        () => true,
+        () => false,
+      );
+      if (answered) return;
+      if (Date.now() > deadline) throw new Error(`${address} gave no health answer within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    client.close();
+  }
 }
 
 /** Starts `key`'s entry point and resolves once it answers grpc.health.v1 SERVING. */
@@ -110,7 +134,9 @@ export async function spawnService(key: ServiceKey, options: SpawnServiceOptions
     throw new Error(`${service.title} exited (${how.code ?? how.signal}) before it was ready; stderr: ${stderr}`);
   });
   died.catch(() => undefined);
-  await Promise.race([waitForServing(address, { timeoutMs: options.startTimeoutMs ?? 180_000 }), died]);
+  const timeoutMs = options.startTimeoutMs ?? 180_000;
+  const started = options.until === 'listening' ? waitForHealthAnswer(address, timeoutMs) : waitForServing(address, { timeoutMs });
+  await Promise.race([started, died]);
   const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessExit> => {
     if (exit === undefined) child.kill(signal);
     return exited;
@@ -141,6 +167,8 @@ export interface SpawnStyleOptions {
   /** host:port to listen on; default a free port. */
   address?: string;
   startTimeoutMs?: number;
+  /** What "started" means for StyleService (see SpawnServiceOptions). */
+  until?: 'serving' | 'listening';
 }
 
 /**
@@ -158,6 +186,7 @@ export async function spawnStyleService(env: Record<string, string> = {}, option
     dataDir,
     startTimeoutMs,
     ...(options.address ? { address: options.address } : {}),
+    ...(options.until ? { until: options.until } : {}),
     env: { NST_RELEASE_ADDR: '127.0.0.1:1', ...(trainer ? { NST_TRAINER_ADDR: trainer.address } : {}), ...env },
   }).catch(async (error: unknown) => {
     await trainer?.close();

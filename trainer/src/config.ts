@@ -73,6 +73,13 @@ export const TRAINER_SETTINGS = settingsGroup('TrainerService (`trainer/src/conf
     schema: wholeNumber(1, 64),
     description: 'Training jobs run at once (each takes every core it can); more wait in the queue.',
   }),
+  jobKeepaliveSeconds: setting({
+    env: 'NST_JOB_KEEPALIVE_SECONDS',
+    default: '30',
+    schema: wholeNumber(1, 3600),
+    description:
+      "WatchJob resends a job's state after this many seconds without an update (a queued job, a slow step), so proxies that close idle streams (often after 5 minutes) keep the watch open.",
+  }),
   trainerMetricsPort: metricsPortSetting('NST_TRAINER_METRICS_PORT', 9462, 'TrainerService'),
 });
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobKind, JobState, VersionOrigin, type Job } from '@nst/proto';
-import { admin, call, createStyle, painting, TINY, tinyJobHeader, watchToEnd } from '@nst/test-kit';
+import { admin, call, createStyle, painting, registerTinyStyle, TINY, tinyJobHeader, watchToEnd } from '@nst/test-kit';
 import { startTrainer, type TrainerFixture } from './harness';
 
 let t: TrainerFixture;
@@ -83,7 +83,7 @@ describe('TrainerService', () => {
     const { job } = await call(
       t.client,
       t.client.fineTune,
-      { style: 'swirl-test', version: '', reason: 'a test asked', hyperparameters: { steps: 3, ...TINY } },
+      { style: 'swirl-test', version: '', reason: 'a test asked', hyperparameters: { steps: 3, ...TINY }, requestId: '' },
       admin(),
     );
     expect(job).toMatchObject({ kind: JobKind.JOB_KIND_FINE_TUNE, baseVersion: '1', reason: 'a test asked' });
@@ -106,7 +106,7 @@ describe('TrainerService', () => {
     const trained = (await watchToEnd(t.client, created.id)).at(-1)!.job!;
     expect(trained.state, trained.error).toBe(JobState.JOB_STATE_SUCCEEDED);
     expect((await t.registry.getVersion('imagenet-test', 1)).metadata.hyperparameters).toMatchObject({ lossNetwork: 'inception', styleScale: 2, imageSize: 96 });
-    const { job } = await call(t.client, t.client.fineTune, { style: 'imagenet-test', version: '', reason: 'same loss', hyperparameters: { steps: 1, batchSize: 1, imageSize: 96 } }, admin());
+    const { job } = await call(t.client, t.client.fineTune, { style: 'imagenet-test', version: '', reason: 'same loss', hyperparameters: { steps: 1, batchSize: 1, imageSize: 96 }, requestId: '' }, admin());
     const tuned = (await watchToEnd(t.client, job!.id)).at(-1)!.job!;
     expect(tuned.state, tuned.error).toBe(JobState.JOB_STATE_SUCCEEDED);
     expect((await t.registry.getVersion('imagenet-test', 2)).metadata.hyperparameters).toMatchObject({ lossNetwork: 'inception', styleScale: 2 });
@@ -153,11 +153,58 @@ describe('TrainerService', () => {
     expect(saved.attempts).toBe(2);
   });
 
+  it('keeps a watch of a queued job alive with its state every NST_JOB_KEEPALIVE_SECONDS, and a FineTune retried with its request id gets the same job, also after a restart', async () => {
+    await t.restart({ watchKeepaliveSeconds: 0.25 });
+    await registerTinyStyle(t.registry, 'retry-test', [1]);
+    // One job runs at a time: the fine-tunes below wait behind this one.
+    const blocker = await createStyle(t.client, [{ header: tinyJobHeader('queue-blocker', 500) }, { chunk: paintingBytes }]);
+    const ask = (requestId: string, style = 'retry-test') =>
+      call(t.client, t.client.fineTune, { style, version: '', reason: 'a Job asked', hyperparameters: { steps: 2, ...TINY }, requestId }, admin());
+    // Two tries at once (a client that timed out and retried at once) make one job.
+    const [first, second] = await Promise.all([ask('job-uid-1'), ask('job-uid-1')]);
+    expect(second.job!.id).toBe(first.job!.id);
+    const jobId = first.job!.id;
+    expect((await ask('job-uid-1')).job!.id).toBe(jobId);
+    const reused = await rejection(ask('job-uid-1', 'another-style'));
+    expect(reused.code).toBe(status.INVALID_ARGUMENT);
+    expect(reused.details).toContain(jobId);
+    expect((await rejection(ask('not a valid id!'))).code).toBe(status.INVALID_ARGUMENT);
+
+    // Queued for as long as the blocker runs: nothing changes, yet the stream is never silent
+    // for longer than the keep-alive interval.
+    const arrivals: number[] = [];
+    const states: JobState[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const stream = t.client.watchJob({ jobId });
+      const started = performance.now();
+      stream.on('data', (u: { job?: Job }) => {
+        arrivals.push(performance.now() - started);
+        states.push(u.job!.state);
+      });
+      stream.on('error', (error: ServiceError) => (error.code === status.CANCELLED ? undefined : reject(error)));
+      setTimeout(() => {
+        stream.cancel();
+        resolve();
+      }, 2000);
+    });
+    // The state now, then again every 250 ms (give or take a loaded machine's timers).
+    expect(arrivals.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(states)).toEqual(new Set([JobState.JOB_STATE_QUEUED]));
+
+    // The request id is kept with the job: a retry after a trainer restart finds it.
+    await t.restart();
+    expect((await ask('job-uid-1')).job!.id).toBe(jobId);
+    const { jobs } = await call(t.client, t.client.listJobs, { style: 'retry-test', state: JobState.JOB_STATE_UNSPECIFIED, limit: 0 });
+    expect(jobs.map((j) => j.id)).toEqual([jobId]);
+    await call(t.client, t.client.cancelJob, { jobId }, admin());
+    await call(t.client, t.client.cancelJob, { jobId: blocker.id }, admin());
+  }, 120_000);
+
   it('answers UNAUTHENTICATED without the admin token and PERMISSION_DENIED with a wrong one', async () => {
     const none = await rejection(createStyle(t.client, [{ header: tinyJobHeader('nope', 2) }, { chunk: paintingBytes }], new Metadata()));
     expect(none.code).toBe(status.UNAUTHENTICATED);
     expect(none.details).toMatch(/admin token/);
-    const wrong = await rejection(call(t.client, t.client.fineTune, { style: 'swirl-test', version: '', reason: '' }, admin('wrong')));
+    const wrong = await rejection(call(t.client, t.client.fineTune, { style: 'swirl-test', version: '', reason: '', requestId: '' }, admin('wrong')));
     expect(wrong.code).toBe(status.PERMISSION_DENIED);
     const cancel = await rejection(call(t.client, t.client.cancelJob, { jobId: 'x' }, admin('wrong')));
     expect(cancel.code).toBe(status.PERMISSION_DENIED);
@@ -192,7 +239,7 @@ describe('TrainerService', () => {
     expect(missing.code).toBe(status.NOT_FOUND);
     const noJob = await rejection(call(t.client, t.client.getJob, { jobId: 'no-such-job' }));
     expect(noJob.code).toBe(status.NOT_FOUND);
-    const noVersion = await rejection(call(t.client, t.client.fineTune, { style: 'swirl-test', version: '99', reason: '' }, admin()));
+    const noVersion = await rejection(call(t.client, t.client.fineTune, { style: 'swirl-test', version: '99', reason: '', requestId: '' }, admin()));
     expect(noVersion.code).toBe(status.NOT_FOUND);
     const { jobs } = await call(t.client, t.client.listJobs, { style: '', state: JobState.JOB_STATE_UNSPECIFIED, limit: 1 });
     expect(jobs).toHaveLength(1);

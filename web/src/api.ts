@@ -16,6 +16,14 @@ export const releaseService: ReleaseServiceClient = createClient(ReleaseServiceD
 
 const CLIENT_ID_KEY = 'nst.clientId';
 const ADMIN_TOKEN_KEY = 'nst.adminToken';
+const OPERATOR_TOKEN_KEY = 'nst.operatorToken';
+
+/**
+ * The metadata key of an operator's identity: in the cluster, Istio lets admin calls through
+ * only with a Kubernetes token of the nst-operator account (k8s/base/istio/security.yaml);
+ * `authorization` stays the services' own admin token.
+ */
+export const OPERATOR_TOKEN_HEADER = 'x-nst-operator-jwt';
 
 /** A random id for this browser: sticky version routing and feedback attribution. */
 export function clientId(): string {
@@ -37,11 +45,25 @@ export function setAdminToken(token: string): void {
   else sessionStorage.removeItem(ADMIN_TOKEN_KEY);
 }
 
+/**
+ * The operator token (`kubectl -n nst create token nst-operator --audience nst-admin`) lives for
+ * the tab's session only, like the admin token; it is sent on admin calls alone.
+ */
+export function operatorToken(): string {
+  return sessionStorage.getItem(OPERATOR_TOKEN_KEY) ?? '';
+}
+
+export function setOperatorToken(token: string): void {
+  if (token) sessionStorage.setItem(OPERATOR_TOKEN_KEY, token);
+  else sessionStorage.removeItem(OPERATOR_TOKEN_KEY);
+}
+
 /** Metadata every call carries; `deadlineSeconds` becomes grpc-timeout. */
 export function callMetadata(options: { admin?: boolean; deadlineSeconds?: number; style?: string } = {}): Metadata {
   const metadata = Metadata({ 'x-nst-client-id': clientId() });
   if (options.style) metadata.set('x-nst-style', options.style);
   if (options.admin && adminToken()) metadata.set('authorization', `Bearer ${adminToken()}`);
+  if (options.admin && operatorToken()) metadata.set(OPERATOR_TOKEN_HEADER, operatorToken());
   if (options.deadlineSeconds) metadata.set('grpc-timeout', `${Math.ceil(options.deadlineSeconds)}S`);
   return metadata;
 }

@@ -31,6 +31,14 @@ describe('describeError', () => {
     expect(describeError(client(Status.UNKNOWN, 'boom'), 'paint your photo')).toMatch(/^Something went wrong on the server/);
   });
 
+  it("points to the operator token when the cluster's Istio refuses an admin call, and to the admin token otherwise", () => {
+    expect(describeError(client(Status.PERMISSION_DENIED, 'RBAC: access denied'), 'promote the canary')).toBe(
+      `Couldn't promote the canary: in this cluster it also needs an operator token. Make one with "kubectl -n nst create token nst-operator --audience nst-admin" and paste it in the "Operator token" field.`,
+    );
+    expect(describeError(client(Status.UNAUTHENTICATED, 'Jwt is expired'), 'promote the canary')).toMatch(/operator token was not accepted/);
+    expect(describeError(client(Status.PERMISSION_DENIED, 'admin token does not match'), 'promote the canary')).toMatch(/admin token was not accepted/);
+  });
+
   it('tells network failures and cancellations apart', () => {
     expect(describeError(new AbortError(), 'stylize your photo')).toMatch(/^Stopped/);
   });

@@ -19,6 +19,10 @@ function sentence(text: string): string {
 /** Said whenever the page cannot reach the platform, whichever layer noticed. */
 const UNREACHABLE = 'the server cannot be reached. Check your connection and that the platform is running, then try again.';
 
+/** How an operator gets the token Istio asks for on admin calls in the cluster. */
+const MAKE_OPERATOR_TOKEN =
+  'Make one with "kubectl -n nst create token nst-operator --audience nst-admin" and paste it in the "Operator token" field.';
+
 /** First bytes of image formats StyleService reads, as its "starts with bytes …" writes them. */
 const IMAGE_SIGNATURES = ['ffd8ff', '89504e47', '47494638', '49492a00', '4d4d002a', '52494646', '0000001c66747970', '0000002066747970', '0000001866747970'];
 
@@ -54,8 +58,12 @@ export function describeError(error: unknown, action: Action): string {
       case Status.CANCELLED:
         return `The request to ${action} was cancelled before it finished.`;
       case Status.UNAUTHENTICATED:
+        // Istio's JWT check in the cluster ("Jwt verification fails", "Jwt is expired").
+        if (/\bjwt\b/i.test(error.details)) return `Couldn't ${action}: the operator token was not accepted (expired, or made for another cluster). ${MAKE_OPERATOR_TOKEN}`;
         return `Couldn't ${action}: this needs the admin token. Paste it in the "Admin token" field (npm start prints where to find it).`;
       case Status.PERMISSION_DENIED:
+        // Istio's admin-call policy in the cluster ("RBAC: access denied").
+        if (/\bRBAC\b/.test(error.details)) return `Couldn't ${action}: in this cluster it also needs an operator token. ${MAKE_OPERATOR_TOKEN}`;
         return `Couldn't ${action}: the admin token was not accepted. Check it and try again.`;
       case Status.UNAVAILABLE:
         return `Couldn't ${action}: ${UNREACHABLE}`;

@@ -6,7 +6,7 @@
  * its lineage (TrainerService). Operators with the admin token can promote, roll back or set
  * the weight by hand. The view refreshes itself while it is on screen.
  */
-import { adminToken, callMetadata, releaseService, setAdminToken, styleService, trainerService } from './api';
+import { adminToken, callMetadata, operatorToken, releaseService, setAdminToken, setOperatorToken, styleService, trainerService } from './api';
 import { clear, confirmFirst, h, uid } from './dom';
 import { describeError } from './errors';
 import { formatDate, formatLoss } from './format';
@@ -72,6 +72,7 @@ function cell(label: string, props: { class?: string }, ...children: Child[]): H
 export function createReleasesView(): ReleasesView {
   const selectId = uid('release-style');
   const tokenId = uid('release-token');
+  const operatorId = uid('release-operator-token');
   const weightId = uid('release-weight');
   const select = h('select', { id: selectId });
   const rolloutStatus = h('p', { class: 'muted', role: 'status' });
@@ -81,6 +82,7 @@ export function createReleasesView(): ReleasesView {
   const versionsStatus = h('p', { class: 'muted', role: 'status' });
   const versionsTable = h('div', { class: 'table-wrap' });
   const token = h('input', { id: tokenId, type: 'password', autocomplete: 'off' });
+  const operator = h('input', { id: operatorId, type: 'password', autocomplete: 'off' });
   const weight = h('input', { id: weightId, type: 'number', min: 0, max: 100, step: 1, inputmode: 'numeric' });
   const promote = h('button', { type: 'button' }, 'Promote canary');
   const rollback = h('button', { type: 'button', class: 'danger' }, 'Roll back canary');
@@ -91,6 +93,8 @@ export function createReleasesView(): ReleasesView {
 
   token.value = adminToken();
   token.addEventListener('change', () => setAdminToken(token.value.trim()));
+  operator.value = operatorToken();
+  operator.addEventListener('change', () => setOperatorToken(operator.value.trim()));
 
   const element = h(
     'div',
@@ -118,6 +122,8 @@ export function createReleasesView(): ReleasesView {
         h('p', { class: 'muted small' }, 'These need the admin token (npm start prints where to find it).'),
         h('label', { for: tokenId }, 'Admin token'),
         token,
+        h('label', { for: operatorId }, 'Operator token ', h('span', { class: 'muted' }, '(in a Kubernetes cluster: kubectl -n nst create token nst-operator --audience nst-admin)')),
+        operator,
         h('label', { for: weightId }, 'Canary weight (percent of calls)'),
         weight,
         h('div', { class: 'buttons' }, setWeight, promote, rollback),
@@ -288,6 +294,7 @@ export function createReleasesView(): ReleasesView {
   async function act(label: string, call: () => Promise<{ rollout?: Rollout | undefined }>): Promise<void> {
     actionStatus.textContent = `Asking the release service to ${label}…`;
     setAdminToken(token.value.trim());
+    setOperatorToken(operator.value.trim());
     try {
       const { rollout } = await call();
       actionStatus.textContent = rollout

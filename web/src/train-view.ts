@@ -2,7 +2,7 @@
  * Train your own style: upload a painting, watch the job live (loss chart, previews, ETA),
  * then use the new style. Also lists recent jobs so a reload can pick a job up again.
  */
-import { adminToken, callMetadata, setAdminToken, trainerService } from './api';
+import { adminToken, callMetadata, operatorToken, setAdminToken, setOperatorToken, trainerService } from './api';
 import { announce, clear, confirmFirst, h, uid } from './dom';
 import { describeError } from './errors';
 import { formatDuration, slugify } from './format';
@@ -34,6 +34,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
   const stepsId = uid('steps');
   const sizeId = uid('crop');
   const tokenId = uid('token');
+  const operatorId = uid('operator-token');
   const name = h('input', { id: nameId, type: 'text', required: true, maxlength: 60, autocomplete: 'off', placeholder: 'Blue period' });
   const styleId = h('input', {
     id: idId,
@@ -58,6 +59,9 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
   );
   const token = h('input', { id: tokenId, type: 'password', autocomplete: 'off', 'aria-describedby': `${tokenId}-hint` });
   token.value = adminToken();
+  const operator = h('input', { id: operatorId, type: 'password', autocomplete: 'off', 'aria-describedby': `${operatorId}-hint` });
+  operator.value = operatorToken();
+  operator.addEventListener('change', () => setOperatorToken(operator.value.trim()));
   let idEdited = false;
   name.addEventListener('input', () => {
     if (!idEdited) styleId.value = slugify(name.value);
@@ -86,6 +90,13 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     h('label', { for: tokenId }, 'Admin token'),
     token,
     h('p', { id: `${tokenId}-hint`, class: 'muted small' }, 'Training changes the catalogue, so it needs the admin token. npm start prints where it is stored.'),
+    h('label', { for: operatorId }, 'Operator token ', h('span', { class: 'muted' }, '(in a Kubernetes cluster)')),
+    operator,
+    h(
+      'p',
+      { id: `${operatorId}-hint`, class: 'muted small' },
+      'Where the platform runs in Kubernetes, admin calls also need an operator’s token: kubectl -n nst create token nst-operator --audience nst-admin. Both tokens are kept for this tab only.',
+    ),
     submit,
     formError,
   );
@@ -274,6 +285,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
       return;
     }
     setAdminToken(token.value.trim());
+    setOperatorToken(operator.value.trim());
     submit.disabled = true;
     submit.textContent = 'Uploading…';
     void (async () => {

@@ -118,6 +118,8 @@ export async function train(ctx: CliContext, painting: string, options: TrainOpt
 export interface FineTuneOptions extends TrainingFlags {
   version?: string;
   reason?: string;
+  /** FineTuneRequest.request_id: the same id gets the same job back (a retried Job's pod). */
+  requestId?: string;
   watch: boolean;
 }
 
@@ -126,7 +128,13 @@ export async function fineTune(ctx: CliContext, style: string, options: FineTune
   const { job } = await unary(
     ctx.trainer,
     ctx.trainer.client.fineTune,
-    { style, version: options.version ?? '', reason: options.reason ?? 'requested from the nst CLI', hyperparameters: hyperparameters(options) },
+    {
+      style,
+      version: options.version ?? '',
+      reason: options.reason ?? 'requested from the nst CLI',
+      hyperparameters: hyperparameters(options),
+      requestId: options.requestId ?? '',
+    },
     adminMetadata(ctx.token),
   );
   if (!job) throw new CliError('TrainerService returned no job');

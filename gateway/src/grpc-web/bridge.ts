@@ -75,8 +75,19 @@ const RESERVED_METADATA = new Set(['content-type', 'grpc-status', 'grpc-message'
 
 const identity = (value: Buffer): Buffer => value;
 
-/** Request headers to gRPC metadata: `-bin` headers are base64 on the HTTP side. */
-export function headersToMetadata(headers: IncomingHttpHeaders, clientAddress: string): Metadata {
+/**
+ * Who the client is for StyleService's per-client admission: the address the front door
+ * trusts (the gateway's request.ip; Envoy's trusted client address in the cluster), always
+ * overwriting what a client sent under that name.
+ */
+export const CLIENT_ADDRESS_METADATA_KEY = 'x-nst-client-address';
+
+/**
+ * Request headers to gRPC metadata: `-bin` headers are base64 on the HTTP side. `peerAddress`
+ * (the connection's) is appended to x-forwarded-for; `clientAddress` (the trusted client,
+ * which is the peer unless proxies in front are trusted) becomes x-nst-client-address.
+ */
+export function headersToMetadata(headers: IncomingHttpHeaders, peerAddress: string, clientAddress = peerAddress): Metadata {
   const metadata = new Metadata();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || TRANSPORT_HEADERS.has(name) || name.startsWith(':') || name.startsWith('sec-')) continue;
@@ -87,7 +98,8 @@ export function headersToMetadata(headers: IncomingHttpHeaders, clientAddress: s
     }
   }
   const forwarded = metadata.get('x-forwarded-for').join(', ');
-  metadata.set('x-forwarded-for', forwarded ? `${forwarded}, ${clientAddress}` : clientAddress);
+  metadata.set('x-forwarded-for', forwarded ? `${forwarded}, ${peerAddress}` : peerAddress);
+  metadata.set(CLIENT_ADDRESS_METADATA_KEY, clientAddress);
   return metadata;
 }
 
@@ -240,7 +252,7 @@ export function registerGrpcWebBridge(app: FastifyInstance, options: BridgeOptio
       identity,
       identity,
       message,
-      headersToMetadata(request.headers, request.ip),
+      headersToMetadata(request.headers, request.socket.remoteAddress ?? request.ip, request.ip),
       timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs },
     );
 

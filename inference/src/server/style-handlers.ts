@@ -12,7 +12,7 @@ import type { PhotoKeeper } from '../service/photo-keeper';
 import { abortOnCancel, serveStylize, toGrpcError, type StylizeCallDeps } from './stylize-call';
 import { receiveUpload } from './stylize-upload';
 
-export { CLIENT_ID_METADATA_KEY, VERSION_METADATA_KEY, type ServiceLogger } from './stylize-call';
+export { CLIENT_ADDRESS_METADATA_KEY, CLIENT_ID_METADATA_KEY, VERSION_METADATA_KEY, type ServiceLogger } from './stylize-call';
 
 export interface StyleHandlerDeps extends StylizeCallDeps {
   catalog: StyleCatalog;

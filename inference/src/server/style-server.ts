@@ -62,6 +62,8 @@ export interface StartStyleServerOptions {
   resolver?: VersionResolver;
   /** Receives one serving event per stylize call, for the release analysis. */
   events?: Pick<StylizeEventStore, 'append'>;
+  /** Health says NOT_SERVING until this resolves: the stores' `ready` (Elasticsearch answered). */
+  ready?: Promise<unknown>;
   /** Loaded models kept in memory; default 4. */
   modelCacheSize?: number;
   /** Stylize uploads idle this long are abandoned; default 30 s. */
@@ -151,6 +153,7 @@ export async function startStyleServer(options: StartStyleServerOptions): Promis
     loadModel,
     ...(resolver ? { resolver } : {}),
     ...(options.events ? { events: options.events } : {}),
+    ...(options.ready ? { ready: options.ready } : {}),
     ...(options.modelCacheSize ? { modelCacheSize: options.modelCacheSize } : {}),
     ...(options.uploadIdleMs ? { uploadIdleMs: options.uploadIdleMs } : {}),
     logger: options.logger,

@@ -34,6 +34,8 @@ export interface StyleServiceOptions {
   uploadIdleMs?: number;
   /** Receives one serving event per stylize call (the release analysis reads them). */
   events?: Pick<StylizeEventStore, 'append'>;
+  /** Health says NOT_SERVING until this resolves (the feedback and event stores answered). */
+  ready?: Promise<unknown>;
   logger: ServiceLogger;
 }
 
@@ -89,6 +91,7 @@ export async function launchStyleService(options: StyleServiceOptions): Promise<
       'grpc.max_receive_message_length': limits.maxUploadBytes + 64 * 1024,
       'grpc.max_send_message_length': Math.max(limits.chunkBytes + 64 * 1024, 4 * 1024 * 1024),
     },
+    ...(options.ready ? { ready: options.ready } : {}),
   });
   logger.info({ port: grpc.port, address: options.address, limits }, 'StyleService listening');
   return {

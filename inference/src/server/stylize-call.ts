@@ -81,6 +81,20 @@ function metadataVersion(call: ServerSurfaceCall): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/**
+ * Set by the front doors (Envoy from its trusted client address, the gateway from request.ip),
+ * overwriting whatever a browser sent: the client's address, which per-client admission counts
+ * by. Only Envoy and the gateway reach StyleService in the cluster (AuthorizationPolicy), and
+ * it listens on loopback under npm start and compose, so no client writes it directly.
+ */
+export const CLIENT_ADDRESS_METADATA_KEY = 'x-nst-client-address';
+
+function clientAddress(call: ServerSurfaceCall): string | undefined {
+  const value = call.metadata.get(CLIENT_ADDRESS_METADATA_KEY)[0];
+  // An address (IPv4, IPv6, optionally bracketed); anything else is ignored.
+  return typeof value === 'string' && /^[0-9A-Fa-f.:[\]]{2,64}$/.test(value) ? value : undefined;
+}
+
 /** The header with the client id from metadata when the header carries none. */
 function withClientId(header: StylizeHeader, call: ServerSurfaceCall): StylizeHeader {
   if (header.clientId) return header;
@@ -129,6 +143,7 @@ export function serveStylize(
       signal: controller.signal,
       deadline: deadlineOf(call),
       emit: (message) => writeReply(call, message, controller.signal),
+      clientAddress: clientAddress(call),
       onAccepted: (requestId, style, version) => {
         accepted = { requestId, style, version, clientId: checked.clientId };
         deps.served.record(requestId, style, version);

@@ -4,7 +4,8 @@
  * (RESOURCE_EXHAUSTED) instead of piling up; a waiting request whose call is cancelled or
  * runs past its deadline leaves the queue without ever taking a slot.
  *
- * Fair between clients: one client id may hold at most `perClient` places, and a freed slot
+ * Fair between clients: one client (its address when a front door vouches for it, else its id)
+ * may hold at most `perClient` places, and a freed slot
  * goes to the waiting request whose client has the fewest running, earliest first among
  * equals, so a batch from one client cannot starve a person waiting on one photo. Requests
  * without a client id count as one client for the order, with no limit of their own.
@@ -110,7 +111,7 @@ export class AdmissionQueue {
    * taken. Admission reserves a place only; the slot is taken by `acquire`, once the upload
    * is complete, so a slow upload never holds inference capacity.
    */
-  admit(clientId = ''): Ticket {
+  admit(clientId = '', clientName = `client '${clientId}'`): Ticket {
     const { maxConcurrent, queueLength } = this.limits;
     if (this.running + this.pending >= maxConcurrent + queueLength) {
       throw this.refuse(
@@ -124,7 +125,7 @@ export class AdmissionQueue {
     if (clientId !== '' && perClient > 0 && client.places >= perClient) {
       throw this.refuse(
         'client_limit',
-        `client '${clientId}' already has ${client.places} requests running or waiting, the most one client may ` +
+        `${clientName} already has ${client.places} requests running or waiting, the most one client may ` +
           `(NST_QUEUE_PER_CLIENT=${perClient}); send the next when one finishes`,
       );
     }

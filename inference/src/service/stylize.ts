@@ -69,6 +69,12 @@ export interface StylizeCall {
   emit(message: StylizeResponse): Promise<void>;
   /** Called once the request is admitted, before anything is sent. */
   onAccepted?(requestId: string, style: string, version: string): void;
+  /**
+   * The client's address as a front door (Envoy, the gateway) determined it, when the call
+   * came through one: per-client admission counts by it instead of the client id, which the
+   * client chooses (and could change per call to take every place in the queue).
+   */
+  clientAddress?: string | undefined;
 }
 
 const FORMATS: Partial<Record<OutputFormat, ImageFormat>> = {
@@ -136,7 +142,7 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
     metrics.queueDepth.set(queue.queued);
     metrics.inferenceInFlight.set(queue.active);
   };
-  const ticket = queue.admit(header.clientId);
+  const ticket = call.clientAddress ? queue.admit(`address:${call.clientAddress}`, `the client at ${call.clientAddress}`) : queue.admit(header.clientId);
   sampleQueue();
   try {
     const requestId = randomUUID();

@@ -21,6 +21,11 @@ export interface BulkWriterOptions {
   backoffMs?: number;
   /** Passed to _bulk: 'wait_for' makes writes visible to search before they resolve (tests). */
   refresh?: false | 'wait_for';
+  /**
+   * Nothing is sent before this resolves (the data stream's template and lifecycle policy are
+   * in place); documents wait in the queue meanwhile. Default: send at once.
+   */
+  ready?: Promise<void>;
 }
 
 interface Pending {
@@ -51,7 +56,8 @@ export class BulkWriter {
   private closed = false;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly idleWaiters: (() => void)[] = [];
-  private readonly options: Required<BulkWriterOptions>;
+  private readonly options: Required<Omit<BulkWriterOptions, 'ready'>>;
+  private isReady: boolean;
 
   constructor(
     private readonly client: Client,
@@ -66,6 +72,11 @@ export class BulkWriter {
       backoffMs: options.backoffMs ?? 200,
       refresh: options.refresh ?? false,
     };
+    this.isReady = options.ready === undefined;
+    void options.ready?.then(() => {
+      this.isReady = true;
+      if (this.queue.length > 0) this.schedule(0);
+    });
   }
 
   /** Documents queued or in flight. */
@@ -91,12 +102,20 @@ export class BulkWriter {
   }
 
   async close(): Promise<void> {
+    if (!this.isReady) {
+      // Elasticsearch never answered: what waits cannot be stored, and waiting would hang.
+      for (const item of this.queue.splice(0)) {
+        item.reject(new BulkWriteError(`Elasticsearch was not reachable before ${this.index} closed; ${item.id} was not stored`));
+      }
+      this.settled(0);
+    }
     await this.flush();
     this.closed = true;
   }
 
   private schedule(delayMs: number): void {
-    if (this.sending) return;
+    // Queued documents go out once the writer is ready (the constructor schedules them then).
+    if (this.sending || !this.isReady) return;
     if (this.timer && delayMs > 0) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {

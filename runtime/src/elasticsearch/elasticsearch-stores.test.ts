@@ -90,6 +90,7 @@ describe('Elasticsearch set-up', () => {
       answer(`PUT /_index_template/${name}`, { body: { acknowledged: true } });
     }
     const store = await openFeedbackStore(settings({ NST_FEEDBACK_RETENTION_DAYS: '45' }));
+    await store.ready;
     await store.close();
     expect(received.map((r) => `${r.method} ${r.path}`)).toEqual([
       'PUT /_ilm/policy/nst-feedback',
@@ -113,6 +114,47 @@ describe('Elasticsearch set-up', () => {
       template: { settings: { 'index.lifecycle.name': 'nst-feedback' }, mappings: FEEDBACK_MAPPINGS },
     });
     expect(json(received[3]!.body)).toMatchObject({ index_patterns: ['nst-stylize-events*'], template: { mappings: { properties: { latencyMs: { type: 'float' }, code: { type: 'keyword' } } } } });
+  });
+
+  it('opens while Elasticsearch refuses, keeps trying, and holds a rating back until the templates are made', async () => {
+    const refused = { status: 503, body: { error: { type: 'master_not_discovered_exception', reason: 'starting' }, status: 503 } };
+    // The client itself retries a 503 twice; four refusals make one failed attempt of the store's.
+    answer('PUT /_ilm/policy/nst-feedback', refused, refused, refused, refused, { body: { acknowledged: true } });
+    answer('PUT /_index_template/nst-feedback', { body: { acknowledged: true } });
+    answer('PUT /_ilm/policy/nst-stylize-events', { body: { acknowledged: true } });
+    answer('PUT /_index_template/nst-stylize-events', { body: { acknowledged: true } });
+    answer('POST /_bulk', bulkReply(created('early')));
+    const failures: unknown[] = [];
+    const store = await openFeedbackStore(settings(), { retryMs: 20, writer: { lingerMs: 5 }, onUnreachable: (error) => failures.push(error) });
+    const appended = store.append(rating('early'));
+    await store.ready;
+    await appended;
+    await store.close();
+    expect(failures).toHaveLength(1);
+    // Without the template first, the write would have made a data stream with guessed mappings.
+    expect(received.map((r) => `${r.method} ${r.path}`)).toEqual([
+      ...Array<string>(5).fill('PUT /_ilm/policy/nst-feedback'),
+      'PUT /_index_template/nst-feedback',
+      'PUT /_ilm/policy/nst-stylize-events',
+      'PUT /_index_template/nst-stylize-events',
+      'POST /_bulk',
+    ]);
+  });
+
+  it('a store closed before Elasticsearch ever answered stops trying and fails what it held, instead of hanging', async () => {
+    const refused = { status: 503, body: { error: { type: 'master_not_discovered_exception', reason: 'starting' }, status: 503 } };
+    answer('PUT /_ilm/policy/nst-feedback', refused, refused, refused, refused);
+    const store = await openFeedbackStore(settings(), { retryMs: 50 });
+    const appended = store.append(rating('never')).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await store.close();
+    expect(String(await appended)).toMatch(/not reachable before nst-feedback closed/);
+    const tries = received.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received.length).toBe(tries);
   });
 
   it('says which variable is wrong when ELASTICSEARCH_URL is not a URL', () => {

@@ -1,6 +1,7 @@
 /**
  * What every gRPC server of the platform offers besides its own service: grpc.health.v1
- * health (SERVING while it runs, NOT_SERVING while it drains) and server reflection built from
+ * health (NOT_SERVING until its stores answered, SERVING while it runs, NOT_SERVING while it
+ * drains) and server reflection built from
  * the service's .proto files, so grpcurl and `buf curl` work without local proto files.
  */
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -27,6 +28,11 @@ export interface GrpcServerOptions {
   channelOptions?: Record<string, number | string>;
   /** Where calls are counted and timed; default this process's platform metrics (nst_grpc_server_*). */
   callMetrics?: CallMetrics;
+  /**
+   * Health answers NOT_SERVING until this resolves (the stores the service needs answered), so
+   * probes, Envoy and the gateway's /readyz keep calls away meanwhile; default SERVING at once.
+   */
+  ready?: Promise<unknown>;
 }
 
 export interface RunningGrpcServer {
@@ -44,8 +50,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   });
   for (const service of options.services) server.addService(service.definition, service.implementation);
 
-  const serving = Object.fromEntries(options.services.map((s) => [s.name, 'SERVING' as const]));
-  const health = new HealthImplementation({ '': 'SERVING', ...serving });
+  const initial = options.ready ? ('NOT_SERVING' as const) : ('SERVING' as const);
+  const serving = Object.fromEntries(options.services.map((s) => [s.name, initial]));
+  const health = new HealthImplementation({ '': initial, ...serving });
   health.addToServer(server);
 
   // Reflection serves the descriptors buf compiled (@nst/proto). ReflectionService reads only
@@ -64,6 +71,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   );
 
   let closing: Promise<void> | undefined;
+  void options.ready?.then(() => {
+    if (closing) return;
+    for (const name of ['', ...Object.keys(serving)]) health.setStatus(name, 'SERVING');
+  });
   const close = (graceMs = 5000): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       for (const name of ['', ...Object.keys(serving)]) health.setStatus(name, 'NOT_SERVING');

@@ -212,7 +212,7 @@ async function traffic(goodProbability: Record<string, number>, done: () => Prom
 const rollout = async () => (await release.controller.list()).find((r) => r.style === STYLE)!;
 
 async function fineTune(from: string): Promise<string> {
-  const { job } = await call(t.client, t.client.fineTune, { style: STYLE, version: from, reason: 'canary e2e', hyperparameters: { steps: 2, ...TINY } }, admin());
+  const { job } = await call(t.client, t.client.fineTune, { style: STYLE, version: from, reason: 'canary e2e', hyperparameters: { steps: 2, ...TINY }, requestId: '' }, admin());
   const last = (await watchToEnd(t.client, job!.id)).at(-1)!.job!;
   expect(last.state, last.error).toBe(JobState.JOB_STATE_SUCCEEDED);
   return last.resultVersion;

@@ -88,7 +88,7 @@ const rollout = async (): Promise<Rollout | undefined> => (await call(release, r
 
 /** Fine-tunes the latest version in two tiny steps; resolves with the version it registered. */
 async function fineTune(): Promise<string> {
-  const { job } = await call(trainer, trainer.fineTune, { style: STYLE, version: '', reason: 'a test', hyperparameters: { steps: 2, ...TINY } }, admin());
+  const { job } = await call(trainer, trainer.fineTune, { style: STYLE, version: '', reason: 'a test', requestId: '', hyperparameters: { steps: 2, ...TINY } }, admin());
   const last = (await watchToEnd(trainer, job!.id)).at(-1)!.job!;
   expect(last.state, last.error).toBe(JobState.JOB_STATE_SUCCEEDED);
   return last.resultVersion;

@@ -48,6 +48,8 @@ export interface JobRecord {
   trigger?: TriggerEvidence;
   /** Feedback ids whose consented photos joined the training set. */
   feedbackIds?: string[];
+  /** The caller's FineTuneRequest.request_id: a retry with the same id gets this job back. */
+  requestId?: string;
 }
 
 /** A record as older versions wrote it: before the loss network and style scale were settings. */

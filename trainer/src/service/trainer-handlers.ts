@@ -32,6 +32,8 @@ export interface TrainerHandlerDeps {
   logger: JobManagerLogger;
   /** WatchVersions, FetchModel and KeepPhoto (catalogue-handlers.ts). */
   catalogue: CatalogueMethods;
+  /** WatchJob resends the job's state after this long without an update (NST_JOB_KEEPALIVE_SECONDS). */
+  watchKeepaliveMs: number;
 }
 
 const STATES: Record<JobStateName, JobState> = {
@@ -199,6 +201,7 @@ export function createTrainerHandlers(deps: TrainerHandlerDeps): TrainerHandlers
         version: request.version,
         reason: request.reason,
         hyperparameters: request.hyperparameters,
+        requestId: request.requestId,
       });
       return { job: toJob(job) };
     }),
@@ -213,17 +216,37 @@ export function createTrainerHandlers(deps: TrainerHandlerDeps): TrainerHandlers
       }
       let lastStep = -1;
       let lastState = '';
+      let latest = job;
+      // A queued job (or a long step) changes nothing for minutes, and proxies close streams
+      // that stay silent that long (Envoy's and many load balancers' idle timeouts): the state
+      // is sent again after every quiet interval, which also tells the watcher the trainer lives.
+      let keepalive: NodeJS.Timeout | undefined;
+      const quiet = (): void => {
+        clearTimeout(keepalive);
+        keepalive = setTimeout(() => {
+          if (call.cancelled || call.destroyed || call.writableEnded) return;
+          call.write({ job: toJob(jobs.get(latest.id) ?? latest), previewJpeg: Buffer.alloc(0) });
+          quiet();
+        }, deps.watchKeepaliveMs);
+      };
       const unsubscribe = jobs.watch(job.id, (update) => {
         if (call.cancelled || call.destroyed) return;
+        latest = update.job;
         // Progress arrives per step; skip updates that change nothing a watcher sees.
         if (update.job.step === lastStep && update.job.state === lastState && !update.preview) return;
         lastStep = update.job.step;
         lastState = update.job.state;
         call.write({ job: toJob(update.job), previewJpeg: update.preview ? Buffer.from(update.preview) : Buffer.alloc(0) });
-        if (['succeeded', 'failed', 'cancelled'].includes(update.job.state)) call.end();
+        if (['succeeded', 'failed', 'cancelled'].includes(update.job.state)) {
+          clearTimeout(keepalive);
+          call.end();
+        } else {
+          quiet();
+        }
       });
       watches.add(call);
       const stop = (): void => {
+        clearTimeout(keepalive);
         unsubscribe();
         watches.delete(call);
       };

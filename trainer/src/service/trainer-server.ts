@@ -57,6 +57,8 @@ export interface TrainerServiceOptions {
   registryPollSeconds?: number;
   /** Jobs run at once (default 1). */
   concurrency?: number;
+  /** WatchJob resends a job's state after this many quiet seconds (default 30, NST_JOB_KEEPALIVE_SECONDS). */
+  watchKeepaliveSeconds?: number;
   checkpointEvery?: number;
   previewEvery?: number;
   logger: JobManagerLogger | Logger;
@@ -99,7 +101,14 @@ export async function launchTrainerService(options: TrainerServiceOptions): Prom
     chunkBytes: options.chunkBytes ?? 256 * 1024,
     logger,
   });
-  const handlers = createTrainerHandlers({ trainer, jobs, adminToken: options.adminToken, logger, catalogue: catalogueHandlers.implementation });
+  const handlers = createTrainerHandlers({
+    trainer,
+    jobs,
+    adminToken: options.adminToken,
+    logger,
+    catalogue: catalogueHandlers.implementation,
+    watchKeepaliveMs: (options.watchKeepaliveSeconds ?? 30) * 1000,
+  });
   // Versions written by other processes (a starter build into the data folder) reach watchers too.
   const folderWatch =
     !options.catalogue && adapter
@@ -195,6 +204,7 @@ export async function startTrainerServer(config: TrainerConfig, options: StartTr
       ...(options.autoFineTuneHyperparameters ? { hyperparameters: options.autoFineTuneHyperparameters } : {}),
     },
     concurrency: config.trainerConcurrency,
+    watchKeepaliveSeconds: config.jobKeepaliveSeconds,
     logger,
   });
   return {

@@ -25,7 +25,12 @@ export interface FineTuneInput {
   reason: string;
   hyperparameters: Hyperparameters | undefined;
   trigger?: TriggerEvidence;
+  /** FineTuneRequest.request_id: the same id gets the same job back; empty or absent: a new job. */
+  requestId?: string;
 }
+
+/** What a request id may hold (it is logged and stored in the job record). */
+export const REQUEST_ID = /^[A-Za-z0-9._:/-]{1,128}$/;
 
 export interface TrainerDeps {
   jobs: JobManager;
@@ -56,6 +61,9 @@ function blankJob(kind: JobRecord['kind'], style: string): Omit<JobRecord, 'hype
 }
 
 export class Trainer {
+  /** Fine-tunes being queued per request id, so two calls with one id at once make one job. */
+  private readonly pendingRequests = new Map<string, Promise<JobRecord>>();
+
   constructor(private readonly deps: TrainerDeps) {}
 
   get paintingLimits(): PaintingLimits {
@@ -100,8 +108,44 @@ export class Trainer {
     return this.deps.jobs.submit(job);
   }
 
-  /** Queues a job that fine-tunes a version (the latest by default) into a new version. */
+  /**
+   * Queues a job that fine-tunes a version (the latest by default) into a new version. With a
+   * request id it is idempotent: the job an earlier call with that id queued (found in the job
+   * store, which is durable, so also after a restart) is returned instead of a new one.
+   */
   async fineTune(input: FineTuneInput): Promise<JobRecord> {
+    const requestId = input.requestId ?? '';
+    if (!requestId) return this.queueFineTune(input);
+    if (!REQUEST_ID.test(requestId)) {
+      throw invalidArgument(
+        `request_id "${requestId.slice(0, 80)}" is not valid; use 1 to 128 letters, digits and . _ : / - (a UUID or a Job's uid will do)`,
+      );
+    }
+    const pending = this.pendingRequests.get(requestId);
+    if (pending) return this.sameRequest(await pending, input);
+    const earlier = this.deps.store.list().find((job) => job.requestId === requestId);
+    if (earlier) return this.sameRequest(earlier, input);
+    const queued = this.queueFineTune(input);
+    this.pendingRequests.set(requestId, queued);
+    try {
+      return await queued;
+    } finally {
+      this.pendingRequests.delete(requestId);
+    }
+  }
+
+  /** The job an earlier request with the same id made, if it asked for the same fine-tune. */
+  private sameRequest(job: JobRecord, input: FineTuneInput): JobRecord {
+    if (job.kind !== 'fine-tune' || job.style !== input.style || (input.version !== '' && input.version !== job.baseVersion)) {
+      throw invalidArgument(
+        `request_id "${input.requestId}" was already used for job ${job.id} (${job.kind} of ${job.style}${job.baseVersion ? ` version ${job.baseVersion}` : ''}); ` +
+          'send a new request id for a different fine-tune',
+      );
+    }
+    return this.deps.store.get(job.id) ?? job;
+  }
+
+  private async queueFineTune(input: FineTuneInput): Promise<JobRecord> {
     if (!input.style) throw invalidArgument('style is empty; name the style to fine-tune');
     if (input.reason.length > MAX_TEXT) throw invalidArgument(`reason may have at most ${MAX_TEXT} characters`);
     const versions = await this.versions(input.style);
@@ -125,6 +169,7 @@ export class Trainer {
       hyperparameters,
       totalSteps: hyperparameters.steps,
       ...(input.trigger ? { trigger: input.trigger } : {}),
+      ...(input.requestId ? { requestId: input.requestId } : {}),
     };
     return this.deps.jobs.submit(job);
   }

@@ -334,7 +334,17 @@ export interface FineTuneRequest {
   /** Why the fine-tune was started, for example "12 bad ratings of 20 in the last hour". */
   reason: string;
   /** Training settings for the fine-tune; defaults apply to absent fields. */
-  hyperparameters?: Hyperparameters | undefined;
+  hyperparameters?:
+    | Hyperparameters
+    | undefined;
+  /**
+   * Makes the call idempotent: a FineTune with a request id the trainer has already seen
+   * answers with the job that first request queued (whatever its state now) instead of
+   * queuing another, also after the trainer restarted. A caller that may retry (a Kubernetes
+   * Job's next pod, a client whose stream a proxy cut) sends the same id each time. At most 128
+   * characters: letters, digits and . _ : / -. Empty: every call queues its own job.
+   */
+  requestId: string;
 }
 
 /** The fine-tune job. */
@@ -1333,7 +1343,7 @@ export const CreateStyleFromImageResponse: MessageFns<CreateStyleFromImageRespon
 };
 
 function createBaseFineTuneRequest(): FineTuneRequest {
-  return { style: "", version: "", reason: "", hyperparameters: undefined };
+  return { style: "", version: "", reason: "", hyperparameters: undefined, requestId: "" };
 }
 
 export const FineTuneRequest: MessageFns<FineTuneRequest> = {
@@ -1349,6 +1359,9 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
     }
     if (message.hyperparameters !== undefined) {
       Hyperparameters.encode(message.hyperparameters, writer.uint32(34).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(42).string(message.requestId);
     }
     return writer;
   },
@@ -1398,6 +1411,14 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
             message.hyperparameters = Hyperparameters.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1416,6 +1437,11 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
       version: isSet(object.version) ? globalThis.String(object.version) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       hyperparameters: isSet(object.hyperparameters) ? Hyperparameters.fromJSON(object.hyperparameters) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -1433,6 +1459,9 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
     if (message.hyperparameters !== undefined) {
       obj.hyperparameters = Hyperparameters.toJSON(message.hyperparameters);
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -1447,6 +1476,7 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
     message.hyperparameters = (object.hyperparameters !== undefined && object.hyperparameters !== null)
       ? Hyperparameters.fromPartial(object.hyperparameters)
       : undefined;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -4506,7 +4536,11 @@ export const TrainerServiceService = {
     responseSerialize: (value: FineTuneResponse): Buffer => Buffer.from(FineTuneResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FineTuneResponse => FineTuneResponse.decode(value),
   },
-  /** Streams a job's state as it changes, ending when the job finishes, fails or is cancelled. */
+  /**
+   * Streams a job's state as it changes, ending when the job finishes, fails or is cancelled.
+   * While nothing changes (a queued job, a slow step) the current state is sent again every
+   * NST_JOB_KEEPALIVE_SECONDS, so proxies that cut idle streams keep the watch open.
+   */
   watchJob: {
     path: "/nst.v1.TrainerService/WatchJob" as const,
     requestStream: false as const,
@@ -4622,7 +4656,11 @@ export interface TrainerServiceServer extends UntypedServiceImplementation {
    * new version whose parent is that version.
    */
   fineTune: handleUnaryCall<FineTuneRequest, FineTuneResponse>;
-  /** Streams a job's state as it changes, ending when the job finishes, fails or is cancelled. */
+  /**
+   * Streams a job's state as it changes, ending when the job finishes, fails or is cancelled.
+   * While nothing changes (a queued job, a slow step) the current state is sent again every
+   * NST_JOB_KEEPALIVE_SECONDS, so proxies that cut idle streams keep the watch open.
+   */
   watchJob: handleServerStreamingCall<WatchJobRequest, WatchJobResponse>;
   /** Lists jobs, newest first. */
   listJobs: handleUnaryCall<ListJobsRequest, ListJobsResponse>;
@@ -4715,7 +4753,11 @@ export interface TrainerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FineTuneResponse) => void,
   ): ClientUnaryCall;
-  /** Streams a job's state as it changes, ending when the job finishes, fails or is cancelled. */
+  /**
+   * Streams a job's state as it changes, ending when the job finishes, fails or is cancelled.
+   * While nothing changes (a queued job, a slow step) the current state is sent again every
+   * NST_JOB_KEEPALIVE_SECONDS, so proxies that cut idle streams keep the watch open.
+   */
   watchJob(request: WatchJobRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchJobResponse>;
   watchJob(
     request: WatchJobRequest,

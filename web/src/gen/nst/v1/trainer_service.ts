@@ -319,7 +319,17 @@ export interface FineTuneRequest {
   /** Why the fine-tune was started, for example "12 bad ratings of 20 in the last hour". */
   reason: string;
   /** Training settings for the fine-tune; defaults apply to absent fields. */
-  hyperparameters?: Hyperparameters | undefined;
+  hyperparameters?:
+    | Hyperparameters
+    | undefined;
+  /**
+   * Makes the call idempotent: a FineTune with a request id the trainer has already seen
+   * answers with the job that first request queued (whatever its state now) instead of
+   * queuing another, also after the trainer restarted. A caller that may retry (a Kubernetes
+   * Job's next pod, a client whose stream a proxy cut) sends the same id each time. At most 128
+   * characters: letters, digits and . _ : / -. Empty: every call queues its own job.
+   */
+  requestId: string;
 }
 
 /** The fine-tune job. */
@@ -1318,7 +1328,7 @@ export const CreateStyleFromImageResponse: MessageFns<CreateStyleFromImageRespon
 };
 
 function createBaseFineTuneRequest(): FineTuneRequest {
-  return { style: "", version: "", reason: "", hyperparameters: undefined };
+  return { style: "", version: "", reason: "", hyperparameters: undefined, requestId: "" };
 }
 
 export const FineTuneRequest: MessageFns<FineTuneRequest> = {
@@ -1334,6 +1344,9 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
     }
     if (message.hyperparameters !== undefined) {
       Hyperparameters.encode(message.hyperparameters, writer.uint32(34).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(42).string(message.requestId);
     }
     return writer;
   },
@@ -1383,6 +1396,14 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
             message.hyperparameters = Hyperparameters.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1401,6 +1422,11 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
       version: isSet(object.version) ? globalThis.String(object.version) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       hyperparameters: isSet(object.hyperparameters) ? Hyperparameters.fromJSON(object.hyperparameters) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -1418,6 +1444,9 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
     if (message.hyperparameters !== undefined) {
       obj.hyperparameters = Hyperparameters.toJSON(message.hyperparameters);
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -1432,6 +1461,7 @@ export const FineTuneRequest: MessageFns<FineTuneRequest> = {
     message.hyperparameters = (object.hyperparameters !== undefined && object.hyperparameters !== null)
       ? Hyperparameters.fromPartial(object.hyperparameters)
       : undefined;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -4489,7 +4519,11 @@ export const TrainerServiceDefinition = {
       responseStream: false,
       options: {},
     },
-    /** Streams a job's state as it changes, ending when the job finishes, fails or is cancelled. */
+    /**
+     * Streams a job's state as it changes, ending when the job finishes, fails or is cancelled.
+     * While nothing changes (a queued job, a slow step) the current state is sent again every
+     * NST_JOB_KEEPALIVE_SECONDS, so proxies that cut idle streams keep the watch open.
+     */
     watchJob: {
       name: "WatchJob",
       requestType: WatchJobRequest as typeof WatchJobRequest,
@@ -4602,7 +4636,11 @@ export interface TrainerServiceImplementation<CallContextExt = {}> {
    * new version whose parent is that version.
    */
   fineTune(request: FineTuneRequest, context: CallContext & CallContextExt): Promise<DeepPartial<FineTuneResponse>>;
-  /** Streams a job's state as it changes, ending when the job finishes, fails or is cancelled. */
+  /**
+   * Streams a job's state as it changes, ending when the job finishes, fails or is cancelled.
+   * While nothing changes (a queued job, a slow step) the current state is sent again every
+   * NST_JOB_KEEPALIVE_SECONDS, so proxies that cut idle streams keep the watch open.
+   */
   watchJob(
     request: WatchJobRequest,
     context: CallContext & CallContextExt,
@@ -4670,7 +4708,11 @@ export interface TrainerServiceClient<CallOptionsExt = {}> {
    * new version whose parent is that version.
    */
   fineTune(request: DeepPartial<FineTuneRequest>, options?: CallOptions & CallOptionsExt): Promise<FineTuneResponse>;
-  /** Streams a job's state as it changes, ending when the job finishes, fails or is cancelled. */
+  /**
+   * Streams a job's state as it changes, ending when the job finishes, fails or is cancelled.
+   * While nothing changes (a queued job, a slow step) the current state is sent again every
+   * NST_JOB_KEEPALIVE_SECONDS, so proxies that cut idle streams keep the watch open.
+   */
   watchJob(
     request: DeepPartial<WatchJobRequest>,
     options?: CallOptions & CallOptionsExt,

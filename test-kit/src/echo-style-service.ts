@@ -1,5 +1,5 @@
 /**
- * A small StyleService for the gateway's tests: its replies are derived from the request, so
+ * A stand-in StyleService for the gateway's tests: its replies are derived from the request, so
  * every assertion checks what crossed the gateway in each direction. StylizeImage streams the
  * input back reversed in `header.quality` steps, one every `header.max_dimension` ms, so
  * deadlines and cancellation have time to act.
