@@ -151,6 +151,13 @@ describe('StyleService routing by the rollout state', () => {
     expect(await servedVersion('a')).toBe('1');
   });
 
+  it("loads a canary's model as soon as the rollout names it, before any call asks for it", async () => {
+    // Versions 1 and 3 have served by now; version 2 has not.
+    expect(service.models.keys()).not.toContain(`${STYLE}@2`);
+    await setState(canary(10));
+    await until('the canary model loaded ahead', () => service.models.keys().includes(`${STYLE}@2`) || undefined);
+  });
+
   it('sends a client to the canary by its bucket, whether the id comes in the header or as x-nst-client-id metadata', async () => {
     await setState(canary(50));
     expect(await servedVersion(canaryClient)).toBe('2');

@@ -105,6 +105,24 @@ async function openTrainerCatalog(options: StartStyleServerOptions): Promise<Tra
   return catalog;
 }
 
+/**
+ * Loads each canary's model as soon as the rollout state names it, so the canary's first callers
+ * do not wait for FetchModel and the sessions to start, and the release analysis judges the
+ * canary's latency rather than its cold start. Returns the unsubscribe.
+ */
+function warmCanaries(rollouts: RolloutFeed, running: RunningStyleService, logger: ServiceLogger): () => void {
+  const warm = (): void => {
+    for (const { style, phase, canaryVersion } of rollouts.all()) {
+      if (phase !== 'canary' || !canaryVersion) continue;
+      running.models.use(style, canaryVersion, async () => undefined).catch((err: unknown) =>
+        logger.warn({ err, style, version: canaryVersion }, 'the canary model was not loaded ahead; its first call loads it'),
+      );
+    }
+  };
+  warm();
+  return rollouts.onUpdate(warm);
+}
+
 export async function startStyleServer(options: StartStyleServerOptions): Promise<StartedStyleService> {
   const { config } = options;
   let trainerCatalog: TrainerCatalog | undefined;
@@ -158,6 +176,7 @@ export async function startStyleServer(options: StartStyleServerOptions): Promis
     ...(options.uploadIdleMs ? { uploadIdleMs: options.uploadIdleMs } : {}),
     logger: options.logger,
   });
+  const stopWarming = rollouts ? warmCanaries(rollouts, running, options.logger) : undefined;
   if (!trainerCatalog && !rollouts) return running;
   const opened = trainerCatalog;
   return {
@@ -165,6 +184,7 @@ export async function startStyleServer(options: StartStyleServerOptions): Promis
     ...(opened ? { trainerCatalog: opened } : {}),
     ...(rollouts ? { rollouts } : {}),
     close: async (graceMs?: number) => {
+      stopWarming?.();
       await running.close(graceMs);
       await rollouts?.close();
       await opened?.close();
