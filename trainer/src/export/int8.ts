@@ -4,29 +4,35 @@
  * (quantize.ts), then run beside the FP32 model on other training photos to measure what it
  * costs in quality. It is served by default only when that cost is below the threshold.
  *
- * The threshold (INT8_QUALITY_THRESHOLD) is set from measurements on the held-out gallery
- * photos (`npm run bench -- precision` prints them, trainer/README.md has the numbers and the
- * reasoning): the INT8 picture must differ from the FP32 one less than the service's own
- * default JPEG encoding (quality 90) changes the FP32 picture, on the measures a person sees:
- * mean absolute pixel difference, structure (SSIM of luminance) and the judge's style
- * distance. Every photo of the check must pass, not just the mean.
+ * The threshold (INT8_QUALITY_THRESHOLD), on every checked photo (the numbers behind it:
+ * `npm run bench -- precision` and inference/README.md#int8-serving):
+ *  - the INT8 output may differ from the FP32 one no more than the service's own default
+ *    encoding (JPEG quality 90) changes that same FP32 output, in mean absolute pixel
+ *    difference and in the judge's style distance. Every reply already goes through that
+ *    encoder, so a change below it is below what people are shown anyway; measured against
+ *    the same photo and style, because what JPEG does varies with both (judge distance 0.03
+ *    on mosaic's gallery outputs, more on fine hatching);
+ *  - SSIM of luminance >= 0.95, absolute: JPEG 90 keeps it above 0.99 by spending its error
+ *    on colour, INT8 spends its error on fine luminance texture. Looked at side by side at
+ *    3x, INT8 outputs at SSIM 0.95-0.96 could not be told from FP32 (auvers, elephants),
+ *    while at 0.91-0.92 a style's regular stipple had turned to visible grain (elephants
+ *    before channel gains).
  */
 import * as ort from 'onnxruntime-node';
 import type { DerivedModelInfo } from '@nst/runtime';
 import type { RgbImage } from '../eval/colour-transfer';
+import sharp from 'sharp';
 import { contentStructure, styleDistance, type FeatureExtractor } from '../eval/scores';
 import { decodeImage, listImageFiles, sha256 } from '../train/photos';
 import { calibrate, DEFAULT_PERCENTILE, type CalibrationImage } from './calibrate';
 import { imageConvs, quantizeQdq, QUANTIZER_VERSION } from './quantize';
 
-/** Worst-photo limits of the INT8 model's difference from FP32 (see the file comment). */
+/** What the INT8 output must keep to on every checked photo (see the file comment). */
 export const INT8_QUALITY_THRESHOLD = {
-  /** Mean absolute difference per channel, in 0..255 steps. */
-  maxMeanAbsDiff: 3,
-  /** SSIM of luminance between the two outputs. */
-  minSsim: 0.97,
-  /** The judge's Gram distance between the two outputs (eval/judge.ts). */
-  maxJudgeDistance: 0.03,
+  /** SSIM of luminance between the INT8 and FP32 outputs. */
+  minSsim: 0.95,
+  /** The encoder quality (the service's default) whose change of the FP32 output is the limit for mean absolute difference and judge distance. */
+  jpegQuality: 90,
 } as const;
 
 /** Every eighth training photo calibrates, a disjoint eighth checks the result. */
@@ -52,19 +58,58 @@ export interface Int8Model {
   info: DerivedModelInfo;
 }
 
+/** How far one picture is from another, on the measures a person sees. */
 export interface QualityCost {
-  /** Worst photo's mean absolute pixel difference (0..255). */
+  /** Mean absolute pixel difference (0..255). */
   meanAbsDiff: number;
-  /** Worst photo's SSIM of luminance. */
+  /** SSIM of luminance. */
   ssim: number;
-  /** Worst photo's judge distance, when a judge was given. */
+  /** The judge's Gram distance (eval/judge.ts), when a judge was given. */
   judgeDistance?: number;
 }
 
-/** Whether a measured cost is within INT8_QUALITY_THRESHOLD. */
-export function withinThreshold(cost: QualityCost): boolean {
-  const t = INT8_QUALITY_THRESHOLD;
-  return cost.meanAbsDiff <= t.maxMeanAbsDiff && cost.ssim >= t.minSsim && (cost.judgeDistance === undefined || cost.judgeDistance <= t.maxJudgeDistance);
+/** One checked photo: INT8 against FP32, and the FP32 output's JPEG against itself. */
+export interface PhotoCheck {
+  int8: QualityCost;
+  jpeg: QualityCost;
+}
+
+/** Whether one photo's INT8 output is within INT8_QUALITY_THRESHOLD. */
+export function withinThreshold(check: PhotoCheck): boolean {
+  const { int8, jpeg } = check;
+  const judged = int8.judgeDistance !== undefined && jpeg.judgeDistance !== undefined;
+  return int8.ssim >= INT8_QUALITY_THRESHOLD.minSsim && int8.meanAbsDiff <= jpeg.meanAbsDiff && (!judged || (int8.judgeDistance as number) <= (jpeg.judgeDistance as number));
+}
+
+/** What the service's default encoding (JPEG, INT8_QUALITY_THRESHOLD.jpegQuality) does to `reference`, on each measure. */
+export async function encoderCost(reference: RgbImage, judge?: FeatureExtractor): Promise<QualityCost> {
+  const { width, height } = reference;
+  const bytes = Uint8Array.from(reference.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+  const jpeg = await sharp(bytes, { raw: { width, height, channels: 3 } }).jpeg({ quality: INT8_QUALITY_THRESHOLD.jpegQuality }).toBuffer();
+  const decoded = await sharp(jpeg).raw().toBuffer();
+  return qualityCost({ data: Float32Array.from(decoded, (v) => v / 255), width, height }, reference, judge);
+}
+
+/** Checks INT8 against FP32 on one photo's outputs. */
+export async function checkPhoto(int8: RgbImage, fp32: RgbImage, judge?: FeatureExtractor): Promise<PhotoCheck> {
+  return { int8: qualityCost(int8, fp32, judge), jpeg: await encoderCost(fp32, judge) };
+}
+
+/** The worst INT8 measures over the checked photos, and how close they came to the encoder's. */
+export function summarizeChecks(checks: PhotoCheck[]): Record<string, number> & { passed: number } {
+  const worst = worstCost(checks.map((c) => c.int8));
+  const ratio = (pick: (c: QualityCost) => number | undefined) =>
+    Math.max(...checks.map((c) => (pick(c.int8) ?? 0) / Math.max(pick(c.jpeg) ?? 0, 1e-9)));
+  return {
+    checkPhotos: checks.length,
+    passed: checks.filter(withinThreshold).length,
+    worstMeanAbsDiff: round(worst.meanAbsDiff, 3),
+    worstSsim: round(worst.ssim, 5),
+    worstMeanAbsDiffVsJpeg: round(ratio((c) => c.meanAbsDiff), 3),
+    ...(worst.judgeDistance !== undefined
+      ? { worstJudgeDistance: round(worst.judgeDistance, 5), worstJudgeDistanceVsJpeg: round(ratio((c) => c.judgeDistance), 3) }
+      : {}),
+  };
 }
 
 /** Mean absolute difference of two 0..1 images in 0..255 steps, as the encoder would round them. */
@@ -158,16 +203,16 @@ export async function deriveInt8(fp32: Uint8Array, options: Int8Options): Promis
   });
 
   const [reference, candidate] = await Promise.all([runner(fp32, threads), runner(model, threads)]);
-  const costs: QualityCost[] = [];
+  const checks: PhotoCheck[] = [];
   try {
     for (const photo of await loadPhotos(checked)) {
       const image = { data: photo.pixels, width: photo.width, height: photo.height };
-      costs.push(qualityCost(await candidate.run(image), await reference.run(image), options.judge));
+      checks.push(await checkPhoto(await candidate.run(image), await reference.run(image), options.judge));
     }
   } finally {
     await Promise.all([reference.release(), candidate.release()]);
   }
-  const worst = worstCost(costs);
+  const quality = summarizeChecks(checks);
   return {
     model,
     info: {
@@ -180,13 +225,8 @@ export async function deriveInt8(fp32: Uint8Array, options: Int8Options): Promis
         floatConvs: keepFloat,
         channelGains: true,
       },
-      quality: {
-        checkPhotos: checked.length,
-        worstMeanAbsDiff: round(worst.meanAbsDiff, 3),
-        worstSsim: round(worst.ssim, 5),
-        ...(worst.judgeDistance !== undefined ? { worstJudgeDistance: round(worst.judgeDistance, 5) } : {}),
-      },
-      passed: withinThreshold(worst),
+      quality: { ...quality, jpegQuality: INT8_QUALITY_THRESHOLD.jpegQuality, minSsim: INT8_QUALITY_THRESHOLD.minSsim },
+      passed: quality.passed === checks.length,
     },
   };
 }
