@@ -82,7 +82,7 @@ function parameterCount(config: StyleNetConfig): number {
   return variableShapes(config).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
@@ -119,7 +119,7 @@ with torch.inference_mode():
         t = time.perf_counter(); m(x); print(f"{(time.perf_counter() - t) * 1000:.1f}", flush=True)
 `;
 
-class PersistentPeer {
+export class PersistentPeer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterator<string>;
 

@@ -80,8 +80,9 @@ export async function quantizeStarters(options: QuantizeStartersOptions = {}): P
         await replaceFileDurable(join(dir, METADATA_FILE), JSON.stringify(updated, null, 2) + '\n');
         changed.push(`${style}/${version}`);
         log(
-          `${style} v${version}: int8 ${model.length} bytes, worst of ${info.quality['checkPhotos']} photos: ` +
-            `MAD ${info.quality['worstMeanAbsDiff']}, SSIM ${info.quality['worstSsim']}, judge ${info.quality['worstJudgeDistance']} -> ` +
+          `${style} v${version}: int8 ${model.length} bytes, ${info.quality['passed']} of ${info.quality['checkPhotos']} photos within; worst ` +
+            `MAD ${info.quality['worstMeanAbsDiff']} (${info.quality['worstMeanAbsDiffVsJpeg']}x JPEG), SSIM ${info.quality['worstSsim']}, ` +
+            `judge ${info.quality['worstJudgeDistance']} (${info.quality['worstJudgeDistanceVsJpeg']}x JPEG) -> ` +
             `${info.passed ? 'passes, serves int8' : 'fails the threshold, serves fp32'} (${Math.round(performance.now() - started)} ms)`,
         );
       }
