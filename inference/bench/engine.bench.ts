@@ -123,8 +123,9 @@ export class PersistentPeer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterator<string>;
 
-  constructor(size: number, threads: number) {
-    this.child = spawn(PEER_PYTHON, ['-c', PERSISTENT_PEER, path.dirname(PEER_SCRIPT), String(size), String(threads)]);
+  /** `script` replaces the timing loop (same arguments and protocol), e.g. to report CPU time. */
+  constructor(size: number, threads: number, script = PERSISTENT_PEER) {
+    this.child = spawn(PEER_PYTHON, ['-c', script, path.dirname(PEER_SCRIPT), String(size), String(threads)]);
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
 

@@ -4,6 +4,10 @@
  *
  *  1. Speed. One starter version's FP32 and INT8 models (its shipped model.onnx and
  *     model.int8.onnx), in interleaved rounds so the shared machine's load hits both alike:
+ *       - 1 MP on one thread, in CPU milliseconds of the process doing the work (ours:
+ *         process.cpuUsage around a run; the peer: Python's time.process_time), which other
+ *         processes taking the cores do not inflate the way they inflate wall time: on this
+ *         shared machine the ratio to read first;
  *       - 1 MP (1024x1024) on one ORT session with --threads threads, beside the PyTorch peer
  *         (../shared/bench/peer_torch.py's Johnson network, kept alive and timed in the same
  *         rounds): peer_ms / ours_ms, as the engine bench reports it;
@@ -23,6 +27,7 @@
  * --out writes each gallery photo's FP32 and INT8 outputs and their difference (x4) as PNGs.
  */
 import { mkdir } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,6 +41,28 @@ import { ThumbnailNormModel } from '../src/engine/thumbnail-norm';
 import { downscaleRgb } from '../src/pipeline/image-codec';
 import { stylizeTiled, type RgbImage } from '../src/pipeline/tiling';
 import { median, PersistentPeer } from './engine.bench';
+
+/** The peer network on one thread, each run timed in CPU time of its own process. */
+const CPU_PEER = `
+import sys, time, torch
+sys.path.insert(0, sys.argv[1]); import peer_torch
+size, threads = int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(threads)
+m = peer_torch.net(); x = torch.rand(1, 3, size, size)
+with torch.inference_mode():
+    m(x)
+    print("ready", torch.__version__, flush=True)
+    for line in sys.stdin:
+        t = time.process_time(); m(x); print(f"{(time.process_time() - t) * 1000:.1f}", flush=True)
+`;
+
+/** CPU milliseconds this process (all its threads, the model's workers included) spends on `work`. */
+async function cpuTime(work: () => Promise<unknown>): Promise<number> {
+  const start = process.cpuUsage();
+  await work();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
 
 const { onnx } = onnxProto;
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -249,6 +276,10 @@ const timing = (values: number[]): Timing => ({ best: Math.min(...values), media
 
 export interface SpeedRow {
   precision: string;
+  /** CPU ms per 1 MP image on one thread. */
+  cpu1mp?: Timing;
+  /** peer / ours in CPU time on one thread. */
+  cpuPeerRatio?: Timing;
   engine1mp?: Timing;
   served1mp?: Timing;
   served12mp?: Timing;
@@ -262,7 +293,7 @@ export async function benchSpeed(
   registry: ModelRegistry,
   version: VersionRecord,
   options: { runs: number; runs12: number; threads: number; env?: NodeJS.ProcessEnv; log: (line: string) => void },
-): Promise<{ rows: SpeedRow[]; peer: Timing; torch: string }> {
+): Promise<{ rows: SpeedRow[]; peer: Timing; peerCpu: Timing; torch: string }> {
   const config = loadConfig(options.env ?? process.env);
   const { log, threads } = options;
   const fp32Bytes = await registry.readModel(version.style, version.version);
@@ -279,7 +310,28 @@ export async function benchSpeed(
     { name: 'fp32', bytes: fp32Bytes },
     { name: 'int8', bytes: int8Bytes },
   ];
-  const times = new Map<string, { engine: number[]; served1: number[]; served12: number[] }>(precisions.map((p) => [p.name, { engine: [], served1: [], served12: [] }]));
+  const times = new Map<string, { cpu: number[]; engine: number[]; served1: number[]; served12: number[] }>(
+    precisions.map((p) => [p.name, { cpu: [], engine: [], served1: [], served12: [] }]),
+  );
+  // CPU time on one thread, ours against the peer's, rounds interleaved.
+  const cpuPeer = new PersistentPeer(1024, 1, CPU_PEER);
+  const peerCpuTimes: number[] = [];
+  try {
+    await cpuPeer.ready();
+    const singles = await Promise.all(precisions.map(async (p) => ({ ...p, model: await StyleModel.load(p.bytes, { threads: 1 }) })));
+    try {
+      for (const e of singles) await e.model.run(image1);
+      for (let round = 1; round <= options.runs; round++) {
+        peerCpuTimes.push(await cpuPeer.time());
+        for (const e of round % 2 ? singles : [...singles].reverse()) times.get(e.name)?.cpu.push(await cpuTime(() => e.model.run(image1)));
+        log(`1 MP one thread, CPU ms, round ${round}/${options.runs}: peer ${peerCpuTimes.at(-1)?.toFixed(0)}, ${singles.map((e) => `${e.name} ${times.get(e.name)?.cpu.at(-1)?.toFixed(0)}`).join(', ')}`);
+      }
+    } finally {
+      await Promise.all(singles.map((e) => e.model.dispose()));
+    }
+  } finally {
+    cpuPeer.stop();
+  }
   const peer = new PersistentPeer(1024, threads);
   const peerTimes: number[] = [];
   let torch = '?';
@@ -317,11 +369,15 @@ export async function benchSpeed(
     await Promise.all(runners.map((r) => r.runner.dispose()));
   }
   const peerTiming = timing(peerTimes);
+  const peerCpu = timing(peerCpuTimes);
   const rows: SpeedRow[] = precisions.map((p) => {
     const t = times.get(p.name)!;
     const engine1mp = timing(t.engine);
+    const cpu1mp = timing(t.cpu);
     return {
       precision: p.name,
+      cpu1mp,
+      cpuPeerRatio: { best: peerCpu.best / cpu1mp.best, median: peerCpu.median / cpu1mp.median },
       engine1mp,
       served1mp: timing(t.served1),
       served12mp: timing(t.served12),
@@ -330,7 +386,7 @@ export async function benchSpeed(
   });
   rows.push({ precision: 'bf16', note: bf16.refusal ? `not run: ORT's CPU provider refused it (${bf16.refusal})` : 'loaded (unexpected: time it)' });
   await bf16.model?.dispose();
-  return { rows, peer: peerTiming, torch };
+  return { rows, peer: peerTiming, peerCpu, torch };
 }
 
 function table(header: string[], body: string[][]): string {
@@ -365,23 +421,27 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const latest = await latestVersions(registry);
     const chosen = values.style ? latest.find((v) => v.style === values.style) : (latest.find((v) => v.metadata.servePrecision === 'int8') ?? latest.find((v) => v.metadata.derivedModels?.int8));
     if (!chosen?.metadata.derivedModels?.int8) throw new Error(`no starter version with an INT8 model${values.style ? ` for style ${values.style}` : ''} in ${values.registry}`);
-    const { rows: speed, peer, torch } = await benchSpeed(registry, chosen, { runs: Number(values.runs), runs12: Number(values.runs12), threads, log });
+    const { rows: speed, peer, peerCpu, torch } = await benchSpeed(registry, chosen, { runs: Number(values.runs), runs12: Number(values.runs12), threads, log });
 
     const served = chosen.metadata.servePrecision ?? 'fp32';
     console.log(`\n### Speed: ${chosen.style} v${chosen.version} (serves ${served}); ms, best / median of the rounds; peer = PyTorch ${torch} Johnson network, ${threads} threads`);
-    console.log(`    1 MP = 1024x1024 (engine: one session, ${threads} threads, whole image); 12 MP = 4000x3000; "served" = tiled as StyleService runs it (loadConfig)\n`);
+    console.log(`    1 MP = 1024x1024 (engine: one session, ${threads} threads, whole image); 12 MP = 4000x3000; "served" = tiled as StyleService runs it (loadConfig)`);
+    console.log(`    CPU = CPU ms of one thread per 1 MP image; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores at the end\n`);
     const fp32Row = speed.find((r) => r.precision === 'fp32');
     console.log(
       table(
-        ['precision', '1 MP engine', 'peer/ours 1 MP', '1 MP served', '12 MP served', 'vs fp32: 1 MP engine', '1 MP served', '12 MP served', 'note'],
+        ['precision', 'CPU 1 MP', 'peer/ours CPU', '1 MP engine', 'peer/ours 1 MP', '1 MP served', '12 MP served', 'vs fp32: CPU', '1 MP engine', '1 MP served', '12 MP served', 'note'],
         [
-          ['pytorch peer', ms(peer), '1.00x', '-', '-', '-', '-', '-', ''],
+          ['pytorch peer', ms(peerCpu), '1.00x', ms(peer), '1.00x', '-', '-', '-', '-', '-', '-', ''],
           ...speed.map((r) => [
             r.precision,
+            ms(r.cpu1mp),
+            times(r.cpuPeerRatio),
             ms(r.engine1mp),
             times(r.peerRatio),
             ms(r.served1mp),
             ms(r.served12mp),
+            times(speedup(fp32Row?.cpu1mp, r.cpu1mp)),
             times(speedup(fp32Row?.engine1mp, r.engine1mp)),
             times(speedup(fp32Row?.served1mp, r.served1mp)),
             times(speedup(fp32Row?.served12mp, r.served12mp)),
@@ -415,7 +475,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const servedRow = speed.find((r) => r.precision === served);
     console.log(
       `\nServed default of ${chosen.style} v${chosen.version}: ${served} (fastest measured, best of the served 1 MP rounds: ${fastest}); ` +
-        `${times(servedRow?.peerRatio)} the PyTorch peer at 1 MP (best / median); ` +
+        `${times(servedRow?.cpuPeerRatio)} the PyTorch peer at 1 MP in CPU time on one thread, ${times(servedRow?.peerRatio)} in wall time on ${threads} (best / median); ` +
         `${quality.filter((r) => r.serves === 'int8').length} of ${quality.length} starter styles serve int8.`,
     );
   } catch (error) {

@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelPrecision, type StyleServiceClient } from '@nst/proto';
-import { createLogger, JsonlFeedbackStore } from '@nst/runtime';
+import { createLogger, JsonlFeedbackStore, type Precision } from '@nst/runtime';
 import { ADMIN_TOKEN, registerTinyStyle, startTrainer, type TrainerFixture } from '../../trainer/test/harness';
+import { ThumbnailNormModel } from '../src/engine/thumbnail-norm';
+import { LatestVersionResolver } from '../src/service/catalog';
+import { registryCatalog } from '../src/service/registry-catalog';
 import { startStyleServer, type StartedStyleService, type StyleServerConfig } from '../src/server/style-server';
+import { launchStyleService, type RunningStyleService } from '../src/server/style-service-server';
 import { connect, header, sha256, stylizeImage } from './client';
 import { photoJpeg } from './images';
 
@@ -102,5 +106,30 @@ describe('the precision StyleService serves', () => {
   it('serves FP32 everywhere when told to, the INT8 default of a version included', async () => {
     const { client } = await styleService('fp32', 'fp32');
     expect(await precisionOf(client, 'tiny-quant', '1')).toBe(ModelPrecision.MODEL_PRECISION_FP32);
+  });
+
+  it('serves FP32, and says so, when the INT8 model a version serves cannot be loaded', async () => {
+    // The catalogue hands out bytes ONNX Runtime cannot load for the INT8 model.
+    const catalog = registryCatalog(t.registry);
+    const damaged = { ...catalog, readModel: async (style: string, version: string, precision?: Precision) => (precision === 'int8' ? Uint8Array.of(1, 2, 3) : catalog.readModel(style, version, precision)) };
+    const warnings: string[] = [];
+    const service: RunningStyleService = await launchStyleService({
+      address: '127.0.0.1:0',
+      limits: { maxUploadBytes: 1_000_000, maxPixels: 1_000_000, chunkBytes: 64 * 1024, tileSize: 256, tileOverlap: 16, maxConcurrent: 1, queueLength: 4 },
+      catalog: damaged,
+      resolver: new LatestVersionResolver(damaged),
+      feedback: { append: async () => undefined },
+      photos: { dir: join(dir, 'damaged-photos'), holdBytes: 1024 * 1024, holdMs: 60_000, retentionMs: 60_000 },
+      loadModel: (bytes, _style, _version, precision) => ThumbnailNormModel.load(bytes, { threads: 1 }, precision),
+      logger: { info: () => undefined, warn: (_fields: object, message?: string) => void warnings.push(String(message)), error: () => undefined },
+    });
+    const client = connect(service.port);
+    try {
+      expect(await precisionOf(client, 'tiny-quant', '1')).toBe(ModelPrecision.MODEL_PRECISION_FP32);
+      expect(warnings).toContain('could not load the quantized model; serving FP32');
+    } finally {
+      client.close();
+      await service.close(0);
+    }
   });
 });

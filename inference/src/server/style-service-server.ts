@@ -57,20 +57,20 @@ export async function launchStyleService(options: StyleServiceOptions): Promise<
   const models = new ModelCache<LoadedStyleModel>(options.modelCacheSize ?? 4, async (style, version) => {
     const started = performance.now();
     const precisions = catalog.precisions ? await catalog.precisions(style, version) : { available: ['fp32' as const], serve: 'fp32' as const };
-    let precision = choosePrecision(precisions, options.servePrecision ?? 'auto');
-    let onnx: Uint8Array;
+    const precision = choosePrecision(precisions, options.servePrecision ?? 'auto');
+    const load = async (at: Precision): Promise<LoadedStyleModel> => {
+      const model = await options.loadModel(await catalog.readModel(style, version, at), style, version, at);
+      logger.info({ style, version, precision: at, ms: Math.round(performance.now() - started) }, 'model loaded');
+      return model;
+    };
+    if (precision === 'fp32') return load('fp32');
     try {
-      onnx = await catalog.readModel(style, version, precision);
+      return await load(precision);
     } catch (error) {
-      if (precision === 'fp32') throw error;
-      // The FP32 model serves the same picture, a little slower: better than no picture.
-      logger.warn({ style, version, precision, err: error }, 'could not read the quantized model; serving FP32');
-      precision = 'fp32';
-      onnx = await catalog.readModel(style, version, precision);
+      // The FP32 model paints the same picture, a little slower: better than no picture.
+      logger.warn({ style, version, precision, err: error }, 'could not load the quantized model; serving FP32');
+      return load('fp32');
     }
-    const model = await options.loadModel(onnx, style, version, precision);
-    logger.info({ style, version, precision, ms: Math.round(performance.now() - started) }, 'model loaded');
-    return model;
   });
   const photos = new PhotoKeeper(options.photos);
   const sweepPhotos = (): void => {
