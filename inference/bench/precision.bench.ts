@@ -476,7 +476,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.log(
       `\nServed default of ${chosen.style} v${chosen.version}: ${served} (fastest measured, best of the served 1 MP rounds: ${fastest}); ` +
         `${times(servedRow?.cpuPeerRatio)} the PyTorch peer at 1 MP in CPU time on one thread, ${times(servedRow?.peerRatio)} in wall time on ${threads} (best / median); ` +
-        `${quality.filter((r) => r.serves === 'int8').length} of ${quality.length} starter styles serve int8.`,
+        (quality.length > 0 ? `${quality.filter((r) => r.serves === 'int8').length} of ${quality.length} starter styles serve int8.` : ''),
     );
   } catch (error) {
     console.error(`precision bench failed: ${error instanceof Error ? error.stack : String(error)}`);
