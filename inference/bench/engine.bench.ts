@@ -82,7 +82,7 @@ function parameterCount(config: StyleNetConfig): number {
   return variableShapes(config).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
@@ -119,12 +119,13 @@ with torch.inference_mode():
         t = time.perf_counter(); m(x); print(f"{(time.perf_counter() - t) * 1000:.1f}", flush=True)
 `;
 
-class PersistentPeer {
+export class PersistentPeer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterator<string>;
 
-  constructor(size: number, threads: number) {
-    this.child = spawn(PEER_PYTHON, ['-c', PERSISTENT_PEER, path.dirname(PEER_SCRIPT), String(size), String(threads)]);
+  /** `script` replaces the timing loop (same arguments and protocol), e.g. to report CPU time. */
+  constructor(size: number, threads: number, script = PERSISTENT_PEER) {
+    this.child = spawn(PEER_PYTHON, ['-c', script, path.dirname(PEER_SCRIPT), String(size), String(threads)]);
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
 

@@ -264,6 +264,13 @@ const SETTINGS = {
     schema: boolean,
     description: "Keep ONNX Runtime's per-session memory arena: slightly faster reuse, but each session keeps its largest size for good.",
   }),
+  servePrecision: setting({
+    env: 'NST_SERVE_PRECISION',
+    default: 'auto',
+    schema: z.enum(['auto', 'fp32', 'int8'], { error: 'must be auto, fp32 or int8' }),
+    description:
+      "Which of a version's models StyleService serves: `auto` each version's own choice (INT8 where its quantized model passed the quality threshold when it was made, else FP32), `fp32` always the float model, `int8` the quantized model wherever a version has one. A version without the chosen model serves FP32; the reply's summary names the precision used.",
+  }),
   maxUploadBytes: setting({
     env: 'NST_MAX_UPLOAD_BYTES',
     default: String(32 * MIB),

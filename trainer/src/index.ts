@@ -11,3 +11,6 @@ export * from './train/photos';
 export * from './export/onnx';
 export * from './eval/judge';
 export * from './loss/pretrained';
+export * from './export/quantize';
+export * from './export/calibrate';
+export * from './export/int8';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { JobState, LossNetwork, TrainerServiceClient, type CreateStyleHeader, type Job, type WatchJobResponse } from '@nst/proto';
-import { JsonlFeedbackStore, ModelRegistry } from '@nst/runtime';
+import { JsonlFeedbackStore, ModelRegistry, type NewDerivedModel } from '@nst/runtime';
 import type { StyleNetConfig } from '../src/model/network';
 import { renderSwirl } from '../src/starter/style-images';
 import { FeedbackStoreReader } from '../src/service/feedback-adapter';
@@ -179,9 +179,17 @@ export const TINY_NETWORK: StyleNetConfig = { channels: [4, 8, 8], residualBlock
  * Creates style `id` in the registry with one version per seed (untrained networks through the
  * real exporter), the way a finished job registers them; resolves with the version numbers.
  */
-export async function registerTinyStyle(registry: ModelRegistry, id: string, seeds: number[]): Promise<number[]> {
+export async function registerTinyStyle(
+  registry: ModelRegistry,
+  id: string,
+  seeds: number[],
+  options: {
+    /** Give each version an INT8 model (calibrated on synthetic photos): served by default, or only kept. */
+    int8?: 'serve' | 'keep';
+  } = {},
+): Promise<number[]> {
   // TF.js loads only in the tests that export models.
-  const { EXPORTER_VERSION, exportOnnx, initBackend, StyleNet } = await import('../src/index');
+  const { EXPORTER_VERSION, calibrate, exportOnnx, imageConvs, initBackend, quantizeQdq, QUANTIZER_VERSION, StyleNet } = await import('../src/index');
   await initBackend('wasm');
   if (!(await registry.hasStyle(id))) {
     await registry.createStyle({
@@ -198,8 +206,23 @@ export async function registerTinyStyle(registry: ModelRegistry, id: string, see
     const net = StyleNet.create(TINY_NETWORK, seed);
     try {
       const parent = (await registry.listVersions(id)).at(-1)?.version ?? null;
+      const model = exportOnnx(net);
+      let int8: NewDerivedModel | undefined;
+      if (options.int8) {
+        const keepFloat = imageConvs(model);
+        const photos = [1, 2].map((k) => ({ width: 40, height: 32, pixels: Float32Array.from({ length: 40 * 32 * 3 }, (_, i) => ((i * k * 7) % 97) / 96) }));
+        const calibration = await calibrate(model, photos, { keepFloat, threads: 1 });
+        int8 = {
+          model: quantizeQdq(model, calibration.percentile, { keepFloat }),
+          quantizerVersion: QUANTIZER_VERSION,
+          calibration: { method: 'percentile', photos: photos.length },
+          quality: {},
+          passed: options.int8 === 'serve',
+        };
+      }
       const record = await registry.registerVersion(id, {
-        model: exportOnnx(net),
+        model,
+        ...(int8 ? { derivedModels: { int8 } } : {}),
         weights: net.serialize(),
         metadata: {
           parentVersion: parent,
@@ -209,6 +232,7 @@ export async function registerTinyStyle(registry: ModelRegistry, id: string, see
           dataHashes: { styleImage: 'test', photos: 'test' },
           losses: {},
           origin: parent === null ? 'train' : 'finetune',
+          ...(options.int8 === 'serve' ? { servePrecision: 'int8' as const } : {}),
         },
       });
       versions.push(record.version);

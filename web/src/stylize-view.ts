@@ -6,6 +6,7 @@ import { callMetadata, clientId, styleService, thumbnailUrl } from './api';
 import { announce, clear, h, uid } from './dom';
 import { describeError } from './errors';
 import { formatBytes, formatMs } from './format';
+import { ModelPrecision } from './gen/nst/v1/model_precision';
 import { OutputFormat, Rating, type Style, type StylizeSummary } from './gen/nst/v1/style_service';
 import { createImagePicker } from './image-picker';
 import { ACCEPTED_FORMATS_TEXT } from './image-types';
@@ -326,7 +327,7 @@ export function createStylizeView(): StylizeView {
       { class: 'button primary', href: next.url, download: next.fileName },
       `Download ${summary.contentType.replace('image/', '').toUpperCase()} (${formatBytes(next.blob.size)})`,
     );
-    const timings = `${summary.width}×${summary.height} · ${next.styleName} version ${summary.version} · decode ${formatMs(summary.decodeMs)}, queue ${formatMs(summary.queueMs)}, painting ${formatMs(summary.inferenceMs)}, encode ${formatMs(summary.encodeMs)}`;
+    const timings = `${summary.width}×${summary.height} · ${next.styleName} version ${summary.version} · decode ${formatMs(summary.decodeMs)}, queue ${formatMs(summary.queueMs)}, painting ${formatMs(summary.inferenceMs)} (${summary.precision === ModelPrecision.MODEL_PRECISION_INT8 ? 'int8' : 'fp32'}), encode ${formatMs(summary.encodeMs)}`;
     // Focusable so focus can move here: the Paint button it was on is disabled while painting.
     const heading = h('h2', { id: 'result-heading', tabindex: -1 }, 'Your painting');
     clear(

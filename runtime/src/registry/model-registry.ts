@@ -2,7 +2,8 @@
  * The model registry: styles, each with immutable numbered versions, in plain folders:
  *
  *   <root>/<style>/style.json, style.jpg, thumbnail.jpg (optional)
- *   <root>/<style>/versions/<n>/model.onnx, weights.bin, metadata.json
+ *   <root>/<style>/versions/<n>/model.onnx, weights.bin, metadata.json,
+ *                               model.int8.onnx (optional: a model derived at lower precision, precision.ts)
  *
  * A version appears by one rename of a complete, fsync'd temporary folder, so readers (in this
  * process or another) see all of it or none of it. Numbers are assigned under a per-style lock in
@@ -27,6 +28,7 @@ import {
   type StyleManifest,
   type VersionMetadata,
 } from './schema';
+import { DERIVED_PRECISIONS, DerivedModelInfoSchema, modelFileOf, type DerivedModel, type DerivedPrecision, type NewDerivedModel, type Precision } from './precision';
 
 export const STYLE_FILE = 'style.json';
 export const STYLE_IMAGE_FILE = 'style.jpg';
@@ -52,7 +54,7 @@ export interface VersionRecord {
   style: string;
   version: number;
   metadata: VersionMetadata;
-  paths: { dir: string; model: string; weights: string; metadata: string };
+  paths: { dir: string; model: string; weights: string; metadata: string; derived: Partial<Record<DerivedPrecision, string>> };
 }
 
 /** A version that failed verification, and why. */
@@ -81,6 +83,8 @@ export interface NewVersion {
   weights: Uint8Array;
   /** Everything but style, version, createdAt and sha256, which the registry fills in. */
   metadata: NewVersionMetadata;
+  /** Models derived from `model` at lower precision, stored beside it (precision.ts). */
+  derivedModels?: Partial<Record<DerivedPrecision, NewDerivedModel>>;
 }
 
 export interface OpenOptions {
@@ -150,11 +154,25 @@ function isTaken(error: unknown): boolean {
   return code === 'EEXIST' || code === 'ENOTEMPTY';
 }
 
-/** File identity and size: a version's files are immutable, so a changed stamp means damage. */
-async function stampOf(paths: string[]): Promise<string> {
+/**
+ * File identity and size: a version's files are immutable, so a changed stamp means damage.
+ * `optional` files (derived models) stamp as absent when missing; the required ones throw.
+ */
+async function stampOf(paths: string[], optional: string[] = []): Promise<string> {
   const stats = await Promise.all(paths.map((path) => stat(path)));
-  return stats.map((s) => `${s.ino}:${s.size}:${s.mtimeMs}`).join('|');
+  const optionalStats = await Promise.all(
+    optional.map((path) =>
+      stat(path).catch((error: unknown) => {
+        if (errorCode(error) === 'ENOENT') return undefined;
+        throw error;
+      }),
+    ),
+  );
+  return [...stats, ...optionalStats].map((s) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '-')).join('|');
 }
+
+/** Where a version folder's derived models would lie. */
+const derivedPaths = (dir: string): string[] => DERIVED_PRECISIONS.map((p) => join(dir, modelFileOf(p)));
 
 type Checked = { ok: true; record: VersionRecord } | { ok: false; corrupt: CorruptVersion };
 
@@ -341,9 +359,12 @@ export class ModelRegistry {
     return latest;
   }
 
-  /** The ONNX model bytes, checked against the metadata's sha256 as they are read. */
-  async readModel(style: string, version: number | string): Promise<Uint8Array> {
-    return this.readVerified(style, version, 'model');
+  /**
+   * The ONNX model bytes at `precision` (FP32 by default), checked against the metadata's
+   * sha256 as they are read; RegistryNotFoundError when the version has no model at that precision.
+   */
+  async readModel(style: string, version: number | string, precision: Precision = 'fp32'): Promise<Uint8Array> {
+    return this.readVerified(style, version, precision === 'fp32' ? 'model' : precision);
   }
 
   /** The serialized weights, checked against the metadata's sha256 as they are read. */
@@ -363,6 +384,11 @@ export class ModelRegistry {
     if (!parsed.success) throw new RegistryValidationError(`invalid metadata for style ${style}: ${describeIssues(parsed.error)}`);
     for (const [name, bytes] of [['model', input.model], ['weights', input.weights]] as const) {
       if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new RegistryValidationError(`a version needs ${name} bytes`);
+    }
+    const derived = checkDerived(input.derivedModels ?? {});
+    const serve = parsed.data.servePrecision;
+    if (serve !== undefined && serve !== 'fp32' && !derived.some(([p]) => p === serve)) {
+      throw new RegistryValidationError(`servePrecision is ${serve} but the version has no ${serve} model`);
     }
     await this.readManifest(style);
     const parent = parsed.data.parentVersion;
@@ -386,11 +412,23 @@ export class ModelRegistry {
       try {
         await writeFileDurable(join(temp, MODEL_FILE), input.model, READ_ONLY);
         await writeFileDurable(join(temp, WEIGHTS_FILE), input.weights, READ_ONLY);
+        const derivedModels: Partial<Record<DerivedPrecision, DerivedModel>> = {};
+        for (const [precision, { model, ...info }] of derived) {
+          await writeFileDurable(join(temp, modelFileOf(precision)), model, READ_ONLY);
+          derivedModels[precision] = { ...info, sha256: sha256(model), sizeBytes: model.length };
+        }
         const createdAt = new Date().toISOString();
         for (let attempt = 0; ; attempt++) {
           // Re-listed on every attempt: a number taken by another process shows up here.
           const next = ((await this.versionNumbers(style)).at(-1) ?? 0) + 1;
-          const metadata: VersionMetadata = { style, version: next, createdAt, ...parsed.data, sha256: shas };
+          const metadata: VersionMetadata = {
+            style,
+            version: next,
+            createdAt,
+            ...parsed.data,
+            sha256: shas,
+            ...(derived.length > 0 ? { derivedModels } : {}),
+          };
           const metadataPath = join(temp, METADATA_FILE);
           await rm(metadataPath, { force: true });
           await writeFileDurable(metadataPath, JSON.stringify(metadata, null, 2) + '\n', READ_ONLY);
@@ -407,7 +445,7 @@ export class ModelRegistry {
           await fsyncDir(styleDir);
           const record = this.recordOf(style, metadata);
           this.verified.set(`${style}/${next}`, {
-            stamp: await stampOf([record.paths.metadata, record.paths.model, record.paths.weights]),
+            stamp: await stampOf([record.paths.metadata, record.paths.model, record.paths.weights], derivedPaths(record.paths.dir)),
             check: Promise.resolve({ ok: true, record }),
           });
           this.announced.add(`${style}/${next}`);
@@ -527,11 +565,13 @@ export class ModelRegistry {
 
   private recordOf(style: string, metadata: VersionMetadata): VersionRecord {
     const dir = this.versionDir(style, metadata.version);
+    const derived: Partial<Record<DerivedPrecision, string>> = {};
+    for (const precision of DERIVED_PRECISIONS) if (metadata.derivedModels?.[precision]) derived[precision] = join(dir, modelFileOf(precision));
     return {
       style,
       version: metadata.version,
       metadata,
-      paths: { dir, model: join(dir, MODEL_FILE), weights: join(dir, WEIGHTS_FILE), metadata: join(dir, METADATA_FILE) },
+      paths: { dir, model: join(dir, MODEL_FILE), weights: join(dir, WEIGHTS_FILE), metadata: join(dir, METADATA_FILE), derived },
     };
   }
 
@@ -541,7 +581,7 @@ export class ModelRegistry {
     const files = [join(dir, METADATA_FILE), join(dir, MODEL_FILE), join(dir, WEIGHTS_FILE)];
     let stamp: string;
     try {
-      stamp = await stampOf(files);
+      stamp = await stampOf(files, derivedPaths(dir));
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
       const dirExists = await exists(dir);
@@ -578,7 +618,20 @@ export class ModelRegistry {
     }
     if ((await sha256File(modelPath as string)) !== metadata.sha256.model) return corrupt('model.onnx does not match its sha256');
     if ((await sha256File(weightsPath as string)) !== metadata.sha256.weights) return corrupt('weights.bin does not match its sha256');
-    return { ok: true, record: this.recordOf(style, metadata) };
+    const record = this.recordOf(style, metadata);
+    for (const precision of DERIVED_PRECISIONS) {
+      const path = record.paths.derived[precision];
+      const expected = metadata.derivedModels?.[precision]?.sha256;
+      if (!path || !expected) continue;
+      const file = modelFileOf(precision);
+      const actual = await sha256File(path).catch((error: unknown) => {
+        if (errorCode(error) === 'ENOENT') return 'missing';
+        throw error;
+      });
+      if (actual === 'missing') return corrupt(`${file} is missing`);
+      if (actual !== expected) return corrupt(`${file} does not match its sha256`);
+    }
+    return { ok: true, record };
   }
 
   private reportCorrupt(corrupt: CorruptVersion): Checked {
@@ -590,13 +643,20 @@ export class ModelRegistry {
     return { ok: false, corrupt };
   }
 
-  private async readVerified(style: string, version: number | string, file: 'model' | 'weights'): Promise<Uint8Array> {
+  private async readVerified(style: string, version: number | string, file: 'model' | 'weights' | DerivedPrecision): Promise<Uint8Array> {
     const record = await this.getVersion(style, version);
-    const bytes = await readFile(record.paths[file]);
+    const derived = file === 'model' || file === 'weights' ? undefined : file;
+    const path = derived ? record.paths.derived[derived] : record.paths[file as 'model' | 'weights'];
+    const expected = derived ? record.metadata.derivedModels?.[derived]?.sha256 : record.metadata.sha256[file as 'model' | 'weights'];
+    if (!path || !expected) {
+      throw new RegistryNotFoundError(`style ${style} version ${record.version} has no ${file} model`, style, record.version);
+    }
+    const bytes = await readFile(path);
     // Hash what is served, not only what was checked earlier: the bytes could change between.
-    if (sha256(bytes) !== record.metadata.sha256[file]) {
+    if (sha256(bytes) !== expected) {
       this.verified.delete(`${style}/${record.version}`);
-      const corrupt = { style, version: record.version, reason: `${file === 'model' ? MODEL_FILE : WEIGHTS_FILE} does not match its sha256` };
+      const name = derived ? modelFileOf(derived) : file === 'model' ? MODEL_FILE : WEIGHTS_FILE;
+      const corrupt = { style, version: record.version, reason: `${name} does not match its sha256` };
       this.reportCorrupt(corrupt);
       throw new RegistryCorruptError(`style ${style} version ${record.version} is corrupt: ${corrupt.reason}`, style, record.version);
     }
@@ -648,7 +708,7 @@ export class ModelRegistry {
         await cp(source, temp, { recursive: true, filter: (path) => !path.slice(source.length).includes(`/${TEMP_PREFIX}`) });
         await mkdir(join(temp, VERSIONS_DIR), { recursive: true });
         for (const version of await readdir(join(temp, VERSIONS_DIR))) {
-          for (const file of [MODEL_FILE, WEIGHTS_FILE, METADATA_FILE]) {
+          for (const file of [MODEL_FILE, WEIGHTS_FILE, METADATA_FILE, ...DERIVED_PRECISIONS.map(modelFileOf)]) {
             await chmod(join(temp, VERSIONS_DIR, version, file), READ_ONLY).catch((error: unknown) => {
               if (errorCode(error) !== 'ENOENT') throw error;
             });
@@ -697,16 +757,42 @@ export class ModelRegistry {
         if (errorCode(error) === 'EEXIST') continue; // another process registers (or registered) it
         throw error;
       }
-      const { style: _style, version, createdAt: _createdAt, sha256: _sha256, parentVersion, ...rest } = metadata;
+      const { style: _style, version, createdAt: _createdAt, sha256: _sha256, parentVersion, derivedModels: seedDerived, ...rest } = metadata;
       // The seed's parent number means nothing here; the same model's number here does.
       const parentModel = parentVersion === null ? undefined : seedModelOf.get(parentVersion);
       const dir = join(seedVersionsDir, String(version));
+      const derivedModels: Partial<Record<DerivedPrecision, NewDerivedModel>> = {};
+      for (const precision of DERIVED_PRECISIONS) {
+        const seedModel = seedDerived?.[precision];
+        if (!seedModel) continue;
+        const { sha256: _derivedSha, sizeBytes: _size, ...info } = seedModel;
+        derivedModels[precision] = { ...info, model: new Uint8Array(await readFile(join(dir, modelFileOf(precision)))) };
+      }
       const record = await this.registerVersion(style, {
         model: new Uint8Array(await readFile(join(dir, MODEL_FILE))),
         weights: new Uint8Array(await readFile(join(dir, WEIGHTS_FILE))),
         metadata: { ...rest, parentVersion: (parentModel === undefined ? undefined : held.get(parentModel)) ?? null },
+        derivedModels,
       });
       held.set(metadata.sha256.model, record.version);
     }
   }
+}
+
+/** Derived models given to registerVersion, checked: [precision, model] pairs in DERIVED_PRECISIONS order. */
+function checkDerived(given: Partial<Record<string, NewDerivedModel>>): [DerivedPrecision, NewDerivedModel][] {
+  const known = new Set<string>(DERIVED_PRECISIONS);
+  const unknown = Object.keys(given).filter((p) => !known.has(p));
+  if (unknown.length > 0) throw new RegistryValidationError(`unknown derived model precision ${unknown.join(', ')}; known: ${DERIVED_PRECISIONS.join(', ')}`);
+  const checked: [DerivedPrecision, NewDerivedModel][] = [];
+  for (const precision of DERIVED_PRECISIONS) {
+    const derived = given[precision];
+    if (derived === undefined) continue;
+    if (!(derived.model instanceof Uint8Array) || derived.model.length === 0) throw new RegistryValidationError(`the ${precision} model has no bytes`);
+    const { model: _model, ...info } = derived;
+    const parsed = DerivedModelInfoSchema.safeParse(info);
+    if (!parsed.success) throw new RegistryValidationError(`invalid ${precision} model: ${describeIssues(parsed.error)}`);
+    checked.push([precision, { ...parsed.data, model: derived.model }]);
+  }
+  return checked;
 }
