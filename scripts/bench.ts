@@ -5,7 +5,7 @@
  * a pass/fail gate.
  *
  *   npm run bench                      # all
- *   npm run bench -- engine train      # some: engine, train, service, gateway
+ *   npm run bench -- engine train      # some: engine, precision, train, service, gateway, tracing
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,6 +16,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const BENCHES: Record<string, { file: string; what: string }> = {
   engine: { file: 'inference/bench/engine.bench.ts', what: 'ONNX Runtime serving vs the PyTorch peer, Johnson and starter networks at 1024x1024' },
+  precision: {
+    file: 'system-tests/bench/precision.bench.ts',
+    what: 'FP32 vs INT8 vs BF16 starter models: speed at 1 MP and 12 MP (and vs the PyTorch peer), INT8 quality cost on the gallery photos',
+  },
   train: { file: 'trainer/bench/train.bench.ts', what: 'training step on WASM with the project kernels vs the pure-JS CPU backend and PyTorch' },
   service: { file: 'inference/bench/service.bench.ts', what: 'StyleService end to end vs the bare model (1 MP), 8 clients vs 1' },
   gateway: { file: 'system-tests/bench/gateway.bench.ts', what: 'gRPC-Web through the gateway vs StyleService directly (1 MP)' },

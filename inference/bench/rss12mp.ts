@@ -46,7 +46,7 @@ export async function measureRss12mp(width = 4000, height = 3000, log: (line: st
   await initNetworkBackend();
   const registry = await ModelRegistry.open(config.registryDir);
   // A starter-sized network with random weights: serving cost does not depend on training.
-  await registerTinyStyle(registry, 'rss', [3], STARTER_CONFIG);
+  await registerTinyStyle(registry, 'rss', [3], { network: STARTER_CONFIG });
   const photo = await photoJpeg(width, height, 92);
 
   const child = spawn(process.execPath, ['--import', 'tsx', mainScript], { env, stdio: ['ignore', 'pipe', 'inherit'] });

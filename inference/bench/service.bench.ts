@@ -139,7 +139,7 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
   await initNetworkBackend();
   const registry = await ModelRegistry.open(config.registryDir);
   // A starter-sized network with random weights: serving cost does not depend on training.
-  await registerTinyStyle(registry, 'bench', [7], STARTER_CONFIG);
+  await registerTinyStyle(registry, 'bench', [7], { network: STARTER_CONFIG });
   const onnx = await registry.readModel('bench', '1');
   const photo = await benchPhoto(width, height);
   const tiles = countTiles(width, height, config.tileSize, config.tileOverlap);

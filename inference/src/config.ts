@@ -3,6 +3,7 @@
  * cache and routing state, ONNX Runtime's threads and sessions, tiling, admission, the photos it
  * holds for consented feedback, and its metrics port.
  */
+import { z } from 'zod';
 import { boolean, CORE_SETTINGS, metricsPortSetting, setting, settingsGroup, settingsLoader, STORE_SETTINGS, text, underDataDir, wholeNumber } from '@nst/runtime/config';
 
 export const STYLE_SETTINGS = settingsGroup(
@@ -62,6 +63,13 @@ export const STYLE_SETTINGS = settingsGroup(
       default: 'false',
       schema: boolean,
       description: "Keep ONNX Runtime's per-session memory arena: slightly faster reuse, but each session keeps its largest size for good.",
+    }),
+    servePrecision: setting({
+      env: 'NST_SERVE_PRECISION',
+      default: 'auto',
+      schema: z.enum(['auto', 'fp32', 'int8'], { error: 'must be auto, fp32 or int8' }),
+      description:
+        "Which of a version's models StyleService serves: `auto` each version's own choice (INT8 where its quantized model passed the quality threshold when it was made, else FP32), `fp32` always the float model, `int8` the quantized model wherever a version has one. A version without the chosen model serves FP32; the reply's summary names the precision used.",
     }),
     maxConcurrent: setting({
       env: 'NST_MAX_CONCURRENT',

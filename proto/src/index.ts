@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 
+export * from '../gen/nst/v1/model_precision';
 export * from '../gen/nst/v1/style_service';
 export * from '../gen/nst/v1/trainer_service';
 export * from '../gen/nst/v1/release_service';
@@ -15,7 +16,7 @@ export * from '../gen/nst/v1/release_service';
 export const PROTO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The contract's proto files, relative to PROTO_ROOT. */
-export const PROTO_FILES = ['nst/v1/style_service.proto', 'nst/v1/trainer_service.proto', 'nst/v1/release_service.proto'] as const;
+export const PROTO_FILES = ['nst/v1/model_precision.proto', 'nst/v1/style_service.proto', 'nst/v1/trainer_service.proto', 'nst/v1/release_service.proto'] as const;
 
 /**
  * Splits an encoded google.protobuf.FileDescriptorSet (`repeated FileDescriptorProto file = 1`)

@@ -7,3 +7,5 @@
 export * from './network';
 export * from './onnx';
 export * from './backend';
+export * from './quantize';
+export * from './calibrate';

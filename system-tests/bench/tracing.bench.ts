@@ -42,7 +42,7 @@ try {
   await initBackend('wasm');
   const registry = await ModelRegistry.open(config.registryDir);
   // The starter network with random weights: the cost does not depend on training.
-  await registerTinyStyle(registry, 'bench', [7], STARTER_CONFIG);
+  await registerTinyStyle(registry, 'bench', [7], { network: STARTER_CONFIG });
 
   /** CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat. */
   const cpuSeconds = (pid: number): number => {

@@ -12,3 +12,4 @@ export * from './otlp-receiver';
 export * from './wait';
 export * from './tiny-styles';
 export * from './echo-style-service';
+export * from './peer';

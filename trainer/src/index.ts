@@ -10,3 +10,4 @@ export * from './train/train';
 export * from './train/photos';
 export * from './eval/judge';
 export * from './loss/pretrained';
+export * from './export/int8';

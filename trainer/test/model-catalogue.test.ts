@@ -9,7 +9,7 @@ import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FetchModelResponse, WatchVersionsResponse } from '@nst/proto';
+import { ModelPrecision, type FetchModelResponse, type WatchVersionsResponse } from '@nst/proto';
 import { CatalogueWatch, type CatalogueUpdate } from '@nst/runtime';
 import { startTrainer, type TrainerFixture } from './harness';
 
@@ -24,10 +24,10 @@ afterAll(async () => {
   await t?.close();
 });
 
-function fetchModel(style: string, version: string): Promise<FetchModelResponse[]> {
+function fetchModel(style: string, version: string, precision = ModelPrecision.MODEL_PRECISION_UNSPECIFIED): Promise<FetchModelResponse[]> {
   return new Promise((resolve, reject) => {
     const messages: FetchModelResponse[] = [];
-    const stream = t.client.fetchModel({ style, version });
+    const stream = t.client.fetchModel({ style, version, precision });
     stream.on('data', (m: FetchModelResponse) => messages.push(m));
     stream.on('error', reject);
     stream.on('end', () => resolve(messages));
@@ -167,6 +167,41 @@ describe('FetchModel', () => {
     expect(unknownStyle.details).toMatch(/known styles: .*tiny-wave/);
     const traversal = (await fetchModel('../etc', '1').catch((e: unknown) => e)) as ServiceError;
     expect(traversal.code).toBe(status.INVALID_ARGUMENT);
+  });
+});
+
+describe('FetchModel precisions', () => {
+  it("sends a version's INT8 model when asked, and NOT_FOUND naming what it has for a version without one", async () => {
+    await registerTinyStyle(t.registry, 'tiny-quant', [51], { int8: 'serve' });
+    const messages = await fetchModel('tiny-quant', '1', ModelPrecision.MODEL_PRECISION_INT8);
+    const header = messages[0]?.kind?.$case === 'header' ? messages[0].kind.header : undefined;
+    const bytes = Buffer.concat(messages.slice(1).map((m) => (m.kind?.$case === 'chunk' ? m.kind.chunk : Buffer.alloc(0))));
+    const int8 = await t.registry.readModel('tiny-quant', 1, 'int8');
+    expect(header).toMatchObject({ precision: ModelPrecision.MODEL_PRECISION_INT8, sha256: sha256(int8), sizeBytes: int8.length });
+    expect(bytes.equals(Buffer.from(int8))).toBe(true);
+    // UNSPECIFIED is the FP32 model, as before precisions existed.
+    const fp32 = await fetchModel('tiny-quant', '1');
+    expect(fp32[0]?.kind).toMatchObject({ header: { precision: ModelPrecision.MODEL_PRECISION_FP32, sha256: sha256(await t.registry.readModel('tiny-quant', 1)) } });
+
+    const missing = (await fetchModel('tiny-wave', '1', ModelPrecision.MODEL_PRECISION_INT8).catch((e: unknown) => e)) as ServiceError;
+    expect(missing.code).toBe(status.NOT_FOUND);
+    expect(missing.details).toMatch(/style 'tiny-wave' version 1 has no int8 model; it has: fp32/);
+    const unknown = (await fetchModel('tiny-wave', '1', 7 as ModelPrecision).catch((e: unknown) => e)) as ServiceError;
+    expect(unknown.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('lists the derived models and the precision each version serves in WatchVersions', async () => {
+    const watch = new CatalogueWatch({ address: t.address });
+    watch.start();
+    try {
+      await watch.ready;
+      const versions = watch.styles()?.find((s) => s.id === 'tiny-quant')?.versions;
+      const int8 = await t.registry.readModel('tiny-quant', 1, 'int8');
+      expect(versions?.[0]).toMatchObject({ servePrecision: 'int8', derivedModels: [{ precision: 'int8', sha256: sha256(int8), sizeBytes: int8.length }] });
+      expect(watch.styles()?.find((s) => s.id === 'tiny-wave')?.versions[0]).toMatchObject({ servePrecision: 'fp32', derivedModels: [] });
+    } finally {
+      watch.stop();
+    }
   });
 });
 

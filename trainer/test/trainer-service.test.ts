@@ -77,6 +77,12 @@ describe('TrainerService', () => {
     expect(record.metadata.hyperparameters).toMatchObject({ steps: 4, batchSize: 1, imageSize: 32 });
     expect(record.metadata.dataHashes.photos).toMatch(/^[0-9a-f]{64}$/);
     expect((await t.registry.readModel('swirl-test', 1)).length).toBeGreaterThan(10_000);
+    // Export also made the INT8 model, calibrated on the job's photos and judged against FP32;
+    // the version serves it only if it passed.
+    const int8 = record.metadata.derivedModels?.int8;
+    expect(int8).toMatchObject({ calibration: { method: 'percentile' }, quality: { checkPhotos: expect.any(Number) } });
+    expect(record.metadata.servePrecision).toBe(int8?.passed ? 'int8' : 'fp32');
+    expect((await t.registry.readModel('swirl-test', 1, 'int8')).length).toBe(int8?.sizeBytes);
   });
 
   it('fine-tunes a version into a new version whose parent it is', async () => {

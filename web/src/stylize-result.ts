@@ -4,6 +4,7 @@
  */
 import { clear, h, uid } from './dom';
 import { formatBytes, formatMs } from './format';
+import { ModelPrecision } from './gen/nst/v1/model_precision';
 import type { StylizeSummary } from './gen/nst/v1/style_service';
 import { createRatingForm } from './rating-form';
 
@@ -58,7 +59,7 @@ export function showResult(section: HTMLElement, result: PaintedResult, original
     { class: 'button primary', href: result.url, download: result.fileName },
     `Download ${summary.contentType.replace('image/', '').toUpperCase()} (${formatBytes(result.blob.size)})`,
   );
-  const timings = `${summary.width}×${summary.height} · ${result.styleName} version ${summary.version} · decode ${formatMs(summary.decodeMs)}, queue ${formatMs(summary.queueMs)}, painting ${formatMs(summary.inferenceMs)}, encode ${formatMs(summary.encodeMs)}`;
+  const timings = `${summary.width}×${summary.height} · ${result.styleName} version ${summary.version} · decode ${formatMs(summary.decodeMs)}, queue ${formatMs(summary.queueMs)}, painting ${formatMs(summary.inferenceMs)} (${summary.precision === ModelPrecision.MODEL_PRECISION_INT8 ? 'int8' : 'fp32'}), encode ${formatMs(summary.encodeMs)}`;
   // Focusable so focus can move here: the Paint button it was on is disabled while painting.
   const heading = h('h2', { id: 'result-heading', tabindex: -1 }, 'Your painting');
   clear(

@@ -1,13 +1,14 @@
 /**
  * `nst stylize <files or folders> --style <id> -o <dir>`: streams each image to StyleService's
  * Stylize call in chunks, draws a progress bar while it uploads, waits in the queue and runs
- * tile by tile, writes the streamed output, and prints the served version and the timings.
+ * tile by tile, writes the streamed output, and prints the served version, the timings and the
+ * precision the network ran in.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { OutputFormat, type StylizeRequest, type StylizeResponse, type StylizeSummary } from '@nst/proto';
+import { ModelPrecision, OutputFormat, type StylizeRequest, type StylizeResponse, type StylizeSummary } from '@nst/proto';
 import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { CliContext } from '../context';
 import { formatBytes, formatMs } from '../format';
@@ -80,7 +81,7 @@ export async function stylize(ctx: CliContext, inputs: string[], options: Styliz
       ctx.print(
         `${file} -> ${outcome.output}: ${s.width}x${s.height} ${s.contentType} ${formatBytes(s.outputBytes)}, ` +
           `${s.style} version ${s.version}, request ${s.requestId}; ` +
-          `decode ${formatMs(s.decodeMs)}, queue ${formatMs(s.queueMs)}, inference ${formatMs(s.inferenceMs)}, ` +
+          `decode ${formatMs(s.decodeMs)}, queue ${formatMs(s.queueMs)}, inference ${formatMs(s.inferenceMs)} (${precisionName(s.precision)}), ` +
           `encode ${formatMs(s.encodeMs)}, total ${formatMs(outcome.wallMs)}`,
       );
     } catch (error) {
@@ -90,6 +91,11 @@ export async function stylize(ctx: CliContext, inputs: string[], options: Styliz
   }
   if (failures > 0) throw new CliError(`${failures} of ${files.length} images failed`);
   if (files.length > 1) ctx.print(`Rate a result with \`nst feedback <request> good|bad\`.`);
+}
+
+/** The precision the network ran in, as the summary names it (servers before precisions: fp32). */
+function precisionName(precision: ModelPrecision): string {
+  return precision === ModelPrecision.MODEL_PRECISION_INT8 ? 'int8' : 'fp32';
 }
 
 /** Fails with one sentence when the style (or the pinned version) is not registered. */

@@ -1,4 +1,4 @@
-import { exportOnnx, initNetworkBackend, StyleNet } from '@nst/style-network';
+import { calibrate, exportOnnx, imageConvs, initNetworkBackend, quantizeQdq, StyleNet } from '@nst/style-network';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rgbFromBytes, StyleModel } from './style-model';
 import { thumbnailNormGraphs } from './thumbnail-norm';
@@ -43,6 +43,43 @@ describe('thumbnailNormGraphs', () => {
       const otherFeeds = Object.fromEntries(norms.flatMap((n) => [n.mean, n.variance].map((name) => [name, { data: other.extras[name]!, dims: [1, n.channels, 1, 1] }])));
       const mismatched = await tileModel.runWith(photo, otherFeeds);
       expect(worst(mismatched.image.data, plain.data)).toBeGreaterThan(1e-2);
+    } finally {
+      await Promise.all([model.dispose(), probeModel.dispose(), tileModel.dispose()]);
+    }
+  });
+
+  it('rewrites an int8 (QDQ) model the same way: its instance norms stay float between DequantizeLinear and QuantizeLinear', async () => {
+    const net = StyleNet.create({ channels: [8, 8, 16], residualBlocks: 1, outerKernel: 3 }, 17);
+    const fp32 = exportOnnx(net);
+    net.dispose();
+    const keepFloat = imageConvs(fp32);
+    const calibration = await calibrate(
+      fp32,
+      [image(50, 40, 3), image(44, 52, 11)].map((i) => ({ pixels: i.data, width: i.width, height: i.height })),
+      { keepFloat, threads: 1 },
+    );
+    const int8 = quantizeQdq(fp32, calibration.percentile, { keepFloat });
+    const graphs = thumbnailNormGraphs(int8);
+    expect(graphs).toBeDefined();
+    const { probe, tile, norms } = graphs!;
+    const [model, probeModel, tileModel] = await Promise.all([
+      StyleModel.load(int8, { threads: 1 }),
+      StyleModel.load(probe, { threads: 1 }),
+      StyleModel.load(tile, { threads: 1 }),
+    ]);
+    try {
+      const photo = image(61, 47, 7);
+      const plain = await model.run(photo);
+      const names = norms.flatMap((n) => [n.mean, n.variance]);
+      const probed = await probeModel.runWith(photo, {}, names);
+      expect(worst(probed.image.data, plain.data)).toBeLessThan(1e-6);
+      const feeds = Object.fromEntries(norms.flatMap((n) => [n.mean, n.variance].map((name) => [name, { data: probed.extras[name]!, dims: [1, n.channels, 1, 1] }])));
+      const tiled = await tileModel.runWith(photo, feeds);
+      // The multiply-add rounds differently from InstanceNormalization; where that moves a value
+      // across a QuantizeLinear step the output may move by a level (measured here: not at all).
+      const mean = tiled.image.data.reduce((sum, v, i) => sum + Math.abs(v - (plain.data[i] as number)), 0) / plain.data.length;
+      expect(mean).toBeLessThan(0.2 / 255);
+      expect(worst(tiled.image.data, plain.data)).toBeLessThan(2 / 255);
     } finally {
       await Promise.all([model.dispose(), probeModel.dispose(), tileModel.dispose()]);
     }

@@ -17,6 +17,7 @@
  * Hand-written because no library rewrites ONNX graphs in JavaScript; the encoding is
  * onnx-proto's, as in the trainer's exporter.
  */
+import type { Precision } from '@nst/runtime';
 import onnxProto from 'onnx-proto';
 import type { RgbImage, StyleRunner } from '../pipeline/tiling';
 import { StyleModel, type ExtraFeed, type StyleModelOptions } from './style-model';
@@ -156,11 +157,13 @@ export class ThumbnailNormModel implements StyleRunner {
     private readonly whole: StyleModel,
     private readonly graphs: ThumbnailNormGraphs | undefined,
     private readonly options: StyleModelOptions,
+    /** What the model computes in, as its version's catalogue says (for the reply's summary). */
+    readonly precision: Precision,
   ) {}
 
-  static async load(onnx: Uint8Array, options: StyleModelOptions = {}): Promise<ThumbnailNormModel> {
+  static async load(onnx: Uint8Array, options: StyleModelOptions = {}, precision: Precision = 'fp32'): Promise<ThumbnailNormModel> {
     const graphs = thumbnailNormGraphs(onnx);
-    return new ThumbnailNormModel(await StyleModel.load(onnx, options), graphs, options);
+    return new ThumbnailNormModel(await StyleModel.load(onnx, options), graphs, options, precision);
   }
 
   /** Paints a whole image, normalised by its own statistics (exactly the exported model). */

@@ -5,7 +5,7 @@
  * given. Models are ONNX Runtime sessions (ThumbnailNormModel over StyleModel pools) loaded
  * lazily per (style, version) and cached.
  */
-import type { FeedbackStore, ModelRegistry, StylizeEventStore } from '@nst/runtime';
+import type { FeedbackStore, ModelRegistry, Precision, StylizeEventStore } from '@nst/runtime';
 import type { StyleConfig } from '../config';
 import { ThumbnailNormModel } from '../engine/thumbnail-norm';
 import { LatestVersionResolver, type StyleCatalog, type VersionResolver } from '../service/catalog';
@@ -38,7 +38,7 @@ export type StyleServerConfig = Pick<
   // Without the parallelism settings a model runs one session, one tile at a time.
   // Without a registry, models and styles come from TrainerService (trainerAddr) into the model cache.
   Partial<Pick<StyleConfig, 'trainerAddr' | 'modelCacheDir' | 'modelCacheMib' | 'adminToken'>> &
-  Partial<Pick<StyleConfig, 'releaseAddr' | 'routingStateFile' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail'>>;
+  Partial<Pick<StyleConfig, 'releaseAddr' | 'routingStateFile' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail' | 'servePrecision'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;
@@ -132,12 +132,16 @@ export async function startStyleServer(options: StartStyleServerOptions): Promis
       ? await RolloutFeed.open({ address: config.releaseAddr, stateFile: config.routingStateFile, logger: options.logger })
       : undefined;
   const resolver = options.resolver ?? (rollouts ? new RolloutRouter(rollouts, new LatestVersionResolver(catalog)) : undefined);
-  const loadModel = async (onnx: Uint8Array): Promise<LoadedStyleModel> =>
-    ThumbnailNormModel.load(onnx, {
-      threads: config.inferenceThreads,
-      sessions: config.modelSessions,
-      memoryArena: config.inferenceMemoryArena,
-    });
+  const loadModel = async (onnx: Uint8Array, _style: string, _version: string, precision: Precision): Promise<LoadedStyleModel> =>
+    ThumbnailNormModel.load(
+      onnx,
+      {
+        threads: config.inferenceThreads,
+        sessions: config.modelSessions,
+        memoryArena: config.inferenceMemoryArena,
+      },
+      precision,
+    );
   const running = await launchStyleService({
     address: options.address ?? config.styleAddr,
     limits: {
@@ -169,6 +173,7 @@ export async function startStyleServer(options: StartStyleServerOptions): Promis
       retentionMs: config.feedbackRetentionDays * DAY_MS,
     },
     loadModel,
+    servePrecision: config.servePrecision,
     ...(resolver ? { resolver } : {}),
     ...(options.events ? { events: options.events } : {}),
     ...(options.ready ? { ready: options.ready } : {}),

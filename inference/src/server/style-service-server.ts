@@ -10,9 +10,10 @@ import { LatestVersionResolver, type StyleCatalog, type VersionResolver } from '
 import type { FeedbackSink } from '../service/feedback';
 import { ModelCache } from '../service/model-cache';
 import { PhotoKeeper, type PhotoKeeperOptions } from '../service/photo-keeper';
+import { choosePrecision, type ServePrecisionSetting } from '../service/precision';
 import { ServedRequests } from '../service/served-requests';
 import type { LoadedStyleModel, StylizeLimits } from '../service/stylize';
-import { platformMetrics, startGrpcServer, type StylizeEventStore } from '@nst/runtime';
+import { platformMetrics, startGrpcServer, type Precision, type StylizeEventStore } from '@nst/runtime';
 import { createStyleHandlers, type ServiceLogger } from './style-handlers';
 
 export const STYLE_SERVICE_NAME = 'nst.v1.StyleService';
@@ -24,8 +25,10 @@ export interface StyleServiceOptions {
   catalog: StyleCatalog;
   feedback: FeedbackSink;
   photos: PhotoKeeperOptions;
-  /** Turns a version's ONNX bytes into a runnable model. */
-  loadModel: (onnx: Uint8Array, style: string, version: string) => Promise<LoadedStyleModel>;
+  /** Turns a version's ONNX bytes (at `precision`) into a runnable model. */
+  loadModel: (onnx: Uint8Array, style: string, version: string, precision: Precision) => Promise<LoadedStyleModel>;
+  /** Which of a version's models to serve (NST_SERVE_PRECISION); default 'auto': the version's own choice. */
+  servePrecision?: ServePrecisionSetting;
   /** Chooses the serving version; defaults to the pinned or else the latest version. */
   resolver?: VersionResolver;
   /** Loaded models kept in memory (LRU). */
@@ -55,9 +58,21 @@ export async function launchStyleService(options: StyleServiceOptions): Promise<
   const queue = new AdmissionQueue(limits, (reason) => platformMetrics().queueRejected.inc({ reason }));
   const models = new ModelCache<LoadedStyleModel>(options.modelCacheSize ?? 4, async (style, version) => {
     const started = performance.now();
-    const model = await options.loadModel(await catalog.readModel(style, version), style, version);
-    logger.info({ style, version, ms: Math.round(performance.now() - started) }, 'model loaded');
-    return model;
+    const precisions = catalog.precisions ? await catalog.precisions(style, version) : { available: ['fp32' as const], serve: 'fp32' as const };
+    const precision = choosePrecision(precisions, options.servePrecision ?? 'auto');
+    const load = async (at: Precision): Promise<LoadedStyleModel> => {
+      const model = await options.loadModel(await catalog.readModel(style, version, at), style, version, at);
+      logger.info({ style, version, precision: at, ms: Math.round(performance.now() - started) }, 'model loaded');
+      return model;
+    };
+    if (precision === 'fp32') return load('fp32');
+    try {
+      return await load(precision);
+    } catch (error) {
+      // The FP32 model paints the same picture, a little slower: better than no picture.
+      logger.warn({ style, version, precision, err: error }, 'could not load the quantized model; serving FP32');
+      return load('fp32');
+    }
   });
   const photos = new PhotoKeeper(options.photos);
   const sweepPhotos = (): void => {

@@ -3,7 +3,9 @@
  * catalog is an adapter over the model registry (see registry-catalog.ts); the resolver is an
  * interface so the release router can choose canary versions without touching the service.
  */
+import type { Precision } from '@nst/runtime';
 import { notFound } from './errors';
+import type { VersionPrecisions } from './precision';
 
 export interface CatalogStyle {
   id: string;
@@ -18,8 +20,10 @@ export interface StyleCatalog {
   listStyles(): Promise<CatalogStyle[]>;
   /** Version ids of a style, oldest first; undefined when the style does not exist. */
   listVersions(style: string): Promise<string[] | undefined>;
-  /** The ONNX model of a version. */
-  readModel(style: string, version: string): Promise<Uint8Array>;
+  /** The ONNX model of a version at `precision` (FP32 when not given). */
+  readModel(style: string, version: string, precision?: Precision): Promise<Uint8Array>;
+  /** The precisions a version has models for and its default; absent: every version is FP32 only. */
+  precisions?(style: string, version: string): Promise<VersionPrecisions>;
 }
 
 export interface VersionRequest {

@@ -2,7 +2,7 @@
  * The StyleCatalog over the platform's model registry (@nst/runtime). Registry versions are
  * numbers; on the wire they are their decimal strings ("3").
  */
-import { RegistryNotFoundError, RegistryValidationError, type ModelRegistry } from '@nst/runtime';
+import { precisionsOf, RegistryNotFoundError, RegistryValidationError, type ModelRegistry } from '@nst/runtime';
 import type { StyleCatalog } from './catalog';
 
 export function registryCatalog(registry: ModelRegistry): StyleCatalog {
@@ -23,6 +23,10 @@ export function registryCatalog(registry: ModelRegistry): StyleCatalog {
         throw error;
       }
     },
-    readModel: (style, version) => registry.readModel(style, version),
+    readModel: (style, version, precision) => registry.readModel(style, version, precision),
+    precisions: async (style, version) => {
+      const { metadata } = await registry.getVersion(style, version);
+      return { available: precisionsOf(metadata), serve: metadata.servePrecision ?? 'fp32' };
+    },
   };
 }

@@ -13,7 +13,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { OutputFormat, type StylizeHeader, type StylizeResponse, type StylizeSummary } from '@nst/proto';
-import { SPAN_ATTRIBUTES as A, annotateActiveSpan, platformMetrics, withSpan } from '@nst/runtime';
+import { SPAN_ATTRIBUTES as A, annotateActiveSpan, platformMetrics, precisionToProto, withSpan, type Precision } from '@nst/runtime';
 import { decodeImage, downscaleRgb, encodeImage, inspectImage, CONTENT_TYPES, type ImageFormat } from '../pipeline/image-codec';
 import { countTiles, stylizeTiled, type RgbImage, type StyleRunner } from '../pipeline/tiling';
 import type { AdmissionQueue } from './admission-queue';
@@ -46,6 +46,8 @@ export type LoadedStyleModel = StyleRunner &
   DisposableModel & {
     /** A runner for tiles normalised by the thumbnail's statistics (engine/thumbnail-norm.ts). */
     forThumbnail?(thumbnail: RgbImage): Promise<StyleRunner>;
+    /** The precision the network computes in (the summary names it); FP32 when absent. */
+    readonly precision?: Precision;
   };
 
 export interface StylizeDeps {
@@ -200,7 +202,9 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
       [A.pixels]: image.width * image.height,
       [A.tiles]: tilesTotal,
     };
+    let precision: Precision = 'fp32';
     const painted = await withSpan('inference', inferenceAttributes, () => models.use(header.style, version, async (model) => {
+      precision = model.precision ?? 'fp32';
       // Instance norms take their statistics from what they see: measured once on the whole
       // photo shrunk, they keep the tiles in one tone (engine/thumbnail-norm.ts).
       const runner =
@@ -258,6 +262,7 @@ export async function runStylize(deps: StylizeDeps, call: StylizeCall): Promise<
       sha256: createHash('sha256').update(output).digest('hex'),
       outputBytes: output.length,
       requestId,
+      precision: precisionToProto(precision),
     };
     await call.emit({ kind: { $case: 'summary', summary } });
     return summary;

@@ -8,13 +8,14 @@
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { TrainerServiceClient, type FetchModelResponse } from '@nst/proto';
-import { CatalogueWatch, errorCode, sha256, writeFileDurable, type CatalogueStyleInfo } from '@nst/runtime';
+import { CatalogueWatch, errorCode, precisionToProto, sha256, writeFileDurable, DERIVED_PRECISIONS, PRECISIONS, type Precision, type CatalogueStyleInfo, type ModelVersionInfo } from '@nst/runtime';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { CatalogStyle, StyleCatalog } from './catalog';
 import { notFound, unavailable, type StyleServiceError } from './errors';
 import { ModelMismatchError, ModelStore } from './model-store';
+import type { VersionPrecisions } from './precision';
 import type { KeptPhotoSink } from './photo-keeper';
 
 export interface TrainerCatalogOptions {
@@ -42,6 +43,11 @@ const ModelVersionInfoSchema = z.object({
   exporterVersion: z.string(),
   parentVersion: z.string().optional(),
   createdAt: z.string(),
+  // Absent in catalogues saved before models had precisions.
+  derivedModels: z
+    .array(z.object({ precision: z.enum(DERIVED_PRECISIONS), sha256: z.string().regex(/^[0-9a-f]{64}$/), sizeBytes: z.number().int().positive() }))
+    .optional(),
+  servePrecision: z.enum(PRECISIONS).optional(),
 });
 const CatalogueFileSchema = z.object({
   address: z.string(),
@@ -123,17 +129,30 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
       ?.versions.map((v) => v.version);
   }
 
-  async readModel(style: string, version: string): Promise<Uint8Array> {
-    const entry = this.styles()
-      .find((s) => s.id === style)
-      ?.versions.find((v) => v.version === version);
-    if (!entry) throw notFound(`style '${style}' has no version '${version}' in the catalogue TrainerService serves`);
+  async precisions(style: string, version: string): Promise<VersionPrecisions> {
+    const entry = this.entry(style, version);
+    return { available: ['fp32', ...(entry.derivedModels ?? []).map((d) => d.precision)], serve: entry.servePrecision ?? 'fp32' };
+  }
+
+  async readModel(style: string, version: string, precision: Precision = 'fp32'): Promise<Uint8Array> {
+    const entry = this.entry(style, version);
+    const derived = precision === 'fp32' ? undefined : entry.derivedModels?.find((d) => d.precision === precision);
+    if (precision !== 'fp32' && !derived) throw notFound(`style '${style}' version '${version}' has no ${precision} model in the catalogue TrainerService serves`);
+    const expected = derived ? { sha256: derived.sha256, sizeBytes: derived.sizeBytes } : { sha256: entry.modelSha256, sizeBytes: entry.modelSizeBytes };
     try {
-      return await this.models.get({ style, version, sha256: entry.modelSha256, sizeBytes: entry.modelSizeBytes }, () => this.fetch(style, version));
+      return await this.models.get({ style, version, ...expected }, () => this.fetch(style, version, precision));
     } catch (error) {
       if (error instanceof ModelMismatchError) throw unavailable(`${error.message}; retry, and if it persists register the version again in TrainerService`);
       throw error;
     }
+  }
+
+  private entry(style: string, version: string): ModelVersionInfo {
+    const entry = this.styles()
+      .find((s) => s.id === style)
+      ?.versions.find((v) => v.version === version);
+    if (!entry) throw notFound(`style '${style}' has no version '${version}' in the catalogue TrainerService serves`);
+    return entry;
   }
 
   /** KeepPhoto on TrainerService: the consented photo goes to its kept-photos folder. */
@@ -169,11 +188,11 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
   }
 
   /** FetchModel: header, then chunks; the store checks the bytes against the catalogue. */
-  private fetch(style: string, version: string): Promise<Uint8Array> {
+  private fetch(style: string, version: string, precision: Precision): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let expected: { sha256: string; size: number } | undefined;
-      const stream = this.client.fetchModel({ style, version }, { deadline: Date.now() + (this.options.fetchTimeoutMs ?? 120_000) });
+      const stream = this.client.fetchModel({ style, version, precision: precisionToProto(precision) }, { deadline: Date.now() + (this.options.fetchTimeoutMs ?? 120_000) });
       stream.on('data', (message: FetchModelResponse) => {
         const kind = message.kind;
         if (kind?.$case === 'header') expected = { sha256: kind.header.sha256, size: kind.header.sizeBytes };
@@ -183,7 +202,7 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
       stream.on('end', () => {
         const bytes = Buffer.concat(chunks);
         if (!expected || bytes.length !== expected.size || sha256(bytes) !== expected.sha256) {
-          reject(unavailable(`the model of style ${style} version ${version} arrived incomplete from TrainerService (${bytes.length} bytes); retry`));
+          reject(unavailable(`the ${precision} model of style ${style} version ${version} arrived incomplete from TrainerService (${bytes.length} bytes); retry`));
         } else resolve(bytes);
       });
     });

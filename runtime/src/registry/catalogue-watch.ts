@@ -13,6 +13,7 @@ import {
   type ModelVersion,
   type WatchVersionsResponse,
 } from '@nst/proto';
+import { precisionFromProto, type DerivedPrecision, type Precision } from './precision';
 
 /** One intact version as the model catalogue (WatchVersions, FetchModel) describes it: what TrainerService sends and its followers keep. */
 export interface ModelVersionInfo {
@@ -22,6 +23,10 @@ export interface ModelVersionInfo {
   exporterVersion: string;
   parentVersion?: string;
   createdAt: string;
+  /** Models at other precisions; absent or empty when the version has none. */
+  derivedModels?: { precision: DerivedPrecision; sha256: string; sizeBytes: number }[];
+  /** What the version serves by default; FP32 when absent. */
+  servePrecision?: Precision;
 }
 
 /** A style of the catalogue with its intact versions. */
@@ -63,6 +68,12 @@ function toVersion(v: ModelVersion): ModelVersionInfo {
     exporterVersion: v.exporterVersion,
     ...(v.parentVersion ? { parentVersion: v.parentVersion } : {}),
     createdAt: (v.createdAt ?? new Date(0)).toISOString(),
+    // Precisions this build does not know are left out: it cannot run them.
+    derivedModels: v.derivedModels.flatMap((d) => {
+      const precision = precisionFromProto(d.precision);
+      return precision && precision !== 'fp32' ? [{ precision, sha256: d.sha256, sizeBytes: d.sizeBytes }] : [];
+    }),
+    servePrecision: precisionFromProto(v.servePrecision) ?? 'fp32',
   };
 }
 

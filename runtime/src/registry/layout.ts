@@ -2,7 +2,8 @@
  * Where the registry's files lie, and reading what the folders say:
  *
  *   <root>/<style>/style.json, style.jpg, thumbnail.jpg (optional)
- *   <root>/<style>/versions/<n>/model.onnx, weights.bin, metadata.json
+ *   <root>/<style>/versions/<n>/model.onnx, weights.bin, metadata.json,
+ *                               model.int8.onnx (optional: a model derived at lower precision, precision.ts)
  *
  * Writers work in temporary folders named `.tmp-<pid>-<random>` beside their target, so a
  * folder whose writer died can be told from one being written and removed.
@@ -12,6 +13,7 @@ import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorCode, isProcessAlive } from '../durable-fs';
 import { RegistryNotFoundError, RegistryValidationError } from './errors';
+import { DERIVED_PRECISIONS, modelFileOf, type DerivedPrecision } from './precision';
 import type { VersionRecord } from './records';
 import { StyleManifestSchema, VERSION_PATTERN, checkStyleId, checkVersion, describeIssues, type StyleManifest, type VersionMetadata } from './schema';
 
@@ -81,13 +83,21 @@ export class RegistryLayout {
     return [join(dir, METADATA_FILE), join(dir, MODEL_FILE), join(dir, WEIGHTS_FILE)];
   }
 
+  /** Where a version folder's derived models would lie (whether or not it has them). */
+  derivedFiles(style: string, version: number): string[] {
+    const dir = this.versionDir(style, version);
+    return DERIVED_PRECISIONS.map((p) => join(dir, modelFileOf(p)));
+  }
+
   recordOf(style: string, metadata: VersionMetadata): VersionRecord {
     const dir = this.versionDir(style, metadata.version);
+    const derived: Partial<Record<DerivedPrecision, string>> = {};
+    for (const precision of DERIVED_PRECISIONS) if (metadata.derivedModels?.[precision]) derived[precision] = join(dir, modelFileOf(precision));
     return {
       style,
       version: metadata.version,
       metadata,
-      paths: { dir, model: join(dir, MODEL_FILE), weights: join(dir, WEIGHTS_FILE), metadata: join(dir, METADATA_FILE) },
+      paths: { dir, model: join(dir, MODEL_FILE), weights: join(dir, WEIGHTS_FILE), metadata: join(dir, METADATA_FILE), derived },
     };
   }
 

@@ -18,6 +18,7 @@ import { RegistryConflictError, RegistryCorruptError, RegistryError, RegistryNot
 import { exists, RegistryLayout, STYLE_FILE, STYLE_FOLDER } from './layout';
 import { notify, subscribe, type CorruptVersion, type Listener, type NewStyle, type NewVersion, type StyleRecord, type VersionRecord } from './records';
 import { watchRegistry, type RegistryWatch, type WatchOptions } from './registry-watch';
+import { DERIVED_PRECISIONS, DerivedModelInfoSchema, type DerivedPrecision, type NewDerivedModel, type Precision } from './precision';
 import { NewVersionMetadataSchema, StyleManifestSchema, checkStyleId, checkVersion, describeIssues } from './schema';
 import { seedRegistry } from './seeding';
 import { VersionVerifier } from './verifier';
@@ -198,9 +199,12 @@ export class ModelRegistry {
     return latest;
   }
 
-  /** The ONNX model bytes, checked against the metadata's sha256 as they are read. */
-  async readModel(style: string, version: number | string): Promise<Uint8Array> {
-    return this.verifier.read(await this.getVersion(style, version), 'model');
+  /**
+   * The ONNX model bytes at `precision` (FP32 by default), checked against the metadata's
+   * sha256 as they are read; RegistryNotFoundError when the version has no model at that precision.
+   */
+  async readModel(style: string, version: number | string, precision: Precision = 'fp32'): Promise<Uint8Array> {
+    return this.verifier.read(await this.getVersion(style, version), precision === 'fp32' ? 'model' : precision);
   }
 
   /** The serialized weights, checked against the metadata's sha256 as they are read. */
@@ -221,6 +225,11 @@ export class ModelRegistry {
     for (const [name, bytes] of [['model', input.model], ['weights', input.weights]] as const) {
       if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new RegistryValidationError(`a version needs ${name} bytes`);
     }
+    const derived = checkDerived(input.derivedModels ?? {});
+    const serve = parsed.data.servePrecision;
+    if (serve !== undefined && serve !== 'fp32' && !derived.some(([p]) => p === serve)) {
+      throw new RegistryValidationError(`servePrecision is ${serve} but the version has no ${serve} model`);
+    }
     await this.layout.readManifest(style);
     const parent = parsed.data.parentVersion;
     if (parent !== null) {
@@ -233,7 +242,7 @@ export class ModelRegistry {
         throw error;
       }
     }
-    const files = { model: input.model, weights: input.weights, sha256: { model: sha256(input.model), weights: sha256(input.weights) } };
+    const files = { model: input.model, weights: input.weights, sha256: { model: sha256(input.model), weights: sha256(input.weights) }, derived };
     return writeNextVersion(this.layout, style, files, parsed.data, async (written) => {
       const record = this.layout.recordOf(style, written);
       await this.verifier.remember(record);
@@ -281,4 +290,22 @@ export class ModelRegistry {
   private requireWritable(): void {
     if (this.readOnly) throw new RegistryError(`registry ${this.root} is open read-only`);
   }
+}
+
+/** Derived models given to registerVersion, checked: [precision, model] pairs in DERIVED_PRECISIONS order. */
+function checkDerived(given: Partial<Record<string, NewDerivedModel>>): [DerivedPrecision, NewDerivedModel][] {
+  const known = new Set<string>(DERIVED_PRECISIONS);
+  const unknown = Object.keys(given).filter((p) => !known.has(p));
+  if (unknown.length > 0) throw new RegistryValidationError(`unknown derived model precision ${unknown.join(', ')}; known: ${DERIVED_PRECISIONS.join(', ')}`);
+  const checked: [DerivedPrecision, NewDerivedModel][] = [];
+  for (const precision of DERIVED_PRECISIONS) {
+    const derived = given[precision];
+    if (derived === undefined) continue;
+    if (!(derived.model instanceof Uint8Array) || derived.model.length === 0) throw new RegistryValidationError(`the ${precision} model has no bytes`);
+    const { model: _model, ...info } = derived;
+    const parsed = DerivedModelInfoSchema.safeParse(info);
+    if (!parsed.success) throw new RegistryValidationError(`invalid ${precision} model: ${describeIssues(parsed.error)}`);
+    checked.push([precision, { ...parsed.data, model: derived.model }]);
+  }
+  return checked;
 }

@@ -1,4 +1,5 @@
 /** What the registry hands out and takes in. */
+import type { DerivedPrecision, NewDerivedModel } from './precision';
 import type { NewVersionMetadata, StyleManifest, VersionMetadata } from './schema';
 
 /** A style as listed: its manifest, whether it has a thumbnail, and its intact versions. */
@@ -13,7 +14,7 @@ export interface VersionRecord {
   style: string;
   version: number;
   metadata: VersionMetadata;
-  paths: { dir: string; model: string; weights: string; metadata: string };
+  paths: { dir: string; model: string; weights: string; metadata: string; derived: Partial<Record<DerivedPrecision, string>> };
 }
 
 /** A version that failed verification, and why. */
@@ -42,6 +43,8 @@ export interface NewVersion {
   weights: Uint8Array;
   /** Everything but style, version, createdAt and sha256, which the registry fills in. */
   metadata: NewVersionMetadata;
+  /** Models derived from `model` at lower precision, stored beside it (precision.ts). */
+  derivedModels?: Partial<Record<DerivedPrecision, NewDerivedModel>>;
 }
 
 export type Listener<T> = (value: T) => void;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { RegistryValidationError } from './errors';
+import { DerivedModelsSchema, PrecisionSchema } from './precision';
 
 export const STYLE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,47}$/;
 /** Decimal version numbers without leading zeros, as folder names and wire ids. */
@@ -47,11 +48,18 @@ export const VersionMetadataSchema = z.object({
   jobId: z.string().min(1).optional(),
   /** Why the version was made (for example the feedback that triggered a fine-tune). */
   reason: z.string().optional(),
+  /** Models derived from model.onnx at lower precision, each a file beside it (precision.ts). */
+  derivedModels: DerivedModelsSchema.optional(),
+  /** The precision the version is served at by default; FP32 when absent. */
+  servePrecision: PrecisionSchema.optional(),
 });
 export type VersionMetadata = z.infer<typeof VersionMetadataSchema>;
 
-/** What a caller supplies to registerVersion: the registry fills style, version, createdAt, sha256. */
-export const NewVersionMetadataSchema = VersionMetadataSchema.omit({ style: true, version: true, createdAt: true, sha256: true }).strict();
+/**
+ * What a caller supplies to registerVersion: the registry fills style, version, createdAt,
+ * sha256, and derivedModels from the derived models given beside the metadata.
+ */
+export const NewVersionMetadataSchema = VersionMetadataSchema.omit({ style: true, version: true, createdAt: true, sha256: true, derivedModels: true }).strict();
 export type NewVersionMetadata = z.input<typeof NewVersionMetadataSchema>;
 
 /** A style id, checked; throws RegistryValidationError for anything that could leave its folder. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { errorCode, fsyncDir, fsyncTree } from '../durable-fs';
 import { RegistryError } from './errors';
 import { exists, isTaken, METADATA_FILE, MODEL_FILE, READ_ONLY, STYLE_FILE, STYLE_FOLDER, TEMP_PREFIX, VERSIONS_DIR, WEIGHTS_FILE, type RegistryLayout } from './layout';
+import { DERIVED_PRECISIONS, modelFileOf, type DerivedPrecision, type NewDerivedModel } from './precision';
 import type { NewVersion, VersionRecord } from './records';
 import { VERSION_PATTERN, VersionMetadataSchema } from './schema';
 
@@ -42,7 +43,7 @@ export async function seedRegistry(target: SeedTarget, seedDir: string): Promise
       await cp(source, temp, { recursive: true, filter: (path) => !path.slice(source.length).includes(`/${TEMP_PREFIX}`) });
       await mkdir(join(temp, VERSIONS_DIR), { recursive: true });
       for (const version of await readdir(join(temp, VERSIONS_DIR))) {
-        for (const file of [MODEL_FILE, WEIGHTS_FILE, METADATA_FILE]) {
+        for (const file of [MODEL_FILE, WEIGHTS_FILE, METADATA_FILE, ...DERIVED_PRECISIONS.map(modelFileOf)]) {
           await chmod(join(temp, VERSIONS_DIR, version, file), READ_ONLY).catch((error: unknown) => {
             if (errorCode(error) !== 'ENOENT') throw error;
           });
@@ -90,14 +91,22 @@ async function seedVersions(target: SeedTarget, seedStyleDir: string, style: str
       if (errorCode(error) === 'EEXIST') continue; // another process registers (or registered) it
       throw error;
     }
-    const { style: _style, version, createdAt: _createdAt, sha256: _sha256, parentVersion, ...rest } = metadata;
+    const { style: _style, version, createdAt: _createdAt, sha256: _sha256, parentVersion, derivedModels: seedDerived, ...rest } = metadata;
     // The seed's parent number means nothing here; the same model's number here does.
     const parentModel = parentVersion === null ? undefined : seedModelOf.get(parentVersion);
     const dir = join(seedVersionsDir, String(version));
+    const derivedModels: Partial<Record<DerivedPrecision, NewDerivedModel>> = {};
+    for (const precision of DERIVED_PRECISIONS) {
+      const seedModel = seedDerived?.[precision];
+      if (!seedModel) continue;
+      const { sha256: _derivedSha, sizeBytes: _size, ...info } = seedModel;
+      derivedModels[precision] = { ...info, model: new Uint8Array(await readFile(join(dir, modelFileOf(precision)))) };
+    }
     const record = await target.registerVersion(style, {
       model: new Uint8Array(await readFile(join(dir, MODEL_FILE))),
       weights: new Uint8Array(await readFile(join(dir, WEIGHTS_FILE))),
       metadata: { ...rest, parentVersion: (parentModel === undefined ? undefined : held.get(parentModel)) ?? null },
+      derivedModels,
     });
     held.set(metadata.sha256.model, record.version);
   }

@@ -7,9 +7,10 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KeyedSerializer, fsyncDir, writeFileDurable } from '../durable-fs';
+import { KeyedSerializer, fsyncDir, sha256, writeFileDurable } from '../durable-fs';
 import { RegistryConflictError } from './errors';
 import { isTaken, METADATA_FILE, MODEL_FILE, READ_ONLY, STYLE_FILE, STYLE_IMAGE_FILE, THUMBNAIL_FILE, VERSIONS_DIR, WEIGHTS_FILE, type RegistryLayout } from './layout';
+import { modelFileOf, type DerivedModel, type DerivedPrecision, type NewDerivedModel } from './precision';
 import type { NewStyle } from './records';
 import type { NewVersionMetadata, StyleManifest, VersionMetadata } from './schema';
 
@@ -45,6 +46,8 @@ export interface VersionFiles {
   weights: Uint8Array;
   /** Their sha256, recorded in the metadata. */
   sha256: { model: string; weights: string };
+  /** Checked models derived at lower precision, in DERIVED_PRECISIONS order. */
+  derived: [DerivedPrecision, NewDerivedModel][];
 }
 
 /**
@@ -68,11 +71,23 @@ export async function writeNextVersion<T>(
     try {
       await writeFileDurable(join(temp, MODEL_FILE), files.model, READ_ONLY);
       await writeFileDurable(join(temp, WEIGHTS_FILE), files.weights, READ_ONLY);
+      const derivedModels: Partial<Record<DerivedPrecision, DerivedModel>> = {};
+      for (const [precision, { model, ...info }] of files.derived) {
+        await writeFileDurable(join(temp, modelFileOf(precision)), model, READ_ONLY);
+        derivedModels[precision] = { ...info, sha256: sha256(model), sizeBytes: model.length };
+      }
       const createdAt = new Date().toISOString();
       for (let attempt = 0; ; attempt++) {
         // Re-listed on every attempt: a number taken by another process shows up here.
         const next = ((await layout.versionNumbers(style)).at(-1) ?? 0) + 1;
-        const written: VersionMetadata = { style, version: next, createdAt, ...metadata, sha256: files.sha256 };
+        const written: VersionMetadata = {
+          style,
+          version: next,
+          createdAt,
+          ...metadata,
+          sha256: files.sha256,
+          ...(files.derived.length > 0 ? { derivedModels } : {}),
+        };
         const metadataPath = join(temp, METADATA_FILE);
         await rm(metadataPath, { force: true });
         await writeFileDurable(metadataPath, JSON.stringify(written, null, 2) + '\n', READ_ONLY);

@@ -175,7 +175,10 @@ it.skipIf(!HAVE_CHROMIUM)('trains a style from an uploaded painting, shows its p
 
   // A second version registers (as a fine-tune would): it enters as a canary by itself, the
   // view shows the split and the decision, and an operator rolls it back from the page.
-  const { style: _style, version: _version, createdAt: _createdAt, sha256: _sha256, ...first } = (await registry.getVersion('tiny-swirl', 1)).metadata;
+  // Its INT8 model and the precision it serves are the registry's to record, not copied.
+  const { style: _style, version: _version, createdAt: _createdAt, sha256: _sha256, derivedModels: _derived, servePrecision: _serve, ...first } = (
+    await registry.getVersion('tiny-swirl', 1)
+  ).metadata;
   await registry.registerVersion('tiny-swirl', {
     model: await registry.readModel('tiny-swirl', 1),
     weights: await registry.readWeights('tiny-swirl', 1),

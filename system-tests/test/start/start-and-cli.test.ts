@@ -132,6 +132,8 @@ describe('npm start and the nst CLI', () => {
     expect(written.filter((name) => name.endsWith('-cli-style-1.png'))).toHaveLength(3);
     const first = result.stdout.split('\n')[0]!;
     expect(first).toMatch(/cli-style version 1, request \S+; decode/);
+    // A style trained here is quantized at export; on these three tiny photos its int8 model may or may not pass.
+    expect(first).toMatch(/inference [\d.]+ m?s \((int8|fp32)\)/);
     const requestId = /request (\S+);/.exec(first)![1]!;
     expect((await sharp(path.join(out, written.sort()[0]!)).metadata()).format).toBe('png');
 

@@ -19,6 +19,8 @@ import {
   checkStyleId,
   checkVersion,
   describeIssues,
+  precisionFromProto,
+  precisionToProto,
   RegistryCorruptError,
   RegistryNotFoundError,
   RegistryValidationError,
@@ -58,6 +60,8 @@ export function toModelVersion(info: ModelVersionInfo): ModelVersion {
     exporterVersion: info.exporterVersion,
     parentVersion: info.parentVersion ?? '',
     createdAt: new Date(info.createdAt),
+    derivedModels: (info.derivedModels ?? []).map((d) => ({ precision: precisionToProto(d.precision), sha256: d.sha256, sizeBytes: d.sizeBytes })),
+    servePrecision: precisionToProto(info.servePrecision ?? 'fp32'),
   };
 }
 
@@ -80,18 +84,20 @@ export function createCatalogueHandlers(deps: CatalogueHandlerDeps): CatalogueHa
     return { code: status.INTERNAL, details: `${method} failed inside the trainer; the trainer log has the details` };
   };
 
-  /** NOT_FOUND naming what exists, so the caller can correct the style or version. */
-  const requireVersion = async (style: string, version: string): Promise<void> => {
+  /** NOT_FOUND naming what exists, so the caller can correct the style or version; resolves with the version's precisions. */
+  const requireVersion = async (style: string, version: string): Promise<string[]> => {
     const styles = await catalogue.listCatalogue();
     const found = styles.find((s) => s.id === style);
     if (!found) {
       const known = styles.filter((s) => s.versions.length > 0).map((s) => s.id);
       throw notFound(`style '${style}' does not exist in the trainer's registry; known styles: ${known.join(', ') || '(none registered)'}`);
     }
-    if (!found.versions.some((v) => v.version === version)) {
+    const held = found.versions.find((v) => v.version === version);
+    if (!held) {
       const versions = found.versions.map((v) => v.version);
       throw notFound(`style '${style}' has no version '${version}'; its versions are: ${versions.join(', ') || '(none yet)'}`);
     }
+    return ['fp32', ...(held.derivedModels ?? []).map((d) => d.precision)];
   };
 
   const implementation: CatalogueMethods = {
@@ -168,18 +174,30 @@ export function createCatalogueHandlers(deps: CatalogueHandlerDeps): CatalogueHa
       };
       (async () => {
         const { style, version } = call.request;
+        const precision = precisionFromProto(call.request.precision);
+        if (!precision) throw invalidArgument(`precision ${call.request.precision} is unknown; use MODEL_PRECISION_FP32 or MODEL_PRECISION_INT8`);
         if (!style) throw invalidArgument('style is empty; name the style whose model to fetch (WatchVersions lists them)');
         if (!version) throw invalidArgument(`version is empty; name a version of style '${style}' (WatchVersions lists them)`);
         checkStyleId(style);
         checkVersion(version);
-        await requireVersion(style, version);
-        const { info, bytes } = await catalogue.readModel(style, version);
+        const held = await requireVersion(style, version);
+        if (!held.includes(precision)) {
+          throw notFound(`style '${style}' version ${version} has no ${precision} model; it has: ${held.join(', ')}`);
+        }
+        const { info, bytes } = await catalogue.readModel(style, version, precision);
         const write = (message: FetchModelResponse): Promise<void> =>
           new Promise((resolve) => (call.write(message) ? resolve() : call.once('drain', resolve)));
         await write({
           kind: {
             $case: 'header',
-            header: { style, version, sha256: info.modelSha256, sizeBytes: bytes.length, exporterVersion: info.exporterVersion },
+            header: {
+              style,
+              version,
+              sha256: precision === 'fp32' ? info.modelSha256 : (info.derivedModels?.find((d) => d.precision === precision)?.sha256 ?? ''),
+              sizeBytes: bytes.length,
+              exporterVersion: info.exporterVersion,
+              precision: precisionToProto(precision),
+            },
           },
         });
         for (let offset = 0; offset < bytes.length && !call.cancelled; offset += deps.chunkBytes) {

@@ -104,6 +104,7 @@ export class WorkerJobExecutor implements JobExecutor {
       this.runWorker(spec, context),
     );
     const training = result.metadata;
+    if (result.int8Error) this.options.logger.warn({ jobId: job.id, err: result.int8Error }, 'no INT8 model for this version (it serves FP32)');
     const styleImage = new Uint8Array(await readFile(styleImageFile));
 
     const version = await withSpan('training phase register', { [SPAN_ATTRIBUTES.phase]: 'register', [SPAN_ATTRIBUTES.job]: job.id }, async () => registry.registerVersion({
@@ -125,6 +126,9 @@ export class WorkerJobExecutor implements JobExecutor {
       reason: job.reason,
       onnx: result.onnx,
       weights: result.weights,
+      ...(result.int8
+        ? { derivedModels: { int8: { ...result.int8.info, model: result.int8.model } }, servePrecision: result.int8.info.passed ? 'int8' : 'fp32' }
+        : {}),
       exporterVersion: result.exporterVersion,
       network: (training['hyperparameters'] as { config?: Record<string, unknown> } | undefined)?.config ?? {},
       losses: Object.fromEntries(Object.entries(result.losses).filter(([, value]) => Number.isFinite(value))),

@@ -3,6 +3,7 @@
  * the calls it makes. registry-adapter.ts implements both over @nst/runtime; keeping the
  * service to these few calls is what lets the Elasticsearch feedback store slot in later.
  */
+import type { DerivedPrecision, NewDerivedModel, Precision } from '@nst/runtime';
 import type { TrainingLoss } from './hyperparameters';
 import type { CatalogueStyleInfo, ModelVersionInfo } from '@nst/runtime';
 
@@ -53,6 +54,10 @@ export interface NewVersion {
   hyperparameters: Record<string, unknown>;
   /** Hashes of the training data (style image, photo set) and counts. */
   dataHashes: { styleImage: string; photos: string } & Record<string, unknown>;
+  /** Models derived from `onnx` at lower precision (export/precision.ts), stored beside it. */
+  derivedModels?: Partial<Record<DerivedPrecision, NewDerivedModel>>;
+  /** What the version serves by default; FP32 when absent. */
+  servePrecision?: Precision;
 }
 
 export interface TrainerRegistry {
@@ -100,6 +105,9 @@ export interface ModelCatalogue {
   listCatalogue(): Promise<CatalogueStyleInfo[]>;
   /** Called for each style created and version registered from now on; returns unsubscribe. */
   onChange(listener: (change: CatalogueChange) => void): () => void;
-  /** The verified model bytes of a version; RegistryNotFoundError when unknown. */
-  readModel(style: string, version: string): Promise<{ info: ModelVersionInfo; bytes: Uint8Array }>;
+  /**
+   * The verified model bytes of a version at `precision`; RegistryNotFoundError when the
+   * version is unknown or has no model at that precision.
+   */
+  readModel(style: string, version: string, precision: Precision): Promise<{ info: ModelVersionInfo; bytes: Uint8Array }>;
 }

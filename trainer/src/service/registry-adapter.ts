@@ -6,11 +6,13 @@
  */
 import { stat } from 'node:fs/promises';
 import {
+  DERIVED_PRECISIONS,
   RegistryConflictError,
   RegistryNotFoundError,
   type ModelRegistry,
   type RegistryWatch,
   type StyleRecord,
+  type Precision,
   type VersionRecord,
 } from '@nst/runtime';
 import type { TrainingLoss } from './hyperparameters';
@@ -49,6 +51,11 @@ async function modelInfo(record: VersionRecord): Promise<ModelVersionInfo> {
     exporterVersion: m.exporterVersion,
     ...(m.parentVersion !== null ? { parentVersion: String(m.parentVersion) } : {}),
     createdAt: m.createdAt,
+    derivedModels: DERIVED_PRECISIONS.flatMap((precision) => {
+      const derived = m.derivedModels?.[precision];
+      return derived ? [{ precision, sha256: derived.sha256, sizeBytes: derived.sizeBytes }] : [];
+    }),
+    servePrecision: m.servePrecision ?? 'fp32',
   };
 }
 
@@ -78,10 +85,10 @@ export class RegistryAdapter implements TrainerRegistry, ModelCatalogue {
     };
   }
 
-  async readModel(style: string, version: string): Promise<{ info: ModelVersionInfo; bytes: Uint8Array }> {
+  async readModel(style: string, version: string, precision: Precision): Promise<{ info: ModelVersionInfo; bytes: Uint8Array }> {
     const record = await this.registry.getVersion(style, version);
-    const bytes = await this.registry.readModel(style, version);
-    return { info: { ...(await modelInfo(record)), modelSizeBytes: bytes.length }, bytes };
+    const bytes = await this.registry.readModel(style, version, precision);
+    return { info: await modelInfo(record), bytes };
   }
 
   /**
@@ -146,7 +153,9 @@ export class RegistryAdapter implements TrainerRegistry, ModelCatalogue {
         origin: version.origin,
         jobId: version.jobId,
         reason: version.reason,
+        ...(version.servePrecision ? { servePrecision: version.servePrecision } : {}),
       },
+      ...(version.derivedModels ? { derivedModels: version.derivedModels } : {}),
     });
     return String(record.version);
   }

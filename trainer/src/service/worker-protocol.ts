@@ -1,4 +1,5 @@
 /** Messages between the job executor (main thread) and a training worker thread. */
+import type { DerivedModelInfo } from '@nst/runtime';
 import type { ResolvedHyperparameters } from './hyperparameters';
 
 export interface WorkerJobSpec {
@@ -36,6 +37,10 @@ export interface WorkerResult {
   losses: Record<string, number>;
   /** trainStyle's TrainMetadata (hyperparameters, data hashes, timings). */
   metadata: Record<string, unknown>;
+  /** The INT8 model derived from `onnx` (export/int8.ts) and what it costs in quality. */
+  int8?: { model: Uint8Array; info: DerivedModelInfo };
+  /** Why there is no INT8 model (the version is registered with FP32 only). */
+  int8Error?: string;
 }
 
 export interface WorkerFailure {

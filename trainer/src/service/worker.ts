@@ -1,11 +1,15 @@
 /**
  * A training worker thread: runs one job's trainStyle (TF.js keeps this thread busy between
- * steps, so training never blocks the server's event loop), exports the result to ONNX and
- * hands the model, the weights and the metadata back to the main thread, which registers it.
+ * steps, so training never blocks the server's event loop), exports the result to ONNX,
+ * derives its INT8 model (calibrated on the job's photos, judged against the FP32 output) and
+ * hands the models, the weights and the metadata back to the main thread, which registers them.
  */
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { EXPORTER_VERSION, exportOnnx, STARTER_CONFIG, StyleNet } from '@nst/style-network';
+import type { DerivedModelInfo } from '@nst/runtime';
+import { createJudge } from '../eval/judge';
+import { deriveInt8 } from '../export/int8';
 import { initBackend } from '../kernels/backend';
 import { trainStyle } from '../train/train';
 import type { WorkerAbort, WorkerJobSpec, WorkerMessage } from './worker-protocol';
@@ -62,6 +66,20 @@ async function run(): Promise<void> {
   const onnx = own(exportOnnx(result.net));
   const weights = own(result.net.serialize());
   result.net.dispose();
+  // A failed quantization costs speed, not the training: the version is registered in FP32.
+  let int8: { model: Uint8Array; info: DerivedModelInfo } | undefined;
+  let int8Error: string | undefined;
+  if (!controller.signal.aborted) {
+    const judge = createJudge();
+    try {
+      const derived = await deriveInt8(onnx, { photosDir: spec.photosDir, judge: judge.extract });
+      int8 = { model: own(derived.model), info: derived.info };
+    } catch (error) {
+      int8Error = error instanceof Error ? error.message : String(error);
+    } finally {
+      judge.dispose();
+    }
+  }
   post(
     {
       type: 'result',
@@ -70,8 +88,10 @@ async function run(): Promise<void> {
       exporterVersion: EXPORTER_VERSION,
       losses: { ...result.losses },
       metadata: result.metadata as unknown as Record<string, unknown>,
+      ...(int8 ? { int8 } : {}),
+      ...(int8Error ? { int8Error } : {}),
     },
-    [onnx.buffer as ArrayBuffer, weights.buffer as ArrayBuffer],
+    [onnx.buffer as ArrayBuffer, weights.buffer as ArrayBuffer, ...(int8 ? [int8.model.buffer as ArrayBuffer] : [])],
   );
 }
 

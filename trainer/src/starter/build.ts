@@ -19,6 +19,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime';
 import { EXPORTER_VERSION, exportOnnx, STARTER_CONFIG, StyleNet } from '@nst/style-network';
+import { createJudge } from '../eval/judge';
+import { deriveInt8 } from '../export/int8';
 import { initBackend } from '../kernels/backend';
 import { RECOMMENDED_RECIPE, trainStyle, type TrainMetadata } from '../train/train';
 import { STARTER_STYLES, findStarterStyle, type StarterStyle } from './catalogue';
@@ -90,8 +92,13 @@ export async function buildStarterStyle(style: StarterStyle, options: { fromWeig
   if (existing && !options.reason) throw new Error(`${style.id} is already a starter style: say why it gets a new version with --reason`);
   const styleImage = new Uint8Array(await style.styleImage());
   const { net, metadata, losses } = await trainedWeights(style, styleImage, options.fromWeights);
+  const model = exportOnnx(net);
+  // The INT8 model, as every export makes it (export/int8.ts).
+  const judge = createJudge();
+  const int8 = await deriveInt8(model, { photosDir: SHIPPED_PHOTOS_DIR, judge: judge.extract }).finally(() => judge.dispose());
   const version = {
-    model: exportOnnx(net),
+    model,
+    derivedModels: { int8: { ...int8.info, model: int8.model } },
     weights: net.serialize(),
     metadata: {
       parentVersion: null,
@@ -102,6 +109,7 @@ export async function buildStarterStyle(style: StarterStyle, options: { fromWeig
       losses,
       origin: 'starter' as const,
       ...(options.reason ? { reason: options.reason } : {}),
+      servePrecision: int8.info.passed ? ('int8' as const) : ('fp32' as const),
     },
   };
   try {

@@ -22,6 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { ModelPrecision, modelPrecisionFromJSON, modelPrecisionToJSON } from "./model_precision";
 
 /** Encoded image formats the service can return. */
 export enum OutputFormat {
@@ -238,6 +239,11 @@ export interface StylizeSummary {
   outputBytes: number;
   /** Server-assigned id of this request (the same as in StylizeAccepted). */
   requestId: string;
+  /**
+   * The precision of the network that painted the image: INT8 when the version has a
+   * quantized model and serves it (its own choice, or NST_SERVE_PRECISION), else FP32.
+   */
+  precision: ModelPrecision;
 }
 
 /**
@@ -1177,6 +1183,7 @@ function createBaseStylizeSummary(): StylizeSummary {
     sha256: "",
     outputBytes: 0,
     requestId: "",
+    precision: 0,
   };
 }
 
@@ -1217,6 +1224,9 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
     }
     if (message.requestId !== "") {
       writer.uint32(98).string(message.requestId);
+    }
+    if (message.precision !== 0) {
+      writer.uint32(104).int32(message.precision);
     }
     return writer;
   },
@@ -1330,6 +1340,14 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
             message.requestId = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.precision = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1384,6 +1402,7 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      precision: isSet(object.precision) ? modelPrecisionFromJSON(object.precision) : 0,
     };
   },
 
@@ -1425,6 +1444,9 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.precision !== 0) {
+      obj.precision = modelPrecisionToJSON(message.precision);
+    }
     return obj;
   },
 
@@ -1445,6 +1467,7 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
     message.sha256 = object.sha256 ?? "";
     message.outputBytes = object.outputBytes ?? 0;
     message.requestId = object.requestId ?? "";
+    message.precision = object.precision ?? 0;
     return message;
   },
 };

@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
+import { ModelPrecision, modelPrecisionFromJSON, modelPrecisionToJSON } from "./model_precision";
 
 /** Encoded image formats the service can return. */
 export enum OutputFormat {
@@ -223,6 +224,11 @@ export interface StylizeSummary {
   outputBytes: number;
   /** Server-assigned id of this request (the same as in StylizeAccepted). */
   requestId: string;
+  /**
+   * The precision of the network that painted the image: INT8 when the version has a
+   * quantized model and serves it (its own choice, or NST_SERVE_PRECISION), else FP32.
+   */
+  precision: ModelPrecision;
 }
 
 /**
@@ -1162,6 +1168,7 @@ function createBaseStylizeSummary(): StylizeSummary {
     sha256: "",
     outputBytes: 0,
     requestId: "",
+    precision: 0,
   };
 }
 
@@ -1202,6 +1209,9 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
     }
     if (message.requestId !== "") {
       writer.uint32(98).string(message.requestId);
+    }
+    if (message.precision !== 0) {
+      writer.uint32(104).int32(message.precision);
     }
     return writer;
   },
@@ -1315,6 +1325,14 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
             message.requestId = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.precision = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1369,6 +1387,7 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      precision: isSet(object.precision) ? modelPrecisionFromJSON(object.precision) : 0,
     };
   },
 
@@ -1410,6 +1429,9 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.precision !== 0) {
+      obj.precision = modelPrecisionToJSON(message.precision);
+    }
     return obj;
   },
 
@@ -1430,6 +1452,7 @@ export const StylizeSummary: MessageFns<StylizeSummary> = {
     message.sha256 = object.sha256 ?? "";
     message.outputBytes = object.outputBytes ?? 0;
     message.requestId = object.requestId ?? "";
+    message.precision = object.precision ?? 0;
     return message;
   },
 };

@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
 import { Timestamp } from "../../google/protobuf/timestamp";
+import { ModelPrecision, modelPrecisionFromJSON, modelPrecisionToJSON } from "./model_precision";
 
 /** The feature network a training loss compares outputs through. */
 export enum LossNetwork {
@@ -510,7 +511,30 @@ export interface ModelVersion {
   /** The version it was fine-tuned from; empty for versions trained from scratch. */
   parentVersion: string;
   /** When the version was registered. */
-  createdAt?: Date | undefined;
+  createdAt?:
+    | Date
+    | undefined;
+  /**
+   * Models of this version at other precisions, derived from its FP32 model (which fields 2
+   * and 3 describe); empty when it has none.
+   */
+  derivedModels: DerivedModel[];
+  /**
+   * The precision the version is served at unless StyleService is told otherwise
+   * (NST_SERVE_PRECISION): INT8 when its quantized model passed the quality threshold when it
+   * was made, else FP32 (also for UNSPECIFIED).
+   */
+  servePrecision: ModelPrecision;
+}
+
+/** A model of a version at a precision other than FP32, derived from its FP32 model. */
+export interface DerivedModel {
+  /** Its precision. */
+  precision: ModelPrecision;
+  /** Lower-case hex SHA-256 of the ONNX model. */
+  sha256: string;
+  /** Size of the ONNX model in bytes. */
+  sizeBytes: number;
 }
 
 /** A style in the catalogue with its intact versions. */
@@ -568,6 +592,12 @@ export interface FetchModelRequest {
   style: string;
   /** The version. Required. */
   version: string;
+  /**
+   * Which of the version's models: UNSPECIFIED or FP32 for the FP32 model, INT8 for its
+   * quantized model (NOT_FOUND when the version has none; ModelVersion.derived_models lists
+   * what it has).
+   */
+  precision: ModelPrecision;
 }
 
 /** Describes the model that follows in chunks; the first message of FetchModel. */
@@ -582,6 +612,8 @@ export interface ModelHeader {
   sizeBytes: number;
   /** Version of the exporter that wrote the ONNX model. */
   exporterVersion: string;
+  /** The precision of the model that follows. */
+  precision: ModelPrecision;
 }
 
 /** One message of the FetchModel stream. */
@@ -3284,6 +3316,8 @@ function createBaseModelVersion(): ModelVersion {
     exporterVersion: "",
     parentVersion: "",
     createdAt: undefined,
+    derivedModels: [],
+    servePrecision: 0,
   };
 }
 
@@ -3306,6 +3340,12 @@ export const ModelVersion: MessageFns<ModelVersion> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    for (const v of message.derivedModels) {
+      DerivedModel.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.servePrecision !== 0) {
+      writer.uint32(64).int32(message.servePrecision);
     }
     return writer;
   },
@@ -3371,6 +3411,22 @@ export const ModelVersion: MessageFns<ModelVersion> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.derivedModels.push(DerivedModel.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.servePrecision = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3411,6 +3467,16 @@ export const ModelVersion: MessageFns<ModelVersion> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      derivedModels: globalThis.Array.isArray(object?.derivedModels)
+        ? object.derivedModels.map((e: any) => DerivedModel.fromJSON(e))
+        : globalThis.Array.isArray(object?.derived_models)
+        ? object.derived_models.map((e: any) => DerivedModel.fromJSON(e))
+        : [],
+      servePrecision: isSet(object.servePrecision)
+        ? modelPrecisionFromJSON(object.servePrecision)
+        : isSet(object.serve_precision)
+        ? modelPrecisionFromJSON(object.serve_precision)
+        : 0,
     };
   },
 
@@ -3434,6 +3500,12 @@ export const ModelVersion: MessageFns<ModelVersion> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.derivedModels?.length) {
+      obj.derivedModels = message.derivedModels.map((e) => DerivedModel.toJSON(e));
+    }
+    if (message.servePrecision !== 0) {
+      obj.servePrecision = modelPrecisionToJSON(message.servePrecision);
+    }
     return obj;
   },
 
@@ -3448,6 +3520,113 @@ export const ModelVersion: MessageFns<ModelVersion> = {
     message.exporterVersion = object.exporterVersion ?? "";
     message.parentVersion = object.parentVersion ?? "";
     message.createdAt = object.createdAt ?? undefined;
+    message.derivedModels = object.derivedModels?.map((e) => DerivedModel.fromPartial(e)) || [];
+    message.servePrecision = object.servePrecision ?? 0;
+    return message;
+  },
+};
+
+function createBaseDerivedModel(): DerivedModel {
+  return { precision: 0, sha256: "", sizeBytes: 0 };
+}
+
+export const DerivedModel: MessageFns<DerivedModel> = {
+  encode(message: DerivedModel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.precision !== 0) {
+      writer.uint32(8).int32(message.precision);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(18).string(message.sha256);
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(24).uint64(message.sizeBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DerivedModel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDerivedModel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.precision = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DerivedModel {
+    return {
+      precision: isSet(object.precision) ? modelPrecisionFromJSON(object.precision) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: DerivedModel): unknown {
+    const obj: any = {};
+    if (message.precision !== 0) {
+      obj.precision = modelPrecisionToJSON(message.precision);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DerivedModel>): DerivedModel {
+    return DerivedModel.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DerivedModel>): DerivedModel {
+    const message = createBaseDerivedModel();
+    message.precision = object.precision ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    message.sizeBytes = object.sizeBytes ?? 0;
     return message;
   },
 };
@@ -3931,7 +4110,7 @@ export const WatchVersionsResponse: MessageFns<WatchVersionsResponse> = {
 };
 
 function createBaseFetchModelRequest(): FetchModelRequest {
-  return { style: "", version: "" };
+  return { style: "", version: "", precision: 0 };
 }
 
 export const FetchModelRequest: MessageFns<FetchModelRequest> = {
@@ -3941,6 +4120,9 @@ export const FetchModelRequest: MessageFns<FetchModelRequest> = {
     }
     if (message.version !== "") {
       writer.uint32(18).string(message.version);
+    }
+    if (message.precision !== 0) {
+      writer.uint32(24).int32(message.precision);
     }
     return writer;
   },
@@ -3974,6 +4156,14 @@ export const FetchModelRequest: MessageFns<FetchModelRequest> = {
             message.version = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.precision = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3990,6 +4180,7 @@ export const FetchModelRequest: MessageFns<FetchModelRequest> = {
     return {
       style: isSet(object.style) ? globalThis.String(object.style) : "",
       version: isSet(object.version) ? globalThis.String(object.version) : "",
+      precision: isSet(object.precision) ? modelPrecisionFromJSON(object.precision) : 0,
     };
   },
 
@@ -4001,6 +4192,9 @@ export const FetchModelRequest: MessageFns<FetchModelRequest> = {
     if (message.version !== "") {
       obj.version = message.version;
     }
+    if (message.precision !== 0) {
+      obj.precision = modelPrecisionToJSON(message.precision);
+    }
     return obj;
   },
 
@@ -4011,12 +4205,13 @@ export const FetchModelRequest: MessageFns<FetchModelRequest> = {
     const message = createBaseFetchModelRequest();
     message.style = object.style ?? "";
     message.version = object.version ?? "";
+    message.precision = object.precision ?? 0;
     return message;
   },
 };
 
 function createBaseModelHeader(): ModelHeader {
-  return { style: "", version: "", sha256: "", sizeBytes: 0, exporterVersion: "" };
+  return { style: "", version: "", sha256: "", sizeBytes: 0, exporterVersion: "", precision: 0 };
 }
 
 export const ModelHeader: MessageFns<ModelHeader> = {
@@ -4035,6 +4230,9 @@ export const ModelHeader: MessageFns<ModelHeader> = {
     }
     if (message.exporterVersion !== "") {
       writer.uint32(42).string(message.exporterVersion);
+    }
+    if (message.precision !== 0) {
+      writer.uint32(48).int32(message.precision);
     }
     return writer;
   },
@@ -4092,6 +4290,14 @@ export const ModelHeader: MessageFns<ModelHeader> = {
             message.exporterVersion = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.precision = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4119,6 +4325,7 @@ export const ModelHeader: MessageFns<ModelHeader> = {
         : isSet(object.exporter_version)
         ? globalThis.String(object.exporter_version)
         : "",
+      precision: isSet(object.precision) ? modelPrecisionFromJSON(object.precision) : 0,
     };
   },
 
@@ -4139,6 +4346,9 @@ export const ModelHeader: MessageFns<ModelHeader> = {
     if (message.exporterVersion !== "") {
       obj.exporterVersion = message.exporterVersion;
     }
+    if (message.precision !== 0) {
+      obj.precision = modelPrecisionToJSON(message.precision);
+    }
     return obj;
   },
 
@@ -4152,6 +4362,7 @@ export const ModelHeader: MessageFns<ModelHeader> = {
     message.sha256 = object.sha256 ?? "";
     message.sizeBytes = object.sizeBytes ?? 0;
     message.exporterVersion = object.exporterVersion ?? "";
+    message.precision = object.precision ?? 0;
     return message;
   },
 };
