@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, StyleLoss, contentStructure, createJudge, initBackend, reinhardTransfer, styleDistance, type FeatureTransform, type LossNetworkName, type LossWeights, type RgbImage } from '@nst/trainer';
+import { GALLERY_PHOTOS, StyleLoss, contentStructure, createJudge, initBackend, reinhardTransfer, styleDistance, type FeatureTransform, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
 
 async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
   const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -59,10 +59,11 @@ async function main(): Promise<void> {
     .option('--lr <rate>', 'Adam learning rate on the logits', '0.05')
     .option('--loss-network <name>', 'random | inception', 'inception')
     .option('--feature-transform <name>', 'raw | softmax (style statistics of softmax features)', 'raw')
+    .option('--statistic <name>', 'style statistic: covariance | gram', 'covariance')
     .option('--photos <list>', 'gallery photo numbers, e.g. 1,3 (default all)')
     .option('--out <dir>', 'where the optimised images go', '/tmp/nst-ceiling')
     .parse();
-  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; photos?: string; out: string }>();
+  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; out: string }>();
   const size = Number(o.size);
   await initBackend();
   await mkdir(resolve(o.out), { recursive: true });
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
     styleScale,
     network: o.lossNetwork,
     featureTransform: o.featureTransform,
+    statistic: o.statistic,
     ...(trained.lossWeights ? { weights: trained.lossWeights } : {}),
   });
   styleTensor.dispose();
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
   loss.dispose();
   const m = (k: keyof (typeof rows)[number]) => mean(rows.map((r) => r[k]));
   const summary =
-    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.featureTransform} features, ${o.steps} Adam steps at ${size} px): ` +
+    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.statistic} of ${o.featureTransform} features, ${o.steps} Adam steps at ${size} px): ` +
     `loss ${m('loss').toFixed(3)} = ${(m('loss') / m('ceilingLoss')).toFixed(2)}x the optimised images' ${m('ceilingLoss').toFixed(3)}; ` +
     `judge ${m('judge').toFixed(3)} = ${(m('judge') / m('ceilingJudge')).toFixed(2)}x their ${m('ceilingJudge').toFixed(3)} (Reinhard ${m('reinhardJudge').toFixed(3)}); ` +
     `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;

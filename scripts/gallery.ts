@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, createFeatureNetwork, createJudge, initBackend, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
+import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, createFeatureNetwork, createJudge, gridStrength, initBackend, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
 
 /**
  * The old judge, kept as a second column: a random feature network whose seed differs from
@@ -47,6 +47,9 @@ interface Row {
   ssimStylized: number;
   /** Share of pure-primary pixels (saturatedFraction), worst photo. */
   saturated: number;
+  /** The weave (gridStrength): mean over the photos, and the style image's own. */
+  lattice: number;
+  styleLattice: number;
 }
 
 async function main() {
@@ -80,7 +83,7 @@ async function main() {
     const styleImage = await loadRgb(await readFile(registry.styleImagePath(style.id)), size);
     sheet.push({ input: await cellOf(await toJpeg(styleImage, join(out, `style-${style.id}.jpg`))), left: (s + 1) * cell, top: 0 });
     const model = await StyleModel.load(await registry.readModel(style.id, version.version), { threads: 2 });
-    const scores = { input: [] as number[], reinhard: [] as number[], stylized: [] as number[], randomR: [] as number[], randomS: [] as number[], ssimR: [] as number[], ssimS: [] as number[], saturated: [] as number[] };
+    const scores = { input: [] as number[], reinhard: [] as number[], stylized: [] as number[], randomR: [] as number[], randomS: [] as number[], ssimR: [] as number[], ssimS: [] as number[], saturated: [] as number[], lattice: [] as number[] };
     for (const [p, photo] of photos.entries()) {
       const stylized = await model.run(photo);
       const reinhard = reinhardTransfer(photo, styleImage);
@@ -92,6 +95,7 @@ async function main() {
       scores.ssimR.push(contentStructure(reinhard, photo));
       scores.ssimS.push(contentStructure(stylized, photo));
       scores.saturated.push(saturatedFraction(stylized));
+      scores.lattice.push(gridStrength(stylized));
       const jpeg = await toJpeg(stylized, join(out, `photo-${p + 1}-${style.id}.jpg`));
       sheet.push({ input: await cellOf(jpeg), left: (s + 1) * cell, top: (p + 1) * cellH });
       if (p === 0) await toJpeg(reinhard, join(out, `photo-1-${style.id}-reinhard.jpg`));
@@ -108,6 +112,8 @@ async function main() {
       ssimReinhard: mean(scores.ssimR),
       ssimStylized: mean(scores.ssimS),
       saturated: Math.max(...scores.saturated),
+      lattice: mean(scores.lattice),
+      styleLattice: gridStrength(styleImage),
     });
   }
   judge.dispose();
@@ -120,17 +126,17 @@ async function main() {
 
   const f = (x: number) => x.toFixed(3);
   const table = [
-    '| style | version | ImageNet judge: photo | Reinhard | stylized | random-feature judge: Reinhard | stylized | SSIM: Reinhard | stylized | pure-colour pixels (worst photo) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| style | version | ImageNet judge: photo | Reinhard | stylized | random-feature judge: Reinhard | stylized | SSIM: Reinhard | stylized | pure-colour pixels (worst photo) | lattice: painting | stylized |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.style} | ${r.version} | ${f(r.styleInput)} | ${f(r.styleReinhard)} | **${f(r.styleStylized)}** | ${f(r.randomReinhard)} | ${f(r.randomStylized)} | ${f(r.ssimReinhard)} | ${f(r.ssimStylized)} | ${(100 * r.saturated).toFixed(2)}% |`,
+        `| ${r.style} | ${r.version} | ${f(r.styleInput)} | ${f(r.styleReinhard)} | **${f(r.styleStylized)}** | ${f(r.randomReinhard)} | ${f(r.randomStylized)} | ${f(r.ssimReinhard)} | ${f(r.ssimStylized)} | ${(100 * r.saturated).toFixed(2)}% | ${f(r.styleLattice)} | ${f(r.lattice)} |`,
     ),
   ].join('\n');
   const credits = GALLERY_PHOTOS.map((p, i) => `- photo-${i + 1}: ${basename(p.path)} by ${p.credit} (${p.licence})`).join('\n');
   await writeFile(
     join(out, 'SCORES.md'),
-    `# Gallery scores\n\nStyle distance: mean over the gallery photos of the relative Gram distance to the style image; lower matches the style better. The ImageNet judge uses MobileNetV2's ImageNet layers (${JUDGE_LAYERS.join(', ')}; trainer/src/eval/judge.ts), a network no model trains against; the random-feature judge (seed ${RANDOM_JUDGE_SEED}) is another seed of the first training loss and flatters models trained on it. SSIM: mean luminance SSIM against the input photo; 1 is the photo's structure unchanged. Pure-colour pixels: the share of pixels whose every channel is within 0.1 of 0 or 1 (not black or white), on the worst photo: the saturated blue patches of the first models.\n\n${table}\n\nPhotos (held out from training):\n${credits}\n`,
+    `# Gallery scores\n\nStyle distance: mean over the gallery photos of the relative Gram distance to the style image; lower matches the style better. The ImageNet judge uses MobileNetV2's ImageNet layers (${JUDGE_LAYERS.join(', ')}; trainer/src/eval/judge.ts), a network no model trains against; the random-feature judge (seed ${RANDOM_JUDGE_SEED}) is another seed of the first training loss and flatters models trained on it. SSIM: mean luminance SSIM against the input photo; 1 is the photo's structure unchanged. Pure-colour pixels: the share of pixels whose every channel is within 0.1 of 0 or 1 (not black or white), on the worst photo: the saturated blue patches of the first models. Lattice: how strongly the picture repeats itself on a lattice (gridStrength, trainer/src/eval/scores.ts; photographs score about 0.2-0.26): the weave of 4-13 pixel dashes the ImageNet-loss networks paint, next to the painting's own score.\n\n${table}\n\nPhotos (held out from training):\n${credits}\n`,
   );
   console.log(table);
 }

@@ -8,13 +8,13 @@
  *
  *   node --import tsx scripts/judge-weights.ts --style mosaic a.bin b.bin [--size 512] [--sheet /tmp/sheet.png]
  */
-import { readFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, exportOnnx, initBackend, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
+import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, exportOnnx, initBackend, gridStrength, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
 
 async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
   const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -33,10 +33,11 @@ async function main(): Promise<void> {
     .option('--registry <dir>', 'registry holding the style image', 'trainer/starter-styles')
     .option('--size <px>', 'longest side of the photos', '512')
     .option('--sheet <file>', 'contact sheet PNG (photos across, candidates down)')
+    .option('--dump <dir>', 'also write every output at full size as PNG into this folder')
     .option('--photos <list>', 'gallery photo numbers to use, e.g. 1,2,5 (default all)')
     .argument('<weights...>', 'serialized weights files')
     .parse();
-  const o = program.opts<{ style: string; registry: string; size: string; sheet?: string; photos?: string }>();
+  const o = program.opts<{ style: string; registry: string; size: string; sheet?: string; dump?: string; photos?: string }>();
   const size = Number(o.size);
   await initBackend();
   const judge = createJudge();
@@ -61,19 +62,25 @@ async function main(): Promise<void> {
     const judged: number[] = [];
     const ssims: number[] = [];
     const saturated: number[] = [];
+    const grid: number[] = [];
     const cells: Buffer[] = [];
-    for (const photo of photos) {
+    for (const [p, photo] of photos.entries()) {
       const out = await model.run(photo);
+      if (o.dump) {
+        await mkdir(o.dump, { recursive: true });
+        await sharp(toBytes(out), { raw: { width: out.width, height: out.height, channels: 3 } }).png().toFile(join(o.dump, `${basename(file, '.bin')}-photo-${p + 1}.png`));
+      }
       judged.push(styleDistance(judge.extract, out, styleImage));
       ssims.push(contentStructure(out, photo));
       saturated.push(saturatedFraction(out));
+      grid.push(gridStrength(out));
       cells.push(await sharp(toBytes(out), { raw: { width: out.width, height: out.height, channels: 3 } }).resize(cell, cell, { fit: 'cover' }).png().toBuffer());
     }
     await model.dispose();
     rows.push(cells);
     const j = mean(judged);
     console.log(
-      `${basename(file)}: judge ${j.toFixed(3)} (${((1 - j / baseline.reinhard) * 100).toFixed(1)}% closer than Reinhard), SSIM ${mean(ssims).toFixed(3)}, pure-colour ${(100 * Math.max(...saturated)).toFixed(2)}%; per photo ${judged.map((x) => x.toFixed(3)).join(' ')}`,
+      `${basename(file)}: judge ${j.toFixed(3)} (${((1 - j / baseline.reinhard) * 100).toFixed(1)}% closer than Reinhard), SSIM ${mean(ssims).toFixed(3)}, pure-colour ${(100 * Math.max(...saturated)).toFixed(2)}%, lattice ${mean(grid).toFixed(3)}; per photo ${judged.map((x) => x.toFixed(3)).join(' ')}`,
     );
   }
   judge.dispose();

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFeatureNetwork } from '../loss/features';
 import type { RgbImage } from './colour-transfer';
-import { contentStructure, saturatedFraction, styleDistance } from './scores';
+import { contentStructure, gridStrength, saturatedFraction, styleDistance } from './scores';
 
 function pattern(width: number, height: number, f: (x: number, y: number) => [number, number, number]): RgbImage {
   const data = new Float32Array(width * height * 3);
@@ -39,5 +39,33 @@ describe('quality scores', () => {
     const neutral = pattern(10, 10, (x, y) => (x < 5 ? [0, 0, 0] : y < 5 ? [1, 1, 1] : [0.15, 0.2, 0.85]));
     expect(saturatedFraction(neutral)).toBe(0);
     expect(saturatedFraction(pattern(4, 4, () => [1, 0.02, 0.97]))).toBe(1);
+  });
+
+  it('finds dashes repeating on a diagonal lattice, and no lattice in noise, smooth shading or strokes of varied length', () => {
+    const dashes = pattern(128, 128, (x, y) => {
+      // Bricks: rows of 4-pixel dashes every 8 pixels, each row shifted by 4 (a diagonal lattice).
+      const on = (x + 4 * Math.floor(y / 4)) % 8 < 4 && y % 4 < 2;
+      return on ? [0.9, 0.8, 0.3] : [0.3, 0.5, 0.4];
+    });
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const noise = pattern(128, 128, () => {
+      const v = random();
+      return [v, v, v];
+    });
+    // Painted strokes: 400 dashes of random length, place and tone, all leaning about 30 degrees.
+    const strokes = pattern(128, 128, () => [0.5, 0.45, 0.3]);
+    for (let i = 0; i < 400; i++) {
+      const [x0, y0, length, tone] = [random() * 128, random() * 128, 4 + random() * 16, random()];
+      const angle = 0.5 + (random() - 0.5) * 0.6;
+      for (let t = 0; t < length; t++) {
+        const [x, y] = [Math.round(x0 + t * Math.cos(angle)), Math.round(y0 + t * Math.sin(angle))];
+        if (x < 128 && y < 128) strokes.data.set([tone, tone * 0.9, 0.3], (y * 128 + x) * 3);
+      }
+    }
+    expect(gridStrength(dashes)).toBeGreaterThan(0.9);
+    expect(gridStrength(noise)).toBeLessThan(0.15);
+    expect(gridStrength(strokes)).toBeLessThan(0.5);
+    expect(gridStrength(pattern(96, 96, (x, y) => [x / 96, y / 96, 0.5]))).toBeLessThan(0.2);
   });
 });

@@ -100,6 +100,34 @@ describe('StyleLoss', () => {
     style.dispose();
   });
 
+  it('matches style on the layers asked for: the whole term is the layers\' terms weighted by their share', () => {
+    const style = painting(32);
+    const x = photo(32);
+    const part = (styleLayers?: number[]) => {
+      const loss = new StyleLoss({ styleImage: style, imageSize: 32, ...(styleLayers ? { styleLayers } : {}) });
+      const value = loss.values(x, x).style;
+      loss.dispose();
+      return value;
+    };
+    const all = part();
+    expect(all).toBeGreaterThan(0);
+    expect(part([0]) * 1 + part([1, 2, 3]) * 3).toBeCloseTo(all * 4, 4);
+    tf.dispose([style, x]);
+  });
+
+  it('with phase jitter, sees the images at a new offset on each call and still finds no content change in the photo itself', () => {
+    const style = painting(48);
+    const x = tf.tidy(() => tf.add(photo(48), tf.mul(tf.randomUniform([1, 48, 48, 3], 0, 1, 'float32', 5), 0.2)) as tf.Tensor4D);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 48, phaseJitter: 4 });
+    const first = loss.values(x, x);
+    const second = loss.values(x, x);
+    expect(first.style).not.toBe(second.style);
+    expect(first.content).toBe(0);
+    expect(second.content).toBe(0);
+    loss.dispose();
+    tf.dispose([style, x]);
+  });
+
   it('compares content on luminance: a luminance-preserving recolouring costs no content', () => {
     const style = painting(32);
     const x = photo(32);

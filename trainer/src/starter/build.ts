@@ -86,7 +86,7 @@ async function exists(path: string): Promise<boolean> {
  * a scratch registry and renamed in, so the committed set never holds half a style), or a new
  * version of a style already there, with `reason` as its lineage.
  */
-export async function buildStarterStyle(style: StarterStyle, options: { fromWeights?: string; starterDir?: string; reason?: string } = {}): Promise<number> {
+export async function buildStarterStyle(style: StarterStyle, options: { fromWeights?: string; starterDir?: string; reason?: string; parentVersion?: number } = {}): Promise<number> {
   const starterDir = options.starterDir ?? STARTER_DIR;
   const existing = await exists(join(starterDir, style.id));
   if (existing && !options.reason) throw new Error(`${style.id} is already a starter style: say why it gets a new version with --reason`);
@@ -101,7 +101,7 @@ export async function buildStarterStyle(style: StarterStyle, options: { fromWeig
     derivedModels: { int8: { ...int8.info, model: int8.model } },
     weights: net.serialize(),
     metadata: {
-      parentVersion: null,
+      parentVersion: options.parentVersion ?? null,
       exporterVersion: EXPORTER_VERSION,
       network: { ...metadata.hyperparameters.config },
       hyperparameters: { ...metadata.hyperparameters, photoCount: metadata.photoCount, backend: metadata.backend, msPerStep: metadata.msPerStep },
@@ -155,14 +155,20 @@ async function main(): Promise<void> {
       return v;
     })
     .option('--reason <text>', "why an existing starter style gets a new version (recorded as the version's reason)")
+    .option('--parent <version>', 'the version the --from-weights run continued from (its --init), recorded as lineage', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a version number');
+      return n;
+    })
     .parse();
-  const opts = program.opts<{ all?: boolean; fromWeights?: string; reason?: string }>();
+  const opts = program.opts<{ all?: boolean; fromWeights?: string; reason?: string; parent?: number }>();
   const ids = opts.all ? STARTER_STYLES.map((s) => s.id) : (program.args as string[]);
   if (ids.length === 0) program.error('name at least one style, or --all');
   if (opts.fromWeights && ids.length !== 1) program.error('--from-weights packages exactly one style');
+  if (opts.parent !== undefined && !opts.fromWeights) program.error('--parent goes with --from-weights (the run that continued from it)');
   await initBackend();
   for (const id of ids) {
-    await buildStarterStyle(findStarterStyle(id), { ...(opts.fromWeights ? { fromWeights: opts.fromWeights } : {}), ...(opts.reason ? { reason: opts.reason } : {}) });
+    await buildStarterStyle(findStarterStyle(id), { ...(opts.fromWeights ? { fromWeights: opts.fromWeights } : {}), ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.parent !== undefined ? { parentVersion: opts.parent } : {}) });
   }
 }
 

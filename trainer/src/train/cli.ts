@@ -56,6 +56,8 @@ const program = new Command()
   .option('--seed <n>', 'seed', positiveInt, DEFAULT_TRAIN_OPTIONS.seed)
   .option('--loss-network <name>', 'perceptual loss network: random | inception', 'random')
   .option('--feature-transform <name>', 'style statistics of: raw | softmax features', 'raw')
+  .option('--phase-jitter <px>', 'loss crop offsets cycled over (default 0)', (v) => Number(v))
+  .option('--style-layers <list>', 'feature layers matched for style, e.g. 1,2,3,4 (default all)', (v) => v.split(',').map(Number))
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
   .option('--preview <file>', 'write the latest preview JPEG here')
@@ -76,6 +78,8 @@ interface CliOptions {
   seed: number;
   lossNetwork: string;
   featureTransform: string;
+  phaseJitter?: number;
+  styleLayers?: number[];
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -112,6 +116,8 @@ async function main(): Promise<void> {
     seed: o.seed,
     lossNetwork,
     featureTransform,
+    ...(o.phaseJitter !== undefined ? { phaseJitter: o.phaseJitter } : {}),
+    ...(o.styleLayers ? { styleLayers: o.styleLayers } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,

@@ -42,6 +42,10 @@ export interface TrainOptions {
   lossNetwork?: LossNetworkName;
   /** What the style statistics are taken of (default 'raw'; FeatureTransform in loss/style-loss). */
   featureTransform?: FeatureTransform;
+  /** Loss crop offsets cycled over (default 0; StyleLossOptions.phaseJitter). */
+  phaseJitter?: number;
+  /** Feature layers matched for style (default all; StyleLossOptions.styleLayers). */
+  styleLayers?: number[];
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -76,6 +80,10 @@ export interface TrainMetadata {
     lossNetwork?: LossNetworkName;
     /** Absent in versions trained before the choice existed: those used 'raw'. */
     featureTransform?: FeatureTransform;
+    /** Absent when 0 (one phase), as in every version trained before it existed. */
+    phaseJitter?: number;
+    /** Absent when every layer was matched. */
+    styleLayers?: number[];
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -179,7 +187,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}) });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -200,6 +208,8 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     lossSeed: TRAINING_LOSS_SEED,
     lossNetwork,
     ...(featureTransform !== 'raw' ? { featureTransform } : {}),
+    ...(loss.phaseJitter > 0 ? { phaseJitter: loss.phaseJitter } : {}),
+    ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}),
     config: net.config,
     optimizer: 'adam',
   };
