@@ -40,20 +40,6 @@ import { ModelRegistry, type VersionRecord } from '@nst/runtime';
 import { median, PersistentPeer } from '@nst/test-kit';
 import { checkPhoto, createJudge, initBackend, INT8_QUALITY_THRESHOLD, withinThreshold, worstCost, type PhotoCheck, type QualityCost } from '@nst/trainer';
 
-/** The peer network on one thread, each run timed in CPU time of its own process. */
-const CPU_PEER = `
-import sys, time, torch
-sys.path.insert(0, sys.argv[1]); import peer_torch
-size, threads = int(sys.argv[2]), int(sys.argv[3])
-torch.set_num_threads(threads)
-m = peer_torch.net(); x = torch.rand(1, 3, size, size)
-with torch.inference_mode():
-    m(x)
-    print("ready", torch.__version__, flush=True)
-    for line in sys.stdin:
-        t = time.process_time(); m(x); print(f"{(time.process_time() - t) * 1000:.1f}", flush=True)
-`;
-
 /** CPU milliseconds this process (all its threads, the model's workers included) spends on `work`. */
 async function cpuTime(work: () => Promise<unknown>): Promise<number> {
   const start = process.cpuUsage();
@@ -312,7 +298,7 @@ export async function benchSpeed(
     precisions.map((p) => [p.name, { cpu: [], engine: [], served1: [], served12: [] }]),
   );
   // CPU time on one thread, ours against the peer's, rounds interleaved.
-  const cpuPeer = new PersistentPeer(1024, 1, CPU_PEER);
+  const cpuPeer = new PersistentPeer(1024, 1, { cpu: true });
   const peerCpuTimes: number[] = [];
   try {
     await cpuPeer.ready();

@@ -42,9 +42,11 @@ export async function timePeer(size: number, runs: number, threads: number): Pro
 /**
  * The peer network kept alive in one Python process, timed on request: it imports the shared
  * script's own net() with the same settings (threads, inference mode, random input), so every
- * peer timing can sit between ours in the same round and see the same load.
+ * peer timing can sit between ours in the same round and see the same load. `clock` is
+ * Python's perf_counter (wall time) or process_time (the CPU time of the peer's own process,
+ * which the shared machine's load does not inflate as it does wall time).
  */
-const PERSISTENT_PEER = `
+const persistentPeer = (clock: 'perf_counter' | 'process_time'): string => `
 import sys, time, torch
 sys.path.insert(0, sys.argv[1]); import peer_torch
 size, threads = int(sys.argv[2]), int(sys.argv[3])
@@ -54,15 +56,16 @@ with torch.inference_mode():
     m(x)
     print("ready", torch.__version__, flush=True)
     for line in sys.stdin:
-        t = time.perf_counter(); m(x); print(f"{(time.perf_counter() - t) * 1000:.1f}", flush=True)
+        t = time.${clock}(); m(x); print(f"{(time.${clock}() - t) * 1000:.1f}", flush=True)
 `;
 
 export class PersistentPeer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterator<string>;
 
-  /** `script` replaces the timing loop (same arguments and protocol), e.g. to report CPU time. */
-  constructor(size: number, threads: number, script = PERSISTENT_PEER) {
+  /** Each `time()` is wall milliseconds, or with `cpu` the CPU milliseconds of the peer's process. */
+  constructor(size: number, threads: number, options: { cpu?: boolean } = {}) {
+    const script = persistentPeer(options.cpu ? 'process_time' : 'perf_counter');
     this.child = spawn(PEER_PYTHON, ['-c', script, path.dirname(PEER_SCRIPT), String(size), String(threads)]);
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
