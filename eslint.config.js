@@ -3,24 +3,29 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 /**
- * The dependency direction: a service's code never imports another service's package; what they
- * share lives in the leaves (@nst/proto, @nst/runtime) and they talk over gRPC. Tests that start
- * several services are exempt (they assemble the mesh).
+ * The dependency direction: a service's code, tests and benches never import another service's
+ * package; what they share lives in the leaves (@nst/proto, @nst/runtime, @nst/style-network,
+ * @nst/test-kit) and services talk over gRPC. Only system-tests/ assembles several services.
+ * No file reaches into another workspace by a relative path: packages are imported by name.
  */
 const SERVICES = ['@nst/inference', '@nst/trainer', '@nst/mesh', '@nst/gateway'];
-const TESTS = ['**/*.test.ts', '**/test/**', '**/bench/**'];
+const WORKSPACES = ['proto', 'runtime', 'style-network', 'inference', 'trainer', 'mesh', 'gateway', 'web', 'cli', 'k8s', 'test-kit', 'system-tests'];
+const intoAnotherWorkspace = {
+  regex: `^(\\.\\./)+(${WORKSPACES.join('|')})/`,
+  message: "import the workspace's package by name (@nst/...), not its files by a relative path",
+};
 const layering = (dir, own) => ({
-  files: [`${dir}/src/**/*.ts`],
-  ignores: TESTS,
+  files: [`${dir}/**/*.ts`],
   rules: {
     'no-restricted-imports': [
       'error',
       {
         patterns: [
           {
-            group: SERVICES.filter((name) => name !== own).flatMap((name) => [name, `${name}/*`]),
-            message: 'a service does not import another service: call it over gRPC, or move shared code to @nst/runtime',
+            group: [...SERVICES, '@nst/system-tests'].filter((name) => name !== own).flatMap((name) => [name, `${name}/*`]),
+            message: 'a service does not import another service: call it over gRPC, or move shared code to a leaf (@nst/runtime, @nst/style-network, @nst/test-kit); tests that assemble several services go to system-tests/',
           },
+          intoAnotherWorkspace,
         ],
       },
     ],
@@ -44,5 +49,11 @@ export default tseslint.config(
   layering('gateway', '@nst/gateway'),
   layering('runtime', undefined),
   layering('proto', undefined),
+  layering('style-network', undefined),
+  layering('test-kit', undefined),
   layering('cli', undefined),
+  {
+    files: ['system-tests/**/*.ts', 'scripts/**/*.ts', 'k8s/**/*.ts', 'docker/**/*.ts', 'observability/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoAnotherWorkspace] }] },
+  },
 );

@@ -16,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY proto/package.json proto/
 COPY runtime/package.json runtime/
+COPY style-network/package.json style-network/
 COPY inference/package.json inference/
 COPY trainer/package.json trainer/
 COPY mesh/package.json mesh/
@@ -23,6 +24,8 @@ COPY gateway/package.json gateway/
 COPY web/package.json web/
 COPY cli/package.json cli/
 COPY k8s/package.json k8s/
+COPY test-kit/package.json test-kit/
+COPY system-tests/package.json system-tests/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # The web app is built with the dev dependencies (Vite, TypeScript), in a stage of its own.

@@ -5,7 +5,7 @@
  * Exits 0 when the server answers grpc.health.v1 SERVING (or HTTP 2xx), 1 otherwise. Written
  * here because the slim images carry no grpc_health_probe; it reuses the runtime's client.
  */
-import { waitForServing } from '@nst/runtime';
+import { waitForServing } from '@nst/runtime/grpc/health';
 
 const [kind, target, service] = process.argv.slice(2);
 

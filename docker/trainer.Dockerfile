@@ -16,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY proto/package.json proto/
 COPY runtime/package.json runtime/
+COPY style-network/package.json style-network/
 COPY inference/package.json inference/
 COPY trainer/package.json trainer/
 COPY mesh/package.json mesh/
@@ -23,6 +24,8 @@ COPY gateway/package.json gateway/
 COPY web/package.json web/
 COPY cli/package.json cli/
 COPY k8s/package.json k8s/
+COPY test-kit/package.json test-kit/
+COPY system-tests/package.json system-tests/
 RUN npm ci --omit=dev --no-audit --no-fund
 # The native TensorFlow backend: its install script (allowed in package.json's allowScripts)
 # downloads libtensorflow, which works wherever the build reaches the internet. If it fails or cannot load, the trainer falls back to the WASM
@@ -37,6 +40,7 @@ COPY --from=deps /app/node_modules node_modules
 COPY package.json tsconfig.base.json ./
 COPY proto proto
 COPY runtime runtime
+COPY style-network style-network
 COPY trainer trainer
 # The `nst` CLI: the fine-tuning Jobs (k8s/jobs/finetune-job.yaml) run `nst finetune`.
 COPY cli cli

@@ -17,13 +17,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCHES: Record<string, { file: string; what: string }> = {
   engine: { file: 'inference/bench/engine.bench.ts', what: 'ONNX Runtime serving vs the PyTorch peer, Johnson and starter networks at 1024x1024' },
   precision: {
-    file: 'inference/bench/precision.bench.ts',
+    file: 'system-tests/bench/precision.bench.ts',
     what: 'FP32 vs INT8 vs BF16 starter models: speed at 1 MP and 12 MP (and vs the PyTorch peer), INT8 quality cost on the gallery photos',
   },
   train: { file: 'trainer/bench/train.bench.ts', what: 'training step on WASM with the project kernels vs the pure-JS CPU backend and PyTorch' },
   service: { file: 'inference/bench/service.bench.ts', what: 'StyleService end to end vs the bare model (1 MP), 8 clients vs 1' },
-  gateway: { file: 'gateway/bench/gateway.bench.ts', what: 'gRPC-Web through the gateway vs StyleService directly (1 MP)' },
-  tracing: { file: 'observability/bench/tracing.bench.ts', what: 'StyleService with OpenTelemetry export on vs off (1 MP), same run' },
+  gateway: { file: 'system-tests/bench/gateway.bench.ts', what: 'gRPC-Web through the gateway vs StyleService directly (1 MP)' },
+  tracing: { file: 'system-tests/bench/tracing.bench.ts', what: 'StyleService with OpenTelemetry export on vs off (1 MP), same run' },
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { ModelRegistry } from '@nst/runtime';
+import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
 import { GALLERY_PHOTOS, StyleLoss, contentStructure, createJudge, initBackend, reinhardTransfer, styleDistance, type FeatureTransform, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
 

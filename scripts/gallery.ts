@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import { ModelRegistry } from '@nst/runtime';
+import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
 import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, createFeatureNetwork, createJudge, gridStrength, initBackend, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
 

@@ -12,7 +12,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import { ModelRegistry } from '@nst/runtime';
+import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
 import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, exportOnnx, initBackend, gridStrength, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
 

@@ -24,22 +24,11 @@ import { access, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import {
-  addressInUsePort,
-  checkPorts,
-  describeExit,
-  formatSeconds,
-  portProblemMessage,
-  Supervisor,
-  loadConfig,
-  ModelRegistry,
-  resolveAdminToken,
-  waitForServing,
-  type Config,
-  type PortClaim,
-  type PortProblem,
-  type SupervisedService,
-} from '@nst/runtime';
+import { resolveAdminToken } from '@nst/runtime/admin-token';
+import { loadPlatformConfig, type PlatformConfig } from './platform-settings';
+import { waitForServing } from '@nst/runtime/grpc/health';
+import { ModelRegistry } from '@nst/runtime/registry';
+import { addressInUsePort, checkPorts, describeExit, formatSeconds, portProblemMessage, Supervisor, type PortClaim, type PortProblem, type SupervisedService } from '@nst/runtime/supervisor';
 
 interface ServiceEntry {
   /** The service's key: its log file and OTEL_SERVICE_NAME (`nst-<key>`). */
@@ -48,9 +37,9 @@ interface ServiceEntry {
   /** Its entry point (runtime's runServiceProcess, in its own package). */
   main: string;
   /** Where it listens (host:port). */
-  address(config: Config): string;
+  address(config: PlatformConfig): string;
   /** Resolves once it serves; default: grpc.health.v1 SERVING at `address` (an HTTP service passes its own). */
-  ready?(config: Config): Promise<void>;
+  ready?(config: PlatformConfig): Promise<void>;
 }
 
 const entryPoint = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
@@ -81,7 +70,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Every port the services will listen on, with the setting that moves it. */
-function portClaims(config: Config): PortClaim[] {
+function portClaims(config: PlatformConfig): PortClaim[] {
   const grpc = (what: string, env: string, address: string): PortClaim => {
     const colon = address.lastIndexOf(':');
     const host = address.slice(0, colon);
@@ -132,7 +121,8 @@ async function openLogFile(dir: string, key: string): Promise<{ path: string; fd
 }
 
 async function runAll(): Promise<void> {
-  const config = loadConfig();
+  // Every service's settings, checked before any starts: one message names every bad variable.
+  const config = loadPlatformConfig();
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
   const fail = (sentence: string): never => {
     process.stderr.write(`npm start: ${sentence}\n`);

@@ -25,7 +25,7 @@ if [ -z "${SMOKE_STYLE:-}" ]; then
     kubectl -n "$ns" port-forward "svc/$1" "$2:$3" >"$scratch/$1.log" 2>&1 &
     pids+=("$!")
   }
-  forward nst-inference 15051 50051
+  forward nst-style 15051 50051
   forward nst-trainer 15052 50052
   forward nst-release 15053 50053
   forward nst-envoy 18080 8080

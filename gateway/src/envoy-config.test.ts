@@ -3,11 +3,10 @@
  * fastify gateway serves, with the same CORS headers, and avoids the known Envoy pitfalls.
  * Envoy cannot run here, so this reads the YAML.
  */
-import { loadConfig } from '@nst/runtime';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { messageLimits } from './config';
+import { loadGatewayConfig, messageLimits } from './config';
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS } from './cors';
 import { SERVICE_ROUTES, clientStreamingPaths, methodRoutes, type UpstreamName } from './grpc-web/routes';
 
@@ -24,7 +23,7 @@ const clusters: Yaml[] = allClusters.filter((cluster) => virtualHost.routes.some
 const CLUSTER_UPSTREAM: Record<string, UpstreamName> = { nst_style: 'style', nst_trainer: 'trainer', nst_release: 'release' };
 const grpcRoutes: Yaml[] = virtualHost.routes.filter((route: Yaml) => route.route.cluster in CLUSTER_UPSTREAM);
 // The platform's defaults (NST_MAX_UPLOAD_BYTES, NST_CHUNK_BYTES, NST_GATEWAY_CORS_ORIGINS).
-const defaults = loadConfig({});
+const defaults = loadGatewayConfig({});
 const limits = messageLimits(defaults);
 const splitList = (value: string): string[] => value.split(',').map((item) => item.trim());
 

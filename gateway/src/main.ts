@@ -6,11 +6,13 @@
  * Its Prometheus metrics are on its own HTTP port (/metrics).
  */
 import { runServiceProcess } from '@nst/runtime';
+import { loadGatewayConfig } from './config';
 import { startGateway } from './gateway';
 
 await runServiceProcess({
   key: 'gateway',
   title: 'Web app',
+  loadConfig: () => loadGatewayConfig(),
   metricsPort: () => 0,
   start: (config, logger) => startGateway({ config, logger }),
 });

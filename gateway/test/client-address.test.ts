@@ -16,12 +16,12 @@ import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
 import { ListStylesRequest } from '@nst/proto';
-import { loadConfig } from '@nst/runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { startGateway, type RunningGateway } from '../src/gateway';
 import { callGrpcWeb } from '../src/grpc-web/fetch-client';
-import { startEchoStyleService, type EchoUpstream } from './echo-style-service';
+import { startEchoStyleService, type EchoUpstream } from '@nst/test-kit';
+import { loadGatewayConfig } from '../src/config';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BROWSER = '203.0.113.7';
@@ -33,7 +33,7 @@ const gateways: RunningGateway[] = [];
 async function gatewayWith(hops: number, rateLimit = 0): Promise<RunningGateway> {
   const gateway = await startGateway({
     config: {
-      ...loadConfig({}),
+      ...loadGatewayConfig({}),
       gatewayHost: '127.0.0.1',
       gatewayPort: 0,
       styleAddr: `127.0.0.1:${echo.port}`,
@@ -144,7 +144,7 @@ const frontDoorHcm = async (file: string): Promise<Hcm> => {
 
 async function composeGatewayHops(): Promise<number> {
   const compose: Yaml = parse(await readFile(`${REPO}compose.yaml`, 'utf8'), { merge: true });
-  return loadConfig(compose.services['nst-gateway'].environment).gatewayTrustedHops;
+  return loadGatewayConfig(compose.services['nst-gateway'].environment).gatewayTrustedHops;
 }
 
 async function clusterGatewayHops(): Promise<number> {
@@ -152,7 +152,7 @@ async function clusterGatewayHops(): Promise<number> {
     .map((document) => document.toJS() as Yaml)
     .find((object) => object.kind === 'Deployment');
   const env = deployment.spec.template.spec.containers[0].env as { name: string; value?: string }[];
-  return loadConfig(Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]))).gatewayTrustedHops;
+  return loadGatewayConfig(Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]))).gatewayTrustedHops;
 }
 
 // Istio's ingress gateway (meshConfig gatewayTopology.numTrustedProxies 0: a cloud load

@@ -12,25 +12,12 @@
  *
  *   node --import tsx inference/bench/engine.bench.ts [--size 1024] [--runs 3] [--threads 2]
  */
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createInterface } from 'node:readline';
-import { parseArgs, promisify } from 'node:util';
-import { exportOnnx, initBackend, JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, variableShapes, type StyleNetConfig } from '@nst/trainer';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { exportOnnx, initNetworkBackend, JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, variableShapes, type StyleNetConfig } from '@nst/style-network';
+import { median, PEER_PYTHON, PEER_SCRIPT, PersistentPeer, timePeer } from '@nst/test-kit';
 import { StyleModel } from '../src/engine/style-model';
 import type { RgbImage } from '../src/pipeline/tiling';
-
-const run = promisify(execFile);
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The shared folder is the repository's sibling. */
-export const PEER_SCRIPT = path.resolve(repoRoot, '..', 'shared', 'bench', 'peer_torch.py');
-/**
- * Debian's python3-torch lives under the system interpreter (the script's shebang); a pyenv or
- * venv python3 earlier on PATH has no torch. NST_PEER_PYTHON overrides.
- */
-const PEER_PYTHON = process.env['NST_PEER_PYTHON'] || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 export interface BenchCandidate {
   name: string;
@@ -80,76 +67,6 @@ export function macsPerPixel(config: StyleNetConfig): number {
 
 function parameterCount(config: StyleNetConfig): number {
   return variableShapes(config).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
-}
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
-
-/** Times the PyTorch peer; it does its own warm-up and prints its median. */
-export async function timePeer(size: number, runs: number, threads: number): Promise<{ medianMs: number; version: string }> {
-  if (!existsSync(PEER_SCRIPT)) throw new Error(`peer script not found at ${PEER_SCRIPT}`);
-  const { stdout } = await run(PEER_PYTHON, [PEER_SCRIPT, String(size), String(runs), String(threads)], { timeout: 900_000 }).catch(
-    (error: { stderr?: string; killed?: boolean; message: string }) => {
-      const why = error.killed ? 'timed out (is the machine saturated?)' : (error.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
-      throw new Error(`peer ${PEER_SCRIPT} failed: ${why || error.message}`);
-    },
-  );
-  const match = /torch (\S+) size=\d+ median_ms=(\d+)/.exec(stdout);
-  if (!match) throw new Error(`unexpected peer output: ${stdout}`);
-  return { version: match[1] ?? '?', medianMs: Number(match[2]) };
-}
-
-/**
- * The peer network kept alive in one Python process, timed on request: it imports the shared
- * script's own net() with the same settings (threads, inference mode, random input), so every
- * peer timing can sit between ours in the same round and see the same load.
- */
-const PERSISTENT_PEER = `
-import sys, time, torch
-sys.path.insert(0, sys.argv[1]); import peer_torch
-size, threads = int(sys.argv[2]), int(sys.argv[3])
-torch.set_num_threads(threads)
-m = peer_torch.net(); x = torch.rand(1, 3, size, size)
-with torch.inference_mode():
-    m(x)
-    print("ready", torch.__version__, flush=True)
-    for line in sys.stdin:
-        t = time.perf_counter(); m(x); print(f"{(time.perf_counter() - t) * 1000:.1f}", flush=True)
-`;
-
-export class PersistentPeer {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterator<string>;
-
-  /** `script` replaces the timing loop (same arguments and protocol), e.g. to report CPU time. */
-  constructor(size: number, threads: number, script = PERSISTENT_PEER) {
-    this.child = spawn(PEER_PYTHON, ['-c', script, path.dirname(PEER_SCRIPT), String(size), String(threads)]);
-    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-  }
-
-  private async nextLine(): Promise<string> {
-    const next = await this.lines.next();
-    if (next.done) throw new Error(`peer process ended (exit ${this.child.exitCode})`);
-    return next.value;
-  }
-
-  /** Waits for the model to be built and warmed up; returns the torch version. */
-  async ready(): Promise<string> {
-    const line = await this.nextLine();
-    if (!line.startsWith('ready ')) throw new Error(`unexpected peer output: ${line}`);
-    return line.slice('ready '.length);
-  }
-
-  async time(): Promise<number> {
-    this.child.stdin.write('run\n');
-    return Number(await this.nextLine());
-  }
-
-  stop(): void {
-    this.child.stdin.end();
-  }
 }
 
 interface LoadedCandidate {
@@ -203,7 +120,7 @@ export async function benchEngine(options: BenchOptions = {}): Promise<BenchRow[
   }
   // Exporting only needs the weights as TF.js variables; the pure-JS backend does that without
   // loading WASM (the timing is ONNX Runtime's).
-  await initBackend('cpu');
+  await initNetworkBackend('cpu');
   log(`peer script: ${PEER_PYTHON} ${PEER_SCRIPT} ${size} ${runs} ${threads}`);
   const script = await timePeer(size, runs, threads);
 

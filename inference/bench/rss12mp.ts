@@ -7,6 +7,7 @@
  *
  *   node --import tsx inference/bench/rss12mp.ts [--width 4000] [--height 3000]
  */
+import { connect, header, photoJpeg, registerTinyStyle, stylize } from '@nst/test-kit';
 import { spawn } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,11 +16,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { OutputFormat } from '@nst/proto';
-import { loadConfig, ModelRegistry } from '@nst/runtime';
-import { initBackend, STARTER_CONFIG } from '@nst/trainer';
-import { connect, header, stylize } from '../test/client';
-import { registerTestStyle } from '../test/harness';
-import { photoJpeg } from '../test/images';
+import { ModelRegistry } from '@nst/runtime';
+import { loadStyleConfig } from '../src/config';
+import { initNetworkBackend, STARTER_CONFIG } from '@nst/style-network';
 
 const LIMIT_BYTES = 1.5e9;
 const mainScript = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -43,11 +42,11 @@ export interface RssResult {
 export async function measureRss12mp(width = 4000, height = 3000, log: (line: string) => void = console.log): Promise<RssResult> {
   const dir = await mkdtemp(join(tmpdir(), 'nst-rss12mp-'));
   const env = { ...process.env, NST_DATA_DIR: dir, NST_STARTER_DIR: join(dir, 'no-starters'), NST_STYLE_ADDR: '127.0.0.1:0', NST_LOG_LEVEL: 'info' };
-  const config = loadConfig(env);
-  await initBackend('wasm');
+  const config = loadStyleConfig(env);
+  await initNetworkBackend();
   const registry = await ModelRegistry.open(config.registryDir);
   // A starter-sized network with random weights: serving cost does not depend on training.
-  await registerTestStyle(registry, 'rss', [3], STARTER_CONFIG);
+  await registerTinyStyle(registry, 'rss', [3], { network: STARTER_CONFIG });
   const photo = await photoJpeg(width, height, 92);
 
   const child = spawn(process.execPath, ['--import', 'tsx', mainScript], { env, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -15,11 +15,12 @@
  *     requests really run in parallel rather than one after the other.
  *
  * The network is the starter architecture (STARTER_CONFIG) with seeded random weights: speed
- * does not depend on the weights. Settings are the platform defaults (loadConfig) unless
+ * does not depend on the weights. Settings are StyleService's defaults (loadStyleConfig) unless
  * overridden by the environment or the flags below.
  *
  *   node --import tsx inference/bench/service.bench.ts [--runs 5] [--megapixels 1] [--clients 8] [--requests 8] [--rounds 3]
  */
+import { header, photoJpeg, registerTinyStyle, stylize } from '@nst/test-kit';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -31,15 +32,13 @@ import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { credentials } from '@grpc/grpc-js';
 import { OutputFormat, StyleServiceClient, type StylizeSummary } from '@nst/proto';
-import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry } from '@nst/runtime';
-import { initBackend, STARTER_CONFIG } from '@nst/trainer';
+import { createLogger, JsonlFeedbackStore, ModelRegistry } from '@nst/runtime';
+import { loadStyleConfig } from '../src/config';
+import { initNetworkBackend, STARTER_CONFIG } from '@nst/style-network';
 import { StyleModel } from '../src/engine/style-model';
 import { decodeImage } from '../src/pipeline/image-codec';
 import { countTiles } from '../src/pipeline/tiling';
 import { startStyleServer } from '../src/server/style-server';
-import { header, stylize } from '../test/client';
-import { registerTestStyle } from '../test/harness';
-import { photoJpeg } from '../test/images';
 
 export interface ServiceBenchOptions {
   /** Timed runs of each path after a warm-up. Default 5. */
@@ -52,7 +51,7 @@ export interface ServiceBenchOptions {
   requests?: number;
   /** Alternating throughput rounds (one batch of 1 client, one of many each). Default 3. */
   rounds?: number;
-  /** Environment for loadConfig (NST_INFERENCE_THREADS, NST_MAX_CONCURRENT, NST_TILE_SIZE...). */
+  /** Environment for loadStyleConfig (NST_INFERENCE_THREADS, NST_MAX_CONCURRENT, NST_TILE_SIZE...). */
   env?: NodeJS.ProcessEnv;
   /** Skip the overhead pairs (ratio 1); measure throughput only. */
   throughputOnly?: boolean;
@@ -136,11 +135,11 @@ export async function benchStyleService(options: ServiceBenchOptions = {}): Prom
   const height = Math.round((width * 3) / 4);
 
   const dir = await mkdtemp(join(tmpdir(), 'nst-service-bench-'));
-  const config = loadConfig({ ...(options.env ?? process.env), NST_DATA_DIR: dir });
-  await initBackend('wasm');
+  const config = loadStyleConfig({ ...(options.env ?? process.env), NST_DATA_DIR: dir });
+  await initNetworkBackend();
   const registry = await ModelRegistry.open(config.registryDir);
   // A starter-sized network with random weights: serving cost does not depend on training.
-  await registerTestStyle(registry, 'bench', [7], STARTER_CONFIG);
+  await registerTinyStyle(registry, 'bench', [7], { network: STARTER_CONFIG });
   const onnx = await registry.readModel('bench', '1');
   const photo = await benchPhoto(width, height);
   const tiles = countTiles(width, height, config.tileSize, config.tileOverlap);

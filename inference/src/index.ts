@@ -18,3 +18,5 @@ export { stylizeTiled, planAxis, countTiles } from './pipeline/tiling';
 export type { RgbImage, StyleRunner } from './pipeline/tiling';
 export { StyleModel, DEFAULT_THREADS, hwcToChw, chwToHwc, rgbFromBytes, bytesFromRgb } from './engine/style-model';
 export type { StyleModelOptions } from './engine/style-model';
+export { ThumbnailNormModel } from './engine/thumbnail-norm';
+export { downscaleRgb } from './pipeline/image-codec';

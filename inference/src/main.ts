@@ -1,6 +1,7 @@
 /**
  * StyleService's process: the one place it is assembled, run by `npm start` and by its
- * container image alike (configured by the environment, see @nst/runtime's config):
+ * container image alike (configured by the environment: its settings in ./config.ts, with the
+ * core and store settings of @nst/runtime):
  *
  *   node --import tsx --import @nst/runtime/telemetry/register inference/src/main.ts
  *
@@ -23,11 +24,13 @@ import {
   startRetentionSweep,
   type RetentionTarget,
 } from '@nst/runtime';
+import { loadStyleConfig } from './config';
 import { startStyleServer } from './server/style-server';
 
 await runServiceProcess({
   key: 'style',
   title: 'StyleService',
+  loadConfig: () => loadStyleConfig(),
   metricsPort: (config) => config.styleMetricsPort,
   start: async (config, logger) => {
     // Elasticsearch may be down at start (or its sidecar not up yet): the stores keep trying,

@@ -7,9 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from './client';
+import { photoJpeg, sha256 } from '@nst/test-kit';
 import { startHarness, type Harness } from './harness';
-import { photoJpeg } from './images';
 
 const run = promisify(execFile);
 const buf = fileURLToPath(new URL('../../node_modules/.bin/buf', import.meta.url));

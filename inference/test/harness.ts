@@ -1,23 +1,20 @@
 /**
  * A real StyleService for integration tests: a temporary registry holding real exported style
- * networks (small, seeded StyleNets through the trainer's ONNX exporter, so CI stays fast), the
+ * networks (small, seeded StyleNets through the real exporter, so CI stays fast), the
  * embedded feedback store, and startStyleServer on a free port.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, JsonlFeedbackStore, loadConfig, ModelRegistry, type FeedbackRecord } from '@nst/runtime';
-import { EXPORTER_VERSION, exportOnnx, initBackend, StyleNet, type StyleNetConfig } from '@nst/trainer';
+import { createLogger, JsonlFeedbackStore, ModelRegistry, type FeedbackRecord } from '@nst/runtime';
 import sharp from 'sharp';
+import { loadStyleConfig } from '../src/config';
 import { StyleModel, bytesFromRgb } from '../src/engine/style-model';
 import { decodeImage } from '../src/pipeline/image-codec';
 import { countTiles } from '../src/pipeline/tiling';
 import type { RunningStyleService } from '../src/server/style-service-server';
 import { startStyleServer, type StyleServerConfig } from '../src/server/style-server';
-import { photoJpeg } from './images';
-
-/** Small enough to run a 1600x1200 image in a second or two, real enough to paint. */
-export const TEST_NETWORK: StyleNetConfig = { channels: [4, 8, 8], residualBlocks: 1, outerKernel: 3 };
+import { registerTinyStyle } from '@nst/test-kit';
 
 export interface Harness {
   port: number;
@@ -32,49 +29,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Registers `versions` seeded networks as consecutive versions of a new style. */
-export async function registerTestStyle(
-  registry: ModelRegistry,
-  id: string,
-  seeds: number[],
-  config: StyleNetConfig = TEST_NETWORK,
-): Promise<void> {
-  await initBackend('wasm');
-  await registry.createStyle({
-    id,
-    displayName: `Test ${id}`,
-    description: 'A seeded, untrained network for tests.',
-    origin: 'inference/test/harness.ts',
-    licence: 'Apache-2.0 (project-made)',
-    styleImage: await photoJpeg(64, 64),
-  });
-  let parent: number | null = null;
-  for (const seed of seeds) {
-    const net = StyleNet.create(config, seed);
-    try {
-      const record = await registry.registerVersion(id, {
-        model: exportOnnx(net),
-        weights: net.serialize(),
-        metadata: {
-          parentVersion: parent,
-          exporterVersion: EXPORTER_VERSION,
-          network: { ...config },
-          hyperparameters: { seed },
-          dataHashes: { styleImage: 'test', photos: 'test' },
-          losses: {},
-          origin: parent === null ? 'train' : 'finetune',
-        },
-      });
-      parent = record.version;
-    } finally {
-      net.dispose();
-    }
-  }
-}
-
 export async function startHarness(overrides: Partial<StyleServerConfig> = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'nst-style-service-'));
-  const base = loadConfig({ NST_DATA_DIR: dir });
+  const base = loadStyleConfig({ NST_DATA_DIR: dir });
   const limits: StyleServerConfig = {
     styleAddr: '127.0.0.1:0',
     maxUploadBytes: 4 * 1024 * 1024,
@@ -85,13 +42,13 @@ export async function startHarness(overrides: Partial<StyleServerConfig> = {}): 
     tileSize: 256,
     tileOverlap: 32,
     inferenceThreads: 1,
-    keptPhotosDir: base.keptPhotosDir,
+    keptPhotosDir: join(dir, 'kept-photos'),
     feedbackRetentionDays: 30,
     ...overrides,
   };
   const registry = await ModelRegistry.open(base.registryDir);
-  await registerTestStyle(registry, 'tiny-wave', [11, 12]);
-  await registerTestStyle(registry, 'tiny-grain', [21]);
+  await registerTinyStyle(registry, 'tiny-wave', [11, 12]);
+  await registerTinyStyle(registry, 'tiny-grain', [21]);
   const feedbackStore = await JsonlFeedbackStore.open(base.feedbackDir);
   const service = await startStyleServer({
     config: limits,

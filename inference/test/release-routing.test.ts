@@ -3,8 +3,9 @@
  * (WatchRollouts, here from a stand-in ReleaseService on a real port that sends what each test
  * sets), routing carries on from the last state while ReleaseService is away and across a
  * StyleService restart, every call leaves one serving event, and feedback counts against the
- * version that served the request. mesh/test/canary-e2e.test.ts runs the real ReleaseService.
+ * version that served the request. system-tests/test/releases/canary-e2e.test.ts runs the real ReleaseService.
  */
+import { connect, header, photoJpeg, registerTinyStyle, stylize, stylizeImage, submitFeedback, truncate, until } from '@nst/test-kit';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +15,6 @@ import { createLogger, JsonlFeedbackStore, JsonlStylizeEventStore, ModelRegistry
 import { bucketOf } from '@nst/runtime/routing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStyleServer, type StartedStyleService, type StyleServerConfig } from '../src/server/style-server';
-import { connect, header, stylize, stylizeImage, submitFeedback } from './client';
-import { registerTestStyle } from './harness';
-import { photoJpeg, truncate } from './images';
 
 const STYLE = 'routed-wave';
 let dir: string;
@@ -73,14 +71,6 @@ class FakeReleaseService {
   }
 }
 
-const until = async (check: () => boolean, what: string): Promise<void> => {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
-
 const styleConfig = (): StyleServerConfig => ({
   styleAddr: '127.0.0.1:0',
   maxUploadBytes: 4_000_000,
@@ -107,14 +97,14 @@ async function setState(record: Rollout): Promise<void> {
   let updated = false;
   const unsubscribe = feed.onUpdate(() => (updated = true));
   release.send([record]);
-  await until(() => updated, 'the rollout state to reach StyleService');
+  await until('the rollout state to reach StyleService', () => updated || undefined);
   unsubscribe();
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nst-routing-'));
   registry = await ModelRegistry.open(join(dir, 'registry'));
-  await registerTestStyle(registry, STYLE, [31, 32, 33]);
+  await registerTinyStyle(registry, STYLE, [31, 32, 33]);
   feedback = await JsonlFeedbackStore.open(join(dir, 'feedback'));
   events = await JsonlStylizeEventStore.open(join(dir, 'events'));
   ({ release, port: releasePort } = await FakeReleaseService.start());
@@ -155,10 +145,17 @@ const servedVersion = async (clientId: string, metadata?: Metadata): Promise<str
 
 describe('StyleService routing by the rollout state', () => {
   it('serves the latest version without rollout state, then the stable one once a rollout exists', async () => {
-    await until(() => service.rollouts!.live, 'the WatchRollouts stream');
+    await until('the WatchRollouts stream', () => service.rollouts!.live || undefined);
     expect(await servedVersion('a')).toBe('3');
     await setState(stable('1'));
     expect(await servedVersion('a')).toBe('1');
+  });
+
+  it("loads a canary's model as soon as the rollout names it, before any call asks for it", async () => {
+    // Versions 1 and 3 have served by now; version 2 has not.
+    expect(service.models.keys()).not.toContain(`${STYLE}@2`);
+    await setState(canary(10));
+    await until('the canary model loaded ahead', () => service.models.keys().includes(`${STYLE}@2`) || undefined);
   });
 
   it('sends a client to the canary by its bucket, whether the id comes in the header or as x-nst-client-id metadata', async () => {
@@ -225,7 +222,7 @@ describe('StyleService routing by the rollout state', () => {
   it('routes by the last state while ReleaseService is away, also after a StyleService restart, and follows it again when it is back', async () => {
     await setState(canary(100));
     release.stop();
-    await until(() => !service.rollouts!.live, 'StyleService to notice ReleaseService went away');
+    await until('StyleService to notice ReleaseService went away', () => !service.rollouts!.live || undefined);
     expect(await servedVersion(stableClient)).toBe('2');
 
     // A second StyleService, started while ReleaseService is still down, routes by the saved state.
@@ -248,8 +245,8 @@ describe('StyleService routing by the rollout state', () => {
     // ReleaseService back on the same address: the feed reconnects (backoff up to 8 s) and routes by the new state.
     ({ release } = await FakeReleaseService.start(releasePort));
     release.state = [stable('3')];
-    await until(() => service.rollouts!.live, 'the feed to reconnect');
-    await until(() => service.rollouts!.rollout(STYLE)?.stableVersion === '3', 'the new state');
+    await until('the feed to reconnect', () => service.rollouts!.live || undefined);
+    await until('the new state', () => (service.rollouts!.rollout(STYLE)?.stableVersion === '3') || undefined);
     expect(await servedVersion(canaryClient)).toBe('3');
   }, 30_000);
 });

@@ -11,19 +11,22 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bombPng,
   connect,
   header,
   listStyles,
+  photoJpeg,
   sha256,
   stylize,
   stylizeImage,
+  type StylizeOutcome,
   stylizeStream,
   submitFeedback,
+  TEXT_NAMED_PNG,
+  truncate,
   uploadMessages,
-  type StylizeOutcome,
-} from './client';
+} from '@nst/test-kit';
 import { startHarness, type Harness } from './harness';
-import { bombPng, photoJpeg, TEXT_NAMED_PNG, truncate } from './images';
 
 let harness: Harness;
 let client: StyleServiceClient;
@@ -447,7 +450,7 @@ describe('SubmitFeedback', () => {
     const kept = entries.find((e) => e.id === 'fb-consent-1');
     expect(kept).toMatchObject({ rating: 'bad', reason: 'faces look smeared', requestId, style, version });
     expect(kept!.photoRef).toBe('fb-consent-1.jpeg');
-    expect(await readFile(join(harness.limits.keptPhotosDir, kept!.photoRef!))).toEqual(photo);
+    expect(await readFile(join(harness.limits.keptPhotosDir!, kept!.photoRef!))).toEqual(photo);
     expect(entries.find((e) => e.id === withoutConsent.feedbackId)?.photoRef).toBeUndefined();
   });
 

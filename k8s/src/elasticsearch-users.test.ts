@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig, openFeedbackStore, openStylizeEventStore, type FeedbackStore, type StylizeEventStore } from '@nst/runtime';
+import { loadStoreConfig, openFeedbackStore, openStylizeEventStore, type FeedbackStore, type StylizeEventStore } from '@nst/runtime';
 import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -94,10 +94,10 @@ const rating = (id: string) => ({ id, requestId: `req-${id}`, style: 'mosaic', v
 const event = (id: string) => ({ id, style: 'mosaic', version: '2', code: 'OK', latencyMs: 100, startedAt: '2026-01-10T12:00:00.000Z', clientId: '' });
 
 /** Each service's use of the stores, as its code opens them (inference/src/main.ts, trainer-server.ts, release-server.ts). */
-const SERVICES: Record<string, { workload: string; compose: string; use: (config: ReturnType<typeof loadConfig>) => Promise<void> }> = {
+const SERVICES: Record<string, { workload: string; compose: string; use: (config: ReturnType<typeof loadStoreConfig>) => Promise<void> }> = {
   StyleService: {
-    workload: 'nst-inference-stable',
-    compose: 'nst-inference',
+    workload: 'nst-style-stable',
+    compose: 'nst-style',
     use: async (config) => {
       const feedback = await openFeedbackStore(config, { writer: { lingerMs: 1 } });
       const events = await openStylizeEventStore(config, { writer: { lingerMs: 1 } });
@@ -184,7 +184,7 @@ describe("each service's Elasticsearch user", () => {
   it.each(Object.keys(SERVICES))('%s: its user\'s roles grant exactly what its code asks, on exactly the names it uses', async (service) => {
     const { workload, use } = SERVICES[service]!;
     recorded = [];
-    const config = loadConfig({ NST_DATA_DIR: '/tmp/nst-es-roles-unused', ELASTICSEARCH_URL: url, ELASTICSEARCH_USERNAME: 'u', ELASTICSEARCH_PASSWORD: 'p' });
+    const config = loadStoreConfig({ NST_DATA_DIR: '/tmp/nst-es-roles-unused', ELASTICSEARCH_URL: url, ELASTICSEARCH_USERNAME: 'u', ELASTICSEARCH_PASSWORD: 'p' });
     await use(config);
     const need = needed(recorded);
     expect(recorded.length).toBeGreaterThan(0);

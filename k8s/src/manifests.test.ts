@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { hasTool, needTool } from '@nst/runtime/test-tools';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { loadConfig } from '@nst/runtime';
+import { GATEWAY_SETTINGS } from '@nst/gateway/config';
+import { STYLE_SETTINGS } from '@nst/inference/config';
+import { RELEASE_SETTINGS } from '@nst/mesh/config';
+import { CORE_SETTINGS, settingsLoader, STORE_SETTINGS } from '@nst/runtime/config';
+import { TRAINER_SETTINGS } from '@nst/trainer/config';
 import { REPO_DIR, ROUTING_FILE } from './render';
 import { validateObject } from './schemas';
 import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';
@@ -24,6 +28,8 @@ const APM_PORT = Number(
 );
 
 /** The settings' defaults, which a manifest's env overrides. */
+/** Every setting of every service, from an environment (the defaults from an empty one). */
+const loadConfig = settingsLoader([CORE_SETTINGS, STORE_SETTINGS, STYLE_SETTINGS, TRAINER_SETTINGS, RELEASE_SETTINGS, GATEWAY_SETTINGS]);
 const defaults = loadConfig({});
 
 const haveKubectl = needTool('Kubernetes manifest checks', 'kubectl (kustomize)', hasTool('kubectl', ['version', '--client']));
@@ -119,9 +125,9 @@ function envoyUpstreams(text: string): EnvoyUpstream[] {
  * Elasticsearch, Kibana and the APM server are HTTP/1.1 servers.
  */
 const IMAGE_SPEAKS: Record<string, 'grpc' | 'http'> = {
-  'nst/inference': 'grpc',
+  'nst/style': 'grpc',
   'nst/trainer': 'grpc',
-  'nst/mesh': 'grpc',
+  'nst/release': 'grpc',
   'nst/gateway': 'http',
   'envoyproxy/envoy': 'http',
   'docker.elastic.co/elasticsearch/elasticsearch': 'http',
@@ -144,18 +150,18 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
   }, 60_000);
 
   it("leaves StyleService's routing to ReleaseService: applying the overlay never resets a live canary split", () => {
-    const owned = applied.filter((o) => o.kind === 'DestinationRule' || (o.kind === 'VirtualService' && JSON.stringify(o).includes('nst-inference')));
+    const owned = applied.filter((o) => o.kind === 'DestinationRule' || (o.kind === 'VirtualService' && JSON.stringify(o).includes('nst-style')));
     expect(owned.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
   });
 
   it('renders every part of the platform into namespace nst', () => {
     const names = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
     for (const expected of [
-      'Deployment/nst-inference-stable', 'Deployment/nst-inference-canary', 'Deployment/nst-trainer', 'Deployment/nst-release',
+      'Deployment/nst-style-stable', 'Deployment/nst-style-canary', 'Deployment/nst-trainer', 'Deployment/nst-release',
       'Deployment/nst-gateway', 'Deployment/nst-envoy', 'StatefulSet/nst-elasticsearch', 'Deployment/nst-kibana', 'Deployment/nst-apm-server',
-      'HorizontalPodAutoscaler/nst-inference-stable', 'PersistentVolumeClaim/nst-trainer-data', 'PersistentVolumeClaim/nst-release-data', 'PeerAuthentication/default',
+      'HorizontalPodAutoscaler/nst-style-stable', 'PersistentVolumeClaim/nst-trainer-data', 'PersistentVolumeClaim/nst-release-data', 'PeerAuthentication/default',
       'RequestAuthentication/nst-operator-jwt', 'AuthorizationPolicy/nst-admin-calls', 'EnvoyFilter/nst-client-bucket',
-      'VirtualService/nst-inference-releases', 'DestinationRule/nst-inference-releases', 'Gateway/nst-ingress',
+      'VirtualService/nst-style-releases', 'DestinationRule/nst-style-releases', 'Gateway/nst-ingress',
       'Role/nst-training-launcher', 'RoleBinding/nst-trainer-launches-training',
     ]) expect(names, expected).toContain(expected);
     for (const o of objects) if (o.kind !== 'Namespace') expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('nst');
@@ -306,7 +312,7 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
       expect(grace, `${o.metadata.name}: ${appDrain} s of app drain and ${proxyDrain} s of proxy drain fit the grace period`).toBeGreaterThanOrEqual(appDrain + proxyDrain);
       checked.push(o.metadata.name);
     }
-    expect(checked.sort()).toEqual(['nst-envoy', 'nst-gateway', 'nst-inference-canary', 'nst-inference-stable', 'nst-release', 'nst-trainer']);
+    expect(checked.sort()).toEqual(['nst-envoy', 'nst-gateway', 'nst-release', 'nst-style-canary', 'nst-style-stable', 'nst-trainer']);
   });
 
   it('every container has requests and limits, and runs without privilege escalation', () => {
@@ -424,12 +430,12 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
   });
 
   it('only the generated VirtualService routes StyleService (no hand-kept copy of rollout state)', () => {
-    const routing = byKind('VirtualService').filter((vs) => JSON.stringify(vs).includes('nst-inference'));
-    expect(routing.map((vs) => vs.metadata.name)).toEqual(['nst-inference-releases']);
+    const routing = byKind('VirtualService').filter((vs) => JSON.stringify(vs).includes('nst-style'));
+    expect(routing.map((vs) => vs.metadata.name)).toEqual(['nst-style-releases']);
   });
 
-  it('the stable and canary inference pods are the same but for their track label, and carry no version', () => {
-    const [stable, canary] = ['nst-inference-stable', 'nst-inference-canary'].map((n) => workloads(objects).find((w) => w.name === n)!);
+  it('the stable and canary StyleService pods are the same but for their track label, and carry no version', () => {
+    const [stable, canary] = ['nst-style-stable', 'nst-style-canary'].map((n) => workloads(objects).find((w) => w.name === n)!);
     expect(stable!.labels['nst.dev/track']).toBe('stable');
     expect(canary!.labels['nst.dev/track']).toBe('canary');
     // Every pod serves every version (x-nst-version picks); a version label would be a lie.
@@ -480,7 +486,7 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
       expect([d.replicas, d.strategy?.type], `${deployment!.metadata.name} replicas and strategy`).toEqual([1, 'Recreate']);
     }
     expect(claims.map((c) => c.metadata.name).sort()).toEqual(['nst-release-data', 'nst-trainer-data']);
-    for (const inference of pods.filter((w) => w.labels['app.kubernetes.io/name'] === 'nst-inference')) {
+    for (const inference of pods.filter((w) => w.labels['app.kubernetes.io/name'] === 'nst-style')) {
       expect((inference.pod.volumes ?? []).filter((v) => v.persistentVolumeClaim), inference.name).toEqual([]);
     }
   });
@@ -517,6 +523,34 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
     }
   });
 
+  it('one name per service: the image nst/<name> runs <name>, is labelled and traced as nst-<name>, in the cluster and in compose', async () => {
+    // Which service each image runs: the key its entry point's runServiceProcess names (npm start's key too).
+    const keyOf = new Map<string, string>();
+    for (const file of (await readdir(join(REPO_DIR, 'docker'))).filter((f) => f.endsWith('.Dockerfile'))) {
+      const main = /^ENTRYPOINT \[.*"([a-z0-9-]+\/src\/main\.ts)"\]/m.exec(await readFile(join(REPO_DIR, 'docker', file), 'utf8'))?.[1];
+      const key = /runServiceProcess\(\{\s*key: '([a-z]+)'/.exec(await readFile(join(REPO_DIR, main!), 'utf8'))?.[1];
+      keyOf.set(`nst/${file.replace(/\.Dockerfile$/, '')}`, key!);
+    }
+    expect([...keyOf].filter(([image, key]) => image !== `nst/${key}`), 'docker/<name>.Dockerfile runs the service whose key is <name>').toEqual([]);
+    const startKeys = [...(await readFile(join(REPO_DIR, 'scripts/start.ts'), 'utf8')).matchAll(/^\s*\{?\s*key: '([a-z]+)'/gm)].map((m) => m[1]).sort();
+    expect(startKeys, "npm start's service keys").toEqual([...keyOf.values()].sort());
+    for (const w of workloads(objects)) {
+      for (const c of w.pod.containers.filter((container) => keyOf.has(imageName(container.image ?? '')))) {
+        const name = `nst-${keyOf.get(imageName(c.image!))}`;
+        expect(w.labels['app.kubernetes.io/name'], `${w.name} runs ${c.image}`).toBe(name);
+        expect(w.name === name || w.name.startsWith(`${name}-`), `${w.name} is named for ${name}`).toBe(true);
+        const otel = c.env?.find((e) => e.name === 'OTEL_SERVICE_NAME') as { value?: string } | undefined;
+        if (otel) expect(otel.value, `${w.name}'s OTEL_SERVICE_NAME`).toBe(name);
+      }
+    }
+    const compose = parse(await readFile(join(REPO_DIR, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { image?: string; environment?: Record<string, string> }> };
+    for (const [service, spec] of Object.entries(compose.services).filter(([, s]) => keyOf.has(imageName(s.image ?? '')))) {
+      const name = `nst-${keyOf.get(imageName(spec.image!))}`;
+      expect(service, `the compose service running ${spec.image}`).toBe(name);
+      expect(spec.environment?.['OTEL_SERVICE_NAME'], `${service}'s OTEL_SERVICE_NAME`).toBe(name);
+    }
+  });
+
   it('platform images are exactly the ones the Jenkinsfile, compose and docker/ build', async () => {
     const used = new Set(workloads(objects).flatMap((w) => [...w.pod.containers, ...(w.pod.initContainers ?? [])].map((c) => c.image)).filter((i) => i.startsWith('nst/')));
     const built = await builtImages();
@@ -526,12 +560,50 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
   });
 });
 
+describe('the Dockerfiles', () => {
+  it("copy every workspace's package.json before npm ci, which checks the lock file against all of them", async () => {
+    const { workspaces } = JSON.parse(await readFile(join(REPO_DIR, 'package.json'), 'utf8')) as { workspaces: string[] };
+    for (const file of (await readdir(join(REPO_DIR, 'docker'))).filter((f) => f.endsWith('.Dockerfile'))) {
+      const text = await readFile(join(REPO_DIR, 'docker', file), 'utf8');
+      const beforeCi = text.slice(0, text.indexOf('RUN npm ci'));
+      const copied = [...beforeCi.matchAll(/^COPY ([a-z0-9-]+)\/package\.json /gm)].map((m) => m[1]);
+      expect(copied.sort(), `${file} copies each workspace's package.json`).toEqual([...workspaces].sort());
+    }
+  });
+
+  it('copy the sources of every workspace the entry point depends on at run time', async () => {
+    const folderOf = new Map<string, string>();
+    const runtimeDeps = new Map<string, string[]>();
+    const { workspaces } = JSON.parse(await readFile(join(REPO_DIR, 'package.json'), 'utf8')) as { workspaces: string[] };
+    for (const folder of workspaces) {
+      const pkg = JSON.parse(await readFile(join(REPO_DIR, folder, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string> };
+      folderOf.set(pkg.name, folder);
+      runtimeDeps.set(folder, Object.keys(pkg.dependencies ?? {}).filter((name) => name.startsWith('@nst/')));
+    }
+    for (const file of (await readdir(join(REPO_DIR, 'docker'))).filter((f) => f.endsWith('.Dockerfile'))) {
+      const text = await readFile(join(REPO_DIR, 'docker', file), 'utf8');
+      const entry = /^ENTRYPOINT \[.*"([a-z0-9-]+)\/src\/main\.ts"\]/m.exec(text)?.[1];
+      expect(entry, `${file} runs a service's src/main.ts`).toBeDefined();
+      const needed = new Set<string>();
+      const visit = (folder: string): void => {
+        if (needed.has(folder)) return;
+        needed.add(folder);
+        for (const dep of runtimeDeps.get(folder) ?? []) visit(folderOf.get(dep)!);
+      };
+      visit(entry!);
+      const finalStage = text.slice(text.lastIndexOf('\nFROM '));
+      const copied = new Set([...finalStage.matchAll(/^COPY ([a-z0-9-]+) \1$/gm)].map((m) => m[1]));
+      expect([...needed].filter((folder) => !copied.has(folder)), `${file} copies what ${entry} imports`).toEqual([]);
+    }
+  });
+});
+
 describe('compose.yaml runs what gateway/envoy/envoy.yaml dials', () => {
   /** The setting each platform image listens on, in the service's environment. */
   const LISTEN: Record<string, (config: ReturnType<typeof loadConfig>) => number> = {
-    'nst/inference': (c) => Number(c.styleAddr.split(':').at(-1)),
+    'nst/style': (c) => Number(c.styleAddr.split(':').at(-1)),
     'nst/trainer': (c) => Number(c.trainerAddr.split(':').at(-1)),
-    'nst/mesh': (c) => Number(c.releaseAddr.split(':').at(-1)),
+    'nst/release': (c) => Number(c.releaseAddr.split(':').at(-1)),
     'nst/gateway': (c) => c.gatewayPort,
     // apm-server.yml's `host`, which compose mounts.
     'docker.elastic.co/apm/apm-server': () => APM_PORT,
@@ -545,7 +617,7 @@ describe('compose.yaml runs what gateway/envoy/envoy.yaml dials', () => {
       services: Record<string, { image?: string; environment?: Record<string, string> }>;
     };
     const envoy = Object.values(compose.services).find((service) => imageName(service.image ?? '') === 'envoyproxy/envoy')!;
-    const services = compose.services['nst-inference']!.environment!;
+    const services = compose.services['nst-style']!.environment!;
     // The services send "Authorization=Bearer <token>" (OTEL_EXPORTER_OTLP_HEADERS); Envoy the header value.
     const token = /Bearer (\$\{APM_SECRET_TOKEN[^}]*\})/.exec(services['OTEL_EXPORTER_OTLP_HEADERS']!)?.[1];
     expect(token).toBeDefined();

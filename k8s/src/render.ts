@@ -18,7 +18,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderIstioRouting, RolloutRecordSchema, type RolloutRecord } from '@nst/mesh';
-import { ModelRegistry } from '@nst/runtime';
+import { ModelRegistry } from '@nst/runtime/registry';
 import { stringify } from 'yaml';
 
 export const K8S_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,9 +28,9 @@ export const ENVOY_SOURCE = join(REPO_DIR, 'gateway/envoy/envoy.yaml');
 export const ENVOY_COPY = join(K8S_DIR, 'base/envoy/envoy.yaml');
 export const ROUTING_FILE = join(K8S_DIR, 'base/istio/routing.generated.yaml');
 
-/** Namespace and StyleService's Service, as in base/platform/inference.yaml. */
+/** Namespace and StyleService's Service, as in base/platform/style.yaml. */
 export const NAMESPACE = 'nst';
-export const STYLE_SERVICE = 'nst-inference';
+export const STYLE_SERVICE = 'nst-style';
 export const STYLE_PORT = 50051;
 
 /** A fixed instant, so the render is reproducible; rendering uses no timestamps anyway. */

@@ -7,11 +7,13 @@
  * StyleService.
  */
 import { runServiceProcess } from '@nst/runtime';
+import { loadReleaseConfig } from './config';
 import { startReleaseServer } from './service/release-server';
 
 await runServiceProcess({
   key: 'release',
   title: 'ReleaseService',
+  loadConfig: () => loadReleaseConfig(),
   metricsPort: (config) => config.releaseMetricsPort,
   start: (config, logger) => startReleaseServer(config, { logger }),
 });

@@ -39,7 +39,7 @@ describe('createLogger', () => {
 
   it('writes ECS JSON lines naming the service', () => {
     const { lines, destination } = capture();
-    const log = createLogger('nst-inference', { level: 'info', destination, version: '0.1.0' });
+    const log = createLogger('nst-style', { level: 'info', destination, version: '0.1.0' });
     log.info({ style: 'mosaic', version: 3 }, 'model loaded');
     log.debug('not written at info');
     expect(lines).toHaveLength(1);
@@ -48,7 +48,7 @@ describe('createLogger', () => {
     expect(line['log.level']).toBe('info');
     expect(line['ecs.version']).toMatch(/^\d+\.\d+/);
     expect(typeof line['@timestamp']).toBe('string');
-    expect(line['service.name']).toBe('nst-inference');
+    expect(line['service.name']).toBe('nst-style');
     expect(line['service.version']).toBe('0.1.0');
     expect(line['style']).toBe('mosaic');
   });
@@ -77,7 +77,7 @@ describe('createLogger', () => {
   it('adds trace.id and span.id of the active OpenTelemetry span', () => {
     context.setGlobalContextManager(new StackContextManager());
     const { lines, destination } = capture();
-    const log = createLogger('nst-mesh', { level: 'info', destination });
+    const log = createLogger('nst-release', { level: 'info', destination });
     const spanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 };
     context.with(trace.setSpanContext(ROOT_CONTEXT, spanContext), () => log.info('inside a span'));
     log.info('outside');

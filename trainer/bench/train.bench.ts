@@ -23,8 +23,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type TrainingBackend } from '../src/kernels/backend.js';
-import { StyleLoss, type LossNetworkName } from '../src/loss/style_loss.js';
-import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '../src/model/network.js';
+import { StyleLoss, type LossNetworkName } from '../src/loss/style-loss.js';
+import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
 
 export interface TrainBenchOptions {
   size?: number;

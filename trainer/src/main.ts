@@ -10,10 +10,12 @@ import { existsSync } from 'node:fs';
 import { ModelRegistry, runServiceProcess } from '@nst/runtime';
 // The service entry only: the package root would load TF.js into this thread too.
 import { startTrainerServer } from './service/index';
+import { loadTrainerConfig } from './config';
 
 await runServiceProcess({
   key: 'trainer',
   title: 'TrainerService',
+  loadConfig: () => loadTrainerConfig(),
   metricsPort: (config) => config.trainerMetricsPort,
   start: async (config, logger) => {
     // The registry's owner seeds it: starter versions it lacks are registered (and canaried by

@@ -3,15 +3,15 @@
  * style and version, heartbeats, a reconnect brought up to date), FetchModel (header and
  * chunks that add up to the sha256) and KeepPhoto (admin only, into its own kept-photos folder).
  */
+import { admin, call, registerTinyStyle, sha256, until } from '@nst/test-kit';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelPrecision, type FetchModelResponse, type WatchVersionsResponse } from '@nst/proto';
 import { CatalogueWatch, type CatalogueUpdate } from '@nst/runtime';
-import { admin, call, registerTinyStyle, startTrainer, type TrainerFixture } from './harness';
+import { startTrainer, type TrainerFixture } from './harness';
 
 let t: TrainerFixture;
 
@@ -23,18 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function fetchModel(style: string, version: string, precision = ModelPrecision.MODEL_PRECISION_UNSPECIFIED): Promise<FetchModelResponse[]> {
   return new Promise((resolve, reject) => {

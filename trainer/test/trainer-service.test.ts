@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobKind, JobState, VersionOrigin, type Job } from '@nst/proto';
-import { admin, call, createStyle, header, painting, registerTinyStyle, startTrainer, TINY, watchToEnd, type TrainerFixture } from './harness';
+import { admin, call, createStyle, painting, registerTinyStyle, TINY, tinyJobHeader, watchToEnd } from '@nst/test-kit';
+import { startTrainer, type TrainerFixture } from './harness';
 
 let t: TrainerFixture;
 let paintingBytes: Buffer;
@@ -49,7 +50,7 @@ describe('TrainerService', () => {
   it('trains a new style from a streamed painting, reporting progress, losses, ETA and previews', async () => {
     const started = performance.now();
     const chunks = [paintingBytes.subarray(0, 1000), paintingBytes.subarray(1000)];
-    const job = await createStyle(t.client, [{ header: header('swirl-test', 4) }, { chunk: chunks[0]! }, { chunk: chunks[1]! }]);
+    const job = await createStyle(t.client, [{ header: tinyJobHeader('swirl-test', 4) }, { chunk: chunks[0]! }, { chunk: chunks[1]! }]);
     expect(job).toMatchObject({ kind: JobKind.JOB_KIND_CREATE_STYLE, style: 'swirl-test', totalSteps: 4 });
     expect([JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_RUNNING]).toContain(job.state);
 
@@ -118,7 +119,7 @@ describe('TrainerService', () => {
   });
 
   it('cancels a running job', async () => {
-    const job = await createStyle(t.client, [{ header: header('cancelled-test', 500) }, { chunk: paintingBytes }]);
+    const job = await createStyle(t.client, [{ header: tinyJobHeader('cancelled-test', 500) }, { chunk: paintingBytes }]);
     await new Promise<void>((resolve, reject) => {
       const stream = t.client.watchJob({ jobId: job.id });
       stream.on('data', (u: { job?: Job }) => {
@@ -137,7 +138,7 @@ describe('TrainerService', () => {
   });
 
   it('resumes a job interrupted by a restart from its checkpoint', async () => {
-    const job = await createStyle(t.client, [{ header: header('resumed-test', 8) }, { chunk: paintingBytes }]);
+    const job = await createStyle(t.client, [{ header: tinyJobHeader('resumed-test', 8) }, { chunk: paintingBytes }]);
     // Stop the trainer once a checkpoint (every 2 steps) exists.
     await new Promise<void>((resolve) => {
       const stream = t.client.watchJob({ jobId: job.id });
@@ -162,7 +163,7 @@ describe('TrainerService', () => {
     await t.restart({ watchKeepaliveSeconds: 0.25 });
     await registerTinyStyle(t.registry, 'retry-test', [1]);
     // One job runs at a time: the fine-tunes below wait behind this one.
-    const blocker = await createStyle(t.client, [{ header: header('queue-blocker', 500) }, { chunk: paintingBytes }]);
+    const blocker = await createStyle(t.client, [{ header: tinyJobHeader('queue-blocker', 500) }, { chunk: paintingBytes }]);
     const ask = (requestId: string, style = 'retry-test') =>
       call(t.client, t.client.fineTune, { style, version: '', reason: 'a Job asked', hyperparameters: { steps: 2, ...TINY }, requestId }, admin());
     // Two tries at once (a client that timed out and retried at once) make one job.
@@ -206,7 +207,7 @@ describe('TrainerService', () => {
   }, 120_000);
 
   it('answers UNAUTHENTICATED without the admin token and PERMISSION_DENIED with a wrong one', async () => {
-    const none = await rejection(createStyle(t.client, [{ header: header('nope', 2) }, { chunk: paintingBytes }], new Metadata()));
+    const none = await rejection(createStyle(t.client, [{ header: tinyJobHeader('nope', 2) }, { chunk: paintingBytes }], new Metadata()));
     expect(none.code).toBe(status.UNAUTHENTICATED);
     expect(none.details).toMatch(/admin token/);
     const wrong = await rejection(call(t.client, t.client.fineTune, { style: 'swirl-test', version: '', reason: '', requestId: '' }, admin('wrong')));
@@ -218,16 +219,16 @@ describe('TrainerService', () => {
   it('refuses bad CreateStyle streams with statuses a client can act on, and keeps serving', async () => {
     const text = Buffer.from('this is not an image at all, just text saved as .png\n'.repeat(10));
     const cases: [string, Parameters<typeof createStyle>[1], status, RegExp][] = [
-      ['chunk before header', [{ chunk: paintingBytes }, { header: header('a-style', 2) }], status.INVALID_ARGUMENT, /before the header/],
-      ['two headers', [{ header: header('a-style', 2) }, { header: header('a-style', 2) }], status.INVALID_ARGUMENT, /twice/],
-      ['no painting', [{ header: header('a-style', 2) }], status.INVALID_ARGUMENT, /empty/],
-      ['text as painting', [{ header: header('a-style', 2) }, { chunk: text }], status.INVALID_ARGUMENT, /not an image/],
-      ['truncated JPEG', [{ header: header('a-style', 2) }, { chunk: paintingBytes.subarray(0, paintingBytes.length - 400) }], status.INVALID_ARGUMENT, /truncated|decoded/],
-      ['over the byte limit', [{ header: header('a-style', 2) }, { chunk: Buffer.alloc(150_000) }, { chunk: Buffer.alloc(150_000) }], status.RESOURCE_EXHAUSTED, /limit/],
-      ['bad style id', [{ header: header('Not Valid!', 2) }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /style_id/],
-      ['existing style', [{ header: header('swirl-test', 2) }, { chunk: paintingBytes }], status.ALREADY_EXISTS, /already exists/],
-      ['crops too small for the ImageNet loss', [{ header: { ...header('a-style', 2), hyperparameters: { steps: 2, imageSize: 64 } } }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /at least 96 px.*LOSS_NETWORK_RANDOM/],
-      ['bad steps', [{ header: { ...header('a-style', 2), hyperparameters: { steps: 0 } } }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /steps/],
+      ['chunk before header', [{ chunk: paintingBytes }, { header: tinyJobHeader('a-style', 2) }], status.INVALID_ARGUMENT, /before the header/],
+      ['two headers', [{ header: tinyJobHeader('a-style', 2) }, { header: tinyJobHeader('a-style', 2) }], status.INVALID_ARGUMENT, /twice/],
+      ['no painting', [{ header: tinyJobHeader('a-style', 2) }], status.INVALID_ARGUMENT, /empty/],
+      ['text as painting', [{ header: tinyJobHeader('a-style', 2) }, { chunk: text }], status.INVALID_ARGUMENT, /not an image/],
+      ['truncated JPEG', [{ header: tinyJobHeader('a-style', 2) }, { chunk: paintingBytes.subarray(0, paintingBytes.length - 400) }], status.INVALID_ARGUMENT, /truncated|decoded/],
+      ['over the byte limit', [{ header: tinyJobHeader('a-style', 2) }, { chunk: Buffer.alloc(150_000) }, { chunk: Buffer.alloc(150_000) }], status.RESOURCE_EXHAUSTED, /limit/],
+      ['bad style id', [{ header: tinyJobHeader('Not Valid!', 2) }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /style_id/],
+      ['existing style', [{ header: tinyJobHeader('swirl-test', 2) }, { chunk: paintingBytes }], status.ALREADY_EXISTS, /already exists/],
+      ['crops too small for the ImageNet loss', [{ header: { ...tinyJobHeader('a-style', 2), hyperparameters: { steps: 2, imageSize: 64 } } }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /at least 96 px.*LOSS_NETWORK_RANDOM/],
+      ['bad steps', [{ header: { ...tinyJobHeader('a-style', 2), hyperparameters: { steps: 0 } } }, { chunk: paintingBytes }], status.INVALID_ARGUMENT, /steps/],
     ];
     for (const [name, messages, code, message] of cases) {
       const error = await rejection(createStyle(t.client, messages));
@@ -236,7 +237,7 @@ describe('TrainerService', () => {
     }
     // A decompression bomb: a tiny PNG declaring 30000x30000 pixels.
     const bomb = await decompressionBomb(30000, 30000);
-    const error = await rejection(call(t.client, t.client.createStyleFromImage, { header: header('bomb', 2), painting: bomb }, admin()));
+    const error = await rejection(call(t.client, t.client.createStyleFromImage, { header: tinyJobHeader('bomb', 2), painting: bomb }, admin()));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     expect(error.details).toMatch(/30000x30000 pixels, more than the 4 megapixel limit/);
 

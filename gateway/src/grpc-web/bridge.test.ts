@@ -1,10 +1,10 @@
 /**
- * The bridge against a real grpc-js upstream (test/echo-style-service.ts), whose replies are
+ * The bridge against a real grpc-js upstream (@nst/test-kit's echo-style-service.ts), whose replies are
  * derived from the request, so every assertion checks what crossed the gateway each way.
  */
 import { status, type Metadata } from '@grpc/grpc-js';
 import { ListStylesRequest, ListStylesResponse, StylizeImageRequest, StylizeImageResponse, SubmitFeedbackRequest } from '@nst/proto';
-import { STATUS_DETAILS, startEchoStyleService, type EchoUpstream } from '../../test/echo-style-service';
+import { STATUS_DETAILS, startEchoStyleService, type EchoUpstream } from '@nst/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../gateway';
 import { callGrpcWeb } from './fetch-client';

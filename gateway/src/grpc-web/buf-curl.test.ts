@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEchoStyleService, type EchoUpstream } from '../../test/echo-style-service';
+import { startEchoStyleService, type EchoUpstream } from '@nst/test-kit';
 import { startGateway, type RunningGateway } from '../gateway';
 
 const run = promisify(execFile);

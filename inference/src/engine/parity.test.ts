@@ -3,7 +3,7 @@
  * ONNX model, so any disagreement is a user-visible bug (a style that looks different live).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { exportOnnx, initBackend, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/trainer';
+import { exportOnnx, initNetworkBackend, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StyleModel } from './style-model';
 
@@ -54,7 +54,7 @@ let starter: StyleNet;
 let smallKernel: StyleNet;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initNetworkBackend();
   starter = perturbedNet(STARTER_CONFIG, 5);
   smallKernel = perturbedNet({ channels: [8, 12, 16], residualBlocks: 2, outerKernel: 5 }, 6);
 });

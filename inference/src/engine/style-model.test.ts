@@ -1,11 +1,11 @@
-import { exportOnnx, initBackend, STARTER_CONFIG, StyleNet } from '@nst/trainer';
+import { exportOnnx, initNetworkBackend, STARTER_CONFIG, StyleNet } from '@nst/style-network';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesFromRgb, chwToHwc, hwcToChw, rgbFromBytes, StyleModel } from './style-model';
 
 let model: StyleModel;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initNetworkBackend();
   const net = StyleNet.create({ channels: [4, 6, 8], residualBlocks: 1, outerKernel: 3 }, 9);
   model = await StyleModel.load(exportOnnx(net), { threads: 1 });
   net.dispose();

@@ -15,6 +15,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { RgbImage } from '../pipeline/tiling';
+// The exporter's tensor names: the contract module alone, which loads no TF.js.
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '@nst/style-network/contract';
 
 export interface StyleModelOptions {
   /** ORT intra-op threads per session (one convolution split across them). Default 2. */
@@ -25,9 +27,6 @@ export interface StyleModelOptions {
   memoryArena?: boolean;
 }
 
-/** The exporter's tensor names (trainer/src/export/onnx.ts); kept here so inference does not depend on the trainer. */
-const INPUT_NAME = 'image';
-const OUTPUT_NAME = 'stylized';
 
 export const DEFAULT_THREADS = 2;
 
@@ -104,8 +103,8 @@ class Session {
       throw error;
     });
     // Other inputs (thumbnail-norm statistics) are fed by name with each run.
-    const inputName = loaded.inputNames.includes(INPUT_NAME) ? INPUT_NAME : loaded.inputNames.length === 1 ? loaded.inputNames[0] : undefined;
-    const outputName = loaded.outputNames.includes(OUTPUT_NAME) ? OUTPUT_NAME : loaded.outputNames[0];
+    const inputName = loaded.inputNames.includes(ONNX_INPUT_NAME) ? ONNX_INPUT_NAME : loaded.inputNames.length === 1 ? loaded.inputNames[0] : undefined;
+    const outputName = loaded.outputNames.includes(ONNX_OUTPUT_NAME) ? ONNX_OUTPUT_NAME : loaded.outputNames[0];
     if (inputName === undefined || outputName === undefined) {
       await worker.terminate();
       throw new Error(`not a style model: inputs [${loaded.inputNames.join(', ')}], outputs [${loaded.outputNames.join(', ')}]`);

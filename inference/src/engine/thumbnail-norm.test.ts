@@ -1,11 +1,11 @@
-import { calibrate, exportOnnx, imageConvs, initBackend, quantizeQdq, StyleNet } from '@nst/trainer';
+import { calibrate, exportOnnx, imageConvs, initNetworkBackend, quantizeQdq, StyleNet } from '@nst/style-network';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rgbFromBytes, StyleModel } from './style-model';
 import { thumbnailNormGraphs } from './thumbnail-norm';
 
 let onnx: Uint8Array;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initNetworkBackend();
   const net = StyleNet.create({ channels: [4, 6, 8], residualBlocks: 1, outerKernel: 3 }, 13);
   onnx = exportOnnx(net);
   net.dispose();

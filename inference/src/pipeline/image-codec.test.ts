@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { bombPng, photoJpeg, TEXT_NAMED_PNG, truncate } from '../../test/images';
+import { bombPng, photoJpeg, TEXT_NAMED_PNG, truncate } from '@nst/test-kit';
 import { StyleServiceError } from '../service/errors';
 import { decodeImage, encodeImage, inspectImage } from './image-codec';
 

@@ -5,7 +5,8 @@
  * given. Models are ONNX Runtime sessions (ThumbnailNormModel over StyleModel pools) loaded
  * lazily per (style, version) and cached.
  */
-import type { Config, FeedbackStore, ModelRegistry, Precision, StylizeEventStore } from '@nst/runtime';
+import type { FeedbackStore, ModelRegistry, Precision, StylizeEventStore } from '@nst/runtime';
+import type { StyleConfig } from '../config';
 import { ThumbnailNormModel } from '../engine/thumbnail-norm';
 import { LatestVersionResolver, type StyleCatalog, type VersionResolver } from '../service/catalog';
 import { registryCatalog } from '../service/registry-catalog';
@@ -17,7 +18,7 @@ import { launchStyleService, type RunningStyleService } from './style-service-se
 import type { ServiceLogger } from './style-handlers';
 
 export type StyleServerConfig = Pick<
-  Config,
+  StyleConfig,
   | 'styleAddr'
   | 'maxUploadBytes'
   | 'maxPixels'
@@ -27,15 +28,17 @@ export type StyleServerConfig = Pick<
   | 'tileSize'
   | 'tileOverlap'
   | 'inferenceThreads'
-  | 'keptPhotosDir'
   | 'feedbackRetentionDays'
-> &
+> & {
+    /** Where consented photos are kept when styles come from a registry folder (TrainerService keeps them otherwise). */
+    keptPhotosDir?: string;
+  } &
   // With ReleaseService's address the release router (its WatchRollouts stream) picks versions;
   // else the latest serves.
   // Without the parallelism settings a model runs one session, one tile at a time.
   // Without a registry, models and styles come from TrainerService (trainerAddr) into the model cache.
-  Partial<Pick<Config, 'trainerAddr' | 'modelCacheDir' | 'modelCacheMib' | 'adminToken'>> &
-  Partial<Pick<Config, 'releaseAddr' | 'routingStateFile' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail' | 'servePrecision'>>;
+  Partial<Pick<StyleConfig, 'trainerAddr' | 'modelCacheDir' | 'modelCacheMib' | 'adminToken'>> &
+  Partial<Pick<StyleConfig, 'releaseAddr' | 'routingStateFile' | 'tilesInFlight' | 'modelSessions' | 'inferenceMemoryArena' | 'photoHoldMib' | 'photoHoldMinutes' | 'queuePerClient' | 'normThumbnail' | 'servePrecision'>>;
 
 export interface StartStyleServerOptions {
   config: StyleServerConfig;
@@ -102,6 +105,24 @@ async function openTrainerCatalog(options: StartStyleServerOptions): Promise<Tra
   return catalog;
 }
 
+/**
+ * Loads each canary's model as soon as the rollout state names it, so the canary's first callers
+ * do not wait for FetchModel and the sessions to start, and the release analysis judges the
+ * canary's latency rather than its cold start. Returns the unsubscribe.
+ */
+function warmCanaries(rollouts: RolloutFeed, running: RunningStyleService, logger: ServiceLogger): () => void {
+  const warm = (): void => {
+    for (const { style, phase, canaryVersion } of rollouts.all()) {
+      if (phase !== 'canary' || !canaryVersion) continue;
+      running.models.use(style, canaryVersion, async () => undefined).catch((err: unknown) =>
+        logger.warn({ err, style, version: canaryVersion }, 'the canary model was not loaded ahead; its first call loads it'),
+      );
+    }
+  };
+  warm();
+  return rollouts.onUpdate(warm);
+}
+
 export async function startStyleServer(options: StartStyleServerOptions): Promise<StartedStyleService> {
   const { config } = options;
   let trainerCatalog: TrainerCatalog | undefined;
@@ -160,6 +181,7 @@ export async function startStyleServer(options: StartStyleServerOptions): Promis
     ...(options.uploadIdleMs ? { uploadIdleMs: options.uploadIdleMs } : {}),
     logger: options.logger,
   });
+  const stopWarming = rollouts ? warmCanaries(rollouts, running, options.logger) : undefined;
   if (!trainerCatalog && !rollouts) return running;
   const opened = trainerCatalog;
   return {
@@ -167,6 +189,7 @@ export async function startStyleServer(options: StartStyleServerOptions): Promis
     ...(opened ? { trainerCatalog: opened } : {}),
     ...(rollouts ? { rollouts } : {}),
     close: async (graceMs?: number) => {
+      stopWarming?.();
       await running.close(graceMs);
       await rollouts?.close();
       await opened?.close();

@@ -3,11 +3,9 @@
  * (bounded by bytes and age) under its request id, so that feedback arriving later with the
  * consent flag can keep it; nothing reaches the disk without that consent. With a sink, kept
  * photos go to TrainerService (KeepPhoto), which stores them and applies the retention; without
- * one they are written durably to a local folder and deleted once older than the retention.
+ * one (StyleService serving from a registry folder, in tests) they go to a local KeptPhotoFolder.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { KeptPhotoFolder } from '@nst/runtime';
 
 export interface HeldPhoto {
   bytes: Uint8Array;
@@ -25,8 +23,8 @@ export interface KeptPhotoSink {
 }
 
 export interface PhotoKeeperOptions {
-  /** Folder for kept photos (created on demand); unused with a sink. */
-  dir: string;
+  /** Folder for kept photos (created on demand); unused with a sink. Without either, nothing is kept. */
+  dir?: string;
   /** Sends kept photos here instead of writing them to `dir`. */
   sink?: KeptPhotoSink;
   /**
@@ -47,9 +45,11 @@ export class PhotoKeeper {
   private readonly held = new Map<string, HeldPhoto>();
   private heldBytes = 0;
   private readonly now: () => number;
+  private readonly folder: KeptPhotoFolder | undefined;
 
   constructor(private readonly options: PhotoKeeperOptions) {
     this.now = options.now ?? Date.now;
+    this.folder = options.dir && !options.sink ? new KeptPhotoFolder({ dir: options.dir, retentionMs: options.retentionMs, now: this.now }) : undefined;
   }
 
   /** Holds an upload in memory under its request id. Too-large uploads are simply not held. */
@@ -67,9 +67,9 @@ export class PhotoKeeper {
   }
 
   /**
-   * Writes the held upload of `requestId` to disk as `<dir>/<name>.<format>` (fsync'd, then
-   * renamed into place) and returns its reference: the file name, relative to the keeper's
-   * folder (so the data folder can move); undefined when the upload is no longer held.
+   * Keeps the held upload of `requestId` under `name`: hands it to the sink, or writes it durably
+   * to the local folder as `<name>.<format>`, and returns its reference; undefined when the
+   * upload is no longer held, the sink failed, or there is nowhere to keep it.
    */
   async keep(requestId: string, name: string): Promise<string | undefined> {
     const photo = this.get(requestId);
@@ -82,53 +82,19 @@ export class PhotoKeeper {
         return undefined;
       }
     }
-    await mkdir(this.options.dir, { recursive: true });
-    const path = join(this.options.dir, `${name}.${photo.format}`);
-    const temp = join(this.options.dir, `.${name}.${randomUUID()}.tmp`);
-    const file = await open(temp, 'w');
-    try {
-      await file.writeFile(photo.bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-    const dir = await open(this.options.dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-    return basename(path);
+    return this.folder?.write(`${name}.${photo.format}`, photo.bytes);
   }
 
-  /** Where a reference returned by `keep` lies. */
+  /** Where a reference returned by `keep` lies (kept in the local folder). */
   pathOf(ref: string): string {
-    return join(this.options.dir, basename(ref));
+    if (!this.folder) throw new Error('photos go to TrainerService here; there is no local folder');
+    return this.folder.pathOf(ref);
   }
 
   /** Deletes kept photos older than the retention limit; returns how many were deleted. */
   async sweep(): Promise<number> {
     // TrainerService keeps (and expires) the photos a sink hands it.
-    if (this.options.sink) return 0;
-    let names: string[];
-    try {
-      names = await readdir(this.options.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw error;
-    }
-    const cutoff = this.now() - this.options.retentionMs;
-    let deleted = 0;
-    for (const name of names) {
-      const path = join(this.options.dir, name);
-      const info = await stat(path).catch(() => undefined);
-      if (info?.isFile() && info.mtimeMs < cutoff) {
-        await rm(path, { force: true });
-        deleted++;
-      }
-    }
-    return deleted;
+    return this.options.sink || !this.folder ? 0 : this.folder.sweep();
   }
 
   private expire(): void {

@@ -96,6 +96,11 @@ export class RolloutFeed implements RoutingSource {
     return this.rollouts.get(style);
   }
 
+  /** Every style's rollout in the state routing uses now. */
+  all(): RoutingRollout[] {
+    return [...this.rollouts.values()];
+  }
+
   /** Whether the stream is up (a state arrived on the current connection). */
   get live(): boolean {
     return this.connected;

@@ -8,7 +8,7 @@
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { TrainerServiceClient, type FetchModelResponse } from '@nst/proto';
-import { CatalogueWatch, errorCode, precisionToProto, sha256, writeFileDurable, DERIVED_PRECISIONS, PRECISIONS, type Precision, type WatchedStyle, type WatchedVersion } from '@nst/runtime';
+import { CatalogueWatch, errorCode, precisionToProto, sha256, writeFileDurable, DERIVED_PRECISIONS, PRECISIONS, type Precision, type CatalogueStyleInfo, type ModelVersionInfo } from '@nst/runtime';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -36,7 +36,7 @@ export interface TrainerCatalogOptions {
 
 const CATALOGUE_FILE = 'catalogue.json';
 
-const WatchedVersionSchema = z.object({
+const ModelVersionInfoSchema = z.object({
   version: z.string(),
   modelSha256: z.string().regex(/^[0-9a-f]{64}$/),
   modelSizeBytes: z.number().int().nonnegative(),
@@ -52,7 +52,7 @@ const WatchedVersionSchema = z.object({
 const CatalogueFileSchema = z.object({
   address: z.string(),
   savedAt: z.string(),
-  styles: z.array(z.object({ id: z.string(), displayName: z.string(), description: z.string(), versions: z.array(WatchedVersionSchema) })),
+  styles: z.array(z.object({ id: z.string(), displayName: z.string(), description: z.string(), versions: z.array(ModelVersionInfoSchema) })),
 });
 
 export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
@@ -60,7 +60,7 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
   private readonly watch: CatalogueWatch;
   private readonly client: TrainerServiceClient;
   /** The catalogue saved by an earlier run, used until TrainerService answers. */
-  private saved: readonly WatchedStyle[] | undefined;
+  private saved: readonly CatalogueStyleInfo[] | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: TrainerCatalogOptions) {
@@ -147,7 +147,7 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
     }
   }
 
-  private entry(style: string, version: string): WatchedVersion {
+  private entry(style: string, version: string): ModelVersionInfo {
     const entry = this.styles()
       .find((s) => s.id === style)
       ?.versions.find((v) => v.version === version);
@@ -175,7 +175,7 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
     await this.saving;
   }
 
-  private styles(): readonly WatchedStyle[] {
+  private styles(): readonly CatalogueStyleInfo[] {
     const styles = this.watch.styles() ?? this.saved;
     if (!styles) {
       const reason = this.watch.lastError?.message ?? 'no answer yet';
@@ -221,7 +221,7 @@ export class TrainerCatalog implements StyleCatalog, KeptPhotoSink {
   }
 
   /** Keeps the catalogue on disk (atomically) for a restart while TrainerService is down. */
-  private save(styles: readonly WatchedStyle[]): void {
+  private save(styles: readonly CatalogueStyleInfo[]): void {
     const body = JSON.stringify({ address: this.options.address, savedAt: new Date().toISOString(), styles });
     this.saving = this.saving
       .then(async () => {

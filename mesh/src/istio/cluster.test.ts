@@ -145,7 +145,7 @@ describe('istioApplier (cluster mode)', () => {
   it('server-side applies the DestinationRule, then the VirtualService, and at start sets the idle canary Deployment to 0', async () => {
     const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary: fast, kubeConfig: kubeConfig() });
     await apply(stable);
-    expect(calls()).toEqual([`PATCH ${DR}`, `PATCH ${VS}`, `PATCH ${deploymentPath('nst-inference-canary')}/scale`]);
+    expect(calls()).toEqual([`PATCH ${DR}`, `PATCH ${VS}`, `PATCH ${deploymentPath('nst-style-canary')}/scale`]);
     for (const request of seen.slice(0, 2)) {
       expect(request.contentType).toBe('application/apply-patch+yaml');
       expect(request.query.get('fieldManager')).toBe(FIELD_MANAGER);
@@ -198,10 +198,10 @@ describe('istioApplier (cluster mode)', () => {
     await apply(canaryAt(10));
     seen = [];
     expect(await apply(canaryAt(25))).toEqual([`applied virtualservices/style-releases`]);
-    expect(calls()).toEqual([`GET ${deploymentPath('nst-inference-canary')}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(calls()).toEqual([`GET ${deploymentPath('nst-style-canary')}`, `PATCH ${DR}`, `PATCH ${VS}`]);
     seen = [];
     await apply(state(record({ phase: 'rolled_back' }), record({ style: 'hatch', stableVersion: '2' })));
-    expect(calls()).toEqual([`PATCH ${DR}`, `PATCH ${VS}`, `PATCH ${deploymentPath('nst-inference-canary')}/scale`]);
+    expect(calls()).toEqual([`PATCH ${DR}`, `PATCH ${VS}`, `PATCH ${deploymentPath('nst-style-canary')}/scale`]);
     expect(routedSubsets(seen[1])).toEqual(['stable']);
     expect(seen[2]!.body).toEqual({ spec: { replicas: 0 } });
     seen = [];
@@ -216,15 +216,15 @@ describe('istioApplier (cluster mode)', () => {
     readyAfterReads = Number.POSITIVE_INFINITY;
     const failed = apply(canaryAt(10));
     await expect(failed).rejects.toBeInstanceOf(CanaryNotReadyError);
-    await expect(failed).rejects.toThrow(/nst\/nst-inference-canary has 0 of 1 replicas available after 0 s; routing left unchanged/);
-    expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([`PATCH ${deploymentPath('nst-inference-canary')}/scale`]);
+    await expect(failed).rejects.toThrow(/nst\/nst-style-canary has 0 of 1 replicas available after 0 s; routing left unchanged/);
+    expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([`PATCH ${deploymentPath('nst-style-canary')}/scale`]);
     expect(calls().filter((c) => c.startsWith('GET ')).length).toBeGreaterThan(2);
 
     // The next change finds the Deployment scaled and its pods available, and routes.
     seen = [];
     readyAfterReads = 0;
     await apply(canaryAt(25));
-    expect(calls()).toEqual([`GET ${deploymentPath('nst-inference-canary')}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(calls()).toEqual([`GET ${deploymentPath('nst-style-canary')}`, `PATCH ${DR}`, `PATCH ${VS}`]);
     expect(routedSubsets(seen[2])).toEqual(['canary', 'stable']);
   });
 
@@ -234,21 +234,21 @@ describe('istioApplier (cluster mode)', () => {
     const held: string[][] = [];
     const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary: fast, kubeConfig: kubeConfig() });
     const changes = await apply(canaryAt(10), undefined, (c) => held.push(c));
-    const deployment = deploymentPath('nst-inference-canary');
+    const deployment = deploymentPath('nst-style-canary');
     expect(calls()).toEqual([`GET ${deployment}`, `PATCH ${DR}`, `PATCH ${VS}`, `GET ${deployment}`, `GET ${deployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
     expect(routedSubsets(seen[2])).toEqual(['stable']);
     expect(routedSubsets(seen[6])).toEqual(['canary', 'stable']);
     expect(held).toEqual([
       [
-        'canary track nst/nst-inference-canary has 0 of 1 replicas available: every style held at stable until it has',
+        'canary track nst/nst-style-canary has 0 of 1 replicas available: every style held at stable until it has',
         'applied destinationrules/style-releases',
         'applied virtualservices/style-releases',
       ],
     ]);
     expect(changes).toEqual([
-      'nst/nst-inference-canary has 1 replicas available',
+      'nst/nst-style-canary has 1 replicas available',
       'applied virtualservices/style-releases',
-      'canary routing restored: nst/nst-inference-canary has its pods back',
+      'canary routing restored: nst/nst-style-canary has its pods back',
     ]);
   });
 
@@ -267,7 +267,7 @@ describe('istioApplier (cluster mode)', () => {
     const firstRead = readsSinceScale + 1;
     availableAtMost = (read) => (read <= firstRead + 1 ? 1 : 0);
     await expect(apply(canaryAt(10), undefined, (c) => held.push(c))).rejects.toThrow(/has 0 of 2 replicas available after 0 s; every style stays routed to stable/);
-    expect(calls().slice(0, 5)).toEqual([`GET ${deploymentPath('nst-inference-canary')}`, `GET ${deploymentPath('nst-inference-canary')}`, `GET ${deploymentPath('nst-inference-canary')}`, `PATCH ${DR}`, `PATCH ${VS}`]);
+    expect(calls().slice(0, 5)).toEqual([`GET ${deploymentPath('nst-style-canary')}`, `GET ${deploymentPath('nst-style-canary')}`, `GET ${deploymentPath('nst-style-canary')}`, `PATCH ${DR}`, `PATCH ${VS}`]);
     expect(calls().filter((c) => !c.startsWith('GET '))).toEqual([`PATCH ${DR}`, `PATCH ${VS}`]);
     expect(routedSubsets(seen.find((s) => s.path === VS))).toEqual(['stable']);
     expect(held).toHaveLength(1);
@@ -280,10 +280,10 @@ describe('istioApplier (cluster mode)', () => {
     seen = [];
     failNext = 1;
     await expect(apply(canaryAt(10))).rejects.toThrow(/403|Forbidden/);
-    expect(calls()).toEqual([`GET ${deploymentPath('nst-inference-canary')}`]);
+    expect(calls()).toEqual([`GET ${deploymentPath('nst-style-canary')}`]);
     seen = [];
     await apply(canaryAt(10));
-    expect(calls().slice(0, 2)).toEqual([`GET ${deploymentPath('nst-inference-canary')}`, `PATCH ${deploymentPath('nst-inference-canary')}/scale`]);
+    expect(calls().slice(0, 2)).toEqual([`GET ${deploymentPath('nst-style-canary')}`, `PATCH ${deploymentPath('nst-style-canary')}/scale`]);
     expect(calls().slice(-2)).toEqual([`PATCH ${DR}`, `PATCH ${VS}`]);
   });
 });
@@ -296,7 +296,7 @@ const recordingLogger = () => {
 };
 
 describe('ClusterSync (cluster mode in the background, with the periodic reconcile)', () => {
-  const canaryDeployment = deploymentPath('nst-inference-canary');
+  const canaryDeployment = deploymentPath('nst-style-canary');
   const sync = (canary = fast) => {
     const log = recordingLogger();
     const apply = istioApplier({ routing: { namespace: 'nst', service: 'style' }, canary, kubeConfig: kubeConfig() });
@@ -331,8 +331,8 @@ describe('ClusterSync (cluster mode in the background, with the periodic reconci
         fields: {
           cause: 'reconcile',
           changes: [
-            'scaled nst/nst-inference-canary from 0 to 1 replicas',
-            'canary track nst/nst-inference-canary has 0 of 1 replicas available: every style held at stable until it has',
+            'scaled nst/nst-style-canary from 0 to 1 replicas',
+            'canary track nst/nst-style-canary has 0 of 1 replicas available: every style held at stable until it has',
             'applied virtualservices/style-releases',
           ],
         },
@@ -343,9 +343,9 @@ describe('ClusterSync (cluster mode in the background, with the periodic reconci
         fields: {
           cause: 'reconcile',
           changes: [
-            'nst/nst-inference-canary has 1 replicas available',
+            'nst/nst-style-canary has 1 replicas available',
             'applied virtualservices/style-releases',
-            'canary routing restored: nst/nst-inference-canary has its pods back',
+            'canary routing restored: nst/nst-style-canary has its pods back',
           ],
         },
         message: 'cluster brought in line with the release state',
@@ -397,13 +397,13 @@ describe('ClusterSync (cluster mode in the background, with the periodic reconci
         'warn',
         'canary track has no available pods: every style routed to stable until they are back',
         'reconcile',
-        ['canary track nst/nst-inference-canary has 0 of 1 replicas available: every style held at stable until it has', 'applied virtualservices/style-releases'],
+        ['canary track nst/nst-style-canary has 0 of 1 replicas available: every style held at stable until it has', 'applied virtualservices/style-releases'],
       ],
       [
         'info',
         'cluster brought in line with the release state',
         'reconcile',
-        ['nst/nst-inference-canary has 1 replicas available', 'applied virtualservices/style-releases', 'canary routing restored: nst/nst-inference-canary has its pods back'],
+        ['nst/nst-style-canary has 1 replicas available', 'applied virtualservices/style-releases', 'canary routing restored: nst/nst-style-canary has its pods back'],
       ],
     ]);
     // The release state itself is untouched: the canary is still at 10%.
@@ -437,7 +437,7 @@ describe('ClusterSync (cluster mode in the background, with the periodic reconci
     expect(calls()).toEqual([`GET ${canaryDeployment}`, `PATCH ${DR}`, `PATCH ${VS}`]);
     expect(routedSubsets(seen[2])).toEqual(['canary', 'stable']);
     expect(log.lines.map((l) => [l.level, l.fields['changes']])).toEqual([
-      ['info', ['applied virtualservices/style-releases', 'canary routing restored: nst/nst-inference-canary has its pods back']],
+      ['info', ['applied virtualservices/style-releases', 'canary routing restored: nst/nst-style-canary has its pods back']],
     ]);
   });
 

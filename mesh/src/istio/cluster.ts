@@ -31,7 +31,7 @@ const GROUP = 'networking.istio.io';
 const VERSION = 'v1';
 
 export interface CanaryTrackOptions {
-  /** The canary track's Deployment, in the routing's namespace; default `nst-inference-canary`. */
+  /** The canary track's Deployment, in the routing's namespace; default `nst-style-canary`. */
   deployment?: string;
   /** Replicas it runs while a canary gets calls; default 1. */
   replicas?: number;
@@ -87,7 +87,7 @@ export function istioApplier(options: IstioApplierOptions): IstioApplier {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const namespace = options.routing.namespace;
-  const deployment = options.canary?.deployment ?? 'nst-inference-canary';
+  const deployment = options.canary?.deployment ?? 'nst-style-canary';
   const replicas = options.canary?.replicas ?? 1;
   const readyTimeoutMs = options.canary?.readyTimeoutMs ?? 120_000;
   const pollMs = options.canary?.pollMs ?? 2_000;

@@ -8,7 +8,7 @@
  * v2 are different models) and every StyleService pod can serve every version of every style
  * (shared registry; the pod serves the version `x-nst-version` names). So the DestinationRule
  * always has exactly two subsets, `stable` and `canary`, selecting pods labelled
- * `nst.dev/track: stable|canary` (the two inference Deployments). The canary subset is there
+ * `nst.dev/track: stable|canary` (the two StyleService Deployments, nst-style-stable and -canary). The canary subset is there
  * even with no canary running: an empty subset is harmless while no route names it, and a
  * constant DestinationRule can never lack a subset a VirtualService names.
  *

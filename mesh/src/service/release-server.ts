@@ -13,7 +13,6 @@ import {
   resolveAdminToken,
   startGrpcServer,
   statsOf,
-  type Config,
   type FeedbackQuery,
   type FeedbackStats,
   type FeedbackStore,
@@ -22,6 +21,7 @@ import {
   type StylizeEventStore,
 } from '@nst/runtime';
 import { ReleaseServiceService } from '@nst/proto';
+import type { ReleaseConfig } from '../config';
 import { ReleaseAnalysis } from '../analysis/analysis-loop';
 import { ClusterSync, istioApplier, type IstioApplier } from '../istio/cluster';
 import type { AnalysisSettings } from '../analysis/analyze';
@@ -229,7 +229,7 @@ export class LazyFeedbackStats implements Pick<FeedbackStore, 'stats'> {
 }
 
 /** The analysis settings from the configuration. */
-export function analysisSettings(config: Config): AnalysisSettings {
+export function analysisSettings(config: ReleaseConfig): AnalysisSettings {
   return {
     ladder: config.canaryLadder,
     minRatings: config.analysisMinRatings,
@@ -259,7 +259,7 @@ export interface StartReleaseOptions {
 }
 
 /** ReleaseService as `npm start` and a deployment run it. */
-export async function startReleaseServer(config: Config, options: StartReleaseOptions = {}): Promise<RunningReleaseService> {
+export async function startReleaseServer(config: ReleaseConfig, options: StartReleaseOptions = {}): Promise<RunningReleaseService> {
   const logger = options.logger ?? createLogger('release');
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
   // Elasticsearch when ELASTICSEARCH_URL is set, else the embedded stores StyleService writes.

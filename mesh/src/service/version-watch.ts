@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CatalogueWatch, errorCode, fsyncDir, writeFileDurable, type Logger, type WatchedStyle } from '@nst/runtime';
+import { CatalogueWatch, errorCode, fsyncDir, writeFileDurable, type Logger, type CatalogueStyleInfo } from '@nst/runtime';
 import { z } from 'zod';
 import type { ReleaseController, VersionSource } from '../rollout/release-controller';
 import type { RolloutStore } from '../rollout/rollout-store';
@@ -35,7 +35,7 @@ export interface ReleaseVersionWatchOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
-const latestOf = (style: WatchedStyle): number | undefined =>
+const latestOf = (style: CatalogueStyleInfo): number | undefined =>
   style.versions.reduce<number | undefined>((max, v) => Math.max(max ?? 0, Number(v.version)), undefined);
 
 export class ReleaseVersionWatch implements VersionSource {
@@ -43,7 +43,7 @@ export class ReleaseVersionWatch implements VersionSource {
   private controller: ReleaseController | undefined;
   private seen: Seen | undefined | null = null;
   private chain: Promise<void> = Promise.resolve();
-  private latest: readonly WatchedStyle[] | undefined;
+  private latest: readonly CatalogueStyleInfo[] | undefined;
 
   constructor(private readonly options: ReleaseVersionWatchOptions) {
     this.watch = new CatalogueWatch({

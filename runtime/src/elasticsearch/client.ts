@@ -3,10 +3,10 @@
  * user and password), and the names of what the platform keeps there.
  */
 import { Client } from '@elastic/elasticsearch';
-import type { Config } from '../config';
+import type { StoreConfig } from '../store-settings';
 
 export type ElasticsearchSettings = Pick<
-  Config,
+  StoreConfig,
   'elasticsearchUrl' | 'elasticsearchApiKey' | 'elasticsearchUsername' | 'elasticsearchPassword' | 'elasticsearchIndexPrefix'
 >;
 

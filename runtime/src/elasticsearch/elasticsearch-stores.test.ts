@@ -8,7 +8,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config';
+import { loadStoreConfig } from '../config';
 import type { FeedbackRecord } from '../feedback/feedback-store';
 import type { StylizeEvent } from '../serving/stylize-event-store';
 import { BulkWriter } from './bulk-writer';
@@ -67,7 +67,7 @@ beforeEach(() => {
 });
 
 const settings = (env: Record<string, string> = {}) =>
-  loadConfig({ NST_DATA_DIR: '/tmp/nst-es-test-unused', ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: 'a2V5OnNlY3JldA==', ...env });
+  loadStoreConfig({ NST_DATA_DIR: '/tmp/nst-es-test-unused', ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: 'a2V5OnNlY3JldA==', ...env });
 
 const rating = (id: string, overrides: Partial<FeedbackRecord> = {}): FeedbackRecord => ({
   id,
@@ -158,7 +158,7 @@ describe('Elasticsearch set-up', () => {
   });
 
   it('says which variable is wrong when ELASTICSEARCH_URL is not a URL', () => {
-    expect(() => loadConfig({ ELASTICSEARCH_URL: 'es:9200' })).toThrow(/ELASTICSEARCH_URL="es:9200" must be an http\(s\) URL/);
+    expect(() => loadStoreConfig({ ELASTICSEARCH_URL: 'es:9200' })).toThrow(/ELASTICSEARCH_URL="es:9200" must be an http\(s\) URL/);
   });
 });
 
@@ -285,7 +285,7 @@ describe('reads', () => {
 describe.runIf(process.env['ELASTICSEARCH_URL'])('against the cluster at ELASTICSEARCH_URL', () => {
   it('stores each rating and event once, however often it is written, and reads them back', async () => {
     const prefix = `nst-test-${Date.now().toString(36)}`;
-    const config = loadConfig({ ...process.env, NST_DATA_DIR: '/tmp/nst-es-test-unused', NST_ES_INDEX_PREFIX: prefix });
+    const config = loadStoreConfig({ ...process.env, NST_DATA_DIR: '/tmp/nst-es-test-unused', NST_ES_INDEX_PREFIX: prefix });
     const feedback = await openFeedbackStore(config, { writer: { refresh: 'wait_for', lingerMs: 10 } });
     const events = await openStylizeEventStore(config, { writer: { refresh: 'wait_for', lingerMs: 10 } });
     try {

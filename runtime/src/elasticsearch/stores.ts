@@ -4,7 +4,7 @@
  * stores otherwise. StyleService writes through them; the fine-tune trigger (trainer) and the
  * canary analysis (mesh) read through the same interfaces.
  */
-import type { Config } from '../config';
+import type { StoreConfig } from '../store-settings';
 import type { FeedbackStore } from '../feedback/feedback-store';
 import { JsonlFeedbackStore } from '../feedback/jsonl-feedback-store';
 import { JsonlStylizeEventStore } from '../serving/jsonl-stylize-event-store';
@@ -15,7 +15,7 @@ import { ElasticsearchFeedbackStore } from './es-feedback-store';
 import { ElasticsearchStylizeEventStore } from './es-stylize-event-store';
 import { setupElasticsearch } from './setup';
 
-export type StoreSettings = ElasticsearchSettings & Pick<Config, 'feedbackDir' | 'eventsDir' | 'feedbackRetentionDays' | 'stylizeEventRetentionDays'>;
+export type StoreSettings = ElasticsearchSettings & Pick<StoreConfig, 'feedbackDir' | 'eventsDir' | 'feedbackRetentionDays' | 'stylizeEventRetentionDays'>;
 
 export interface OpenStoreOptions {
   /** Reads only (the trainer, the analysis): the embedded store refuses appends; nothing is set up in Elasticsearch. */
@@ -64,7 +64,7 @@ function untilAnswered(attempt: () => Promise<unknown>, signal: AbortSignal, opt
 }
 
 /** Where feedback and events are kept, for the start-up log line. */
-export function storeBackend(settings: Pick<Config, 'elasticsearchUrl'>): string {
+export function storeBackend(settings: Pick<StoreConfig, 'elasticsearchUrl'>): string {
   return settings.elasticsearchUrl ? `Elasticsearch at ${new URL(settings.elasticsearchUrl).origin}` : 'the embedded JSON-lines stores';
 }
 

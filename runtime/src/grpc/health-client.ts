@@ -1,5 +1,5 @@
 /**
- * A grpc.health.v1 client (Check), built from the health.proto that grpc-health-check ships,
+ * A grpc.health.v1 client (Check) and waitForServing, built from the health.proto that grpc-health-check ships,
  * for readiness checks by scripts and tests.
  */
 import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
@@ -42,5 +42,30 @@ export class HealthClient {
 
   close(): void {
     this.stub.close();
+  }
+}
+
+/**
+ * Asks a server's grpc.health.v1 Health/Check for `service` ('' = the whole server) until it
+ * answers SERVING or `timeoutMs` passes. For start-up scripts and tests.
+ */
+export async function waitForServing(address: string, options: { service?: string; timeoutMs?: number } = {}): Promise<void> {
+  const client = new HealthClient(address);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let last = 'no answer';
+  try {
+    for (;;) {
+      try {
+        const state = await client.check(options.service ?? '', Math.max(200, Math.min(2000, deadline - Date.now())));
+        if (state === 'SERVING') return;
+        last = state;
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      if (Date.now() >= deadline) throw new Error(`${address} is not SERVING after ${options.timeoutMs ?? 30_000} ms (${last})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    client.close();
   }
 }

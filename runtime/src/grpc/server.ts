@@ -9,7 +9,6 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { reflectionDescriptors } from '@nst/proto';
-import { HealthClient } from './health-client';
 import type { CallMetrics } from '../metrics/call-metrics';
 import { grpcMetricsInterceptor } from '../metrics/grpc-interceptor';
 import { platformMetrics } from '../metrics/platform-metrics';
@@ -91,29 +90,4 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     return closing;
   };
   return { server, health, port, close };
-}
-
-/**
- * Asks a server's grpc.health.v1 Health/Check for `service` ('' = the whole server) until it
- * answers SERVING or `timeoutMs` passes. For start-up scripts and tests.
- */
-export async function waitForServing(address: string, options: { service?: string; timeoutMs?: number } = {}): Promise<void> {
-  const client = new HealthClient(address);
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let last = 'no answer';
-  try {
-    for (;;) {
-      try {
-        const state = await client.check(options.service ?? '', Math.max(200, Math.min(2000, deadline - Date.now())));
-        if (state === 'SERVING') return;
-        last = state;
-      } catch (error) {
-        last = error instanceof Error ? error.message : String(error);
-      }
-      if (Date.now() >= deadline) throw new Error(`${address} is not SERVING after ${options.timeoutMs ?? 30_000} ms (${last})`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } finally {
-    client.close();
-  }
 }

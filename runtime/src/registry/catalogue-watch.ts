@@ -15,7 +15,8 @@ import {
 } from '@nst/proto';
 import { precisionFromProto, type DerivedPrecision, type Precision } from './precision';
 
-export interface WatchedVersion {
+/** One intact version as the model catalogue (WatchVersions, FetchModel) describes it: what TrainerService sends and its followers keep. */
+export interface ModelVersionInfo {
   version: string;
   modelSha256: string;
   modelSizeBytes: number;
@@ -28,12 +29,13 @@ export interface WatchedVersion {
   servePrecision?: Precision;
 }
 
-export interface WatchedStyle {
+/** A style of the catalogue with its intact versions. */
+export interface CatalogueStyleInfo {
   id: string;
   displayName: string;
   description: string;
   /** Oldest first; the last one is the latest. */
-  versions: WatchedVersion[];
+  versions: ModelVersionInfo[];
 }
 
 export interface CatalogueUpdate {
@@ -42,7 +44,7 @@ export interface CatalogueUpdate {
   /** True for the watch's very first snapshot (everything in it is "new"). */
   initial: boolean;
   /** Versions this watch had not seen before, in the order they arrived. */
-  newVersions: { style: string; version: WatchedVersion }[];
+  newVersions: { style: string; version: ModelVersionInfo }[];
 }
 
 export interface CatalogueWatchOptions {
@@ -53,12 +55,12 @@ export interface CatalogueWatchOptions {
   /** Reconnect backoff; default 250 ms doubling to 10 s, with full jitter. */
   backoff?: { initialMs: number; maxMs: number };
   /** Called after every change of the catalogue, with the whole catalogue. */
-  onUpdate?: (styles: readonly WatchedStyle[], update: CatalogueUpdate) => void;
+  onUpdate?: (styles: readonly CatalogueStyleInfo[], update: CatalogueUpdate) => void;
   /** Called when the stream is lost (the catalogue is kept) and when it is back. */
   onConnection?: (connected: boolean, error?: Error) => void;
 }
 
-function toVersion(v: ModelVersion): WatchedVersion {
+function toVersion(v: ModelVersion): ModelVersionInfo {
   return {
     version: v.version,
     modelSha256: v.modelSha256,
@@ -75,14 +77,14 @@ function toVersion(v: ModelVersion): WatchedVersion {
   };
 }
 
-function toStyle(s: CatalogueStyle): WatchedStyle {
+function toStyle(s: CatalogueStyle): CatalogueStyleInfo {
   return { id: s.id, displayName: s.displayName, description: s.description, versions: s.versions.map(toVersion) };
 }
 
 const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export class CatalogueWatch {
-  private catalogue: WatchedStyle[] | undefined;
+  private catalogue: CatalogueStyleInfo[] | undefined;
   private readonly seen = new Set<string>();
   private readonly client: TrainerServiceClient;
   private stream: ClientReadableStream<WatchVersionsResponse> | undefined;
@@ -113,7 +115,7 @@ export class CatalogueWatch {
   }
 
   /** The last known catalogue (kept while TrainerService is away); undefined before the first snapshot. */
-  styles(): readonly WatchedStyle[] | undefined {
+  styles(): readonly CatalogueStyleInfo[] | undefined {
     return this.catalogue;
   }
 
@@ -191,7 +193,7 @@ export class CatalogueWatch {
     if (!event || event.$case === 'heartbeat') return;
     const initial = this.catalogue === undefined;
     const newVersions: CatalogueUpdate['newVersions'] = [];
-    const note = (style: string, versions: WatchedVersion[]): void => {
+    const note = (style: string, versions: ModelVersionInfo[]): void => {
       for (const version of versions) {
         const key = `${style}/${version.version}`;
         if (this.seen.has(key)) continue;
@@ -226,7 +228,7 @@ export class CatalogueWatch {
         const added = toVersion(version);
         const at = styles.findIndex((s) => s.id === style);
         if (at < 0) return; // a version before its style: the next snapshot has both
-        const current = styles[at] as WatchedStyle;
+        const current = styles[at] as CatalogueStyleInfo;
         if (current.versions.some((v) => v.version === added.version)) return;
         const versions = [...current.versions, added].sort((a, b) => Number(a.version) - Number(b.version));
         styles[at] = { ...current, versions };

@@ -74,21 +74,28 @@ describe('registry crash safety', () => {
 
   it('gives two processes registering at once distinct consecutive numbers', async () => {
     const count = 10;
-    const writers = ['a', 'b'].map((tag) => spawnTsx(WRITER, [dir, 'swirl', String(256 * 1024), String(count), tag, 'wait']));
-    await Promise.all(writers.map((w) => w.waitForLine(/^ready$/)));
-    for (const w of writers) w.send('go');
-    const results = await Promise.all(writers.map((w) => w.exited));
-    for (const result of results) expect(result.code, result.stderr).toBe(0);
-    const [a, b] = writers.map((w) => reported(w.lines)) as [Map<number, string>, Map<number, string>];
-    expect(a.size + b.size).toBe(2 * count);
-    const numbers = [...a.keys(), ...b.keys()].sort((x, y) => x - y);
-    expect(numbers).toEqual(Array.from({ length: 2 * count }, (_, i) => i + 1));
-    // They really overlapped: neither got one contiguous block.
-    const aNumbers = [...a.keys()];
-    expect(Math.max(...aNumbers) - Math.min(...aNumbers) + 1).toBeGreaterThan(count);
-    const registry = await ModelRegistry.open(dir);
-    for (const [version, sha] of [...a, ...b]) {
-      expect((await registry.getVersion('swirl', version)).metadata.sha256.model).toBe(sha);
+    // Each round is checked in full; rounds go on (up to five) until one shows the two really
+    // overlapped (neither got one contiguous block): on a loaded machine one writer can be
+    // scheduled late enough to finish before the other starts.
+    let overlapped = false;
+    for (let round = 1; round <= 5 && !overlapped; round++) {
+      const style = `swirl-${round}`;
+      const writers = ['a', 'b'].map((tag) => spawnTsx(WRITER, [dir, style, String(256 * 1024), String(count), tag, 'wait']));
+      await Promise.all(writers.map((w) => w.waitForLine(/^ready$/)));
+      for (const w of writers) w.send('go');
+      const results = await Promise.all(writers.map((w) => w.exited));
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      const [a, b] = writers.map((w) => reported(w.lines)) as [Map<number, string>, Map<number, string>];
+      expect(a.size + b.size).toBe(2 * count);
+      const numbers = [...a.keys(), ...b.keys()].sort((x, y) => x - y);
+      expect(numbers).toEqual(Array.from({ length: 2 * count }, (_, i) => i + 1));
+      const aNumbers = [...a.keys()];
+      overlapped = Math.max(...aNumbers) - Math.min(...aNumbers) + 1 > count;
+      const registry = await ModelRegistry.open(dir);
+      for (const [version, sha] of [...a, ...b]) {
+        expect((await registry.getVersion(style, version)).metadata.sha256.model).toBe(sha);
+      }
     }
+    expect(overlapped, 'two writers overlapped in at least one round').toBe(true);
   });
 });

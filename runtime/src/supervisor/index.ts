@@ -1,3 +1,2 @@
 export * from './supervisor';
 export * from './ports';
-export * from './service-process';

@@ -7,10 +7,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry } from '@nst/runtime';
 import { initBackend } from '../kernels/backend';
-import { StyleNet } from '../model/network';
+import { exportOnnx, QUANTIZER_VERSION, StyleNet } from '@nst/style-network';
 import { checkPhoto, deriveInt8, INT8_QUALITY_THRESHOLD, withinThreshold } from './int8';
-import { exportOnnx } from './onnx';
-import { QUANTIZER_VERSION } from './quantize';
+
 
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 

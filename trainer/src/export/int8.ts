@@ -24,8 +24,7 @@ import type { RgbImage } from '../eval/colour-transfer';
 import sharp from 'sharp';
 import { contentStructure, styleDistance, type FeatureExtractor } from '../eval/scores';
 import { decodeImage, listImageFiles, sha256 } from '../train/photos';
-import { calibrate, DEFAULT_PERCENTILE, type CalibrationImage } from './calibrate';
-import { imageConvs, quantizeQdq, QUANTIZER_VERSION } from './quantize';
+import { calibrate, DEFAULT_PERCENTILE, imageConvs, quantizeQdq, QUANTIZER_VERSION, type CalibrationImage } from '@nst/style-network';
 
 /** What the INT8 output must keep to on every checked photo (see the file comment). */
 export const INT8_QUALITY_THRESHOLD = {

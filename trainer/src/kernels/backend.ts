@@ -10,7 +10,7 @@
  *
  * WASM threads: the package's stock backend runs on one thread in Node. With `threads` > 1
  * (or `NST_TRAIN_THREADS`), the WASM backend is the package's threaded SIMD build loaded by
- * wasm_threads.ts, whose XNNPACK pool (convolutions, matrix products: most of a training
+ * wasm-threads.ts, whose XNNPACK pool (convolutions, matrix products: most of a training
  * step) splits each op across that many threads, the calling one included. The count is
  * process-wide; changing it re-creates the backend, so it is refused while tensors live on it.
  */
@@ -23,13 +23,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { conv2dBackpropFilterWasmConfig } from './conv2d_backprop_filter.js';
-import { conv2dBackpropInputWasmConfig } from './conv2d_backprop_input.js';
+import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter.js';
+import { conv2dBackpropInputWasmConfig } from './conv2d-backprop-input.js';
 import { castWasmConfig, identityWasmConfig } from './identity.js';
 import { meanWasmConfig, sumWasmConfig } from './reduce.js';
-import { avgPoolGradWasmConfig, resizeNearestNeighborGradCpuConfig, resizeNearestNeighborGradWasmConfig } from './sampling_grads.js';
+import { avgPoolGradWasmConfig, resizeNearestNeighborGradCpuConfig, resizeNearestNeighborGradWasmConfig } from './sampling-grads.js';
 import { sliceWasmConfig } from './slice.js';
-import { createWasmBackend, MAX_WASM_THREADS } from './wasm_threads.js';
+import { createWasmBackend, MAX_WASM_THREADS } from './wasm-threads.js';
 
 export type TrainingBackend = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -87,7 +87,7 @@ let cpuKernelsRegistered = false;
 
 /**
  * The CPU backend's ResizeNearestNeighborGrad is wrong for batch > 1 in tfjs 4.22 (see
- * sampling_grads.ts); every StyleNet upsamples, so CPU training needs the fixed kernel.
+ * sampling-grads.ts); every StyleNet upsamples, so CPU training needs the fixed kernel.
  */
 export function registerCpuKernels(): void {
   if (cpuKernelsRegistered) return;

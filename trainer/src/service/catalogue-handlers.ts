@@ -60,8 +60,8 @@ export function toModelVersion(info: ModelVersionInfo): ModelVersion {
     exporterVersion: info.exporterVersion,
     parentVersion: info.parentVersion ?? '',
     createdAt: new Date(info.createdAt),
-    derivedModels: info.derivedModels.map((d) => ({ precision: precisionToProto(d.precision), sha256: d.sha256, sizeBytes: d.sizeBytes })),
-    servePrecision: precisionToProto(info.servePrecision),
+    derivedModels: (info.derivedModels ?? []).map((d) => ({ precision: precisionToProto(d.precision), sha256: d.sha256, sizeBytes: d.sizeBytes })),
+    servePrecision: precisionToProto(info.servePrecision ?? 'fp32'),
   };
 }
 
@@ -97,7 +97,7 @@ export function createCatalogueHandlers(deps: CatalogueHandlerDeps): CatalogueHa
       const versions = found.versions.map((v) => v.version);
       throw notFound(`style '${style}' has no version '${version}'; its versions are: ${versions.join(', ') || '(none yet)'}`);
     }
-    return ['fp32', ...held.derivedModels.map((d) => d.precision)];
+    return ['fp32', ...(held.derivedModels ?? []).map((d) => d.precision)];
   };
 
   const implementation: CatalogueMethods = {
@@ -193,7 +193,7 @@ export function createCatalogueHandlers(deps: CatalogueHandlerDeps): CatalogueHa
             header: {
               style,
               version,
-              sha256: precision === 'fp32' ? info.modelSha256 : (info.derivedModels.find((d) => d.precision === precision)?.sha256 ?? ''),
+              sha256: precision === 'fp32' ? info.modelSha256 : (info.derivedModels?.find((d) => d.precision === precision)?.sha256 ?? ''),
               sizeBytes: bytes.length,
               exporterVersion: info.exporterVersion,
               precision: precisionToProto(precision),

@@ -5,7 +5,7 @@
  */
 import { LossNetwork, type Hyperparameters } from '@nst/proto';
 import type { JobKindName } from './job-store';
-import type { LossNetworkName } from '../loss/style_loss';
+import type { LossNetworkName } from '../loss/style-loss';
 import { RECOMMENDED_RECIPE } from '../train/recipe';
 import { invalidArgument } from './errors';
 

@@ -5,6 +5,7 @@
  */
 import type { DerivedPrecision, NewDerivedModel, Precision } from '@nst/runtime';
 import type { TrainingLoss } from './hyperparameters';
+import type { CatalogueStyleInfo, ModelVersionInfo } from '@nst/runtime';
 
 export type VersionOriginName = 'starter' | 'train' | 'finetune';
 
@@ -91,27 +92,8 @@ export interface FeedbackReader {
   consentedBadPhotos(style: string): Promise<RatingRecord[]>;
 }
 
-/** One intact version as the model catalogue (WatchVersions, FetchModel) describes it. */
-export interface ModelVersionInfo {
-  version: string;
-  modelSha256: string;
-  modelSizeBytes: number;
-  exporterVersion: string;
-  parentVersion?: string;
-  createdAt: string;
-  /** The version's models at other precisions (the fields above describe the FP32 one). */
-  derivedModels: { precision: DerivedPrecision; sha256: string; sizeBytes: number }[];
-  /** What the version serves by default. */
-  servePrecision: Precision;
-}
-
-/** A style with its intact versions, oldest first. */
-export interface CatalogueStyleInfo {
-  id: string;
-  displayName: string;
-  description: string;
-  versions: ModelVersionInfo[];
-}
+// The catalogue's records are runtime's, shared with the services that follow it (CatalogueWatch).
+export type { CatalogueStyleInfo, ModelVersionInfo };
 
 export type CatalogueChange =
   | { kind: 'style'; style: CatalogueStyleInfo }

@@ -12,7 +12,6 @@ import {
   resolveAdminToken,
   startGrpcServer,
   type AdminToken,
-  type Config,
   type Logger,
 } from '@nst/runtime';
 import { createCatalogueHandlers } from './catalogue-handlers';
@@ -28,6 +27,7 @@ import { JobStore } from './job-store';
 import type { PaintingLimits } from './painting';
 import type { FeedbackReader, ModelCatalogue, TrainerRegistry } from './ports';
 import { Trainer } from './trainer';
+import type { TrainerConfig } from '../config';
 
 export const TRAINER_SERVICE_NAME = 'nst.v1.TrainerService';
 
@@ -178,7 +178,7 @@ export interface StartedTrainerService extends RunningTrainerService {
 }
 
 /** TrainerService as `npm start` and a deployment run it: everything from the configuration. */
-export async function startTrainerServer(config: Config, options: StartTrainerOptions = {}): Promise<StartedTrainerService> {
+export async function startTrainerServer(config: TrainerConfig, options: StartTrainerOptions = {}): Promise<StartedTrainerService> {
   const logger = options.logger ?? createLogger('trainer');
   const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
   if (adminToken.generated) logger.info({ file: adminToken.file }, 'generated the admin token');

@@ -6,12 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { EXPORTER_VERSION, exportOnnx, STARTER_CONFIG, StyleNet } from '@nst/style-network';
 import type { DerivedModelInfo } from '@nst/runtime';
 import { createJudge } from '../eval/judge';
 import { deriveInt8 } from '../export/int8';
-import { EXPORTER_VERSION, exportOnnx } from '../export/onnx';
 import { initBackend } from '../kernels/backend';
-import { STARTER_CONFIG, StyleNet } from '../model/network';
 import { trainStyle } from '../train/train';
 import type { WorkerAbort, WorkerJobSpec, WorkerMessage } from './worker-protocol';
 

@@ -18,11 +18,10 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime';
+import { EXPORTER_VERSION, exportOnnx, STARTER_CONFIG, StyleNet } from '@nst/style-network';
 import { createJudge } from '../eval/judge';
 import { deriveInt8 } from '../export/int8';
-import { EXPORTER_VERSION, exportOnnx } from '../export/onnx';
 import { initBackend } from '../kernels/backend';
-import { STARTER_CONFIG, StyleNet } from '../model/network';
 import { RECOMMENDED_RECIPE, trainStyle, type TrainMetadata } from '../train/train';
 import { STARTER_STYLES, findStarterStyle, type StarterStyle } from './catalogue';
 import { SHIPPED_PHOTOS_DIR } from './training-photos';
@@ -31,7 +30,7 @@ export const STARTER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../
 
 /**
  * The recipe the shipped starter styles were trained with: RECOMMENDED_RECIPE.fromScratch
- * (measured in train/train.ts and loss/style_loss.ts) with the default loss weights, so the
+ * (measured in train/train.ts and loss/style-loss.ts) with the default loss weights, so the
  * starters and a user's own style train the same way. Four styles take about 35 minutes on a
  * 2-core machine, two at a time (WASM backend, one core each).
  */

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { renderHatch, renderMosaic, renderSwirl } from './style-images';
 import { GCOMPRIS_PACKAGE, GCOMPRIS_RCC_DIR, gcomprisPainting } from './gcompris';
-import type { LossNetworkName, LossWeights } from '../loss/style_loss';
+import type { LossNetworkName, LossWeights } from '../loss/style-loss';
 
 export interface StarterStyle {
   id: string;
@@ -83,7 +83,7 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     // monochrome palette: the net painted pink and green (colour loss 0.218 vs 0.04-0.10 for
     // the other starters; judge 0.333, worse than Reinhard's 0.233). Colour weighted 5x,
     // with the channel-correlation part of the colour term (MEASUREMENTS 6 in
-    // loss/style_loss.ts), holds it to sepia on cream.
+    // loss/style-loss.ts), holds it to sepia on cream.
     // Version 2, on the ImageNet loss: content weighted 3x, or the hatching washed the scene
     // out (content 1: judge 0.447 but SSIM 0.312, the dogs of the gallery gone; content 3:
     // judge 0.481, SSIM 0.402, Reinhard 0.551 / 0.782).

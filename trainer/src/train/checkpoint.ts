@@ -7,7 +7,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossValues } from '../loss/style_loss.js';
+import type { LossValues } from '../loss/style-loss.js';
 
 export interface CheckpointManifest {
   version: 1;

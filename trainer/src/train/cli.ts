@@ -8,7 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { initBackend } from '../kernels/backend.js';
-import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '../model/network.js';
+import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
 
 function positiveInt(value: string): number {

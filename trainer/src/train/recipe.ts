@@ -7,7 +7,7 @@
  *   256px batch 4: 6.3 s (3.4 GB of the 4 GB WASM heap; Johnson does not fit at batch 4)
  * Small crops give the most images per second, and quality grows with steps: the swirl
  * style at 128px/batch 4/lr 3e-3 scored judge 0.281, SSIM 0.477 after 200 steps and
- * 0.207, 0.531 after 500 (see MEASUREMENTS in loss/style_loss.ts).
+ * 0.207, 0.531 after 500 (see MEASUREMENTS in loss/style-loss.ts).
  */
 export const RECOMMENDED_RECIPE = {
   fromScratch: { imageSize: 128, batchSize: 4, learningRate: 3e-3, steps: 600 },

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
-import { StyleLoss } from '../loss/style_loss.js';
-import { STARTER_CONFIG, StyleNet } from '../model/network.js';
+import { StyleLoss } from '../loss/style-loss.js';
+import { STARTER_CONFIG, StyleNet } from '@nst/style-network';
 import { readManifest } from './checkpoint.js';
 import { trainStyle, type TrainOptions, type TrainProgress } from './train.js';
 

@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
-import { StyleLoss, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style_loss.js';
-import { StyleNet, type StyleNetConfig } from '../model/network.js';
+import { StyleLoss, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
+import { StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
 
@@ -38,9 +38,9 @@ export interface TrainOptions {
   styleScale?: number;
   /** Seed of the network initialisation and the data order. Default 1. */
   seed?: number;
-  /** Feature network of the perceptual loss (default 'random'; LossNetworkName in loss/style_loss). */
+  /** Feature network of the perceptual loss (default 'random'; LossNetworkName in loss/style-loss). */
   lossNetwork?: LossNetworkName;
-  /** What the style statistics are taken of (default 'raw'; FeatureTransform in loss/style_loss). */
+  /** What the style statistics are taken of (default 'raw'; FeatureTransform in loss/style-loss). */
   featureTransform?: FeatureTransform;
   /** Loss crop offsets cycled over (default 0; StyleLossOptions.phaseJitter). */
   phaseJitter?: number;

@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1.7
+# style image: StyleService (nst.v1.StyleService, ONNX Runtime; the inference/ package), gRPC on 50051
+# Build from the repository root: docker build -f docker/style.Dockerfile -t nst/style .
+# Multi-stage: dependencies install in a build stage (npm 11, so .npmrc and package.json's
+# allowScripts apply: onnxruntime-node skips its GPU download), and the final stage carries
+# only production dependencies and the TypeScript sources tsx runs. Non-root (uid 1000, the
+# image's "node" user), nothing written outside /data and /tmp, so the root file system can be
+# mounted read-only (Kubernetes does).
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+ARG NPM_VERSION=11.19.1
+RUN npm install -g npm@${NPM_VERSION}
+WORKDIR /app
+# Every workspace's package.json: npm ci checks the lock file against all of them.
+COPY package.json package-lock.json .npmrc ./
+COPY proto/package.json proto/
+COPY runtime/package.json runtime/
+COPY style-network/package.json style-network/
+COPY inference/package.json inference/
+COPY trainer/package.json trainer/
+COPY mesh/package.json mesh/
+COPY gateway/package.json gateway/
+COPY web/package.json web/
+COPY cli/package.json cli/
+COPY k8s/package.json k8s/
+COPY test-kit/package.json test-kit/
+COPY system-tests/package.json system-tests/
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production NST_DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules node_modules
+COPY package.json tsconfig.base.json ./
+# StyleService imports the runtime, the generated protos and the served graph's names (style-network's contract).
+COPY proto proto
+COPY runtime runtime
+COPY style-network style-network
+COPY inference inference
+COPY docker/healthcheck.ts docker/seed-registry.ts docker/
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 50051
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "--import", "tsx", "docker/healthcheck.ts", "grpc", "127.0.0.1:50051", "nst.v1.StyleService"]
+ENV NST_STYLE_ADDR=0.0.0.0:50051
+# Fewer glibc heap arenas for the many ONNX Runtime and libvips threads (scripts/start.ts says why; it sets the same).
+ENV MALLOC_ARENA_MAX=2
+# The service's own entry point, the same one `npm start` runs; the telemetry entry point
+# loads before any service code, so grpc-js and http are traced.
+ENTRYPOINT ["node", "--import", "tsx", "--import", "@nst/runtime/telemetry/register", "inference/src/main.ts"]

@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNetworkBackend } from './backend.js';
+import { JOHNSON_CONFIG, minimumSide, StyleNet, variableShapes, type StyleNetConfig } from './network.js';
+
+// Small widths keep the test fast; the shape logic does not depend on them.
+const TINY: StyleNetConfig = { channels: [4, 6, 8], residualBlocks: 2, outerKernel: 9 };
+
+function ramp(height: number, width: number, batch = 1): tf.Tensor4D {
+  return tf.tidy(() => {
+    const n = batch * height * width * 3;
+    return tf.tensor4d(Float32Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 100), [batch, height, width, 3]);
+  });
+}
+
+function run(net: StyleNet, x: tf.Tensor4D): { shape: number[]; data: Float32Array } {
+  const y = net.apply(x);
+  const out = { shape: y.shape, data: y.dataSync() as Float32Array };
+  y.dispose();
+  return out;
+}
+
+beforeAll(async () => {
+  await initNetworkBackend();
+});
+
+describe('StyleNet', () => {
+  it('returns the input size for any H, W, odd and not multiples of 4 included', () => {
+    const net = StyleNet.create(TINY, 1);
+    for (const [h, w] of [
+      [5, 5],
+      [13, 7],
+      [33, 51],
+      [16, 16],
+      [18, 30],
+    ] as const) {
+      const x = ramp(h, w, 2);
+      expect(run(net, x).shape).toEqual([2, h, w, 3]);
+      x.dispose();
+    }
+    net.dispose();
+  });
+
+  it('refuses images below the smallest size reflection padding allows', () => {
+    const net = StyleNet.create(TINY, 1);
+    const min = minimumSide(TINY);
+    expect(min).toBe(5);
+    const x = ramp(min - 1, 20);
+    expect(() => net.apply(x)).toThrow(/at least/);
+    x.dispose();
+    net.dispose();
+  });
+
+  it('keeps outputs within [0,1] and varies with the input', () => {
+    const net = StyleNet.create(TINY, 3);
+    const x = ramp(21, 19);
+    const { data } = run(net, x);
+    expect(Math.min(...data)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...data)).toBeLessThanOrEqual(1);
+    expect(Math.max(...data) - Math.min(...data)).toBeGreaterThan(0.01);
+    x.dispose();
+    net.dispose();
+  });
+
+  it('is deterministic for a seed and different across seeds', () => {
+    const a = StyleNet.create(TINY, 7);
+    const b = StyleNet.create(TINY, 7);
+    const c = StyleNet.create(TINY, 8);
+    const x = ramp(12, 10);
+    expect(run(a, x).data).toEqual(run(b, x).data);
+    expect(run(a, x).data).not.toEqual(run(c, x).data);
+    x.dispose();
+    [a, b, c].forEach((n) => n.dispose());
+  });
+
+  it('round-trips through serialize/deserialize bit for bit, config included', () => {
+    const net = StyleNet.create(TINY, 11);
+    // Move the norm parameters off their initial 1/0 so the round trip covers real values.
+    for (const [name, variable] of Object.entries(net.variables)) {
+      if (name.includes('.norm.')) variable.assign(tf.tidy(() => tf.add(variable, tf.randomUniform(variable.shape, -0.5, 0.5, 'float32', 5))));
+    }
+    const bytes = net.serialize();
+    const copy = StyleNet.deserialize(bytes);
+    expect(copy.config).toEqual(TINY);
+    expect(Object.keys(copy.variables)).toEqual(Object.keys(net.variables));
+    for (const [name, variable] of Object.entries(net.variables)) {
+      expect(copy.variables[name]?.dataSync()).toEqual(variable.dataSync());
+    }
+    expect(copy.serialize()).toEqual(bytes);
+    expect(() => StyleNet.deserialize(bytes.subarray(0, bytes.length - 4))).toThrow(/truncated/);
+    net.dispose();
+    copy.dispose();
+  });
+
+  it('has trainable variables with stable names and the Johnson layer count', () => {
+    const net = StyleNet.create(TINY, 1);
+    expect(Object.values(net.variables).every((v) => v.trainable)).toBe(true);
+    expect(Object.keys(net.variables).slice(0, 3)).toEqual(['enc1.conv.weight', 'enc1.norm.weight', 'enc1.norm.bias']);
+    net.dispose();
+    // 3 encoder + 10 residual + 2 decoder convs with norms, and the output conv with a bias.
+    expect(variableShapes(JOHNSON_CONFIG).filter(([n]) => n.endsWith('.conv.weight'))).toHaveLength(16);
+    expect(variableShapes(JOHNSON_CONFIG).at(-1)).toEqual(['out.conv.bias', [3]]);
+  });
+});

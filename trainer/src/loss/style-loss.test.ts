@@ -1,0 +1,180 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../kernels/backend.js';
+import { createFeatureNetwork, gramMatrix } from './features.js';
+import { StyleLoss } from './style-loss.js';
+
+/** A smooth "photo" and a high-frequency, differently coloured "painting". */
+function photo(size: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const ramp = tf.linspace(0, 1, size);
+    const xs = tf.tile(tf.reshape(ramp, [1, size, 1]), [size, 1, 1]);
+    const ys = tf.tile(tf.reshape(ramp, [size, 1, 1]), [1, size, 1]);
+    return tf.expandDims(tf.concat([xs, ys, tf.mul(tf.add(xs, ys), 0.5)], 2), 0) as tf.Tensor4D;
+  });
+}
+function painting(size: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const noise = tf.randomUniform([size, size, 1], 0, 1, 'float32', 7);
+    return tf.concat([tf.mul(noise, 0.3), tf.mul(noise, 0.5), tf.add(tf.mul(noise, 0.4), 0.6)], 2) as tf.Tensor3D;
+  });
+}
+
+describe('random feature loss network', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('is deterministic per seed, differs across seeds, and halves resolution per layer', () => {
+    const x = photo(32);
+    const a = createFeatureNetwork({ seed: 1 });
+    const b = createFeatureNetwork({ seed: 1 });
+    const c = createFeatureNetwork({ seed: 2 });
+    const [fa, fb, fc] = [a, b, c].map((n) => n.features(x));
+    expect(fa!.map((f) => f.shape)).toEqual([
+      [1, 32, 32, 32],
+      [1, 16, 16, 64],
+      [1, 8, 8, 128],
+      [1, 4, 4, 128],
+    ]);
+    expect(tf.max(tf.abs(tf.sub(fa![3]!, fb![3]!))).dataSync()[0]).toBe(0);
+    expect(tf.max(tf.abs(tf.sub(fa![3]!, fc![3]!))).dataSync()[0]).toBeGreaterThan(1e-3);
+    tf.dispose([x, ...fa!, ...fb!, ...fc!]);
+    [a, b, c].forEach((n) => n.dispose());
+  });
+
+  it('gramMatrix and its custom gradient match plain tensor algebra', () => {
+    const f = tf.randomNormal([2, 5, 6, 7], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const weights = tf.randomNormal([2, 7, 7], 0, 1, 'float32', 4);
+    const naive = (t: tf.Tensor) => {
+      const rows = tf.reshape(t, [2, 30, 7]);
+      return tf.div(tf.matMul(rows, rows, true, false), 30);
+    };
+    expect(tf.max(tf.abs(tf.sub(gramMatrix(f), naive(f)))).dataSync()[0]).toBeLessThan(1e-5);
+    const ours = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gramMatrix(t as tf.Tensor4D), weights)))(f);
+    const reference = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(naive(t), weights)))(f);
+    expect(tf.max(tf.abs(tf.sub(ours, reference))).dataSync()[0]).toBeLessThan(1e-4);
+    tf.dispose([f, weights, ours, reference]);
+  });
+});
+
+describe('StyleLoss', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const statistic of ['gram', 'covariance'] as const) {
+    it(`scores the painting itself as on-style, the photo as off-style, and the photo as on-content (${statistic})`, () => {
+      const style = painting(48);
+      const x = photo(48);
+      const loss = new StyleLoss({ styleImage: style, imageSize: 48, statistic });
+      const styleAsOutput = tf.expandDims(style, 0) as tf.Tensor4D;
+      const onStyle = loss.values(styleAsOutput, x);
+      const identity = loss.values(x, x);
+      expect(onStyle.style).toBeLessThan(identity.style / 10);
+      expect(onStyle.colour).toBeLessThan(identity.colour / 10);
+      expect(identity.content).toBe(0);
+      expect(onStyle.content).toBeGreaterThan(0.05);
+      for (const v of Object.values(onStyle)) expect(Number.isFinite(v)).toBe(true);
+      loss.dispose();
+      tf.dispose([style, x, styleAsOutput]);
+    });
+  }
+
+  it('with softmax features, still scores the painting on-style and the photo off-style, at any image size', () => {
+    const style = painting(64);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 32, featureTransform: 'softmax' });
+    const raw = new StyleLoss({ styleImage: style, imageSize: 32 });
+    for (const size of [32, 64]) {
+      const x = photo(size);
+      const styleAsOutput = tf.tidy(() => tf.image.resizeBilinear(tf.expandDims(style, 0) as tf.Tensor4D, [size, size], true));
+      const onStyle = loss.values(styleAsOutput, x);
+      const offStyle = loss.values(x, x);
+      expect(onStyle.style).toBeLessThan(offStyle.style / 5);
+      // The transform changes what is matched, not only its scale.
+      expect(Math.abs(offStyle.style - raw.values(x, x).style)).toBeGreaterThan(1e-3);
+      tf.dispose([x, styleAsOutput]);
+    }
+    loss.dispose();
+    raw.dispose();
+    style.dispose();
+  });
+
+  it('matches style on the layers asked for: the whole term is the layers\' terms weighted by their share', () => {
+    const style = painting(32);
+    const x = photo(32);
+    const part = (styleLayers?: number[]) => {
+      const loss = new StyleLoss({ styleImage: style, imageSize: 32, ...(styleLayers ? { styleLayers } : {}) });
+      const value = loss.values(x, x).style;
+      loss.dispose();
+      return value;
+    };
+    const all = part();
+    expect(all).toBeGreaterThan(0);
+    expect(part([0]) * 1 + part([1, 2, 3]) * 3).toBeCloseTo(all * 4, 4);
+    tf.dispose([style, x]);
+  });
+
+  it('with phase jitter, sees the images at a new offset on each call and still finds no content change in the photo itself', () => {
+    const style = painting(48);
+    const x = tf.tidy(() => tf.add(photo(48), tf.mul(tf.randomUniform([1, 48, 48, 3], 0, 1, 'float32', 5), 0.2)) as tf.Tensor4D);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 48, phaseJitter: 4 });
+    const first = loss.values(x, x);
+    const second = loss.values(x, x);
+    expect(first.style).not.toBe(second.style);
+    expect(first.content).toBe(0);
+    expect(second.content).toBe(0);
+    loss.dispose();
+    tf.dispose([style, x]);
+  });
+
+  it('compares content on luminance: a luminance-preserving recolouring costs no content', () => {
+    const style = painting(32);
+    const x = photo(32);
+    // Shift red up and green down in the proportion that leaves 0.299 R + 0.587 G unchanged.
+    const recoloured = tf.tidy(() => tf.add(x, tf.tensor1d([0.1, (-0.1 * 0.299) / 0.587, 0])) as tf.Tensor4D);
+    const onLuminance = new StyleLoss({ styleImage: style, imageSize: 32 });
+    const onColour = new StyleLoss({ styleImage: style, imageSize: 32, contentOnLuminance: false });
+    expect(onLuminance.values(recoloured, x).content).toBeLessThan(1e-6);
+    expect(onColour.values(recoloured, x).content).toBeGreaterThan(1e-3);
+    onLuminance.dispose();
+    onColour.dispose();
+    tf.dispose([style, x, recoloured]);
+  });
+
+  it('lowers its total when the output is optimised against it', () => {
+    const style = painting(32);
+    const x = photo(32);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 32 });
+    const image = tf.variable(x.clone());
+    const optimizer = tf.train.adam(0.05);
+    const before = loss.values(image as unknown as tf.Tensor4D, x).total;
+    for (let i = 0; i < 15; i++) optimizer.minimize(() => loss.terms(image as unknown as tf.Tensor4D, x).total, false, [image]);
+    const after = loss.values(image as unknown as tf.Tensor4D, x).total;
+    expect(after).toBeLessThan(before * 0.7);
+    loss.dispose();
+    optimizer.dispose();
+    tf.dispose([style, x, image]);
+  });
+});
+
+describe('ImageNet (InceptionV3) loss network', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('gives finite terms and a finite, non-zero gradient through the style network input', () => {
+    const x = photo(96);
+    const style = painting(96);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 96, network: 'inception' });
+    expect(loss.scales).toEqual([1]);
+    expect(loss.contentLayer).toBe(2);
+    const values = loss.values(tf.mul(x, 0.9) as tf.Tensor4D, x);
+    for (const v of Object.values(values)) expect(Number.isFinite(v)).toBe(true);
+    expect(values.style).toBeGreaterThan(0);
+    const grad = tf.grad((out: tf.Tensor) => loss.terms(out as tf.Tensor4D, x).total)(tf.mul(x, 0.9));
+    expect(grad.dataSync().every(Number.isFinite)).toBe(true);
+    expect(tf.max(tf.abs(grad)).dataSync()[0]).toBeGreaterThan(0);
+    loss.dispose();
+  });
+});
