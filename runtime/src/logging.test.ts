@@ -112,4 +112,13 @@ describe('createLogger', () => {
     expect(text[0]).toMatch(/INFO: trainer {2}human/);
     expect(JSON.parse(text[1]!)).toMatchObject({ message: 'machine', 'service.name': 'trainer' });
   });
+
+  it('names the service in ECS lines as its spans do (OTEL_SERVICE_NAME), so Kibana joins logs and traces', () => {
+    const text: string[] = [];
+    const destination = { write: (chunk: string) => void text.push(chunk) };
+    createLogger('style', { level: 'info', destination, env: { NST_LOG_FORMAT: 'json', OTEL_SERVICE_NAME: 'nst-style' } }).info('traced');
+    createLogger('style', { level: 'info', destination, env: { NST_LOG_FORMAT: 'pretty', OTEL_SERVICE_NAME: 'nst-style' }, colorize: false }).info('read');
+    expect(JSON.parse(text[0]!)).toMatchObject({ message: 'traced', 'service.name': 'nst-style' });
+    expect(text[1]).toMatch(/INFO: style {2}read/);
+  });
 });

@@ -127,8 +127,11 @@ export function createLogger(service: string, options: LoggerOptionsNst = {}): L
   const config = options.level && options.format ? undefined : loadConfig(options.env ?? process.env);
   const level = options.level ?? (config as NonNullable<typeof config>).logLevel;
   const format = options.format ?? (config as NonNullable<typeof config>).logFormat;
+  // ECS lines carry the same service.name as the process's spans (OTEL_SERVICE_NAME, e.g.
+  // nst-style), so Kibana shows a service's logs beside its traces; pretty lines keep the short name.
+  const env = options.env ?? process.env;
   const ecs = ecsFormat({
-    serviceName: service,
+    serviceName: env['OTEL_SERVICE_NAME'] || service,
     ...(options.version ? { serviceVersion: options.version } : {}),
     convertReqRes: true,
     // The Elastic APM agent is not used (tracing is OpenTelemetry); the mixin adds trace ids.
