@@ -92,6 +92,20 @@ describe('StyleNet', () => {
     copy.dispose();
   });
 
+  it('keeps a bilinear decoder through serialize/deserialize, and it paints differently from the nearest one with the same weights', () => {
+    const bilinear = StyleNet.create({ ...TINY, upsampling: 'bilinear' }, 11);
+    const copy = StyleNet.deserialize(bilinear.serialize());
+    expect(copy.config.upsampling).toBe('bilinear');
+    const nearest = StyleNet.create(TINY, 11);
+    expect(nearest.config.upsampling).toBeUndefined();
+    const x = tf.randomUniform([1, 24, 20, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const [a, b, c] = [copy, bilinear, nearest].map((n) => n.apply(x));
+    expect(tf.max(tf.abs(tf.sub(a!, b!))).dataSync()[0]).toBe(0);
+    expect(tf.max(tf.abs(tf.sub(b!, c!))).dataSync()[0]).toBeGreaterThan(1e-4);
+    tf.dispose([x, a!, b!, c!]);
+    [bilinear, copy, nearest].forEach((n) => n.dispose());
+  });
+
   it('has trainable variables with stable names and the Johnson layer count', () => {
     const net = StyleNet.create(TINY, 1);
     expect(Object.values(net.variables).every((v) => v.trainable)).toBe(true);

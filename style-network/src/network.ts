@@ -7,8 +7,8 @@
  *   conv 3×3 s2 -> IN -> ReLU  (channels[1])
  *   conv 3×3 s2 -> IN -> ReLU  (channels[2])
  *   residualBlocks × [conv 3×3 -> IN -> ReLU -> conv 3×3 -> IN, + skip]
- *   nearest ×2 -> conv 3×3 -> IN -> ReLU (channels[1])
- *   nearest ×2 -> conv 3×3 -> IN -> ReLU (channels[0])
+ *   ×2 (nearest, or bilinear) -> conv 3×3 -> IN -> ReLU (channels[1])
+ *   ×2 (nearest, or bilinear) -> conv 3×3 -> IN -> ReLU (channels[0])
  *   conv k×k -> sigmoid, crop to the input's H, W
  *
  * Every conv is preceded by reflection padding of k/2. Convs followed by instance norm have
@@ -26,7 +26,17 @@ export interface StyleNetConfig {
   residualBlocks: number;
   /** Kernel of the first and the last conv. Johnson = 9. */
   outerKernel: number;
+  /**
+   * How the decoder doubles its resolution before each of its two convs (absent: 'nearest',
+   * as every network before the choice existed). 'bilinear' (half-pixel centres) gives the
+   * full-resolution layers smooth inputs, so they cannot tile quarter-resolution features into
+   * the 4-8 pixel lattice that nearest-neighbour copies let the starter styles paint
+   * (trainer/src/loss/style-loss.ts MEASUREMENTS 11).
+   */
+  upsampling?: Upsampling;
 }
+
+export type Upsampling = 'nearest' | 'bilinear';
 
 /** The peer's network (peer_torch.py), for comparison and for anyone who wants full capacity. */
 export const JOHNSON_CONFIG: StyleNetConfig = { channels: [32, 64, 128], residualBlocks: 5, outerKernel: 9 };
@@ -79,7 +89,7 @@ export interface ConvSpec {
   outChannels: number;
   kernel: number;
   stride: 1 | 2;
-  /** Nearest-neighbour ×2 upsampling before the padding and conv. */
+  /** ×2 upsampling (StyleNetConfig.upsampling) before the padding and conv. */
   upsample: boolean;
   /** Followed by affine instance norm (and then no conv bias). */
   norm: boolean;
@@ -131,8 +141,9 @@ function validateConfig(config: StyleNetConfig): void {
     config.residualBlocks >= 0 &&
     Number.isInteger(config.outerKernel) &&
     config.outerKernel >= 1 &&
-    config.outerKernel % 2 === 1;
-  if (!ok) throw new Error(`invalid StyleNetConfig ${JSON.stringify(config)}: channels must be 3 positive integers, outerKernel odd`);
+    config.outerKernel % 2 === 1 &&
+    (config.upsampling === undefined || config.upsampling === 'nearest' || config.upsampling === 'bilinear');
+  if (!ok) throw new Error(`invalid StyleNetConfig ${JSON.stringify(config)}: channels must be 3 positive integers, outerKernel odd, upsampling nearest or bilinear`);
 }
 
 /** Names and shapes of every variable of a config, in the stable order used everywhere. */
@@ -200,7 +211,15 @@ export class StyleNet {
       variables[name] = tf.variable(initial, true);
       initial.dispose();
     }
-    return new StyleNet({ channels: [...config.channels], residualBlocks: config.residualBlocks, outerKernel: config.outerKernel }, variables);
+    return new StyleNet(
+      {
+        channels: [...config.channels],
+        residualBlocks: config.residualBlocks,
+        outerKernel: config.outerKernel,
+        ...(config.upsampling && config.upsampling !== 'nearest' ? { upsampling: config.upsampling } : {}),
+      },
+      variables,
+    );
   }
 
   private v(name: string): tf.Variable {
@@ -213,7 +232,10 @@ export class StyleNet {
     let y = x;
     if (spec.upsample) {
       const [, h, w] = y.shape;
-      y = tf.image.resizeNearestNeighbor(y, [h * 2, w * 2], false, false);
+      y =
+        this.config.upsampling === 'bilinear'
+          ? tf.image.resizeBilinear(y, [h * 2, w * 2], false, true)
+          : tf.image.resizeNearestNeighbor(y, [h * 2, w * 2], false, false);
     }
     const pad = Math.floor(spec.kernel / 2);
     if (pad > 0) y = tf.mirrorPad(y, [[0, 0], [pad, pad], [pad, pad], [0, 0]], 'reflect');

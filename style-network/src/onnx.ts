@@ -114,13 +114,14 @@ export function exportOnnx(net: StyleNet, opts: ExportOnnxOptions = {}): Uint8Ar
   const layer = (input: string, spec: ConvSpec): string => {
     let x = input;
     if (spec.upsample) {
-      // TF.js resizeNearestNeighbor (alignCorners=false, halfPixelCenters=false) at ×2 reads source floor(dst/2).
-      x = g.node(
-        'Resize',
-        [x, '', upsampleScales],
-        [stringAttr('mode', 'nearest'), stringAttr('coordinate_transformation_mode', 'asymmetric'), stringAttr('nearest_mode', 'floor')],
-        `${spec.name}.upsample`,
-      );
+      // TF.js resizeNearestNeighbor (alignCorners=false, halfPixelCenters=false) at ×2 reads source
+      // floor(dst/2); resizeBilinear with halfPixelCenters is ONNX's linear half_pixel (both clamp
+      // at the edges).
+      const attributes =
+        net.config.upsampling === 'bilinear'
+          ? [stringAttr('mode', 'linear'), stringAttr('coordinate_transformation_mode', 'half_pixel')]
+          : [stringAttr('mode', 'nearest'), stringAttr('coordinate_transformation_mode', 'asymmetric'), stringAttr('nearest_mode', 'floor')];
+      x = g.node('Resize', [x, '', upsampleScales], attributes, `${spec.name}.upsample`);
     }
     const pad = Math.floor(spec.kernel / 2);
     if (pad > 0) {

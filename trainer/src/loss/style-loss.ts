@@ -440,4 +440,16 @@ const PIXEL_SCALE = 10;
  *      600 steps from scratch with jitter               0.321 / 0.537 / 0.89
  *    By eye the brick-like dashes of version 1 give way to a finer diagonal stipple: the
  *    weave changes shape but stays, so it is not phase locking alone; jitter stays off.
+ * 11. Where the weave comes from. Matching style on every layer but activation_1 (the stride-2
+ *    stem, styleLayers 1-4), 600 steps from scratch: 0.317 / 0.546 / 1.19, the weave more
+ *    regular still. The images optimised against this same loss (scripts/ceiling.ts, no
+ *    style network involved) score 0.17-0.55 on the lattice, near the photos and paintings,
+ *    where the networks' outputs of the same photos score 0.58-1.31: the loss tolerates the
+ *    weave but the style network makes it, tiling quarter-resolution features through its
+ *    nearest-neighbour upsampling. The decoder upsampling bilinearly instead
+ *    (StyleNetConfig.upsampling, 600 steps from scratch): 0.346 / 0.495 / 0.72: the grid of
+ *    dashes gives way to short curved strokes that follow the picture, but the judge and SSIM
+ *    both lose and dark areas turn to larger solid green blots (the dogs of photo 1 become
+ *    green shapes). Not shipped; the next step is a decoder that keeps fine detail from full
+ *    resolution (a skip from enc1) so texture need not come from tiled low-resolution features.
  */

@@ -50,6 +50,7 @@ const program = new Command()
   .option('--batch <n>', 'batch size', positiveInt, DEFAULT_TRAIN_OPTIONS.batchSize)
   .option('--lr <rate>', 'Adam learning rate', positiveNumber, DEFAULT_TRAIN_OPTIONS.learningRate)
   .option('--config <name>', 'network shape: starter | johnson', 'starter')
+  .option('--upsampling <name>', "the decoder's x2 upsampling: nearest | bilinear", 'nearest')
   .option('--init <weights>', 'fine-tune from these serialized weights instead of a fresh network')
   .option('--weight <term=value>', 'loss weight (style, content, colour, edges, pixel, tv); repeatable', weight, {})
   .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
@@ -72,6 +73,7 @@ interface CliOptions {
   batch: number;
   lr: number;
   config: string;
+  upsampling: string;
   init?: string;
   weight: Record<string, number>;
   styleScale: number;
@@ -90,8 +92,10 @@ async function main(): Promise<void> {
   program.parse();
   const o = program.opts<CliOptions>();
   const configs: Record<string, StyleNetConfig> = { starter: STARTER_CONFIG, johnson: JOHNSON_CONFIG };
-  const config = configs[o.config];
-  if (!config) throw new Error(`unknown --config ${o.config} (starter | johnson)`);
+  const shape = configs[o.config];
+  if (!shape) throw new Error(`unknown --config ${o.config} (starter | johnson)`);
+  if (o.upsampling !== 'nearest' && o.upsampling !== 'bilinear') throw new Error(`unknown --upsampling ${o.upsampling} (nearest | bilinear)`);
+  const config: StyleNetConfig = o.upsampling === 'bilinear' ? { ...shape, upsampling: 'bilinear' } : shape;
   if (o.lossNetwork !== 'random' && o.lossNetwork !== 'inception') throw new Error(`unknown --loss-network ${o.lossNetwork} (random | inception)`);
   const lossNetwork = o.lossNetwork;
   if (o.featureTransform !== 'raw' && o.featureTransform !== 'softmax') throw new Error(`unknown --feature-transform ${o.featureTransform} (raw | softmax)`);
