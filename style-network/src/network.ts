@@ -34,6 +34,13 @@ export interface StyleNetConfig {
    * (trainer/src/loss/style-loss.ts MEASUREMENTS 11).
    */
   upsampling?: Upsampling;
+  /**
+   * Add the first conv's full-resolution features to the last decoder conv's before the output
+   * conv (absent: no skip, as every network before the choice existed), so fine detail can come
+   * from full resolution instead of tiled quarter-resolution features (MEASUREMENTS 12 in
+   * trainer/src/loss/style-loss.ts). Needs channels[0] on both sides, which every config has.
+   */
+  skip?: boolean;
 }
 
 export type Upsampling = 'nearest' | 'bilinear';
@@ -142,7 +149,8 @@ function validateConfig(config: StyleNetConfig): void {
     Number.isInteger(config.outerKernel) &&
     config.outerKernel >= 1 &&
     config.outerKernel % 2 === 1 &&
-    (config.upsampling === undefined || config.upsampling === 'nearest' || config.upsampling === 'bilinear');
+    (config.upsampling === undefined || config.upsampling === 'nearest' || config.upsampling === 'bilinear') &&
+    (config.skip === undefined || typeof config.skip === 'boolean');
   if (!ok) throw new Error(`invalid StyleNetConfig ${JSON.stringify(config)}: channels must be 3 positive integers, outerKernel odd, upsampling nearest or bilinear`);
 }
 
@@ -217,6 +225,7 @@ export class StyleNet {
         residualBlocks: config.residualBlocks,
         outerKernel: config.outerKernel,
         ...(config.upsampling && config.upsampling !== 'nearest' ? { upsampling: config.upsampling } : {}),
+        ...(config.skip ? { skip: true } : {}),
       },
       variables,
     );
@@ -264,9 +273,14 @@ export class StyleNet {
       const padW = (SIZE_MULTIPLE - (width % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
       let y: tf.Tensor4D = padH || padW ? tf.mirrorPad(x, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect') : x;
       const { encoder, residual, decoder } = layerSpecs(this.config);
-      for (const spec of encoder) y = this.layer(y, spec);
+      y = this.layer(y, encoder[0]!);
+      const fullResolution = y;
+      for (const spec of encoder.slice(1)) y = this.layer(y, spec);
       for (const [first, second] of residual) y = tf.add(y, this.layer(this.layer(y, first), second));
-      for (const spec of decoder) y = this.layer(y, spec);
+      for (const spec of decoder) {
+        if (spec.name === 'out' && this.config.skip) y = tf.add(y, fullResolution);
+        y = this.layer(y, spec);
+      }
       y = tf.sigmoid(y);
       if (padH || padW) y = tf.slice(y, [0, 0, 0, 0], [-1, height, width, 3]);
       return y;

@@ -151,11 +151,16 @@ export function exportOnnx(net: StyleNet, opts: ExportOnnxOptions = {}): Uint8Ar
   };
 
   const { encoder, residual, decoder } = layerSpecs(net.config);
-  for (const spec of encoder) y = layer(y, spec);
+  y = layer(y, encoder[0]!);
+  const fullResolution = y;
+  for (const spec of encoder.slice(1)) y = layer(y, spec);
   residual.forEach(([first, second], i) => {
     y = g.node('Add', [y, layer(layer(y, first), second)], [], `res${i + 1}.add`);
   });
-  for (const spec of decoder) y = layer(y, spec);
+  for (const spec of decoder) {
+    if (spec.name === 'out' && net.config.skip) y = g.node('Add', [y, fullResolution], [], 'skip.add');
+    y = layer(y, spec);
+  }
   y = g.node('Sigmoid', [y], [], 'squash');
   g.nodes.push(
     onnx.NodeProto.create({

@@ -53,18 +53,21 @@ async function maxDifference(net: StyleNet, width: number, height: number): Prom
 let starter: StyleNet;
 let smallKernel: StyleNet;
 let bilinear: StyleNet;
+let skip: StyleNet;
 
 beforeAll(async () => {
   await initNetworkBackend();
   starter = perturbedNet(STARTER_CONFIG, 5);
   smallKernel = perturbedNet({ channels: [8, 12, 16], residualBlocks: 2, outerKernel: 5 }, 6);
   bilinear = perturbedNet({ ...STARTER_CONFIG, upsampling: 'bilinear' }, 7);
+  skip = perturbedNet({ ...STARTER_CONFIG, skip: true }, 8);
 });
 
 afterAll(() => {
   starter.dispose();
   smallKernel.dispose();
   bilinear.dispose();
+  skip.dispose();
 });
 
 describe('ONNX export parity with TF.js', () => {
@@ -76,8 +79,9 @@ describe('ONNX export parity with TF.js', () => {
     ['5x5 outer kernel', 61, 46],
     ['bilinear decoder', 517, 333],
     ['bilinear decoder', 5, 7],
+    ['full-resolution skip', 517, 333],
   ])('%s network agrees within 1/255 at %ix%i', async (which, width, height) => {
-    const net = which === 'starter' ? starter : which === 'bilinear decoder' ? bilinear : smallKernel;
+    const net = which === 'starter' ? starter : which === 'bilinear decoder' ? bilinear : which === 'full-resolution skip' ? skip : smallKernel;
     const diff = await maxDifference(net, width, height);
     console.info(`parity ${which} ${width}x${height}: max |tfjs - onnx| = ${diff.toExponential(2)}`);
     expect(diff).toBeLessThan(1 / 255);

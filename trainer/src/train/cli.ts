@@ -51,6 +51,7 @@ const program = new Command()
   .option('--lr <rate>', 'Adam learning rate', positiveNumber, DEFAULT_TRAIN_OPTIONS.learningRate)
   .option('--config <name>', 'network shape: starter | johnson', 'starter')
   .option('--upsampling <name>', "the decoder's x2 upsampling: nearest | bilinear", 'nearest')
+  .option('--skip', "add the first conv's full-resolution features before the output conv")
   .option('--init <weights>', 'fine-tune from these serialized weights instead of a fresh network')
   .option('--weight <term=value>', 'loss weight (style, content, colour, edges, pixel, tv); repeatable', weight, {})
   .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
@@ -74,6 +75,7 @@ interface CliOptions {
   lr: number;
   config: string;
   upsampling: string;
+  skip?: boolean;
   init?: string;
   weight: Record<string, number>;
   styleScale: number;
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   const shape = configs[o.config];
   if (!shape) throw new Error(`unknown --config ${o.config} (starter | johnson)`);
   if (o.upsampling !== 'nearest' && o.upsampling !== 'bilinear') throw new Error(`unknown --upsampling ${o.upsampling} (nearest | bilinear)`);
-  const config: StyleNetConfig = o.upsampling === 'bilinear' ? { ...shape, upsampling: 'bilinear' } : shape;
+  const config: StyleNetConfig = { ...shape, ...(o.upsampling === 'bilinear' ? { upsampling: 'bilinear' as const } : {}), ...(o.skip ? { skip: true } : {}) };
   if (o.lossNetwork !== 'random' && o.lossNetwork !== 'inception') throw new Error(`unknown --loss-network ${o.lossNetwork} (random | inception)`);
   const lossNetwork = o.lossNetwork;
   if (o.featureTransform !== 'raw' && o.featureTransform !== 'softmax') throw new Error(`unknown --feature-transform ${o.featureTransform} (raw | softmax)`);
