@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, StyleLoss, contentStructure, createJudge, initBackend, reinhardTransfer, styleDistance, type FeatureTransform, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
+import { GALLERY_PHOTOS, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, reinhardTransfer, styleDistance, type FeatureTransform, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
 
 async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
   const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -62,8 +62,10 @@ async function main(): Promise<void> {
     .option('--statistic <name>', 'style statistic: covariance | gram', 'covariance')
     .option('--photos <list>', 'gallery photo numbers, e.g. 1,3 (default all)')
     .option('--out <dir>', 'where the optimised images go', '/tmp/nst-ceiling')
+    .option('--record <file>', "where the style's result is kept for the gallery's scores", 'docs/gallery/ceilings.json')
+    .option('--no-record', 'print only (for experiments with a changed loss)')
     .parse();
-  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; out: string }>();
+  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; out: string; record: string | false }>();
   const size = Number(o.size);
   await initBackend();
   await mkdir(resolve(o.out), { recursive: true });
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
   const styleTensor = tf.tensor3d(styleImage.data, [styleImage.height, styleImage.width, 3]);
   // The version's own loss weights, and its style image at the pixel scale it trained with
   // (crop size x style scale), so the optimised images chase what the network chased.
-  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number };
+  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string };
   const styleScale = ((trained.imageSize ?? size) * (trained.styleScale ?? 1)) / size;
   const loss = new StyleLoss({
     styleImage: styleTensor,
@@ -124,6 +126,27 @@ async function main(): Promise<void> {
     `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;
   console.log(summary);
   await writeFile(join(resolve(o.out), `${o.style}-ceiling.txt`), `${summary}\n`);
+  // Only the ceiling of the loss the version trained with is the gallery's reference (training
+  // matches covariances); experiments with another loss print and keep nothing.
+  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && o.statistic === 'covariance';
+  if (o.record && sameLoss) {
+    await recordCeiling(resolve(o.record), o.style, {
+      version: version.version,
+      photos: chosen.map((i) => i + 1),
+      size,
+      steps: Number(o.steps),
+      lossNetwork: o.lossNetwork,
+      loss: m('loss'),
+      ceilingLoss: m('ceilingLoss'),
+      judge: m('judge'),
+      ceilingJudge: m('ceilingJudge'),
+      reinhardJudge: m('reinhardJudge'),
+      ssim: m('ssim'),
+      ceilingSsim: m('ceilingSsim'),
+      measuredAt: new Date().toISOString(),
+    });
+    console.log(`recorded in ${o.record}`);
+  }
 }
 
 await main();

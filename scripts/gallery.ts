@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, createFeatureNetwork, createJudge, gridStrength, initBackend, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
+import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, readCeilingRecords, createFeatureNetwork, createJudge, gridStrength, initBackend, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
 
 /**
  * The old judge, kept as a second column: a random feature network whose seed differs from
@@ -133,10 +133,22 @@ async function main() {
         `| ${r.style} | ${r.version} | ${f(r.styleInput)} | ${f(r.styleReinhard)} | **${f(r.styleStylized)}** | ${f(r.randomReinhard)} | ${f(r.randomStylized)} | ${f(r.ssimReinhard)} | ${f(r.ssimStylized)} | ${(100 * r.saturated).toFixed(2)}% | ${f(r.styleLattice)} | ${f(r.lattice)} |`,
     ),
   ].join('\n');
+  // The ceiling (scripts/ceiling.ts) is minutes per style, so it is read from what that script
+  // recorded, and only for the version it measured.
+  const ceilings = await readCeilingRecords(join(out, 'ceilings.json'));
+  const ceilingTable = [
+    '| style | version | measured on | loss: stylized / optimised | ImageNet judge: Reinhard | optimised | stylized (x optimised) | SSIM: optimised | stylized |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => {
+      const c = ceilings[r.style];
+      if (!c || c.version !== r.version) return `| ${r.style} | ${r.version} | not measured for this version (\`scripts/ceiling.ts --style ${r.style}\`) | | | | | | |`;
+      return `| ${r.style} | ${r.version} | photos ${c.photos.join(', ')} at ${c.size} px, ${c.steps} Adam steps | ${f(c.loss)} / ${f(c.ceilingLoss)} = ${(c.loss / c.ceilingLoss).toFixed(2)}x | ${f(c.reinhardJudge)} | ${f(c.ceilingJudge)} | ${f(c.judge)} (${(c.judge / c.ceilingJudge).toFixed(2)}x) | ${f(c.ceilingSsim)} | ${f(c.ssim)} |`;
+    }),
+  ].join('\n');
   const credits = GALLERY_PHOTOS.map((p, i) => `- photo-${i + 1}: ${basename(p.path)} by ${p.credit} (${p.licence})`).join('\n');
   await writeFile(
     join(out, 'SCORES.md'),
-    `# Gallery scores\n\nStyle distance: mean over the gallery photos of the relative Gram distance to the style image; lower matches the style better. The ImageNet judge uses MobileNetV2's ImageNet layers (${JUDGE_LAYERS.join(', ')}; trainer/src/eval/judge.ts), a network no model trains against; the random-feature judge (seed ${RANDOM_JUDGE_SEED}) is another seed of the first training loss and flatters models trained on it. SSIM: mean luminance SSIM against the input photo; 1 is the photo's structure unchanged. Pure-colour pixels: the share of pixels whose every channel is within 0.1 of 0 or 1 (not black or white), on the worst photo: the saturated blue patches of the first models. Lattice: how strongly the picture repeats itself on a lattice (gridStrength, trainer/src/eval/scores.ts; photographs score about 0.2-0.26): the weave of 4-13 pixel dashes the ImageNet-loss networks paint, next to the painting's own score.\n\n${table}\n\nPhotos (held out from training):\n${credits}\n`,
+    `# Gallery scores\n\nStyle distance: mean over the gallery photos of the relative Gram distance to the style image; lower matches the style better. The ImageNet judge uses MobileNetV2's ImageNet layers (${JUDGE_LAYERS.join(', ')}; trainer/src/eval/judge.ts), a network no model trains against; the random-feature judge (seed ${RANDOM_JUDGE_SEED}) is another seed of the first training loss and flatters models trained on it. SSIM: mean luminance SSIM against the input photo; 1 is the photo's structure unchanged. Pure-colour pixels: the share of pixels whose every channel is within 0.1 of 0 or 1 (not black or white), on the worst photo: the saturated blue patches of the first models. Lattice: how strongly the picture repeats itself on a lattice (gridStrength, trainer/src/eval/scores.ts; photographs score about 0.2-0.26): the weave of 4-13 pixel dashes the ImageNet-loss networks paint, next to the painting's own score.\n\n${table}\n\n## Against the quality ceiling\n\nThe same photos optimised one by one against the loss each style trained with (Gatys et al. 2016; \`scripts/ceiling.ts\`, Adam on the image): what the loss itself can reach. Loss ratio above 1: the network has not reached the loss's optimum; judge ratio near 1 with the optimised images no closer than Reinhard: the loss, not the network, limits how close the style gets.\n\n${ceilingTable}\n\nPhotos (held out from training):\n${credits}\n`,
   );
   console.log(table);
 }

@@ -2,6 +2,7 @@ export * from './starter/catalogue';
 export * from './starter/style-images';
 export * from './eval/colour-transfer';
 export * from './eval/scores';
+export * from './eval/ceiling-records';
 export * from './loss/features';
 export * from '@nst/style-network';
 export * from './kernels/backend';
