@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, reinhardTransfer, styleDistance, type FeatureTransform, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
+import { GALLERY_PHOTOS, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, reinhardTransfer, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
 
 async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
   const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -60,12 +60,14 @@ async function main(): Promise<void> {
     .option('--loss-network <name>', 'random | inception', 'inception')
     .option('--feature-transform <name>', 'raw | softmax (style statistics of softmax features)', 'raw')
     .option('--statistic <name>', 'style statistic: covariance | gram', 'covariance')
+    .option('--loss-scales <list>', 'output sizes at which style is matched, e.g. 1,0.5 (default: as the version trained)')
+    .option('--deep-layers <list>', 'InceptionV3 layers past mixed2 added to the style term: mixed3, mixed4')
     .option('--photos <list>', 'gallery photo numbers, e.g. 1,3 (default all)')
     .option('--out <dir>', 'where the optimised images go', '/tmp/nst-ceiling')
     .option('--record <file>', "where the style's result is kept for the gallery's scores", 'docs/gallery/ceilings.json')
     .option('--no-record', 'print only (for experiments with a changed loss)')
     .parse();
-  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; out: string; record: string | false }>();
+  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; lossScales?: string; deepLayers?: string; out: string; record: string | false }>();
   const size = Number(o.size);
   await initBackend();
   await mkdir(resolve(o.out), { recursive: true });
@@ -75,7 +77,8 @@ async function main(): Promise<void> {
   const styleTensor = tf.tensor3d(styleImage.data, [styleImage.height, styleImage.width, 3]);
   // The version's own loss weights, and its style image at the pixel scale it trained with
   // (crop size x style scale), so the optimised images chase what the network chased.
-  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string };
+  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[] };
+  const lossScales = o.lossScales ? o.lossScales.split(',').map(Number) : trained.lossScales;
   const styleScale = ((trained.imageSize ?? size) * (trained.styleScale ?? 1)) / size;
   const loss = new StyleLoss({
     styleImage: styleTensor,
@@ -84,6 +87,8 @@ async function main(): Promise<void> {
     network: o.lossNetwork,
     featureTransform: o.featureTransform,
     statistic: o.statistic,
+    ...(lossScales ? { scales: lossScales } : {}),
+    ...(o.deepLayers ? { deepLayers: o.deepLayers.split(',') as InceptionDeepLayer[] } : {}),
     ...(trained.lossWeights ? { weights: trained.lossWeights } : {}),
   });
   styleTensor.dispose();
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
   loss.dispose();
   const m = (k: keyof (typeof rows)[number]) => mean(rows.map((r) => r[k]));
   const summary =
-    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.statistic} of ${o.featureTransform} features, ${o.steps} Adam steps at ${size} px): ` +
+    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.statistic} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}, ${o.steps} Adam steps at ${size} px): ` +
     `loss ${m('loss').toFixed(3)} = ${(m('loss') / m('ceilingLoss')).toFixed(2)}x the optimised images' ${m('ceilingLoss').toFixed(3)}; ` +
     `judge ${m('judge').toFixed(3)} = ${(m('judge') / m('ceilingJudge')).toFixed(2)}x their ${m('ceilingJudge').toFixed(3)} (Reinhard ${m('reinhardJudge').toFixed(3)}); ` +
     `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
   await writeFile(join(resolve(o.out), `${o.style}-ceiling.txt`), `${summary}\n`);
   // Only the ceiling of the loss the version trained with is the gallery's reference (training
   // matches covariances); experiments with another loss print and keep nothing.
-  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && o.statistic === 'covariance';
+  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && o.statistic === 'covariance' && String(lossScales) === String(trained.lossScales) && !o.deepLayers;
   if (o.record && sameLoss) {
     await recordCeiling(resolve(o.record), o.style, {
       version: version.version,

@@ -27,6 +27,8 @@ describe('frozen ImageNet networks rebuilt from plain ops', () => {
   // The layers model's input is fixed (299 / 224 px); the rebuilt network takes any size.
   it.each([
     ['inception_v3', 'mixed0', 299],
+    // mixed3 and mixed4 (the deep style layers): a strided reduction block and 1x7 / 7x1 convs
+    ['inception_v3', 'mixed4', 299],
     ['mobilenet_v2', 'block_4_expand_relu', 224],
   ] as const)('%s up to %s matches the layers model it was read from (batch norms folded into convs)', async (name, output, size) => {
     const reference = await layersModel(name, output);

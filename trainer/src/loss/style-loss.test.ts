@@ -115,6 +115,13 @@ describe('StyleLoss', () => {
     tf.dispose([style, x]);
   });
 
+  it('takes deep layers only from InceptionV3, and only those below mixed5 (ImageNet weights)', () => {
+    const style = painting(32);
+    expect(() => new StyleLoss({ styleImage: style, imageSize: 32, deepLayers: ['mixed3'] })).toThrow('use the inception loss network');
+    expect(() => new StyleLoss({ styleImage: style, imageSize: 32, network: 'inception', deepLayers: ['mixed7' as 'mixed4'] })).toThrow('unknown deep layers mixed7');
+    style.dispose();
+  });
+
   it('with phase jitter, sees the images at a new offset on each call and still finds no content change in the photo itself', () => {
     const style = painting(48);
     const x = tf.tidy(() => tf.add(photo(48), tf.mul(tf.randomUniform([1, 48, 48, 3], 0, 1, 'float32', 5), 0.2)) as tf.Tensor4D);

@@ -60,6 +60,7 @@ const program = new Command()
   .option('--feature-transform <name>', 'style statistics of: raw | softmax features', 'raw')
   .option('--phase-jitter <px>', 'loss crop offsets cycled over (default 0)', (v) => Number(v))
   .option('--style-layers <list>', 'feature layers matched for style, e.g. 1,2,3,4 (default all)', (v) => v.split(',').map(Number))
+  .option('--loss-scales <list>', 'output sizes at which style is matched, e.g. 1,0.5 (default: 1 for inception)', (v) => v.split(',').map(Number))
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
   .option('--preview <file>', 'write the latest preview JPEG here')
@@ -84,6 +85,7 @@ interface CliOptions {
   featureTransform: string;
   phaseJitter?: number;
   styleLayers?: number[];
+  lossScales?: number[];
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
     featureTransform,
     ...(o.phaseJitter !== undefined ? { phaseJitter: o.phaseJitter } : {}),
     ...(o.styleLayers ? { styleLayers: o.styleLayers } : {}),
+    ...(o.lossScales ? { lossScales: o.lossScales } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,

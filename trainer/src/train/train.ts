@@ -46,6 +46,8 @@ export interface TrainOptions {
   phaseJitter?: number;
   /** Feature layers matched for style (default all; StyleLossOptions.styleLayers). */
   styleLayers?: number[];
+  /** Output sizes at which style is matched (StyleLossOptions.scales; default the loss network's). */
+  lossScales?: number[];
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -84,6 +86,8 @@ export interface TrainMetadata {
     phaseJitter?: number;
     /** Absent when every layer was matched. */
     styleLayers?: number[];
+    /** Absent when the loss network's default scales were used. */
+    lossScales?: number[];
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -187,7 +191,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}) });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}) });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -210,6 +214,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     ...(featureTransform !== 'raw' ? { featureTransform } : {}),
     ...(loss.phaseJitter > 0 ? { phaseJitter: loss.phaseJitter } : {}),
     ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}),
+    ...(options.lossScales ? { lossScales: options.lossScales } : {}),
     config: net.config,
     optimizer: 'adam',
   };
