@@ -62,12 +62,13 @@ async function main(): Promise<void> {
     .option('--statistic <name>', 'style statistic: covariance | gram', 'covariance')
     .option('--loss-scales <list>', 'output sizes at which style is matched, e.g. 1,0.5 (default: as the version trained)')
     .option('--deep-layers <list>', 'InceptionV3 layers past mixed2 added to the style term: mixed3, mixed4')
+    .option('--style-weight <x>', "multiplies the version's style weight (a statistic of another scale needs its own)", '1')
     .option('--photos <list>', 'gallery photo numbers, e.g. 1,3 (default all)')
     .option('--out <dir>', 'where the optimised images go', '/tmp/nst-ceiling')
     .option('--record <file>', "where the style's result is kept for the gallery's scores", 'docs/gallery/ceilings.json')
     .option('--no-record', 'print only (for experiments with a changed loss)')
     .parse();
-  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; lossScales?: string; deepLayers?: string; out: string; record: string | false }>();
+  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; lossScales?: string; deepLayers?: string; styleWeight: string; out: string; record: string | false }>();
   const size = Number(o.size);
   await initBackend();
   await mkdir(resolve(o.out), { recursive: true });
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     statistic: o.statistic,
     ...(lossScales ? { scales: lossScales } : {}),
     ...(o.deepLayers ? { deepLayers: o.deepLayers.split(',') as InceptionDeepLayer[] } : {}),
-    ...(trained.lossWeights ? { weights: trained.lossWeights } : {}),
+    weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight) },
   });
   styleTensor.dispose();
   const judge = createJudge();
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
   loss.dispose();
   const m = (k: keyof (typeof rows)[number]) => mean(rows.map((r) => r[k]));
   const summary =
-    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.statistic} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}, ${o.steps} Adam steps at ${size} px): ` +
+    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.statistic} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}, ${o.steps} Adam steps at ${size} px): ` +
     `loss ${m('loss').toFixed(3)} = ${(m('loss') / m('ceilingLoss')).toFixed(2)}x the optimised images' ${m('ceilingLoss').toFixed(3)}; ` +
     `judge ${m('judge').toFixed(3)} = ${(m('judge') / m('ceilingJudge')).toFixed(2)}x their ${m('ceilingJudge').toFixed(3)} (Reinhard ${m('reinhardJudge').toFixed(3)}); ` +
     `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
   await writeFile(join(resolve(o.out), `${o.style}-ceiling.txt`), `${summary}\n`);
   // Only the ceiling of the loss the version trained with is the gallery's reference (training
   // matches covariances); experiments with another loss print and keep nothing.
-  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && o.statistic === 'covariance' && String(lossScales) === String(trained.lossScales) && !o.deepLayers;
+  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && o.statistic === 'covariance' && String(lossScales) === String(trained.lossScales) && !o.deepLayers && Number(o.styleWeight) === 1;
   if (o.record && sameLoss) {
     await recordCeiling(resolve(o.record), o.style, {
       version: version.version,

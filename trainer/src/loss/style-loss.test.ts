@@ -115,6 +115,21 @@ describe('StyleLoss', () => {
     tf.dispose([style, x]);
   });
 
+  it('sliced statistic: the style image scores near zero against itself, another picture far more, with a finite gradient', () => {
+    const style = painting(32);
+    const other = photo(32);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 32, statistic: 'sliced', scales: [1] });
+    const style4d = tf.expandDims(style, 0) as tf.Tensor4D;
+    const same = loss.values(style4d, style4d).style;
+    const different = loss.values(other, other).style;
+    expect(same).toBeLessThan(0.01 * different);
+    const grad = tf.grad((x: tf.Tensor) => loss.terms(x as tf.Tensor4D, other).style)(other);
+    expect(grad.dataSync().every(Number.isFinite)).toBe(true);
+    expect(tf.max(tf.abs(grad)).dataSync()[0]).toBeGreaterThan(0);
+    loss.dispose();
+    tf.dispose([style, style4d, other, grad]);
+  });
+
   it('takes deep layers only from InceptionV3, and only those below mixed5 (ImageNet weights)', () => {
     const style = painting(32);
     expect(() => new StyleLoss({ styleImage: style, imageSize: 32, deepLayers: ['mixed3'] })).toThrow('use the inception loss network');

@@ -130,14 +130,17 @@ export function createLossNetwork(name: LossNetworkName, seed = TRAINING_LOSS_SE
 }
 
 /**
- * Which second-order statistic of the features is matched: the raw Gram matrix E[f f^T]
- * (Gatys et al.), or the channel means and the covariance E[f f^T] - mu mu^T as two terms.
+ * Which statistic of the features is matched: the raw Gram matrix E[f f^T] (Gatys et al.),
+ * the channel means and the covariance E[f f^T] - mu mu^T as two terms, or 'sliced': the whole
+ * distribution of the features, compared along random directions drawn anew on every call
+ * (sliced Wasserstein distance, Heitz et al. CVPR 2021), which second-order statistics cannot
+ * tell apart from any other texture with the same covariance (MEASUREMENTS 14).
  */
-export type StyleStatistic = 'gram' | 'covariance';
+export type StyleStatistic = 'gram' | 'covariance' | 'sliced';
 
 interface LayerStatistics {
-  /** Gram or covariance [B, C, C]. */
-  second: tf.Tensor3D;
+  /** Gram or covariance [B, C, C]; for 'sliced', the style's features [N, C] themselves. */
+  second: tf.Tensor;
   /** Channel means [B, C] (covariance mode only). */
   mean?: tf.Tensor2D;
 }
@@ -151,6 +154,7 @@ interface ScaleTarget {
 }
 
 function layerStatistics(f: tf.Tensor4D, statistic: StyleStatistic): LayerStatistics {
+  if (statistic === 'sliced') return { second: tf.reshape(f, [-1, f.shape[3]]) };
   const gram = gramMatrix(f);
   if (statistic === 'gram') return { second: gram };
   const mean = tf.mean(f, [1, 2]) as tf.Tensor2D;
@@ -159,6 +163,47 @@ function layerStatistics(f: tf.Tensor4D, statistic: StyleStatistic): LayerStatis
 }
 
 const meanOfSquares = (t: tf.Tensor) => Math.max(1e-12, tf.mean(tf.square(t)).dataSync()[0]!);
+
+/**
+ * Sliced Wasserstein distance between the features of each image in `f` [B, H, W, C] and the
+ * style's features [N, C] along `directions` [C, K] unit vectors: the mean squared difference
+ * between each image's projections, sorted, and the style's projections at the same quantiles.
+ * Hand-written because TF.js has no differentiable sort: the sort runs on the values (a
+ * constant permutation), and the style's quantiles are scattered back to each projection's own
+ * position, so the gradient flows through the projections alone (no gather, whose gradient the
+ * WASM backend lacks).
+ */
+function slicedDistance(f: tf.Tensor4D, style: tf.Tensor, directions: tf.Tensor2D): tf.Scalar {
+  const [batch, height, width, channels] = f.shape;
+  const n = height * width;
+  const k = directions.shape[1];
+  const projected = tf.matMul(tf.reshape(f, [batch * n, channels]), directions);
+  const styleValues = tf.tidy(() => tf.transpose(tf.matMul(style as tf.Tensor2D, directions))).dataSync() as Float32Array;
+  const ns = styleValues.length / k;
+  const values = projected.dataSync() as Float32Array;
+  const target = new Float32Array(batch * n * k);
+  const order = new Uint32Array(n);
+  const column = new Float32Array(n);
+  for (let d = 0; d < k; d++) {
+    const sortedStyle = styleValues.slice(d * ns, (d + 1) * ns).sort();
+    // The style's value at quantile q, linearly interpolated (the two sets differ in size).
+    const quantile = (q: number) => {
+      const at = Math.min(ns - 1, Math.max(0, q * ns - 0.5));
+      const lo = Math.floor(at);
+      const hi = Math.min(ns - 1, lo + 1);
+      return sortedStyle[lo]! + (sortedStyle[hi]! - sortedStyle[lo]!) * (at - lo);
+    };
+    for (let b = 0; b < batch; b++) {
+      for (let i = 0; i < n; i++) {
+        column[i] = values[(b * n + i) * k + d]!;
+        order[i] = i;
+      }
+      order.sort((x, y) => column[x]! - column[y]!);
+      for (let rank = 0; rank < n; rank++) target[(b * n + order[rank]!) * k + d] = quantile((rank + 0.5) / n);
+    }
+  }
+  return tf.mean(tf.squaredDifference(projected, tf.tensor2d(target, [batch * n, k])));
+}
 
 function resizeTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
   return tf.image.resizeBilinear(x, [Math.max(8, Math.round(height)), Math.max(8, Math.round(width))], true);
@@ -211,6 +256,7 @@ export class StyleLoss {
   readonly phaseJitter: number;
   readonly styleLayers: ReadonlySet<number> | undefined;
   private calls = 0;
+  private slices = 0;
   private readonly network: FeatureNetwork;
   private readonly targets: ScaleTarget[];
   private readonly styleMean: tf.Tensor;
@@ -282,9 +328,20 @@ export class StyleLoss {
       if (target.scale === 1) outputFeatures = feats;
       const matched = this.styleLayers ? this.styleLayers.size : feats.length;
       const share = 1 / (matched * this.targets.length);
+      // One set of directions per call and layer, shared by every image of the batch.
+      const slice = this.statistic === 'sliced' ? this.slices++ : 0;
       feats.forEach((f, layer) => {
         if (this.styleLayers && !this.styleLayers.has(layer)) return;
         const wanted = target.layers[layer]!;
+        if (this.statistic === 'sliced') {
+          const c = f.shape[3];
+          const directions = tf.tidy(() => {
+            const r = tf.randomNormal([c, c], 0, 1, 'float32', slice * 131 + layer);
+            return tf.div(r, tf.norm(r, 'euclidean', 0, true)) as tf.Tensor2D;
+          });
+          styleParts.push(tf.mul(slicedDistance(transformFeatures(f, this.featureTransform), wanted.second, directions), target.secondNorms[layer]! * share));
+          return;
+        }
         const got = layerStatistics(transformFeatures(f, this.featureTransform), this.statistic);
         styleParts.push(tf.mul(tf.mean(tf.squaredDifference(got.second, wanted.second)), target.secondNorms[layer]! * share));
         if (got.mean && wanted.mean) {
@@ -495,4 +552,22 @@ const PIXEL_SCALE = 10;
  *    here is one that keeps spatial arrangement: patch matching of mid-level features (Li and
  *    Wand 2016) or a sliced-Wasserstein match of full feature distributions (Heitz et al.
  *    2021). deepLayers stays as an option for that work (mixed3/mixed4 parity-tested).
+ * 14. The whole feature distribution instead of its covariance (statistic 'sliced': a sliced
+ *    Wasserstein distance along as many random directions as the layer has channels, drawn
+ *    anew on every call), mosaic at the ceiling as in 13 (covariance: 0.406, SSIM 0.783):
+ *      sliced, style weight 1     0.441 / 0.812   (its term is smaller: the photo wins)
+ *      sliced, style weight 5     0.418 / 0.821
+ *      sliced, style weight 20    0.376 / 0.793   closer than Reinhard (0.386), the first
+ *                                                 mosaic ceiling to be, at a higher SSIM
+ *    By eye the style-weight-20 images draw dark outlines between the colour patches (the
+ *    mountain ridges and the drum's rim become dark contours between jewel-coloured regions):
+ *    the first step towards lead lines any measured loss has taken; still no cells of one
+ *    colour each.
+ * 15. Network width on the ImageNet loss (issue: STARTER [16,32,64] against Johnson
+ *    [32,64,128]), auvers, 600 steps from scratch, same recipe, judge / SSIM / lattice at 512 px:
+ *      STARTER (shipped)   0.306 / 0.547 / 0.98    1 MP through ONNX: 1x
+ *      Johnson             0.308 / 0.555 / 0.89    about 2.2x the time (STARTER_CONFIG comment)
+ *    Training cost 4.4 s per step against 1.9 (one WASM thread). By eye Johnson paints longer
+ *    orange streaks along the slopes and a finer weave, no closer to the painting by the judge.
+ *    Four times the multiply-adds buy nothing the judge sees: the starter width stays.
  */

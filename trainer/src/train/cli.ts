@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { initBackend } from '../kernels/backend.js';
 import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
+import type { StyleStatistic } from '../loss/style-loss.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -61,6 +62,7 @@ const program = new Command()
   .option('--phase-jitter <px>', 'loss crop offsets cycled over (default 0)', (v) => Number(v))
   .option('--style-layers <list>', 'feature layers matched for style, e.g. 1,2,3,4 (default all)', (v) => v.split(',').map(Number))
   .option('--loss-scales <list>', 'output sizes at which style is matched, e.g. 1,0.5 (default: 1 for inception)', (v) => v.split(',').map(Number))
+  .option('--statistic <name>', 'style statistic: covariance | gram | sliced', 'covariance')
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
   .option('--preview <file>', 'write the latest preview JPEG here')
@@ -86,6 +88,7 @@ interface CliOptions {
   phaseJitter?: number;
   styleLayers?: number[];
   lossScales?: number[];
+  statistic: string;
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -102,6 +105,8 @@ async function main(): Promise<void> {
   const config: StyleNetConfig = { ...shape, ...(o.upsampling === 'bilinear' ? { upsampling: 'bilinear' as const } : {}), ...(o.skip ? { skip: true } : {}) };
   if (o.lossNetwork !== 'random' && o.lossNetwork !== 'inception') throw new Error(`unknown --loss-network ${o.lossNetwork} (random | inception)`);
   const lossNetwork = o.lossNetwork;
+  if (o.statistic !== 'covariance' && o.statistic !== 'gram' && o.statistic !== 'sliced') throw new Error(`unknown --statistic ${o.statistic} (covariance | gram | sliced)`);
+  const statistic: StyleStatistic = o.statistic;
   if (o.featureTransform !== 'raw' && o.featureTransform !== 'softmax') throw new Error(`unknown --feature-transform ${o.featureTransform} (raw | softmax)`);
   const featureTransform = o.featureTransform;
   // Before any tensor: the thread count is fixed once tensors live on the backend.
@@ -127,6 +132,7 @@ async function main(): Promise<void> {
     ...(o.phaseJitter !== undefined ? { phaseJitter: o.phaseJitter } : {}),
     ...(o.styleLayers ? { styleLayers: o.styleLayers } : {}),
     ...(o.lossScales ? { lossScales: o.lossScales } : {}),
+    statistic,
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
-import { StyleLoss, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
+import { StyleLoss, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
 import { StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
@@ -48,6 +48,8 @@ export interface TrainOptions {
   styleLayers?: number[];
   /** Output sizes at which style is matched (StyleLossOptions.scales; default the loss network's). */
   lossScales?: number[];
+  /** Statistic matched for style (default 'covariance'; StyleStatistic in loss/style-loss). */
+  statistic?: StyleStatistic;
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -88,6 +90,8 @@ export interface TrainMetadata {
     styleLayers?: number[];
     /** Absent when the loss network's default scales were used. */
     lossScales?: number[];
+    /** Absent for 'covariance', which every version before the choice matched. */
+    statistic?: StyleStatistic;
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -191,7 +195,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}) });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}) });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -215,6 +219,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     ...(loss.phaseJitter > 0 ? { phaseJitter: loss.phaseJitter } : {}),
     ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}),
     ...(options.lossScales ? { lossScales: options.lossScales } : {}),
+    ...(options.statistic && options.statistic !== 'covariance' ? { statistic: options.statistic } : {}),
     config: net.config,
     optimizer: 'adam',
   };
