@@ -26,6 +26,16 @@ describe('resolveHyperparameters', () => {
     expect(resolveHyperparameters('fine-tune', {}, undefined)).toMatchObject({ lossNetwork: 'random', styleScale: 1 });
   });
 
+  it("fine-tunes with its base version's loss weights and statistic, which the request may override", () => {
+    const hatch = { lossNetwork: 'inception', styleScale: 2, lossWeights: { style: 1, content: 3, colour: 5, tv: 1 } } as const;
+    expect(resolveHyperparameters('fine-tune', {}, hatch).lossWeights).toEqual({ style: 1, content: 3, colour: 5, tv: 1 });
+    expect(resolveHyperparameters('fine-tune', { contentWeight: 2 }, hatch).lossWeights).toEqual({ style: 1, content: 2, colour: 5, tv: 1 });
+    expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced' }).statistic).toBe('sliced');
+    // A new style starts from the loss's defaults whatever version it is named after.
+    expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: {} });
+    expect(resolveHyperparameters('create-style', {}, hatch).statistic).toBeUndefined();
+  });
+
   it('lets the request choose the loss network and style scale', () => {
     expect(resolveHyperparameters('create-style', { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM, imageSize: 32, styleScale: 1.5 })).toMatchObject({
       lossNetwork: 'random',

@@ -5,7 +5,7 @@
  */
 import { LossNetwork, type Hyperparameters } from '@nst/proto';
 import type { JobKindName } from './job-store';
-import type { LossNetworkName } from '../loss/style-loss';
+import type { LossNetworkName, LossWeights, StyleStatistic } from '../loss/style-loss';
 import { RECOMMENDED_RECIPE } from '../train/recipe';
 import { invalidArgument } from './errors';
 
@@ -13,6 +13,10 @@ import { invalidArgument } from './errors';
 export interface TrainingLoss {
   lossNetwork: LossNetworkName;
   styleScale: number;
+  /** Its weights (hatch weights colour 5x; a sliced-statistic style, style 20x). */
+  lossWeights?: Partial<LossWeights>;
+  /** Absent: covariance, which every version before the choice matched. */
+  statistic?: StyleStatistic;
 }
 
 export interface ResolvedHyperparameters {
@@ -20,11 +24,13 @@ export interface ResolvedHyperparameters {
   learningRate: number;
   batchSize: number;
   imageSize: number;
-  /** Loss weights the request set; absent terms keep the loss's own defaults. */
-  lossWeights: { content?: number; style?: number; tv?: number };
+  /** Loss weights the request set, over a fine-tune's base version's; absent terms keep the loss's own defaults. */
+  lossWeights: Partial<LossWeights>;
   seed: number;
   lossNetwork: LossNetworkName;
   styleScale: number;
+  /** Absent: covariance (and in every job record written before the choice). */
+  statistic?: StyleStatistic;
 }
 
 /**
@@ -89,7 +95,10 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
       `hyperparameters.image_size is ${imageSize}; the ImageNet loss needs crops of at least ${LIMITS.imagenetMinImageSize} px (its deepest layers would see too few positions): use a larger image_size, or loss_network LOSS_NETWORK_RANDOM for a quick trial`,
     );
   }
-  const lossWeights: ResolvedHyperparameters['lossWeights'] = {};
+  // A fine-tune keeps the weights and statistic its base was trained with: the same loss at
+  // other weights would pull the network away from the style instead of refining it.
+  const lossWeights: ResolvedHyperparameters['lossWeights'] = { ...(kind === 'fine-tune' ? base?.lossWeights : {}) };
+  const statistic = kind === 'fine-tune' ? base?.statistic : undefined;
   if (r.contentWeight !== undefined) lossWeights.content = checkRange('content_weight', r.contentWeight, LIMITS.lossWeight, false);
   if (r.styleWeight !== undefined) lossWeights.style = checkRange('style_weight', r.styleWeight, LIMITS.lossWeight, false);
   if (r.tvWeight !== undefined) lossWeights.tv = checkRange('tv_weight', r.tvWeight, LIMITS.lossWeight, false);
@@ -102,5 +111,6 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
     seed: r.seed ?? defaults.seed,
     lossNetwork,
     styleScale: checkRange('style_scale', r.styleScale ?? defaults.styleScale, LIMITS.styleScale, false),
+    ...(statistic && statistic !== 'covariance' ? { statistic } : {}),
   };
 }

@@ -16,13 +16,20 @@ import {
   type VersionRecord,
 } from '@nst/runtime';
 import type { TrainingLoss } from './hyperparameters';
+import { LOSS_TERMS, type LossTerm } from '../loss/terms';
 import type { CatalogueChange, CatalogueStyleInfo, ModelCatalogue, ModelVersionInfo, NewVersion, TrainerRegistry, VersionInfo } from './ports';
 
 /** The loss a version's metadata records (registry metadata keeps hyperparameters untyped). */
-function trainingLoss(hyperparameters: Record<string, unknown>): TrainingLoss | undefined {
-  const { lossNetwork, styleScale } = hyperparameters;
+export function trainingLoss(hyperparameters: Record<string, unknown>): TrainingLoss | undefined {
+  const { lossNetwork, styleScale, lossWeights, statistic } = hyperparameters;
   if (lossNetwork !== 'inception' && lossNetwork !== 'random') return undefined;
-  return { lossNetwork, styleScale: typeof styleScale === 'number' ? styleScale : 1 };
+  const weights = lossWeights && typeof lossWeights === 'object' ? Object.entries(lossWeights).filter((e): e is [LossTerm, number] => LOSS_TERMS.includes(e[0] as LossTerm) && typeof e[1] === 'number') : [];
+  return {
+    lossNetwork,
+    styleScale: typeof styleScale === 'number' ? styleScale : 1,
+    ...(weights.length ? { lossWeights: Object.fromEntries(weights) } : {}),
+    ...(statistic === 'sliced' || statistic === 'gram' ? { statistic } : {}),
+  };
 }
 
 function toInfo(record: VersionRecord): VersionInfo {

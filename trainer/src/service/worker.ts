@@ -44,6 +44,7 @@ async function run(): Promise<void> {
     lossWeights: h.lossWeights,
     lossNetwork: h.lossNetwork,
     styleScale: h.styleScale,
+    ...(h.statistic ? { statistic: h.statistic } : {}),
     seed: h.seed,
     checkpointDir: spec.checkpointDir,
     checkpointEvery: spec.checkpointEvery,

@@ -11,6 +11,7 @@ import { initBackend } from '../kernels/backend.js';
 import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
 import type { StyleStatistic } from '../loss/style-loss.js';
+import { LOSS_TERMS } from '../loss/terms.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -24,13 +25,12 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-const TERMS = ['style', 'content', 'colour', 'edges', 'pixel', 'tv'];
 
 function weight(value: string, previous: Record<string, number>): Record<string, number> {
   const [name, raw] = value.split('=');
   const n = Number(raw);
-  if (!name || !TERMS.includes(name) || !Number.isFinite(n) || n < 0) {
-    throw new InvalidArgumentError(`expected term=number with term one of ${TERMS.join(', ')}, e.g. style=2`);
+  if (!name || !(LOSS_TERMS as readonly string[]).includes(name) || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(`expected term=number with term one of ${LOSS_TERMS.join(', ')}, e.g. style=2`);
   }
   return { ...previous, [name]: n };
 }

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { trainingLoss } from './registry-adapter';
+
+describe("a version's recorded training loss", () => {
+  it('carries its network, style scale, weights and statistic to its fine-tunes', () => {
+    expect(trainingLoss({ lossNetwork: 'inception', styleScale: 2, lossWeights: { style: 20, content: 1, colour: 1, edges: 0, pixel: 0, tv: 1 }, statistic: 'sliced' })).toEqual({
+      lossNetwork: 'inception',
+      styleScale: 2,
+      lossWeights: { style: 20, content: 1, colour: 1, edges: 0, pixel: 0, tv: 1 },
+      statistic: 'sliced',
+    });
+  });
+
+  it('keeps only known terms with numeric weights, and no statistic it does not know', () => {
+    expect(trainingLoss({ lossNetwork: 'inception', styleScale: 2, lossWeights: { colour: 5, glitter: 3, tv: 'high' }, statistic: 'median' })).toEqual({
+      lossNetwork: 'inception',
+      styleScale: 2,
+      lossWeights: { colour: 5 },
+    });
+  });
+
+  it('knows no loss for a version that recorded none (trained before versions did)', () => {
+    expect(trainingLoss({ steps: 600 })).toBeUndefined();
+    expect(trainingLoss({ lossNetwork: 'random' })).toEqual({ lossNetwork: 'random', styleScale: 1 });
+  });
+});
