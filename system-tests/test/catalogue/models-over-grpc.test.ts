@@ -4,7 +4,7 @@
  * FetchModel on first use into its own checksummed disk cache; consented photos go to
  * TrainerService with KeepPhoto. Prints the cold fetch and cache hit times it measured.
  */
-import { ADMIN_TOKEN, connect, header, listStyles, photoJpeg, registerTinyStyle, sha256, stylizeImage, submitFeedback } from '@nst/test-kit';
+import { connect, header, listStyles, photoJpeg, registerTinyStyle, sha256, stylizeImage, submitFeedback } from '@nst/test-kit';
 import { status } from '@grpc/grpc-js';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { Rating, type StyleServiceClient } from '@nst/proto';
 import { createLogger, JsonlFeedbackStore } from '@nst/runtime';
 import { startStyleServer, type StartedStyleService, type StyleServerConfig } from '@nst/inference';
 import { startTrainer, type TrainerFixture } from '@nst/trainer/testing';
+import { catalogueStyleConfig } from './style-config';
 
 const quiet = createLogger('models-over-grpc', { level: 'silent' });
 
@@ -25,23 +26,7 @@ let client: StyleServiceClient;
 let photo: Buffer;
 
 function configFor(dataDir: string): StyleServerConfig {
-  return {
-    styleAddr: '127.0.0.1:0',
-    maxUploadBytes: 1_000_000,
-    maxPixels: 1_000_000,
-    chunkBytes: 64 * 1024,
-    maxConcurrent: 2,
-    queueLength: 8,
-    tileSize: 256,
-    tileOverlap: 16,
-    inferenceThreads: 1,
-    keptPhotosDir: join(dataDir, 'kept-photos'),
-    feedbackRetentionDays: 30,
-    trainerAddr: t.address,
-    modelCacheDir: join(dataDir, 'model-cache'),
-    modelCacheMib: 64,
-    adminToken: ADMIN_TOKEN,
-  };
+  return catalogueStyleConfig(dataDir, t.address);
 }
 
 const start = (dataDir: string): Promise<StartedStyleService> =>

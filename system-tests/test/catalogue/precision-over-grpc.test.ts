@@ -20,8 +20,9 @@ import {
   type StartedStyleService,
   type StyleServerConfig,
 } from '@nst/inference';
-import { ADMIN_TOKEN, connect, header, photoJpeg, registerTinyStyle, sha256, stylizeImage } from '@nst/test-kit';
+import { connect, header, photoJpeg, registerTinyStyle, sha256, stylizeImage } from '@nst/test-kit';
 import { startTrainer, type TrainerFixture } from '@nst/trainer/testing';
+import { catalogueStyleConfig } from './style-config';
 
 let t: TrainerFixture;
 let dir: string;
@@ -30,26 +31,8 @@ let photo: Buffer;
 const running: { style: StartedStyleService; client: StyleServiceClient }[] = [];
 
 async function styleService(name: string, servePrecision?: StyleServerConfig['servePrecision']): Promise<{ style: StartedStyleService; client: StyleServiceClient }> {
-  const dataDir = join(dir, name);
   const style = await startStyleServer({
-    config: {
-      styleAddr: '127.0.0.1:0',
-      maxUploadBytes: 1_000_000,
-      maxPixels: 1_000_000,
-      chunkBytes: 64 * 1024,
-      maxConcurrent: 2,
-      queueLength: 8,
-      tileSize: 256,
-      tileOverlap: 16,
-      inferenceThreads: 1,
-      keptPhotosDir: join(dataDir, 'kept-photos'),
-      feedbackRetentionDays: 30,
-      trainerAddr: t.address,
-      modelCacheDir: join(dataDir, 'model-cache'),
-      modelCacheMib: 64,
-      adminToken: ADMIN_TOKEN,
-      ...(servePrecision ? { servePrecision } : {}),
-    },
+    config: { ...catalogueStyleConfig(join(dir, name), t.address), ...(servePrecision ? { servePrecision } : {}) },
     feedbackStore: feedback,
     logger: createLogger('precision-over-grpc', { level: 'silent' }),
     trainerWatch: { heartbeatSeconds: 1, backoff: { initialMs: 50, maxMs: 300 } },
