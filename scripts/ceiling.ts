@@ -11,23 +11,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, reinhardTransfer, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
-
-async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
-  const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data: Float32Array.from(data, (v) => v / 255), width: info.width, height: info.height };
-}
+import { GALLERY_PHOTOS, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
 
 const toTensor = (image: RgbImage) => tf.tensor4d(image.data, [1, image.height, image.width, 3]);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function writePng(image: RgbImage, file: string): Promise<void> {
-  const bytes = Buffer.from(Uint8Array.from(image.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  await sharp(bytes, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(file);
+  await rgbSharp(image).png().toFile(file);
 }
 
 /** Optimises the photo itself against the loss; returns the image and its final loss. */

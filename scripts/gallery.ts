@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, readCeilingRecords, createFeatureNetwork, createJudge, gridStrength, initBackend, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
+import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, readCeilingRecords, createFeatureNetwork, createJudge, gridStrength, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
 
 /**
  * The old judge, kept as a second column: a random feature network whose seed differs from
@@ -21,14 +21,8 @@ import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, readCeilingRecords, cre
  */
 const RANDOM_JUDGE_SEED = 424242;
 
-async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
-  const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data: Float32Array.from(data, (v) => v / 255), width: info.width, height: info.height };
-}
-
 async function toJpeg(image: RgbImage, file: string): Promise<Buffer> {
-  const bytes = Buffer.from(Uint8Array.from(image.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  const jpeg = await sharp(bytes, { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality: 88 }).toBuffer();
+  const jpeg = await rgbSharp(image).jpeg({ quality: 88 }).toBuffer();
   await writeFile(file, jpeg);
   return jpeg;
 }

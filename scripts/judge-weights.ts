@@ -14,16 +14,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, exportOnnx, initBackend, gridStrength, reinhardTransfer, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
-
-async function loadRgb(source: string | Uint8Array, size: number): Promise<RgbImage> {
-  const { data, info } = await sharp(source).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data: Float32Array.from(data, (v) => v / 255), width: info.width, height: info.height };
-}
-
-function toBytes(image: RgbImage): Buffer {
-  return Buffer.from(Uint8Array.from(image.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-}
+import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, exportOnnx, initBackend, gridStrength, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance } from '@nst/trainer';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -68,13 +59,13 @@ async function main(): Promise<void> {
       const out = await model.run(photo);
       if (o.dump) {
         await mkdir(o.dump, { recursive: true });
-        await sharp(toBytes(out), { raw: { width: out.width, height: out.height, channels: 3 } }).png().toFile(join(o.dump, `${basename(file, '.bin')}-photo-${p + 1}.png`));
+        await rgbSharp(out).png().toFile(join(o.dump, `${basename(file, '.bin')}-photo-${p + 1}.png`));
       }
       judged.push(styleDistance(judge.extract, out, styleImage));
       ssims.push(contentStructure(out, photo));
       saturated.push(saturatedFraction(out));
       grid.push(gridStrength(out));
-      cells.push(await sharp(toBytes(out), { raw: { width: out.width, height: out.height, channels: 3 } }).resize(cell, cell, { fit: 'cover' }).png().toBuffer());
+      cells.push(await rgbSharp(out).resize(cell, cell, { fit: 'cover' }).png().toBuffer());
     }
     await model.dispose();
     rows.push(cells);

@@ -3,6 +3,7 @@ export * from './starter/style-images';
 export * from './eval/colour-transfer';
 export * from './eval/scores';
 export * from './eval/ceiling-records';
+export * from './eval/rgb-files';
 export * from './loss/features';
 export * from '@nst/style-network';
 export * from './kernels/backend';
