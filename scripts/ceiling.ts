@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
+import { GALLERY_PHOTOS, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
 
 const toTensor = (image: RgbImage) => tf.tensor4d(image.data, [1, image.height, image.width, 3]);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -52,7 +52,8 @@ async function main(): Promise<void> {
     .option('--lr <rate>', 'Adam learning rate on the logits', '0.05')
     .option('--loss-network <name>', 'random | inception', 'inception')
     .option('--feature-transform <name>', 'raw | softmax (style statistics of softmax features)', 'raw')
-    .option('--statistic <name>', 'style statistic: covariance | gram', 'covariance')
+    .option('--statistic <name>', 'style statistic: covariance | gram | sliced', 'covariance')
+    .option('--sliced-layers <list>', 'with --statistic sliced: loss layer indices matched by sliced distributions, the rest by covariance, e.g. 3,4')
     .option('--loss-scales <list>', 'output sizes at which style is matched, e.g. 1,0.5 (default: as the version trained)')
     .option('--deep-layers <list>', 'InceptionV3 layers past mixed2 added to the style term: mixed3, mixed4')
     .option('--style-weight <x>', "multiplies the version's style weight (a statistic of another scale needs its own)", '1')
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
     .option('--record <file>', "where the style's result is kept for the gallery's scores", 'docs/gallery/ceilings.json')
     .option('--no-record', 'print only (for experiments with a changed loss)')
     .parse();
-  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; lossScales?: string; deepLayers?: string; styleWeight: string; out: string; record: string | false }>();
+  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic: StyleStatistic; photos?: string; slicedLayers?: string; lossScales?: string; deepLayers?: string; styleWeight: string; out: string; record: string | false }>();
   const size = Number(o.size);
   await initBackend();
   await mkdir(resolve(o.out), { recursive: true });
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     network: o.lossNetwork,
     featureTransform: o.featureTransform,
     statistic: o.statistic,
+    ...(o.slicedLayers ? { slicedLayers: o.slicedLayers.split(',').map(Number) } : {}),
     ...(lossScales ? { scales: lossScales } : {}),
     ...(o.deepLayers ? { deepLayers: o.deepLayers.split(',') as InceptionDeepLayer[] } : {}),
     weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight) },
@@ -112,14 +114,14 @@ async function main(): Promise<void> {
       reinhardJudge: styleDistance(judge.extract, reinhardTransfer(photo, styleImage), styleImage),
     };
     rows.push(row);
-    console.log(`photo-${i + 1}: loss ${row.loss.toFixed(3)} vs optimised ${row.ceilingLoss.toFixed(3)}; judge ${row.judge.toFixed(3)} vs ${row.ceilingJudge.toFixed(3)} (Reinhard ${row.reinhardJudge.toFixed(3)}); SSIM ${row.ssim.toFixed(3)} vs ${row.ceilingSsim.toFixed(3)}`);
+    console.log(`photo-${i + 1}: loss ${row.loss.toFixed(3)} vs optimised ${row.ceilingLoss.toFixed(3)}; judge ${row.judge.toFixed(3)} vs ${row.ceilingJudge.toFixed(3)} (Reinhard ${row.reinhardJudge.toFixed(3)}); SSIM ${row.ssim.toFixed(3)} vs ${row.ceilingSsim.toFixed(3)}; pure-colour pixels ${(100 * saturatedFraction(stylized)).toFixed(2)}% vs ${(100 * saturatedFraction(ceiling.image)).toFixed(2)}%`);
   }
   await model.dispose();
   judge.dispose();
   loss.dispose();
   const m = (k: keyof (typeof rows)[number]) => mean(rows.map((r) => r[k]));
   const summary =
-    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.statistic} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}, ${o.steps} Adam steps at ${size} px): ` +
+    `${o.style} v${version.version} (${o.lossNetwork} loss, ${o.statistic}${o.slicedLayers ? ` on layers ${o.slicedLayers}` : ''} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}, ${o.steps} Adam steps at ${size} px): ` +
     `loss ${m('loss').toFixed(3)} = ${(m('loss') / m('ceilingLoss')).toFixed(2)}x the optimised images' ${m('ceilingLoss').toFixed(3)}; ` +
     `judge ${m('judge').toFixed(3)} = ${(m('judge') / m('ceilingJudge')).toFixed(2)}x their ${m('ceilingJudge').toFixed(3)} (Reinhard ${m('reinhardJudge').toFixed(3)}); ` +
     `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;

@@ -130,6 +130,24 @@ describe('StyleLoss', () => {
     tf.dispose([style, style4d, other, grad]);
   });
 
+  it('sliced on some layers only: the other layers score exactly as covariance does, the sliced ones do not', () => {
+    const style = painting(32);
+    const x = photo(32);
+    const stylePart = (options: Partial<ConstructorParameters<typeof StyleLoss>[0]>) => {
+      const loss = new StyleLoss({ styleImage: style, imageSize: 32, scales: [1], ...options });
+      const value = loss.values(x, x).style;
+      loss.dispose();
+      return value;
+    };
+    const mixed = { statistic: 'sliced' as const, slicedLayers: [3] };
+    expect(stylePart({ ...mixed, styleLayers: [0, 1, 2] })).toBeCloseTo(stylePart({ styleLayers: [0, 1, 2] }), 6);
+    expect(stylePart({ ...mixed, styleLayers: [3] })).not.toBeCloseTo(stylePart({ styleLayers: [3] }), 3);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 32, ...mixed });
+    expect([0, 1, 2, 3].map((layer) => loss.statisticOf(layer))).toEqual(['covariance', 'covariance', 'covariance', 'sliced']);
+    loss.dispose();
+    tf.dispose([style, x]);
+  });
+
   it('takes deep layers only from InceptionV3, and only those below mixed5 (ImageNet weights)', () => {
     const style = painting(32);
     expect(() => new StyleLoss({ styleImage: style, imageSize: 32, deepLayers: ['mixed3'] })).toThrow('use the inception loss network');

@@ -42,6 +42,12 @@ export interface StyleLossOptions {
   contentLayer?: number;
   /** Statistic matched for style (default 'covariance'). */
   statistic?: StyleStatistic;
+  /**
+   * With statistic 'sliced': the layer indices matched by sliced distributions; the others
+   * keep covariances (default: every layer sliced). Lets the stem's colour and edge detectors
+   * keep second-order statistics while the mixed layers match whole distributions.
+   */
+  slicedLayers?: number[];
   /** Compare content on luminance only (default true). */
   contentOnLuminance?: boolean;
   weights?: Partial<LossWeights>;
@@ -256,6 +262,7 @@ export class StyleLoss {
   readonly featureTransform: FeatureTransform;
   readonly phaseJitter: number;
   readonly styleLayers: ReadonlySet<number> | undefined;
+  readonly slicedLayers: ReadonlySet<number> | undefined;
   private calls = 0;
   private slices = 0;
   private readonly network: FeatureNetwork;
@@ -276,6 +283,7 @@ export class StyleLoss {
     this.featureTransform = options.featureTransform ?? 'raw';
     this.phaseJitter = options.phaseJitter ?? 0;
     this.styleLayers = options.styleLayers ? new Set(options.styleLayers) : undefined;
+    this.slicedLayers = this.statistic === 'sliced' && options.slicedLayers ? new Set(options.slicedLayers) : undefined;
     this.network = createLossNetwork(options.network ?? 'random', options.seed ?? TRAINING_LOSS_SEED, options.deepLayers);
     const styleScale = options.styleScale ?? 1;
     const style4d = (options.styleImage.rank === 3 ? tf.expandDims(options.styleImage, 0) : options.styleImage) as tf.Tensor4D;
@@ -285,8 +293,8 @@ export class StyleLoss {
     this.targets = this.scales.map((scale) =>
       tf.tidy(() => {
         const resized = resizeTo(style4d, sh * base * scale, sw * base * scale);
-        const layers = this.network.features(resized).map((f) => {
-          const stats = layerStatistics(transformFeatures(f, this.featureTransform), this.statistic);
+        const layers = this.network.features(resized).map((f, layer) => {
+          const stats = layerStatistics(transformFeatures(f, this.featureTransform), this.statisticOf(layer));
           return { second: tf.keep(stats.second), ...(stats.mean ? { mean: tf.keep(stats.mean) } : {}) };
         });
         const secondNorms = layers.map((l) => 1 / meanOfSquares(l.second));
@@ -334,7 +342,8 @@ export class StyleLoss {
       feats.forEach((f, layer) => {
         if (this.styleLayers && !this.styleLayers.has(layer)) return;
         const wanted = target.layers[layer]!;
-        if (this.statistic === 'sliced') {
+        const statistic = this.statisticOf(layer);
+        if (statistic === 'sliced') {
           const c = f.shape[3];
           const directions = tf.tidy(() => {
             const r = tf.randomNormal([c, c], 0, 1, 'float32', slice * 131 + layer);
@@ -343,7 +352,7 @@ export class StyleLoss {
           styleParts.push(tf.mul(slicedDistance(transformFeatures(f, this.featureTransform), wanted.second, directions), target.secondNorms[layer]! * share));
           return;
         }
-        const got = layerStatistics(transformFeatures(f, this.featureTransform), this.statistic);
+        const got = layerStatistics(transformFeatures(f, this.featureTransform), statistic);
         styleParts.push(tf.mul(tf.mean(tf.squaredDifference(got.second, wanted.second)), target.secondNorms[layer]! * share));
         if (got.mean && wanted.mean) {
           styleParts.push(tf.mul(tf.mean(tf.squaredDifference(got.mean, wanted.mean)), target.meanNorms[layer]! * share));
@@ -398,6 +407,12 @@ export class StyleLoss {
       pixel: pixel as tf.Scalar,
       tv: tv as tf.Scalar,
     };
+  }
+
+  /** The statistic matched at one feature layer (slicedLayers mixes sliced and covariance). */
+  statisticOf(layer: number): StyleStatistic {
+    if (this.slicedLayers && !this.slicedLayers.has(layer)) return 'covariance';
+    return this.statistic;
   }
 
   /** Numbers for logs / progress: evaluates terms() and reads them back. */

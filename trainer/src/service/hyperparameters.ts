@@ -17,6 +17,8 @@ export interface TrainingLoss {
   lossWeights?: Partial<LossWeights>;
   /** Absent: covariance, which every version before the choice matched. */
   statistic?: StyleStatistic;
+  /** With statistic 'sliced', the loss layers it applies to (absent: all). */
+  slicedLayers?: number[];
 }
 
 export interface ResolvedHyperparameters {
@@ -31,6 +33,8 @@ export interface ResolvedHyperparameters {
   styleScale: number;
   /** Absent: covariance (and in every job record written before the choice). */
   statistic?: StyleStatistic;
+  /** With statistic 'sliced', the loss layers it applies to (absent: all). */
+  slicedLayers?: number[];
 }
 
 /**
@@ -99,6 +103,7 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   // other weights would pull the network away from the style instead of refining it.
   const lossWeights: ResolvedHyperparameters['lossWeights'] = { ...(kind === 'fine-tune' ? base?.lossWeights : {}) };
   const statistic = kind === 'fine-tune' ? base?.statistic : undefined;
+  const slicedLayers = statistic === 'sliced' ? base?.slicedLayers : undefined;
   if (r.contentWeight !== undefined) lossWeights.content = checkRange('content_weight', r.contentWeight, LIMITS.lossWeight, false);
   if (r.styleWeight !== undefined) lossWeights.style = checkRange('style_weight', r.styleWeight, LIMITS.lossWeight, false);
   if (r.tvWeight !== undefined) lossWeights.tv = checkRange('tv_weight', r.tvWeight, LIMITS.lossWeight, false);
@@ -112,5 +117,6 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
     lossNetwork,
     styleScale: checkRange('style_scale', r.styleScale ?? defaults.styleScale, LIMITS.styleScale, false),
     ...(statistic && statistic !== 'covariance' ? { statistic } : {}),
+    ...(slicedLayers ? { slicedLayers } : {}),
   };
 }

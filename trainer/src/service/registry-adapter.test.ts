@@ -11,6 +11,13 @@ describe("a version's recorded training loss", () => {
     });
   });
 
+  it('carries the layers a sliced statistic applied to, and drops them for any other statistic or when malformed', () => {
+    const sliced = { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4] };
+    expect(trainingLoss(sliced)).toEqual({ lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4] });
+    expect(trainingLoss({ ...sliced, statistic: 'covariance' })?.slicedLayers).toBeUndefined();
+    expect(trainingLoss({ ...sliced, slicedLayers: ['mixed0'] })?.slicedLayers).toBeUndefined();
+  });
+
   it('keeps only known terms with numeric weights, and no statistic it does not know', () => {
     expect(trainingLoss({ lossNetwork: 'inception', styleScale: 2, lossWeights: { colour: 5, glitter: 3, tv: 'high' }, statistic: 'median' })).toEqual({
       lossNetwork: 'inception',

@@ -21,7 +21,7 @@ import type { CatalogueChange, CatalogueStyleInfo, ModelCatalogue, ModelVersionI
 
 /** The loss a version's metadata records (registry metadata keeps hyperparameters untyped). */
 export function trainingLoss(hyperparameters: Record<string, unknown>): TrainingLoss | undefined {
-  const { lossNetwork, styleScale, lossWeights, statistic } = hyperparameters;
+  const { lossNetwork, styleScale, lossWeights, statistic, slicedLayers } = hyperparameters;
   if (lossNetwork !== 'inception' && lossNetwork !== 'random') return undefined;
   const weights = lossWeights && typeof lossWeights === 'object' ? Object.entries(lossWeights).filter((e): e is [LossTerm, number] => LOSS_TERMS.includes(e[0] as LossTerm) && typeof e[1] === 'number') : [];
   return {
@@ -29,6 +29,7 @@ export function trainingLoss(hyperparameters: Record<string, unknown>): Training
     styleScale: typeof styleScale === 'number' ? styleScale : 1,
     ...(weights.length ? { lossWeights: Object.fromEntries(weights) } : {}),
     ...(statistic === 'sliced' || statistic === 'gram' ? { statistic } : {}),
+    ...(statistic === 'sliced' && Array.isArray(slicedLayers) && slicedLayers.every(Number.isInteger) ? { slicedLayers: slicedLayers as number[] } : {}),
   };
 }
 

@@ -45,6 +45,7 @@ async function run(): Promise<void> {
     lossNetwork: h.lossNetwork,
     styleScale: h.styleScale,
     ...(h.statistic ? { statistic: h.statistic } : {}),
+    ...(h.slicedLayers ? { slicedLayers: h.slicedLayers } : {}),
     seed: h.seed,
     checkpointDir: spec.checkpointDir,
     checkpointEvery: spec.checkpointEvery,

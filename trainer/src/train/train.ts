@@ -50,6 +50,8 @@ export interface TrainOptions {
   lossScales?: number[];
   /** Statistic matched for style (default 'covariance'; StyleStatistic in loss/style-loss). */
   statistic?: StyleStatistic;
+  /** With statistic 'sliced', the layers it applies to (StyleLossOptions.slicedLayers; default all). */
+  slicedLayers?: number[];
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -92,6 +94,8 @@ export interface TrainMetadata {
     lossScales?: number[];
     /** Absent for 'covariance', which every version before the choice matched. */
     statistic?: StyleStatistic;
+    /** Absent when every layer was sliced (or the statistic is not 'sliced'). */
+    slicedLayers?: number[];
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -195,7 +199,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}) });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}) });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -220,6 +224,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}),
     ...(options.lossScales ? { lossScales: options.lossScales } : {}),
     ...(options.statistic && options.statistic !== 'covariance' ? { statistic: options.statistic } : {}),
+    ...(loss.slicedLayers ? { slicedLayers: [...loss.slicedLayers] } : {}),
     config: net.config,
     optimizer: 'adam',
   };
