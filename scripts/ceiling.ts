@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     .option('--feature-transform <name>', 'raw | softmax (style statistics of softmax features)', 'raw')
     .option('--statistic <name>', 'style statistic: covariance | gram | sliced (default: as the version trained)')
     .option('--sliced-layers <list>', 'with --statistic sliced: loss layer indices matched by sliced distributions, the rest by covariance, e.g. 3,4 (default: as the version trained)')
+    .option('--style-layer-weights <list>', "multiplies each loss layer's style term, e.g. 1,1,1,5,5 (default: as the version trained)")
     .option('--loss-scales <list>', 'output sizes at which style is matched, e.g. 1,0.5 (default: as the version trained)')
     .option('--deep-layers <list>', 'InceptionV3 layers past mixed2 added to the style term: mixed3, mixed4')
     .option('--style-weight <x>', "multiplies the version's style weight (a statistic of another scale needs its own)", '1')
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     .option('--record <file>', "where the style's result is kept for the gallery's scores", 'docs/gallery/ceilings.json')
     .option('--no-record', 'print only (for experiments with a changed loss)')
     .parse();
-  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic?: StyleStatistic; photos?: string; slicedLayers?: string; lossScales?: string; deepLayers?: string; styleWeight: string; out: string; record: string | false }>();
+  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic?: StyleStatistic; photos?: string; slicedLayers?: string; styleLayerWeights?: string; lossScales?: string; deepLayers?: string; styleWeight: string; out: string; record: string | false }>();
   const size = Number(o.size);
   await initBackend();
   await mkdir(resolve(o.out), { recursive: true });
@@ -72,9 +73,10 @@ async function main(): Promise<void> {
   const styleTensor = tf.tensor3d(styleImage.data, [styleImage.height, styleImage.width, 3]);
   // The version's own loss weights, and its style image at the pixel scale it trained with
   // (crop size x style scale), so the optimised images chase what the network chased.
-  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[]; statistic?: StyleStatistic; slicedLayers?: number[] };
+  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[]; statistic?: StyleStatistic; slicedLayers?: number[]; styleLayerWeights?: number[] };
   const statistic = o.statistic ?? trained.statistic ?? 'covariance';
   const slicedLayers = o.slicedLayers ? o.slicedLayers.split(',').map(Number) : o.statistic ? undefined : trained.slicedLayers;
+  const styleLayerWeights = o.styleLayerWeights ? o.styleLayerWeights.split(',').map(Number) : trained.styleLayerWeights;
   const lossScales = o.lossScales ? o.lossScales.split(',').map(Number) : trained.lossScales;
   const styleScale = ((trained.imageSize ?? size) * (trained.styleScale ?? 1)) / size;
   const loss = new StyleLoss({
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     featureTransform: o.featureTransform,
     statistic,
     ...(slicedLayers ? { slicedLayers } : {}),
+    ...(styleLayerWeights ? { styleLayerWeights } : {}),
     ...(lossScales ? { scales: lossScales } : {}),
     ...(o.deepLayers ? { deepLayers: o.deepLayers.split(',') as InceptionDeepLayer[] } : {}),
     weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight) },
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
   loss.dispose();
   const m = (k: keyof (typeof rows)[number]) => mean(rows.map((r) => r[k]));
   const summary =
-    `${o.style} v${version.version} (${o.lossNetwork} loss, ${statistic}${slicedLayers ? ` on layers ${slicedLayers.join(',')}` : ''} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}, ${o.steps} Adam steps at ${size} px): ` +
+    `${o.style} v${version.version} (${o.lossNetwork} loss, ${statistic}${slicedLayers ? ` on layers ${slicedLayers.join(',')}` : ''}${styleLayerWeights ? ` (layer weights ${styleLayerWeights.join(',')})` : ''} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}, ${o.steps} Adam steps at ${size} px): ` +
     `loss ${m('loss').toFixed(3)} = ${(m('loss') / m('ceilingLoss')).toFixed(2)}x the optimised images' ${m('ceilingLoss').toFixed(3)}; ` +
     `judge ${m('judge').toFixed(3)} = ${(m('judge') / m('ceilingJudge')).toFixed(2)}x their ${m('ceilingJudge').toFixed(3)} (Reinhard ${m('reinhardJudge').toFixed(3)}); ` +
     `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
   await writeFile(join(resolve(o.out), `${o.style}-ceiling.txt`), `${summary}\n`);
   // Only the ceiling of the loss the version trained with (its statistic, layers, scales and
   // weights) is the gallery's reference; experiments with another loss print and keep nothing.
-  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && statistic === (trained.statistic ?? 'covariance') && String(slicedLayers) === String(trained.slicedLayers) && String(lossScales) === String(trained.lossScales) && !o.deepLayers && Number(o.styleWeight) === 1;
+  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && statistic === (trained.statistic ?? 'covariance') && String(slicedLayers) === String(trained.slicedLayers) && String(styleLayerWeights) === String(trained.styleLayerWeights) && String(lossScales) === String(trained.lossScales) && !o.deepLayers && Number(o.styleWeight) === 1;
   if (o.record && sameLoss) {
     await recordCeiling(resolve(o.record), o.style, {
       version: version.version,

@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, exportOnnx, initBackend, gridStrength, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance } from '@nst/trainer';
+import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, darkPhotos, exportOnnx, initBackend, gridStrength, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance } from '@nst/trainer';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -26,9 +26,10 @@ async function main(): Promise<void> {
     .option('--sheet <file>', 'contact sheet PNG (photos across, candidates down)')
     .option('--dump <dir>', 'also write every output at full size as PNG into this folder')
     .option('--photos <list>', 'gallery photo numbers to use, e.g. 1,2,5 (default all)')
+    .option('--dark', "also the worst pure-colour share on the dark-areas test's darkened photos (it allows 0.02%)")
     .argument('<weights...>', 'serialized weights files')
     .parse();
-  const o = program.opts<{ style: string; registry: string; size: string; sheet?: string; dump?: string; photos?: string }>();
+  const o = program.opts<{ style: string; registry: string; size: string; sheet?: string; dump?: string; photos?: string; dark?: boolean }>();
   const size = Number(o.size);
   await initBackend();
   const judge = createJudge();
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const styleImage = await loadRgb(await readFile(registry.styleImagePath(o.style)), size);
   const chosen = o.photos ? o.photos.split(',').map((n) => GALLERY_PHOTOS[Number(n) - 1]!) : [...GALLERY_PHOTOS];
   const photos = await Promise.all(chosen.map((p) => loadRgb(p.path, size)));
+  const dark = o.dark ? await darkPhotos() : [];
   const reinhard = photos.map((p) => reinhardTransfer(p, styleImage));
   const baseline = {
     photo: mean(photos.map((p) => styleDistance(judge.extract, p, styleImage))),
@@ -67,11 +69,13 @@ async function main(): Promise<void> {
       grid.push(gridStrength(out));
       cells.push(await rgbSharp(out).resize(cell, cell, { fit: 'cover' }).png().toBuffer());
     }
+    let darkSaturated = 0;
+    for (const photo of dark) darkSaturated = Math.max(darkSaturated, saturatedFraction(await model.run(photo)));
     await model.dispose();
     rows.push(cells);
     const j = mean(judged);
     console.log(
-      `${basename(file)}: judge ${j.toFixed(3)} (${((1 - j / baseline.reinhard) * 100).toFixed(1)}% closer than Reinhard), SSIM ${mean(ssims).toFixed(3)}, pure-colour ${(100 * Math.max(...saturated)).toFixed(2)}%, lattice ${mean(grid).toFixed(3)}; per photo ${judged.map((x) => x.toFixed(3)).join(' ')}`,
+      `${basename(file)}: judge ${j.toFixed(3)} (${((1 - j / baseline.reinhard) * 100).toFixed(1)}% closer than Reinhard), SSIM ${mean(ssims).toFixed(3)}, pure-colour ${(100 * Math.max(...saturated)).toFixed(2)}%, lattice ${mean(grid).toFixed(3)}${o.dark ? `, dark photos' pure-colour ${(100 * darkSaturated).toFixed(3)}%` : ''}; per photo ${judged.map((x) => x.toFixed(3)).join(' ')}`,
     );
   }
   judge.dispose();

@@ -5,25 +5,11 @@
  * the ImageNet loss paint none, and elephants version 1 (the random-feature loss) shows the
  * check would catch them.
  */
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ModelRegistry } from '@nst/runtime';
-import { saturatedFraction, type RgbImage } from '@nst/trainer';
+import { darkPhotos, saturatedFraction, type RgbImage } from '@nst/trainer';
 import { DEFAULT_STARTER_DIR } from '@nst/trainer/config';
 import { StyleModel } from '@nst/inference';
-
-const PHOTOS = ['Wood.jpg', 'explore-world-animals-panda.jpg'];
-
-async function darkened(name: string): Promise<RgbImage> {
-  const { data, info } = await sharp(fileURLToPath(new URL(`../../../trainer/photos/${name}`, import.meta.url)))
-    .resize(768, 768, { fit: 'inside' })
-    .linear(0.3, 0)
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: Float32Array.from(data, (v) => v / 255), width: info.width, height: info.height };
-}
 
 async function worstSaturation(registry: ModelRegistry, style: string, version: number, photos: RgbImage[]): Promise<number> {
   const model = await StyleModel.load(await registry.readModel(style, version), { threads: 1 });
@@ -39,7 +25,7 @@ async function worstSaturation(registry: ModelRegistry, style: string, version: 
 describe('starter styles in dark areas', () => {
   it('the ImageNet-loss versions paint dark photos without pure-colour patches, where elephants version 1 painted them', async () => {
     const registry = await ModelRegistry.open(DEFAULT_STARTER_DIR, { readOnly: true });
-    const photos = await Promise.all(PHOTOS.map(darkened));
+    const photos = await darkPhotos();
     expect(await worstSaturation(registry, 'elephants', 1, photos)).toBeGreaterThan(0.001);
     for (const style of await registry.listStyles()) {
       const latest = await registry.latestVersion(style.id);

@@ -148,6 +148,23 @@ describe('StyleLoss', () => {
     tf.dispose([style, x]);
   });
 
+  it("per-layer style weights scale each layer's term: the weighted total is the weighted sum of single-layer terms", () => {
+    const style = painting(32);
+    const x = photo(32);
+    const stylePart = (options: Partial<ConstructorParameters<typeof StyleLoss>[0]>) => {
+      const loss = new StyleLoss({ styleImage: style, imageSize: 32, scales: [1], ...options });
+      const value = loss.values(x, x).style;
+      loss.dispose();
+      return value;
+    };
+    const single = [0, 1, 2, 3].map((layer) => stylePart({ styleLayers: [layer] }));
+    const weights = [1, 0, 2, 5];
+    // Each single-layer loss holds its layer's whole term; the four-layer loss takes a quarter of each.
+    const expected = single.reduce((sum, value, layer) => sum + (value * weights[layer]!) / 4, 0);
+    expect(stylePart({ styleLayerWeights: weights })).toBeCloseTo(expected, 5);
+    tf.dispose([style, x]);
+  });
+
   it('takes deep layers only from InceptionV3, and only those below mixed5 (ImageNet weights)', () => {
     const style = painting(32);
     expect(() => new StyleLoss({ styleImage: style, imageSize: 32, deepLayers: ['mixed3'] })).toThrow('use the inception loss network');

@@ -48,6 +48,11 @@ export interface StyleLossOptions {
    * keep second-order statistics while the mixed layers match whole distributions.
    */
   slicedLayers?: number[];
+  /**
+   * Multiplies each feature layer's style term (default 1 each): e.g. [1, 1, 1, 5, 5] asks the
+   * mixed layers' sliced distributions for more than the stem's covariances (MEASUREMENTS 16).
+   */
+  styleLayerWeights?: number[];
   /** Compare content on luminance only (default true). */
   contentOnLuminance?: boolean;
   weights?: Partial<LossWeights>;
@@ -263,6 +268,7 @@ export class StyleLoss {
   readonly phaseJitter: number;
   readonly styleLayers: ReadonlySet<number> | undefined;
   readonly slicedLayers: ReadonlySet<number> | undefined;
+  readonly styleLayerWeights: readonly number[] | undefined;
   private calls = 0;
   private slices = 0;
   private readonly network: FeatureNetwork;
@@ -284,6 +290,7 @@ export class StyleLoss {
     this.phaseJitter = options.phaseJitter ?? 0;
     this.styleLayers = options.styleLayers ? new Set(options.styleLayers) : undefined;
     this.slicedLayers = this.statistic === 'sliced' && options.slicedLayers ? new Set(options.slicedLayers) : undefined;
+    this.styleLayerWeights = options.styleLayerWeights;
     this.network = createLossNetwork(options.network ?? 'random', options.seed ?? TRAINING_LOSS_SEED, options.deepLayers);
     const styleScale = options.styleScale ?? 1;
     const style4d = (options.styleImage.rank === 3 ? tf.expandDims(options.styleImage, 0) : options.styleImage) as tf.Tensor4D;
@@ -336,12 +343,13 @@ export class StyleLoss {
       const feats = this.network.features(scaled);
       if (target.scale === 1) outputFeatures = feats;
       const matched = this.styleLayers ? this.styleLayers.size : feats.length;
-      const share = 1 / (matched * this.targets.length);
+      const baseShare = 1 / (matched * this.targets.length);
       // One set of directions per call and layer, shared by every image of the batch.
       const slice = this.statistic === 'sliced' ? this.slices++ : 0;
       feats.forEach((f, layer) => {
         if (this.styleLayers && !this.styleLayers.has(layer)) return;
         const wanted = target.layers[layer]!;
+        const share = baseShare * (this.styleLayerWeights?.[layer] ?? 1);
         const statistic = this.statisticOf(layer);
         if (statistic === 'sliced') {
           const c = f.shape[3];

@@ -31,7 +31,7 @@ describe('resolveHyperparameters', () => {
     expect(resolveHyperparameters('fine-tune', {}, hatch).lossWeights).toEqual({ style: 1, content: 3, colour: 5, tv: 1 });
     expect(resolveHyperparameters('fine-tune', { contentWeight: 2 }, hatch).lossWeights).toEqual({ style: 1, content: 2, colour: 5, tv: 1 });
     expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced' }).statistic).toBe('sliced');
-    expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4] })).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4] });
+    expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4], styleLayerWeights: [1, 1, 1, 5, 5] })).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4], styleLayerWeights: [1, 1, 1, 5, 5] });
     // A new style starts from the loss's defaults whatever version it is named after.
     expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: {} });
     expect(resolveHyperparameters('create-style', {}, hatch).statistic).toBeUndefined();

@@ -19,6 +19,8 @@ export interface TrainingLoss {
   statistic?: StyleStatistic;
   /** With statistic 'sliced', the loss layers it applies to (absent: all). */
   slicedLayers?: number[];
+  /** Multipliers of each loss layer's style term (absent: 1 each). */
+  styleLayerWeights?: number[];
 }
 
 export interface ResolvedHyperparameters {
@@ -35,6 +37,8 @@ export interface ResolvedHyperparameters {
   statistic?: StyleStatistic;
   /** With statistic 'sliced', the loss layers it applies to (absent: all). */
   slicedLayers?: number[];
+  /** Multipliers of each loss layer's style term (absent: 1 each). */
+  styleLayerWeights?: number[];
 }
 
 /**
@@ -104,6 +108,7 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   const lossWeights: ResolvedHyperparameters['lossWeights'] = { ...(kind === 'fine-tune' ? base?.lossWeights : {}) };
   const statistic = kind === 'fine-tune' ? base?.statistic : undefined;
   const slicedLayers = statistic === 'sliced' ? base?.slicedLayers : undefined;
+  const styleLayerWeights = kind === 'fine-tune' ? base?.styleLayerWeights : undefined;
   if (r.contentWeight !== undefined) lossWeights.content = checkRange('content_weight', r.contentWeight, LIMITS.lossWeight, false);
   if (r.styleWeight !== undefined) lossWeights.style = checkRange('style_weight', r.styleWeight, LIMITS.lossWeight, false);
   if (r.tvWeight !== undefined) lossWeights.tv = checkRange('tv_weight', r.tvWeight, LIMITS.lossWeight, false);
@@ -118,5 +123,6 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
     styleScale: checkRange('style_scale', r.styleScale ?? defaults.styleScale, LIMITS.styleScale, false),
     ...(statistic && statistic !== 'covariance' ? { statistic } : {}),
     ...(slicedLayers ? { slicedLayers } : {}),
+    ...(styleLayerWeights ? { styleLayerWeights } : {}),
   };
 }

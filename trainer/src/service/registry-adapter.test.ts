@@ -18,6 +18,13 @@ describe("a version's recorded training loss", () => {
     expect(trainingLoss({ ...sliced, slicedLayers: ['mixed0'] })?.slicedLayers).toBeUndefined();
   });
 
+  it("carries per-layer style weights, and drops them when they are not non-negative numbers", () => {
+    const weighted = { lossNetwork: 'inception', styleScale: 2, styleLayerWeights: [1, 1, 1, 5, 5] };
+    expect(trainingLoss(weighted)?.styleLayerWeights).toEqual([1, 1, 1, 5, 5]);
+    expect(trainingLoss({ ...weighted, styleLayerWeights: [1, -1] })?.styleLayerWeights).toBeUndefined();
+    expect(trainingLoss({ ...weighted, styleLayerWeights: 'heavy' })?.styleLayerWeights).toBeUndefined();
+  });
+
   it('keeps only known terms with numeric weights, and no statistic it does not know', () => {
     expect(trainingLoss({ lossNetwork: 'inception', styleScale: 2, lossWeights: { colour: 5, glitter: 3, tv: 'high' }, statistic: 'median' })).toEqual({
       lossNetwork: 'inception',

@@ -46,6 +46,7 @@ async function run(): Promise<void> {
     styleScale: h.styleScale,
     ...(h.statistic ? { statistic: h.statistic } : {}),
     ...(h.slicedLayers ? { slicedLayers: h.slicedLayers } : {}),
+    ...(h.styleLayerWeights ? { styleLayerWeights: h.styleLayerWeights } : {}),
     seed: h.seed,
     checkpointDir: spec.checkpointDir,
     checkpointEvery: spec.checkpointEvery,

@@ -64,6 +64,7 @@ const program = new Command()
   .option('--loss-scales <list>', 'output sizes at which style is matched, e.g. 1,0.5 (default: 1 for inception)', (v) => v.split(',').map(Number))
   .option('--statistic <name>', 'style statistic: covariance | gram | sliced', 'covariance')
   .option('--sliced-layers <list>', 'with --statistic sliced: the loss layers it applies to, the rest matched by covariance, e.g. 3,4 (default all)', (v) => v.split(',').map(Number))
+  .option('--style-layer-weights <list>', "multiplies each loss layer's style term, e.g. 1,1,1,5,5 (default 1 each)", (v) => v.split(',').map(Number))
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
   .option('--preview <file>', 'write the latest preview JPEG here')
@@ -91,6 +92,7 @@ interface CliOptions {
   lossScales?: number[];
   statistic: string;
   slicedLayers?: number[];
+  styleLayerWeights?: number[];
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
     ...(o.lossScales ? { lossScales: o.lossScales } : {}),
     statistic,
     ...(o.slicedLayers ? { slicedLayers: o.slicedLayers } : {}),
+    ...(o.styleLayerWeights ? { styleLayerWeights: o.styleLayerWeights } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,

@@ -52,6 +52,8 @@ export interface TrainOptions {
   statistic?: StyleStatistic;
   /** With statistic 'sliced', the layers it applies to (StyleLossOptions.slicedLayers; default all). */
   slicedLayers?: number[];
+  /** Multiplies each feature layer's style term (StyleLossOptions.styleLayerWeights; default 1 each). */
+  styleLayerWeights?: number[];
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -96,6 +98,8 @@ export interface TrainMetadata {
     statistic?: StyleStatistic;
     /** Absent when every layer was sliced (or the statistic is not 'sliced'). */
     slicedLayers?: number[];
+    /** Absent when every layer's style term weighed 1. */
+    styleLayerWeights?: number[];
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -199,7 +203,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}) });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}) });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -225,6 +229,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     ...(options.lossScales ? { lossScales: options.lossScales } : {}),
     ...(options.statistic && options.statistic !== 'covariance' ? { statistic: options.statistic } : {}),
     ...(loss.slicedLayers ? { slicedLayers: [...loss.slicedLayers] } : {}),
+    ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}),
     config: net.config,
     optimizer: 'adam',
   };
