@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
 import { createFeatureNetwork, gramMatrix } from './features.js';
-import { StyleLoss } from './style-loss.js';
+import { StyleLoss, pureColourPenalty } from './style-loss.js';
 
 /** A smooth "photo" and a high-frequency, differently coloured "painting". */
 function photo(size: number): tf.Tensor4D {
@@ -163,6 +163,29 @@ describe('StyleLoss', () => {
     const expected = single.reduce((sum, value, layer) => sum + (value * weights[layer]!) / 4, 0);
     expect(stylePart({ styleLayerWeights: weights })).toBeCloseTo(expected, 5);
     tf.dispose([style, x]);
+  });
+
+  it('charges pure colours the painting lacks, with a gradient that survives the sigmoid saturating; black, white and a pure-colour painting cost nothing', () => {
+    const style = painting(32);
+    const fill = (rgb: [number, number, number]) => tf.tidy(() => tf.mul(tf.ones([1, 32, 32, 3]), tf.tensor1d(rgb)) as tf.Tensor4D);
+    const [blue, nearBlue, black, white] = [fill([0.02, 0.02, 0.98]), fill([0.3, 0.3, 0.7]), fill([0.01, 0.01, 0.01]), fill([0.99, 0.99, 0.99])];
+    const penalty = (x: tf.Tensor4D) => tf.tidy(() => pureColourPenalty(x).dataSync()[0]!);
+    expect(penalty(blue)).toBeGreaterThan(5);
+    for (const x of [nearBlue, black, white]) expect(penalty(x)).toBe(0);
+    // Through the sigmoid: at a deeply saturated blue, lowering the blue logit still lowers the penalty.
+    const logits = tf.tidy(() => tf.log(tf.div(blue, tf.sub(1, blue))) as tf.Tensor4D);
+    const grad = tf.grad((z: tf.Tensor) => pureColourPenalty(tf.sigmoid(z) as tf.Tensor4D))(logits);
+    const perPixel = tf.tidy(() => tf.slice(grad, [0, 0, 0, 2], [1, 1, 1, 1]).dataSync()[0]! * 32 * 32);
+    expect(perPixel).toBeGreaterThan(1);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 32, scales: [1] });
+    expect(loss.penalisesPureColours).toBe(true);
+    expect(loss.values(blue, blue).colour - loss.values(nearBlue, nearBlue).colour).toBeGreaterThan(50);
+    const pureStyle = tf.tidy(() => tf.squeeze(tf.concat([fill([1, 0, 0]), fill([0, 0, 1])], 2), [0]) as tf.Tensor3D);
+    const popArt = new StyleLoss({ styleImage: pureStyle, imageSize: 32, scales: [1] });
+    expect(popArt.penalisesPureColours).toBe(false);
+    tf.dispose([style, blue, nearBlue, black, white, logits, grad, pureStyle]);
+    loss.dispose();
+    popArt.dispose();
   });
 
   it('takes deep layers only from InceptionV3, and only those below mixed5 (ImageNet weights)', () => {

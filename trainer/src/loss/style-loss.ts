@@ -258,6 +258,31 @@ function totalVariation(x: tf.Tensor4D): tf.Scalar {
   return tf.add(tf.mean(tf.square(dx)), tf.mean(tf.square(dy)));
 }
 
+/**
+ * Pure colours (some channel near 1 and another near 0: saturated blue, magenta, yellow...),
+ * per pixel: (-log(1 - max) - a)+ * (-log(min) - a)+ with a = -log(0.2), zero unless the
+ * brightest channel passes 0.8 and the darkest falls under 0.2, and zero for black and white.
+ * Logarithms because the network's output is a sigmoid: the penalty's gradient with respect to
+ * the logits stays finite as a channel saturates, where any smooth function of the output
+ * alone would lose it (MEASUREMENTS 16).
+ */
+export function pureColourPenalty(x: tf.Tensor4D): tf.Scalar {
+  const onset = Math.log(5);
+  const high = tf.relu(tf.sub(tf.neg(tf.log(tf.add(tf.sub(1, tf.max(x, 3)), 1e-4))), onset));
+  const low = tf.relu(tf.sub(tf.neg(tf.log(tf.add(tf.min(x, 3), 1e-4))), onset));
+  return tf.mean(tf.mul(high, low));
+}
+
+/** Share of pixels whose every channel is within 0.1 of 0 or 1, not black or white (saturatedFraction in eval/scores). */
+function pureColourShare(x: tf.Tensor4D): number {
+  return tf.tidy(() => {
+    const extreme = tf.logicalOr(tf.lessEqual(x, 0.1), tf.greaterEqual(x, 0.9));
+    const allExtreme = tf.all(extreme, 3);
+    const mixed = tf.logicalAnd(tf.greaterEqual(tf.max(x, 3), 0.9), tf.lessEqual(tf.min(x, 3), 0.1));
+    return tf.mean(tf.cast(tf.logicalAnd(allExtreme, mixed), 'float32')).dataSync()[0]!;
+  });
+}
+
 export class StyleLoss {
   readonly weights: LossWeights;
   readonly scales: number[];
@@ -276,6 +301,8 @@ export class StyleLoss {
   private readonly styleMean: tf.Tensor;
   private readonly styleStd: tf.Tensor;
   private readonly styleCorrelation: tf.Tensor;
+  /** Whether the colour term penalises pure colours: only when the painting has (almost) none. */
+  readonly penalisesPureColours: boolean;
 
   constructor(options: StyleLossOptions) {
     this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...options.weights };
@@ -316,6 +343,7 @@ export class StyleLoss {
     this.styleMean = stats.mean;
     this.styleStd = stats.std;
     this.styleCorrelation = stats.correlation;
+    this.penalisesPureColours = pureColourShare(style4d) < PURE_COLOUR_PAINTING_SHARE;
     if (style4d !== options.styleImage) style4d.dispose();
   }
 
@@ -380,7 +408,7 @@ export class StyleLoss {
     const content = tf.div(tf.mean(tf.squaredDifference(outFeature, photoFeature)), tf.add(tf.mean(tf.square(photoFeature)), 1e-8));
 
     const stats = channelStats(output);
-    const colour = tf.mul(
+    const moments = tf.mul(
       tf.addN([
         tf.mean(tf.squaredDifference(stats.mean, this.styleMean)),
         tf.mean(tf.squaredDifference(stats.std, this.styleStd)),
@@ -388,6 +416,7 @@ export class StyleLoss {
       ]),
       COLOUR_SCALE,
     );
+    const colour = this.penalisesPureColours ? tf.add(moments, tf.mul(pureColourPenalty(output), PURE_COLOUR_SCALE)) : moments;
 
     const edges =
       this.weights.edges > 0
@@ -454,6 +483,10 @@ export class StyleLoss {
  * photos, so the weights above read as relative importances (values measured, see below).
  */
 const COLOUR_SCALE = 20;
+/** A pixel at 0.99 / 0.01 costs (4.6 - 1.6)^2 = 9 before this scale (pureColourPenalty). */
+const PURE_COLOUR_SCALE = 20;
+/** Paintings with more pure-colour pixels than this keep them in their style (no penalty). */
+const PURE_COLOUR_PAINTING_SHARE = 0.001;
 /** Correlations live in [-1, 1], far above squared colour means; this brings them level. */
 const CORRELATION_SCALE = 0.05;
 const EDGE_SCALE = 200;
