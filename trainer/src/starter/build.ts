@@ -62,6 +62,8 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       ...(style.lossWeights ? { lossWeights: style.lossWeights } : {}),
       ...(style.training?.lossNetwork ? { lossNetwork: style.training.lossNetwork } : {}),
       ...(style.training?.styleScale ? { styleScale: style.training.styleScale } : {}),
+      ...(style.training?.statistic ? { statistic: style.training.statistic } : {}),
+      ...(style.training?.slicedLayers ? { slicedLayers: style.training.slicedLayers } : {}),
       checkpointDir: join(tmpdir(), `nst-starter-ckpt-${style.id}`),
       resume: true,
       onProgress: (p) => {
