@@ -268,8 +268,9 @@ function totalVariation(x: tf.Tensor4D): tf.Scalar {
  */
 export function pureColourPenalty(x: tf.Tensor4D): tf.Scalar {
   const onset = Math.log(5);
-  const high = tf.relu(tf.sub(tf.neg(tf.log(tf.add(tf.sub(1, tf.max(x, 3)), 1e-4))), onset));
-  const low = tf.relu(tf.sub(tf.neg(tf.log(tf.add(tf.min(x, 3), 1e-4))), onset));
+  // Floored, not offset: images optimised directly (not through a sigmoid) leave [0, 1].
+  const high = tf.relu(tf.sub(tf.neg(tf.log(tf.maximum(tf.sub(1, tf.max(x, 3)), 1e-4))), onset));
+  const low = tf.relu(tf.sub(tf.neg(tf.log(tf.maximum(tf.min(x, 3), 1e-4))), onset));
   return tf.mean(tf.mul(high, low));
 }
 

@@ -60,14 +60,17 @@ describe('trainStyle', () => {
   it('lowers the loss on a fixed batch within a few steps', async () => {
     const initial = StyleNet.create(STARTER_CONFIG, 1);
     const evalLoss = new StyleLoss({ styleImage: style, imageSize: SIZE });
-    const batch = tf.randomUniform([2, SIZE, SIZE, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    // Mid-range noise: no pure colours in the input for the colour term to charge.
+    const batch = tf.randomUniform([2, SIZE, SIZE, 3], 0.2, 0.8, 'float32', 5) as tf.Tensor4D;
     const score = (net: StyleNet) => tf.tidy(() => evalLoss.values(net.apply(batch), batch).total);
     const before = score(initial);
-    const result = await trainStyle(options({ initial, steps: 12 }));
+    // 40 steps: for the first dozen the colour term's charge on the fresh network's pure
+    // colours outweighs style and content, which then recover (MEASUREMENTS 16).
+    const result = await trainStyle(options({ initial, steps: 40 }));
     const after = score(result.net);
     expect(after).toBeLessThan(before * 0.8);
     expect(result.metadata.finetuned).toBe(true);
-    expect(result.metadata.stepsCompleted).toBe(12);
+    expect(result.metadata.stepsCompleted).toBe(40);
     expect(result.metadata.photoCount).toBe(3);
     expect(result.metadata.styleSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(result.metadata.photosSha256).toMatch(/^[0-9a-f]{64}$/);
