@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
 import { createFeatureNetwork, gramMatrix } from './features.js';
-import { StyleLoss, pureColourPenalty } from './style-loss.js';
+import { StyleLoss, pureColourPenalty, type StyleLossOptions } from './style-loss.js';
+
+/** The style term of `x` against itself under a one-scale loss with these options. */
+function styleTerm(style: tf.Tensor3D, x: tf.Tensor4D, options: Partial<StyleLossOptions>): number {
+  const loss = new StyleLoss({ styleImage: style, imageSize: x.shape[1], scales: [1], ...options });
+  const value = loss.values(x, x).style;
+  loss.dispose();
+  return value;
+}
 
 /** A smooth "photo" and a high-frequency, differently coloured "painting". */
 function photo(size: number): tf.Tensor4D {
@@ -133,12 +141,7 @@ describe('StyleLoss', () => {
   it('sliced on some layers only: the other layers score exactly as covariance does, the sliced ones do not', () => {
     const style = painting(32);
     const x = photo(32);
-    const stylePart = (options: Partial<ConstructorParameters<typeof StyleLoss>[0]>) => {
-      const loss = new StyleLoss({ styleImage: style, imageSize: 32, scales: [1], ...options });
-      const value = loss.values(x, x).style;
-      loss.dispose();
-      return value;
-    };
+    const stylePart = (options: Partial<StyleLossOptions>) => styleTerm(style, x, options);
     const mixed = { statistic: 'sliced' as const, slicedLayers: [3] };
     expect(stylePart({ ...mixed, styleLayers: [0, 1, 2] })).toBeCloseTo(stylePart({ styleLayers: [0, 1, 2] }), 6);
     expect(stylePart({ ...mixed, styleLayers: [3] })).not.toBeCloseTo(stylePart({ styleLayers: [3] }), 3);
@@ -151,12 +154,7 @@ describe('StyleLoss', () => {
   it("per-layer style weights scale each layer's term: the weighted total is the weighted sum of single-layer terms", () => {
     const style = painting(32);
     const x = photo(32);
-    const stylePart = (options: Partial<ConstructorParameters<typeof StyleLoss>[0]>) => {
-      const loss = new StyleLoss({ styleImage: style, imageSize: 32, scales: [1], ...options });
-      const value = loss.values(x, x).style;
-      loss.dispose();
-      return value;
-    };
+    const stylePart = (options: Partial<StyleLossOptions>) => styleTerm(style, x, options);
     const single = [0, 1, 2, 3].map((layer) => stylePart({ styleLayers: [layer] }));
     const weights = [1, 0, 2, 5];
     // Each single-layer loss holds its layer's whole term; the four-layer loss takes a quarter of each.

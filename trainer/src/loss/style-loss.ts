@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createFeatureNetwork, gramMatrix, type FeatureNetwork } from './features.js';
 import { createPretrainedNetwork } from './pretrained.js';
+import { saturatedFraction } from '../eval/scores.js';
 
 import type { LossTerm, LossWeights } from './terms.js';
 
@@ -274,16 +275,6 @@ export function pureColourPenalty(x: tf.Tensor4D): tf.Scalar {
   return tf.mean(tf.mul(high, low));
 }
 
-/** Share of pixels whose every channel is within 0.1 of 0 or 1, not black or white (saturatedFraction in eval/scores). */
-function pureColourShare(x: tf.Tensor4D): number {
-  return tf.tidy(() => {
-    const extreme = tf.logicalOr(tf.lessEqual(x, 0.1), tf.greaterEqual(x, 0.9));
-    const allExtreme = tf.all(extreme, 3);
-    const mixed = tf.logicalAnd(tf.greaterEqual(tf.max(x, 3), 0.9), tf.lessEqual(tf.min(x, 3), 0.1));
-    return tf.mean(tf.cast(tf.logicalAnd(allExtreme, mixed), 'float32')).dataSync()[0]!;
-  });
-}
-
 export class StyleLoss {
   readonly weights: LossWeights;
   readonly scales: number[];
@@ -344,7 +335,8 @@ export class StyleLoss {
     this.styleMean = stats.mean;
     this.styleStd = stats.std;
     this.styleCorrelation = stats.correlation;
-    this.penalisesPureColours = pureColourShare(style4d) < PURE_COLOUR_PAINTING_SHARE;
+    const [, paintingHeight, paintingWidth] = style4d.shape;
+    this.penalisesPureColours = saturatedFraction({ data: style4d.dataSync() as Float32Array, width: paintingWidth, height: paintingHeight }) < PURE_COLOUR_PAINTING_SHARE;
     if (style4d !== options.styleImage) style4d.dispose();
   }
 
