@@ -666,4 +666,33 @@ const PIXEL_SCALE = 10;
  *    costs 2.2-2.4 s per step on one WASM thread (two runs side by side) against ~2.0 for
  *    covariance: over the 20 minutes a new style may take at 600 steps, which is one more
  *    reason create-style keeps covariance for now.
+ * 17. The mixed-sliced loss of 16 on the other starters (600 steps from scratch, starter recipe,
+ *    two runs side by side at 2.07-2.10 s per step), judge / SSIM / lattice at 512 px on the six
+ *    gallery photos (pure-colour pixels 0.00% on them and on the dark-areas photos throughout):
+ *      great-wave v1 (covariance, weight 1)       0.360 / 0.499 / 0.88   Reinhard 0.418
+ *      great-wave sliced, weight 5                0.219 / 0.390 / 0.80   shipped as version 2
+ *      hatch v2 (covariance, colour 5, content 3) 0.481 / 0.402 / 1.02   Reinhard 0.551
+ *      hatch sliced, weight 5 (colour 5, content 3) 0.319 / 0.301 / 0.98
+ *      hatch sliced, weight 3 (colour 5, content 3) 0.411 / 0.394 / 1.02 shipped as version 3
+ *      swirl v2 (covariance, weight 1)            0.382 / 0.534 / 1.36   Reinhard 0.445
+ *      swirl sliced, weight 5                     0.401 / 0.302 / 0.90
+ *      composition-viii v1 (covariance, weight 1) 0.317 / 0.451 / 0.87   Reinhard 0.392
+ *      composition-viii sliced, weight 5          0.297 / 0.371 / 0.76
+ *      composition-viii sliced, weight 3          0.353 / 0.429 / 0.92
+ *      elephants v2 (covariance, weight 1)        0.361 / 0.541 / 0.82   Reinhard 0.376
+ *      elephants sliced, weight 2 (400 steps)     0.521 / 0.474 / 1.01
+ *      elephants covariance, weight 3 (450 steps) 0.436 / 0.421 / 1.25
+ *      elephants covariance, weight 1, style scale 4 (style image at 512 px, the judge's size)
+ *                                                 0.437 / 0.573 / 0.98
+ *    By eye great-wave version 2 scatters Prussian-blue dabs with pale rims over the cream
+ *    ground, like the print's foam, where version 1 filled dark areas with solid navy; hatch at
+ *    weight 5 is the closest pen-and-ink yet but the dogs and the ladybird dissolve into
+ *    hatching, at weight 3 they stay and version 2's pink patches mostly go. Swirl at weight 5
+ *    turns every edge into dark worm-like strokes with pale rims, further from its painting.
+ *    Elephants loses with every heavier or larger style term tried (4 variants, 14-44% worse
+ *    than version 2): its painting is a fine mottle of many blues that version 2's light
+ *    covariance term already matches about as well as a colour transfer, and pushing harder
+ *    paints streaks and blots the judge places further away. Its own loss's optimised images
+ *    are 16% closer than Reinhard at 256 px (0.312 against 0.371; version 2 0.333), so some
+ *    room is left, but not in the direction of a heavier style term.
  */
