@@ -91,7 +91,7 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     // out (content 1: judge 0.447 but SSIM 0.312, the dogs of the gallery gone; content 3:
     // judge 0.481, SSIM 0.402, Reinhard 0.551 / 0.782).
     // Version 3: sliced distributions of the mixed layers at style weight 3: sepia hatching with
-    // v2's pink patches gone, 25% closer to the drawing than a colour transfer where v2 was 13%,
+    // v2's pink patches mostly gone, 25% closer to the drawing than a colour transfer where v2 was 13%,
     // at the same SSIM (style weight 5 was 42% closer but washed the scene out, SSIM 0.30;
     // MEASUREMENTS 17).
     lossWeights: { style: 3, colour: 5, content: 3 },
