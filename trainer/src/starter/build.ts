@@ -58,7 +58,7 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       batchSize: STARTER_RECIPE.batchSize,
       imageSize: STARTER_RECIPE.imageSize,
       learningRate: STARTER_RECIPE.learningRate,
-      seed: STARTER_RECIPE.seed,
+      seed: style.training?.seed ?? STARTER_RECIPE.seed,
       ...(style.lossWeights ? { lossWeights: style.lossWeights } : {}),
       ...(style.training?.lossNetwork ? { lossNetwork: style.training.lossNetwork } : {}),
       ...(style.training?.styleScale ? { styleScale: style.training.styleScale } : {}),

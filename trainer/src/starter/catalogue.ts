@@ -17,8 +17,8 @@ export interface StarterStyle {
   styleImage(): Promise<Uint8Array>;
   /** Loss weights that differ from the defaults for this style, with the measurement behind them. */
   lossWeights?: Partial<LossWeights>;
-  /** The loss network, style scale and statistic of the style's latest version, where not the defaults. */
-  training?: { lossNetwork?: LossNetworkName; styleScale?: number; statistic?: StyleStatistic; slicedLayers?: number[] };
+  /** The loss network, style scale, statistic and seed of the style's latest version, where not the defaults. */
+  training?: { lossNetwork?: LossNetworkName; styleScale?: number; statistic?: StyleStatistic; slicedLayers?: number[]; seed?: number };
 }
 
 /**
@@ -50,7 +50,9 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     licence: 'GPL-2+',
     styleImage: () => readFile(`${MATE}/abstract/Elephants.jpg`),
     // Version 2: a painting like the GCompris ones, so trained the same way.
-    training: IMAGENET_TRAINING,
+    // Version 3: version 2's recipe at seed 2, 37% closer to the painting than a colour transfer
+    // where seed 1 was 4% (every heavier style term had lost; MEASUREMENTS 17).
+    training: { ...IMAGENET_TRAINING, seed: 2 },
   },
   {
     id: 'mosaic',
@@ -123,6 +125,10 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     displayName: 'Kandinsky, Composition VIII',
     description: 'Circles, grids and thin black lines over a cream ground with cool colour washes.',
     ...gcompris(19, 'Wassily Kandinsky, "Composition VIII" (1923)'),
+    // Version 2: sliced mixed layers at style weight 5 with content 2: 27% closer to the
+    // painting than a colour transfer where version 1 was 19%, at a higher SSIM (MEASUREMENTS 17).
+    lossWeights: { style: 5, content: 2 },
+    training: { ...IMAGENET_TRAINING, statistic: 'sliced', slicedLayers: [3, 4] },
   },
 ];
 
