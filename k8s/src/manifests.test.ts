@@ -15,7 +15,7 @@ import { GATEWAY_SETTINGS } from '@nst/gateway/config';
 import { STYLE_SETTINGS } from '@nst/inference/config';
 import { RELEASE_SETTINGS } from '@nst/mesh/config';
 import { CORE_SETTINGS, settingsLoader, STORE_SETTINGS } from '@nst/runtime/config';
-import { TRAINER_SETTINGS } from '@nst/trainer/config';
+import { jobThreads, TRAINER_SETTINGS } from '@nst/trainer/config';
 import { REPO_DIR, ROUTING_FILE } from './render';
 import { validateObject } from './schemas';
 import { OVERLAYS, renderOverlay, type K8sObject, type Overlay } from './tools';
@@ -47,7 +47,11 @@ interface Container {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean };
   envFrom?: { configMapRef?: { name: string } }[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string }; resourceFieldRef?: { containerName?: string; resource: string } };
+  }[];
   volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[];
 }
 interface PodSpec {
@@ -58,6 +62,9 @@ interface PodSpec {
   volumes?: { name: string; persistentVolumeClaim?: { claimName: string }; configMap?: { name: string } }[];
 }
 interface Workload { kind: string; name: string; labels: Labels; pod: PodSpec; replicas?: number }
+
+/** A CPU quantity ("2", "500m") in cores. */
+const cores = (quantity: string): number => (quantity.endsWith('m') ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity));
 
 const spec = <T>(object: K8sObject): T => (object as unknown as { spec: T }).spec;
 const matches = (selector: Labels, labels: Labels): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -326,6 +333,23 @@ describe.skipIf(!haveKubectl).each(OVERLAYS)('the %s overlay', (overlay: Overlay
         expect(c.securityContext?.allowPrivilegeEscalation, `${w.name}/${c.name}`).toBe(false);
       }
     }
+  });
+
+  it("the trainer's jobs train on the cores its pod is promised, and all of them together stay within its CPU limit", () => {
+    const trainer = workloads(objects).find((w) => w.name === 'nst-trainer');
+    const container = trainer?.pod.containers.find((c) => c.name === 'trainer');
+    expect(container, 'the nst-trainer Deployment runs a trainer container').toBeDefined();
+    const env = new Map((container!.env ?? []).map((e) => [e.name, e]));
+    // Left to "auto", the job would count the node's cores, not the pod's, and be throttled.
+    expect(env.get('NST_TRAIN_THREADS')?.valueFrom?.resourceFieldRef, 'NST_TRAIN_THREADS comes from the pod\'s CPU request').toEqual({
+      containerName: 'trainer',
+      resource: 'requests.cpu',
+    });
+    const { requests, limits } = container!.resources!;
+    // The Downward API rounds a CPU quantity up to whole cores (divisor 1).
+    const threads = Math.ceil(cores(requests!['cpu']!));
+    const config = loadConfig({ NST_TRAIN_THREADS: String(threads), NST_TRAINER_CONCURRENCY: env.get('NST_TRAINER_CONCURRENCY')?.value ?? '' });
+    expect(jobThreads(config) * config.trainerConcurrency, `${config.trainerConcurrency} job(s) of ${threads} threads`).toBeLessThanOrEqual(cores(limits!['cpu']!));
   });
 
   it('references resolve: ConfigMaps, Secret keys, ServiceAccounts, volume claims, HPA and budget targets', () => {

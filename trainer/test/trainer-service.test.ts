@@ -261,4 +261,20 @@ describe('TrainerService', () => {
     const parsed = JSON.parse(versions.stdout) as { versions: { version: string; origin: string }[] };
     expect(parsed.versions.map((v) => v.origin)).toEqual(['VERSION_ORIGIN_TRAINED', 'VERSION_ORIGIN_FINE_TUNED']);
   });
+
+  it('trains each job on the WASM threads the trainer was given (NST_TRAIN_THREADS), in its worker thread', async () => {
+    const threaded = await startTrainer({ jobThreads: 2 });
+    try {
+      const job = await createStyle(threaded.client, [{ header: tinyJobHeader('threads-test', 2) }, { chunk: paintingBytes }]);
+      const last = (await watchToEnd(threaded.client, job.id)).at(-1)!.job!;
+      expect(last.state, last.error).toBe(JobState.JOB_STATE_SUCCEEDED);
+      const { dataHashes } = (await threaded.registry.getVersion('threads-test', 1)).metadata;
+      // tfjs-node, where installed, runs its own thread pool and records none.
+      if (dataHashes.backend === 'wasm') expect(dataHashes.threads).toBe(2);
+      else expect(dataHashes.backend).toBe('tensorflow');
+    } finally {
+      await threaded.close();
+    }
+  });
 });
+

@@ -26,6 +26,8 @@ export interface WorkerJobExecutorOptions {
   checkpointEvery?: number;
   /** Preview every this many steps (default 10). */
   previewEvery?: number;
+  /** WASM threads of each job (default: NST_TRAIN_THREADS as the backend reads it, else 1). */
+  threads?: number;
   /** How long an aborted worker may take to checkpoint and stop before it is terminated. */
   abortGraceMs?: number;
 }
@@ -99,6 +101,7 @@ export class WorkerJobExecutor implements JobExecutor {
       hyperparameters: job.hyperparameters,
       checkpointEvery: this.options.checkpointEvery ?? 25,
       previewEvery: this.options.previewEvery ?? 10,
+      ...(this.options.threads ? { threads: this.options.threads } : {}),
     };
     const result = await withSpan('training phase train', { [SPAN_ATTRIBUTES.phase]: 'train', [SPAN_ATTRIBUTES.job]: job.id }, () =>
       this.runWorker(spec, context),
@@ -141,6 +144,8 @@ export class WorkerJobExecutor implements JobExecutor {
         feedbackIds,
         ...(job.trigger ? { trigger: job.trigger } : {}),
         backend: training['backend'],
+        // msPerStep means little without the threads it was measured on.
+        ...(training['threads'] !== undefined ? { threads: training['threads'] } : {}),
         msPerStep: training['msPerStep'],
         ...(training['resumedFromStep'] !== undefined ? { resumedFromStep: training['resumedFromStep'] } : {}),
       },

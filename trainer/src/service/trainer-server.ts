@@ -27,7 +27,7 @@ import { JobStore } from './job-store';
 import type { PaintingLimits } from './painting';
 import type { FeedbackReader, ModelCatalogue, TrainerRegistry } from './ports';
 import { Trainer } from './trainer';
-import type { TrainerConfig } from '../config';
+import { jobThreads, type TrainerConfig } from '../config';
 
 export const TRAINER_SERVICE_NAME = 'nst.v1.TrainerService';
 
@@ -57,6 +57,8 @@ export interface TrainerServiceOptions {
   registryPollSeconds?: number;
   /** Jobs run at once (default 1). */
   concurrency?: number;
+  /** WASM threads of each job (config.ts jobThreads; default: the backend's, NST_TRAIN_THREADS else 1). */
+  jobThreads?: number;
   /** WatchJob resends a job's state after this many quiet seconds (default 30, NST_JOB_KEEPALIVE_SECONDS). */
   watchKeepaliveSeconds?: number;
   checkpointEvery?: number;
@@ -86,6 +88,7 @@ export async function launchTrainerService(options: TrainerServiceOptions): Prom
     logger,
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
     ...(options.previewEvery ? { previewEvery: options.previewEvery } : {}),
+    ...(options.jobThreads ? { threads: options.jobThreads } : {}),
   });
   const jobs = new JobManager({ store, executor, logger, concurrency: options.concurrency ?? 1 });
   jobs.onUpdate(jobMetricsListener());
@@ -204,6 +207,7 @@ export async function startTrainerServer(config: TrainerConfig, options: StartTr
       ...(options.autoFineTuneHyperparameters ? { hyperparameters: options.autoFineTuneHyperparameters } : {}),
     },
     concurrency: config.trainerConcurrency,
+    jobThreads: jobThreads(config),
     watchKeepaliveSeconds: config.jobKeepaliveSeconds,
     logger,
   });

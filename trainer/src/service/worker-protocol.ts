@@ -16,6 +16,8 @@ export interface WorkerJobSpec {
   hyperparameters: ResolvedHyperparameters;
   checkpointEvery: number;
   previewEvery: number;
+  /** WASM threads to train on (absent: the backend's default). */
+  threads?: number;
 }
 
 export interface WorkerProgress {

@@ -30,7 +30,8 @@ const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => por
 async function run(): Promise<void> {
   const h = spec.hyperparameters;
   // The backend must be up before weights become tensors (trainStyle would do it later).
-  await initBackend();
+  const threads = spec.threads ? { threads: spec.threads } : {};
+  await initBackend(undefined, threads);
   const initial = spec.initialWeightsFile ? StyleNet.deserialize(new Uint8Array(await readFile(spec.initialWeightsFile))) : undefined;
   const result = await trainStyle({
     style: spec.styleImageFile,
@@ -48,6 +49,7 @@ async function run(): Promise<void> {
     ...(h.slicedLayers ? { slicedLayers: h.slicedLayers } : {}),
     ...(h.styleLayerWeights ? { styleLayerWeights: h.styleLayerWeights } : {}),
     seed: h.seed,
+    ...threads,
     checkpointDir: spec.checkpointDir,
     checkpointEvery: spec.checkpointEvery,
     resume: spec.resume,
