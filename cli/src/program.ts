@@ -56,6 +56,12 @@ export function buildProgram(): Command {
         ]),
       )
       .option('--style-scale <x>', 'painting size relative to the crops (default 2 for new styles)', decimal)
+      .addOption(
+        new Option(
+          '--style-statistic <name>',
+          "what of the painting the style loss matches: sliced (the default for new styles on imagenet: strokes and patches) or covariance (colour and texture; about 1.2x faster)",
+        ).choices(['sliced', 'covariance']),
+      )
       .option('--no-watch', 'return once the job is queued');
 
   program

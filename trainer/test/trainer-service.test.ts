@@ -106,16 +106,17 @@ describe('TrainerService', () => {
     expect(got).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, resultVersion: '2' });
   });
 
-  it('trains a new style on the ImageNet loss unless asked otherwise, and fine-tunes it on the same loss', async () => {
+  it('trains a new style on the ImageNet sliced loss unless asked otherwise, and fine-tunes it on the same loss', async () => {
     const imagenet = { styleId: 'imagenet-test', displayName: 'ImageNet test', description: '', hyperparameters: { steps: 2, batchSize: 1, imageSize: 96 } };
     const created = await createStyle(t.client, [{ header: imagenet }, { chunk: paintingBytes }]);
     const trained = (await watchToEnd(t.client, created.id)).at(-1)!.job!;
     expect(trained.state, trained.error).toBe(JobState.JOB_STATE_SUCCEEDED);
-    expect((await t.registry.getVersion('imagenet-test', 1)).metadata.hyperparameters).toMatchObject({ lossNetwork: 'inception', styleScale: 2, imageSize: 96 });
+    const sliced = { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4], lossWeights: { style: 5 } };
+    expect((await t.registry.getVersion('imagenet-test', 1)).metadata.hyperparameters).toMatchObject({ ...sliced, imageSize: 96 });
     const { job } = await call(t.client, t.client.fineTune, { style: 'imagenet-test', version: '', reason: 'same loss', hyperparameters: { steps: 1, batchSize: 1, imageSize: 96 }, requestId: '' }, admin());
     const tuned = (await watchToEnd(t.client, job!.id)).at(-1)!.job!;
     expect(tuned.state, tuned.error).toBe(JobState.JOB_STATE_SUCCEEDED);
-    expect((await t.registry.getVersion('imagenet-test', 2)).metadata.hyperparameters).toMatchObject({ lossNetwork: 'inception', styleScale: 2 });
+    expect((await t.registry.getVersion('imagenet-test', 2)).metadata.hyperparameters).toMatchObject(sliced);
   });
 
   it('cancels a running job', async () => {

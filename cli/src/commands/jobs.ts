@@ -8,6 +8,7 @@ import {
   JobKind,
   JobState,
   LossNetwork,
+  StyleStatistic,
   VersionOrigin,
   jobStateToJSON,
   type CreateStyleRequest,
@@ -33,6 +34,7 @@ export interface TrainingFlags {
   seed?: number;
   lossNetwork?: 'imagenet' | 'random';
   styleScale?: number;
+  styleStatistic?: 'sliced' | 'covariance';
 }
 
 export function hyperparameters(flags: TrainingFlags): Hyperparameters {
@@ -47,6 +49,9 @@ export function hyperparameters(flags: TrainingFlags): Hyperparameters {
   if (flags.seed !== undefined) h.seed = flags.seed;
   if (flags.lossNetwork !== undefined) h.lossNetwork = flags.lossNetwork === 'random' ? LossNetwork.LOSS_NETWORK_RANDOM : LossNetwork.LOSS_NETWORK_IMAGENET;
   if (flags.styleScale !== undefined) h.styleScale = flags.styleScale;
+  if (flags.styleStatistic !== undefined) {
+    h.styleStatistic = flags.styleStatistic === 'sliced' ? StyleStatistic.STYLE_STATISTIC_SLICED : StyleStatistic.STYLE_STATISTIC_COVARIANCE;
+  }
   return h;
 }
 

@@ -123,6 +123,14 @@ describe('npm start and the nst CLI', () => {
     expect(styles.stdout).toMatch(/cli-style\s+Test|cli-style\s+cli-style/);
   });
 
+  it('passes `nst train --style-statistic` to the trainer, which refuses sliced on the random network with the ways out', async () => {
+    const file = path.join(root, 'sliced-painting.jpg');
+    await sharp(await painting()).toFile(file);
+    const refused = await nst(['train', file, '--name', 'cli-sliced', '--image-size', '32', '--loss-network', 'random', '--style-statistic', 'sliced']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/style_statistic is sliced.*LOSS_NETWORK_IMAGENET, or STYLE_STATISTIC_COVARIANCE/);
+  });
+
   it('stylizes a folder of photos into an output folder and rates a result', async () => {
     const out = path.join(root, 'out');
     const result = await nst(['stylize', path.join(root, 'photos'), '--style', 'cli-style', '--format', 'png', '-o', out]);

@@ -4,7 +4,7 @@
  * are refused with a way out instead of training a network that learns nothing.
  */
 import { status } from '@grpc/grpc-js';
-import { LossNetwork } from '@nst/proto';
+import { LossNetwork, StyleStatistic } from '@nst/proto';
 import { describe, expect, it } from 'vitest';
 import { LIMITS, resolveHyperparameters } from './hyperparameters';
 
@@ -17,6 +17,36 @@ describe('resolveHyperparameters', () => {
       lossNetwork: 'inception',
       styleScale: 2,
     });
+  });
+
+  it('trains a new style on the sliced mixed-layer loss at style weight 5 unless asked for covariance or the random network', () => {
+    expect(resolveHyperparameters('create-style', undefined)).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4], lossWeights: { style: 5 } });
+    expect(resolveHyperparameters('create-style', { styleWeight: 8, contentWeight: 2 }).lossWeights).toEqual({ style: 8, content: 2 });
+    const covariance = resolveHyperparameters('create-style', { styleStatistic: StyleStatistic.STYLE_STATISTIC_COVARIANCE });
+    expect(covariance.statistic).toBeUndefined();
+    expect(covariance.slicedLayers).toBeUndefined();
+    expect(covariance.lossWeights).toEqual({});
+    const random = resolveHyperparameters('create-style', { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM, imageSize: 32 });
+    expect([random.statistic, random.slicedLayers, random.lossWeights]).toEqual([undefined, undefined, {}]);
+    expect(resolveHyperparameters('create-style', { styleStatistic: StyleStatistic.STYLE_STATISTIC_UNSPECIFIED }).statistic).toBe('sliced');
+  });
+
+  it('lets a fine-tune switch statistic, keeping its base version\'s sliced layers where it had them', () => {
+    const covarianceBase = { lossNetwork: 'inception', styleScale: 2 } as const;
+    expect(resolveHyperparameters('fine-tune', {}, covarianceBase).statistic).toBeUndefined();
+    expect(resolveHyperparameters('fine-tune', { styleStatistic: StyleStatistic.STYLE_STATISTIC_SLICED }, covarianceBase)).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4] });
+    const slicedEverywhere = { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced' } as const;
+    expect(resolveHyperparameters('fine-tune', {}, slicedEverywhere).slicedLayers).toBeUndefined();
+    expect(resolveHyperparameters('fine-tune', { styleStatistic: StyleStatistic.STYLE_STATISTIC_COVARIANCE }, slicedEverywhere).statistic).toBeUndefined();
+  });
+
+  it('refuses the sliced statistic on the random network and unknown statistics, naming the ways out', () => {
+    const attempt = (): unknown =>
+      resolveHyperparameters('create-style', { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM, imageSize: 32, styleStatistic: StyleStatistic.STYLE_STATISTIC_SLICED });
+    expect(attempt).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT }) as Error);
+    expect(attempt).toThrow(/style_statistic is sliced.*LOSS_NETWORK_IMAGENET, or STYLE_STATISTIC_COVARIANCE/);
+    expect(() => resolveHyperparameters('fine-tune', {}, { lossNetwork: 'random', styleScale: 1, statistic: 'sliced' })).toThrow(/style_statistic is sliced/);
+    expect(() => resolveHyperparameters('create-style', { styleStatistic: 9 as StyleStatistic })).toThrow(/style_statistic 9 is not known/);
   });
 
   it('fine-tunes on the loss its base version was trained with', () => {
@@ -32,9 +62,8 @@ describe('resolveHyperparameters', () => {
     expect(resolveHyperparameters('fine-tune', { contentWeight: 2 }, hatch).lossWeights).toEqual({ style: 1, content: 2, colour: 5, tv: 1 });
     expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced' }).statistic).toBe('sliced');
     expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4], styleLayerWeights: [1, 1, 1, 5, 5] })).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4], styleLayerWeights: [1, 1, 1, 5, 5] });
-    // A new style starts from the loss's defaults whatever version it is named after.
-    expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: {} });
-    expect(resolveHyperparameters('create-style', {}, hatch).statistic).toBeUndefined();
+    // A new style starts from the new-style loss whatever version it is named after.
+    expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: { style: 5 }, statistic: 'sliced' });
   });
 
   it('lets the request choose the loss network and style scale', () => {
