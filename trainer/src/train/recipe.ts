@@ -1,6 +1,7 @@
 // Kept apart from train.ts so services can read the recipe without loading TF.js.
 /**
- * Recipe for a starter style from scratch on ONE core in ~15-20 minutes, and for fine-tunes.
+ * Recipe for a new style from scratch, and for fine-tunes: a create-style job of it on the
+ * sliced loss (NEW_STYLE_LOSS) took 16 min 21 s end to end on 2 threads of a 2-core machine.
  * Measured (STARTER_CONFIG, WASM, quiet 2-core machine): ms per step
  *   128px batch 4: 1.65 s (2.4 img/s, 0.9 GB peak)    160px batch 4: 2.5 s (1.4 GB)
  *   192px batch 2: 1.8 s (1.0 GB)                     256px batch 2: 3.2 s (1.8 GB)
