@@ -45,10 +45,10 @@ export interface ResolvedHyperparameters {
  * Defaults are the measured RECOMMENDED_RECIPE (train/recipe.ts), the recipe the starter styles
  * were trained with: sized for a 2-core machine without a GPU (WASM backend on both cores,
  * NST_TRAIN_THREADS), on the ImageNet loss at style scale 2 like every starter's latest
- * version, with the style loss of NEW_STYLE_LOSS (resolveHyperparameters). A fine-tune continues an existing network for half the steps at a lower
- * learning rate so it adjusts rather than relearns, on the loss its base version was trained
- * with (JOB_DEFAULTS['fine-tune'] holds the loss only for versions that recorded none: those
- * predate the ImageNet loss).
+ * version, with the style loss of NEW_STYLE_LOSS (resolveHyperparameters). A fine-tune
+ * continues an existing network for half the steps at a lower learning rate so it adjusts
+ * rather than relearns, on the loss its base version was trained with (JOB_DEFAULTS['fine-tune']
+ * holds the loss only for versions that recorded none: those predate the ImageNet loss).
  */
 export const JOB_DEFAULTS: Record<JobKindName, Omit<ResolvedHyperparameters, 'lossWeights'>> = {
   'create-style': { ...RECOMMENDED_RECIPE.fromScratch, seed: 1, lossNetwork: 'inception', styleScale: 2 },
