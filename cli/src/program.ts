@@ -59,8 +59,8 @@ export function buildProgram(): Command {
       .addOption(
         new Option(
           '--style-statistic <name>',
-          "what of the painting the style loss matches: sliced (the default for new styles on imagenet: strokes and patches) or covariance (colour and texture; about 1.2x faster)",
-        ).choices(['sliced', 'covariance']),
+          'what of the painting the style loss matches: covariance (the default for new styles: colour and texture) or sliced (strokes and patches, at style weight 5; imagenet only, about 1.2x slower)',
+        ).choices(['covariance', 'sliced']),
       )
       .option('--no-watch', 'return once the job is queued');
 

@@ -19,16 +19,18 @@ describe('resolveHyperparameters', () => {
     });
   });
 
-  it('trains a new style on the sliced mixed-layer loss at style weight 5 unless asked for covariance or the random network', () => {
-    expect(resolveHyperparameters('create-style', undefined)).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4], lossWeights: { style: 5 } });
-    expect(resolveHyperparameters('create-style', { styleWeight: 8, contentWeight: 2 }).lossWeights).toEqual({ style: 8, content: 2 });
-    const covariance = resolveHyperparameters('create-style', { styleStatistic: StyleStatistic.STYLE_STATISTIC_COVARIANCE });
-    expect(covariance.statistic).toBeUndefined();
-    expect(covariance.slicedLayers).toBeUndefined();
-    expect(covariance.lossWeights).toEqual({});
-    const random = resolveHyperparameters('create-style', { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM, imageSize: 32 });
-    expect([random.statistic, random.slicedLayers, random.lossWeights]).toEqual([undefined, undefined, {}]);
-    expect(resolveHyperparameters('create-style', { styleStatistic: StyleStatistic.STYLE_STATISTIC_UNSPECIFIED }).statistic).toBe('sliced');
+  it('trains a new style on covariances unless asked for the sliced loss, which comes with its mixed layers and style weight 5', () => {
+    for (const covariance of [
+      resolveHyperparameters('create-style', undefined),
+      resolveHyperparameters('create-style', { styleStatistic: StyleStatistic.STYLE_STATISTIC_UNSPECIFIED }),
+      resolveHyperparameters('create-style', { styleStatistic: StyleStatistic.STYLE_STATISTIC_COVARIANCE }),
+      resolveHyperparameters('create-style', { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM, imageSize: 32 }),
+    ]) {
+      expect([covariance.statistic, covariance.slicedLayers, covariance.lossWeights]).toEqual([undefined, undefined, {}]);
+    }
+    const sliced = { styleStatistic: StyleStatistic.STYLE_STATISTIC_SLICED };
+    expect(resolveHyperparameters('create-style', sliced)).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4], lossWeights: { style: 5 } });
+    expect(resolveHyperparameters('create-style', { ...sliced, styleWeight: 8, contentWeight: 2 }).lossWeights).toEqual({ style: 8, content: 2 });
   });
 
   it('lets a fine-tune switch statistic, keeping its base version\'s sliced layers where it had them', () => {
@@ -62,8 +64,9 @@ describe('resolveHyperparameters', () => {
     expect(resolveHyperparameters('fine-tune', { contentWeight: 2 }, hatch).lossWeights).toEqual({ style: 1, content: 2, colour: 5, tv: 1 });
     expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced' }).statistic).toBe('sliced');
     expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4], styleLayerWeights: [1, 1, 1, 5, 5] })).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4], styleLayerWeights: [1, 1, 1, 5, 5] });
-    // A new style starts from the new-style loss whatever version it is named after.
-    expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: { style: 5 }, statistic: 'sliced' });
+    // A new style starts from the loss's defaults whatever version it is named after.
+    expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: {} });
+    expect(resolveHyperparameters('create-style', {}, hatch).statistic).toBeUndefined();
   });
 
   it('lets the request choose the loss network and style scale', () => {

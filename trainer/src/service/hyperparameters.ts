@@ -6,7 +6,7 @@
 import { LossNetwork, StyleStatistic as StyleStatisticMessage, type Hyperparameters } from '@nst/proto';
 import type { JobKindName } from './job-store';
 import type { LossNetworkName, LossWeights, StyleStatistic } from '../loss/style-loss';
-import { NEW_STYLE_LOSS, RECOMMENDED_RECIPE } from '../train/recipe';
+import { RECOMMENDED_RECIPE, SLICED_STYLE_LOSS } from '../train/recipe';
 import { invalidArgument } from './errors';
 
 /** The loss a version was trained with, which its fine-tunes keep. */
@@ -45,7 +45,7 @@ export interface ResolvedHyperparameters {
  * Defaults are the measured RECOMMENDED_RECIPE (train/recipe.ts), the recipe the starter styles
  * were trained with: sized for a 2-core machine without a GPU (WASM backend on both cores,
  * NST_TRAIN_THREADS), on the ImageNet loss at style scale 2 like every starter's latest
- * version, with the style loss of NEW_STYLE_LOSS (resolveHyperparameters). A fine-tune
+ * version, matching covariances unless the request asks for SLICED_STYLE_LOSS. A fine-tune
  * continues an existing network for half the steps at a lower learning rate so it adjusts
  * rather than relearns, on the loss its base version was trained with (JOB_DEFAULTS['fine-tune']
  * holds the loss only for versions that recorded none: those predate the ImageNet loss).
@@ -110,8 +110,8 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   }
   // A fine-tune keeps the weights and statistic its base was trained with: the same loss at
   // other weights would pull the network away from the style instead of refining it. A new
-  // style on the ImageNet network gets NEW_STYLE_LOSS, unless the request asks for covariance.
-  let statistic: StyleStatistic | undefined = kind === 'fine-tune' ? base?.statistic : lossNetwork === 'inception' ? NEW_STYLE_LOSS.statistic : undefined;
+  // style asking for the sliced statistic gets SLICED_STYLE_LOSS's layers and weight.
+  let statistic: StyleStatistic | undefined = kind === 'fine-tune' ? base?.statistic : undefined;
   if (r.styleStatistic !== undefined && r.styleStatistic !== StyleStatisticMessage.STYLE_STATISTIC_UNSPECIFIED) {
     const named = STATISTICS[r.styleStatistic];
     if (!named) throw invalidArgument(`hyperparameters.style_statistic ${r.styleStatistic} is not known; use STYLE_STATISTIC_SLICED or STYLE_STATISTIC_COVARIANCE`);
@@ -120,9 +120,9 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   if (statistic === 'sliced' && lossNetwork !== 'inception') {
     throw invalidArgument('hyperparameters.style_statistic is sliced, which matches the ImageNet network\'s mixed layers: use loss_network LOSS_NETWORK_IMAGENET, or STYLE_STATISTIC_COVARIANCE');
   }
-  const newStyleLoss = kind === 'create-style' && statistic === NEW_STYLE_LOSS.statistic;
-  const lossWeights: ResolvedHyperparameters['lossWeights'] = { ...(kind === 'fine-tune' ? base?.lossWeights : newStyleLoss ? NEW_STYLE_LOSS.lossWeights : {}) };
-  const slicedLayers = statistic !== 'sliced' ? undefined : kind === 'fine-tune' && base?.statistic === 'sliced' ? base.slicedLayers : [...NEW_STYLE_LOSS.slicedLayers];
+  const slicedStyle = kind === 'create-style' && statistic === 'sliced';
+  const lossWeights: ResolvedHyperparameters['lossWeights'] = { ...(kind === 'fine-tune' ? base?.lossWeights : slicedStyle ? SLICED_STYLE_LOSS.lossWeights : {}) };
+  const slicedLayers = statistic !== 'sliced' ? undefined : kind === 'fine-tune' && base?.statistic === 'sliced' ? base.slicedLayers : [...SLICED_STYLE_LOSS.slicedLayers];
   const styleLayerWeights = kind === 'fine-tune' ? base?.styleLayerWeights : undefined;
   if (r.contentWeight !== undefined) lossWeights.content = checkRange('content_weight', r.contentWeight, LIMITS.lossWeight, false);
   if (r.styleWeight !== undefined) lossWeights.style = checkRange('style_weight', r.styleWeight, LIMITS.lossWeight, false);

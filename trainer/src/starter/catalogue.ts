@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { renderHatch, renderMosaic, renderSwirl } from './style-images';
 import { GCOMPRIS_PACKAGE, GCOMPRIS_RCC_DIR, gcomprisPainting } from './gcompris';
 import type { LossNetworkName, LossWeights, StyleStatistic } from '../loss/style-loss';
-import { NEW_STYLE_LOSS } from '../train/recipe';
+import { SLICED_STYLE_LOSS } from '../train/recipe';
 
 export interface StarterStyle {
   id: string;
@@ -33,7 +33,7 @@ const IMAGENET_TRAINING = { lossNetwork: 'inception', styleScale: 2 } as const;
  * The loss of most latest versions since MEASUREMENTS 16: sliced distributions of InceptionV3's
  * mixed layers (loss layers 3 and 4), covariance on the stem.
  */
-const MIXED_SLICED_TRAINING = { ...IMAGENET_TRAINING, statistic: NEW_STYLE_LOSS.statistic, slicedLayers: [...NEW_STYLE_LOSS.slicedLayers] } satisfies StarterStyle['training'];
+const MIXED_SLICED_TRAINING = { ...IMAGENET_TRAINING, statistic: SLICED_STYLE_LOSS.statistic, slicedLayers: [...SLICED_STYLE_LOSS.slicedLayers] } satisfies StarterStyle['training'];
 
 /** A public-domain painting from GCompris's paintings puzzle (gcompris.ts puts it back together). */
 function gcompris(board: number, work: string): Pick<StarterStyle, 'origin' | 'licence' | 'styleImage' | 'training'> {

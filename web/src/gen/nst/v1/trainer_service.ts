@@ -309,9 +309,8 @@ export interface Hyperparameters {
     | number
     | undefined;
   /**
-   * What of the painting's features the style term matches. Unset: sliced for a new style on
-   * the ImageNet network (covariance on the random one), and for a fine-tune the statistic its
-   * base version was trained with.
+   * What of the painting's features the style term matches. Unset: covariance for a new style,
+   * and for a fine-tune the statistic its base version was trained with.
    */
   styleStatistic?: StyleStatistic | undefined;
 }
