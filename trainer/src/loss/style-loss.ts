@@ -699,4 +699,31 @@ const PIXEL_SCALE = 10;
  *    losing variants above (swirl, composition-viii at weight 3, elephants) may deserve a
  *    second seed. Composition-viii at weight 5 with content 2 beat version 1 on both the
  *    judge and SSIM (thin dark diagonal lines, navy and red-edged blots on cream).
+ * 18. Second and third seeds, and the sliced loss on a painting no starter uses (600 steps from
+ *    scratch, starter recipe, two runs side by side at 1.9-2.6 s per step), judge / SSIM /
+ *    lattice at 512 px on the six gallery photos (pure-colour pixels 0.00% throughout):
+ *      swirl v2 (covariance, seed 1)                0.382 / 0.534 / 1.36   Reinhard 0.445
+ *      swirl, the same at seed 2                    0.291 / 0.459 / 1.12   shipped as version 3
+ *      mosaic v3 (sliced, weight 5, seed 1)         0.351 / 0.498 / 0.28   Reinhard 0.391
+ *      mosaic, the same at seed 2                   0.353 / 0.598 / 0.81
+ *      mosaic, the same at seed 3                   0.353 / 0.625 / 0.74
+ *      mosaic, 192 px crops at batch 2, seed 1      0.346 / 0.599 / 1.06
+ *      hatch v3 (sliced, weight 3, seed 1)          0.411 / 0.394 / 1.02   Reinhard 0.551
+ *      hatch, the same at seed 2                    0.420 / 0.380 / 0.97
+ *    "Summertime" (Mary Cassatt, 1894; GCompris board 21, 592 x 436), Reinhard 0.412:
+ *      covariance, weight 1 (the create-style default) 0.249 / 0.491 / 0.71
+ *      the same, as a create-style job (2 threads)  0.343 / 0.502 / 0.71   14 min 48 s end to end
+ *      sliced, weight 5, as a create-style job      0.323 / 0.394 / 0.77   16 min 21 s end to end
+ *    The seed moved swirl by 24% (elephants by 35% in 17) but mosaic and hatch by under 3%:
+ *    for those two the loss, not the draw, holds them. By eye swirl version 3 covers the scene
+ *    in short blue and periwinkle strokes with orange-yellow flecks, where version 2 was flat
+ *    blue with yellow blots; mosaic's seeds and larger crops all paint coloured patches with
+ *    red-orange or purple borders (larger, flatter patches at 192 px, with more weave), never
+ *    even cells with black lead lines. On Summertime the sliced loss painted white blots (the
+ *    painting's ducks) into every dark area of every photo; both covariance runs gave greens,
+ *    lavender and white broken strokes over a readable scene, yet scored 0.249 and 0.343: the
+ *    job path differs from the command line in its threads, a re-encoded painting and its own
+ *    copy of the photos, and any of those moves the draw as a seed does. Between the two sits
+ *    the sliced run. With the five starters it won and the two it lost in 16-17 and at a lower
+ *    SSIM every time, it stays a per-style choice (style_statistic on a job), not the default.
  */
