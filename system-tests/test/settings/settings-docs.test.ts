@@ -24,6 +24,6 @@ describe('the settings', () => {
       expect(doc.default.length, doc.name).toBeGreaterThan(0);
     }
     // Every setting the platform reads, each once.
-    expect(names).toHaveLength(74);
+    expect(names).toHaveLength(75);
   });
 });
