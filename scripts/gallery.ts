@@ -69,7 +69,8 @@ async function main() {
   const sheet: { input: Buffer; left: number; top: number }[] = [];
   const cell = 240;
   const cellH = 180;
-  const cellOf = async (jpeg: Uint8Array) => sharp(jpeg).resize(cell, cellH, { fit: 'cover' }).toBuffer();
+  // Cropped from the top: the portrait's face is in its upper half.
+  const cellOf = async (jpeg: Uint8Array) => sharp(jpeg).resize(cell, cellH, { fit: 'cover', position: 'north' }).toBuffer();
   for (const [p, photo] of photos.entries()) sheet.push({ input: await cellOf(await toJpeg(photo, join(out, `photo-${p + 1}.jpg`))), left: 0, top: (p + 1) * cellH });
 
   for (const [s, style] of styles.entries()) {

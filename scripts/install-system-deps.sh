@@ -2,7 +2,7 @@
 # Debian packages the project needs, by purpose. Idempotent; skips apt when all are present.
 #   scripts/install-system-deps.sh            # what the test suite needs (CI runs this)
 #   scripts/install-system-deps.sh bench      # + the PyTorch peer for `npm run bench`
-#   scripts/install-system-deps.sh training   # + the Debian photo packages trainer/photos is built from
+#   scripts/install-system-deps.sh training   # + the Debian photo packages trainer/photos and the gallery are built from
 set -euo pipefail
 # chromium: the web app's browser tests (playwright-core drives it).
 pkgs=(chromium)
@@ -19,7 +19,7 @@ pkgs+=(prometheus)
 case "${1:-test}" in
   test) ;;
   bench) pkgs+=(python3-torch) ;;
-  training) pkgs+=(mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 gcompris-qt-data python3-torch) ;;
+  training) pkgs+=(mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 gcompris-qt-data python3-torch python3-skimage) ;;
   *) echo "usage: $0 [test|bench|training]" >&2; exit 2 ;;
 esac
 missing=()

@@ -190,7 +190,11 @@ export const TRAINING_PHOTOS: readonly Photo[] = [
   lomiri('Kleiber_by_Lukas_Baubkus.jpg', 'Lukas Baubkus', 'CC-BY-SA-3.0', 'lomiri-wallpapers-20.04'),
 ];
 
-/** Held-out photographs: the gallery and quality scores use only these. */
+/**
+ * Held-out photographs: the gallery and quality scores use only these. The wallpaper packages
+ * have no person in them, so the seventh is a portrait from another package, to judge whether
+ * faces stay faces.
+ */
 export const GALLERY_PHOTOS: readonly Photo[] = [
   lomiri('friends_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
   lomiri('picosdeeuropa_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
@@ -198,6 +202,12 @@ export const GALLERY_PHOTOS: readonly Photo[] = [
   lomiri('Wine_by_Jakkub_Mede.jpg', 'Jakub Mede', 'CC-BY-4.0'),
   lomiri('life_by_Aitzol_Berasategi.jpg', 'Aitzol Berasategi', 'CC-BY-4.0'),
   mate('LadyBird.jpg', 'Charles Barbin'),
+  {
+    path: '/usr/lib/python3/dist-packages/skimage/data/astronaut.png',
+    credit: "NASA (astronaut Eileen Collins' portrait, via scikit-image's sample data)",
+    licence: 'public-domain',
+    debianPackage: 'python3-skimage',
+  },
 ];
 
 export function findStarterStyle(id: string): StarterStyle {
