@@ -57,7 +57,7 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       steps: STARTER_RECIPE.steps,
       batchSize: STARTER_RECIPE.batchSize,
       imageSize: STARTER_RECIPE.imageSize,
-      learningRate: STARTER_RECIPE.learningRate,
+      learningRate: style.training?.learningRate ?? STARTER_RECIPE.learningRate,
       seed: style.training?.seed ?? STARTER_RECIPE.seed,
       ...(style.lossWeights ? { lossWeights: style.lossWeights } : {}),
       ...(style.training?.lossNetwork ? { lossNetwork: style.training.lossNetwork } : {}),

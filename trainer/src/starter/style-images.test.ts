@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime';
 import { describe, expect, it } from 'vitest';
-import { STARTER_DIR } from './build';
+import { STARTER_DIR, STARTER_RECIPE } from './build';
 import { GALLERY_PHOTOS, STARTER_STYLES, TRAINING_PHOTOS } from './catalogue';
 import { renderHatch, renderMosaic, renderSwirl } from './style-images';
 
@@ -41,7 +41,7 @@ describe('starter catalogue', () => {
     expect(GALLERY_PHOTOS.length).toBeGreaterThanOrEqual(6);
   });
 
-  it('ships every catalogue style, with the manifest the catalogue gives it, and no other', async () => {
+  it('ships every catalogue style, with the manifest and training recipe the catalogue gives it, and no other', async () => {
     const registry = await ModelRegistry.open(STARTER_DIR, { readOnly: true });
     const shipped = await registry.listStyles();
     expect(shipped.map((s) => s.id).sort()).toEqual(STARTER_STYLES.map((s) => s.id).sort());
@@ -57,6 +57,16 @@ describe('starter catalogue', () => {
       const latest = await registry.latestVersion(style.id);
       expect(latest.metadata.hyperparameters['lossNetwork'] ?? 'random').toBe(style.training?.lossNetwork ?? 'random');
       expect(latest.metadata.hyperparameters['styleScale']).toBe(style.training?.styleScale ?? 1);
+      // So that build.ts without --from-weights would train it again the same way.
+      const trained = latest.metadata.hyperparameters as { learningRate?: number; seed?: number; statistic?: string; slicedLayers?: number[]; lossWeights?: Record<string, number> };
+      expect({ style: style.id, learningRate: trained.learningRate, seed: trained.seed, statistic: trained.statistic ?? 'covariance', slicedLayers: trained.slicedLayers }).toEqual({
+        style: style.id,
+        learningRate: style.training?.learningRate ?? STARTER_RECIPE.learningRate,
+        seed: style.training?.seed ?? STARTER_RECIPE.seed,
+        statistic: style.training?.statistic ?? 'covariance',
+        slicedLayers: style.training?.slicedLayers,
+      });
+      for (const [term, weight] of Object.entries(style.lossWeights ?? {})) expect({ style: style.id, term, weight: trained.lossWeights?.[term] }).toEqual({ style: style.id, term, weight });
     }
   });
 
