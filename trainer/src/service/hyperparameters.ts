@@ -46,8 +46,8 @@ export interface ResolvedHyperparameters {
  * were trained with: sized for a 2-core machine without a GPU (WASM backend on both cores,
  * NST_TRAIN_THREADS), on the ImageNet loss at style scale 2 like every starter's latest
  * version, matching covariances unless the request asks for SLICED_STYLE_LOSS. A fine-tune
- * continues an existing network for half the steps at a lower learning rate so it adjusts
- * rather than relearns, on the loss its base version was trained with (JOB_DEFAULTS['fine-tune']
+ * continues an existing network for half the steps so it adjusts rather than relearns, on the
+ * loss its base version was trained with (JOB_DEFAULTS['fine-tune']
  * holds the loss only for versions that recorded none: those predate the ImageNet loss).
  */
 export const JOB_DEFAULTS: Record<JobKindName, Omit<ResolvedHyperparameters, 'lossWeights'>> = {

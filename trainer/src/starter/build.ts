@@ -31,7 +31,8 @@ export const STARTER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../
 /**
  * The recipe the shipped starter styles were trained with: RECOMMENDED_RECIPE.fromScratch
  * (measured in train/train.ts and loss/style-loss.ts) with the default loss weights, so the
- * starters and a user's own style train the same way. Four styles take about 35 minutes on a
+ * starters and a user's own style train the same way; a catalogue entry's training overrides
+ * the learning rate and seed its latest version was trained at. Four styles take about 35 minutes on a
  * 2-core machine, two at a time (WASM backend, one core each).
  */
 export const STARTER_RECIPE = {

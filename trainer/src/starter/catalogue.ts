@@ -23,11 +23,17 @@ export interface StarterStyle {
 }
 
 /**
+ * The learning rate the starters' versions trained at before the recipe moved to 1e-3
+ * (MEASUREMENTS 19); a version trained since records its own.
+ */
+const STARTER_LEARNING_RATE = 3e-3;
+
+/**
  * Every starter's latest version: ImageNet (InceptionV3) features see strokes, cells and
  * outlines the random network cannot, and a style image at twice the crop size keeps the
  * brushwork at the scale it has in the painting instead of shrinking it to a 128 px thumbnail.
  */
-const IMAGENET_TRAINING = { lossNetwork: 'inception', styleScale: 2 } as const;
+const IMAGENET_TRAINING = { lossNetwork: 'inception', styleScale: 2, learningRate: STARTER_LEARNING_RATE } as const;
 
 /**
  * The loss of most latest versions since MEASUREMENTS 16: sliced distributions of InceptionV3's
