@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
+import { GALLERY_PHOTOS, readGalleryPhoto, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
 
 const toTensor = (image: RgbImage) => tf.tensor4d(image.data, [1, image.height, image.width, 3]);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   const chosen = o.photos ? o.photos.split(',').map((n) => Number(n) - 1) : GALLERY_PHOTOS.map((_, i) => i);
   for (const i of chosen) {
     const p = GALLERY_PHOTOS[i]!;
-    const photo = await loadRgb(p.path, size);
+    const photo = await loadRgb(await readGalleryPhoto(p), size);
     const stylized = await model.run(photo);
     const photoT = toTensor(photo);
     const stylizedT = toTensor(stylized);

@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, JUDGE_LAYERS, contentStructure, readCeilingRecords, createFeatureNetwork, createJudge, gridStrength, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
+import { GALLERY_PHOTOS, readGalleryPhoto, JUDGE_LAYERS, contentStructure, readCeilingRecords, createFeatureNetwork, createJudge, gridStrength, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type RgbImage } from '@nst/trainer';
 
 /**
  * The old judge, kept as a second column: a random feature network whose seed differs from
@@ -63,7 +63,7 @@ async function main() {
   const randomJudge = createFeatureNetwork({ seed: RANDOM_JUDGE_SEED });
   const registry = await ModelRegistry.open(resolve(opts.registry));
   const styles = await registry.listStyles();
-  const photos = await Promise.all(GALLERY_PHOTOS.map((p) => loadRgb(p.path, size)));
+  const photos = await Promise.all(GALLERY_PHOTOS.map(async (p) => loadRgb(await readGalleryPhoto(p), size)));
 
   const rows: Row[] = [];
   const sheet: { input: Buffer; left: number; top: number }[] = [];

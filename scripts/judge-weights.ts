@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, StyleNet, contentStructure, createJudge, darkPhotos, exportOnnx, initBackend, gridStrength, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance } from '@nst/trainer';
+import { GALLERY_PHOTOS, readGalleryPhoto, StyleNet, contentStructure, createJudge, darkPhotos, exportOnnx, initBackend, gridStrength, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance } from '@nst/trainer';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const registry = await ModelRegistry.open(resolve(o.registry));
   const styleImage = await loadRgb(await readFile(registry.styleImagePath(o.style)), size);
   const chosen = o.photos ? o.photos.split(',').map((n) => GALLERY_PHOTOS[Number(n) - 1]!) : [...GALLERY_PHOTOS];
-  const photos = await Promise.all(chosen.map((p) => loadRgb(p.path, size)));
+  const photos = await Promise.all(chosen.map(async (p) => loadRgb(await readGalleryPhoto(p), size)));
   const dark = o.dark ? await darkPhotos() : [];
   const reinhard = photos.map((p) => reinhardTransfer(p, styleImage));
   const baseline = {

@@ -218,6 +218,15 @@ export const GALLERY_PHOTOS: readonly Photo[] = [
   },
 ];
 
+/** A held-out photo's bytes, or an error naming the Debian package that carries it. */
+export async function readGalleryPhoto(photo: Photo): Promise<Buffer> {
+  try {
+    return await readFile(photo.path);
+  } catch {
+    throw new Error(`gallery photo ${photo.path} is missing: install Debian package ${photo.debianPackage} (scripts/install-system-deps.sh training)`);
+  }
+}
+
 export function findStarterStyle(id: string): StarterStyle {
   const style = STARTER_STYLES.find((s) => s.id === id);
   if (!style) throw new Error(`unknown starter style '${id}'; starter styles: ${STARTER_STYLES.map((s) => s.id).join(', ')}`);

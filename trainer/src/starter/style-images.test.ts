@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime';
 import { describe, expect, it } from 'vitest';
 import { STARTER_DIR, STARTER_RECIPE } from './build';
-import { GALLERY_PHOTOS, STARTER_STYLES, TRAINING_PHOTOS } from './catalogue';
+import { GALLERY_PHOTOS, STARTER_STYLES, TRAINING_PHOTOS, readGalleryPhoto } from './catalogue';
 import { renderHatch, renderMosaic, renderSwirl } from './style-images';
 
 async function stats(jpeg: Buffer) {
@@ -68,6 +68,13 @@ describe('starter catalogue', () => {
       });
       for (const [term, weight] of Object.entries(style.lossWeights ?? {})) expect({ style: style.id, term, weight: trained.lossWeights?.[term] }).toEqual({ style: style.id, term, weight });
     }
+  });
+
+  it('names the Debian package to install when a gallery photo is missing', async () => {
+    const portrait = GALLERY_PHOTOS.find((p) => p.debianPackage === 'python3-skimage')!;
+    await expect(readGalleryPhoto({ ...portrait, path: '/nonexistent/astronaut.png' })).rejects.toThrow(
+      /gallery photo \/nonexistent\/astronaut.png is missing: install Debian package python3-skimage \(scripts\/install-system-deps.sh training\)/,
+    );
   });
 
   it('records origin and licence for every style, with registry-safe ids', () => {
