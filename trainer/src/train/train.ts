@@ -8,6 +8,7 @@ import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/b
 import { StyleLoss, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
 import { StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { RECOMMENDED_RECIPE } from './recipe.js';
 import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
 
 export interface TrainProgress {
@@ -125,12 +126,14 @@ export interface TrainResult {
   metadata: TrainMetadata;
 }
 
-export { RECOMMENDED_RECIPE } from './recipe.js';
+export { RECOMMENDED_RECIPE };
 
 export const DEFAULT_TRAIN_OPTIONS = {
   batchSize: 4,
   imageSize: 256,
-  learningRate: 1e-3,
+  // The recipe's rate, so a command-line run without --lr trains at a job's rate (a run that
+  // silently differed from it misled MEASUREMENTS 18).
+  learningRate: RECOMMENDED_RECIPE.fromScratch.learningRate,
   checkpointEvery: 50,
   previewEvery: 25,
   previewSize: 160,
