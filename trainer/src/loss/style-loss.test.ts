@@ -151,6 +151,44 @@ describe('StyleLoss', () => {
     tf.dispose([style, x]);
   });
 
+  it('pixel-patch term: scores the painting itself at zero at every pooling, sees one-pixel lead lines the cells lack, and is off unless weighted', () => {
+    // Glass: 8 px cells of four colours, each bounded by a one-pixel dark line.
+    const glass = (withLines: boolean) =>
+      tf.tidy(() => {
+        const size = 64;
+        const data = new Float32Array(size * size * 3);
+        const colours = [[0.8, 0.1, 0.2], [0.1, 0.3, 0.8], [0.1, 0.6, 0.3], [0.9, 0.7, 0.1]];
+        for (let y = 0; y < size; y++) {
+          for (let x = 0; x < size; x++) {
+            const lead = withLines && (x % 8 === 0 || y % 8 === 0);
+            const colour = colours[(Math.floor(x / 8) + 3 * Math.floor(y / 8)) % 4]!;
+            for (let c = 0; c < 3; c++) data[(y * size + x) * 3 + c] = lead ? 0.05 : colour[c]!;
+          }
+        }
+        return tf.tensor4d(data, [1, size, size, 3]);
+      });
+    const painting = glass(true);
+    const cellsOnly = glass(false);
+    const loss = new StyleLoss({ styleImage: painting, imageSize: 64, weights: { patches: 1 } });
+    const patches = (x: tf.Tensor4D) => loss.values(x, x).patches;
+    expect(patches(painting)).toBeLessThan(1e-6);
+    expect(patches(cellsOnly)).toBeGreaterThan(0.05);
+    const grad = tf.grad((x: tf.Tensor) => loss.terms(x as tf.Tensor4D, cellsOnly).patches)(cellsOnly);
+    expect(grad.dataSync().every(Number.isFinite)).toBe(true);
+    expect(tf.max(tf.abs(grad)).dataSync()[0]).toBeGreaterThan(0);
+    loss.dispose();
+    // The pyramid: at 1/2 and 1/4 a patch spans whole cells; the painting still scores zero.
+    const pyramid = new StyleLoss({ styleImage: painting, imageSize: 64, weights: { patches: 1 }, patchPools: [1, 2, 4] });
+    expect(pyramid.values(painting, painting).patches).toBeLessThan(1e-6);
+    expect(pyramid.values(cellsOnly, cellsOnly).patches).toBeGreaterThan(0.05);
+    pyramid.dispose();
+    expect(() => new StyleLoss({ styleImage: painting, imageSize: 64, weights: { patches: 1 }, patchPools: [0] })).toThrow(/whole pooling factors/);
+    const unweighted = new StyleLoss({ styleImage: painting, imageSize: 64 });
+    expect(unweighted.values(cellsOnly, cellsOnly).patches).toBe(0);
+    unweighted.dispose();
+    tf.dispose([painting, cellsOnly, grad]);
+  });
+
   it("per-layer style weights scale each layer's term: the weighted total is the weighted sum of single-layer terms", () => {
     const style = painting(32);
     const x = photo(32);

@@ -64,6 +64,9 @@ describe('resolveHyperparameters', () => {
     expect(resolveHyperparameters('fine-tune', { contentWeight: 2 }, hatch).lossWeights).toEqual({ style: 1, content: 2, colour: 5, tv: 1 });
     expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced' }).statistic).toBe('sliced');
     expect(resolveHyperparameters('fine-tune', {}, { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4], styleLayerWeights: [1, 1, 1, 5, 5] })).toMatchObject({ statistic: 'sliced', slicedLayers: [3, 4], styleLayerWeights: [1, 1, 1, 5, 5] });
+    const glass = { lossNetwork: 'inception', styleScale: 4, lossWeights: { style: 5, patches: 10 }, patchPools: [1, 2, 4] } as const;
+    expect(resolveHyperparameters('fine-tune', {}, { ...glass, patchPools: [...glass.patchPools] })).toMatchObject({ styleScale: 4, lossWeights: { style: 5, patches: 10 }, patchPools: [1, 2, 4] });
+    expect(resolveHyperparameters('create-style', {}, { ...glass, patchPools: [...glass.patchPools] }).patchPools).toBeUndefined();
     // A new style starts from the loss's defaults whatever version it is named after.
     expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: {} });
     expect(resolveHyperparameters('create-style', {}, hatch).statistic).toBeUndefined();

@@ -21,6 +21,8 @@ export interface TrainingLoss {
   slicedLayers?: number[];
   /** Multipliers of each loss layer's style term (absent: 1 each). */
   styleLayerWeights?: number[];
+  /** Pooling factors of the pixel-patch term (absent: DEFAULT_PATCH_POOLS). */
+  patchPools?: number[];
 }
 
 export interface ResolvedHyperparameters {
@@ -39,6 +41,8 @@ export interface ResolvedHyperparameters {
   slicedLayers?: number[];
   /** Multipliers of each loss layer's style term (absent: 1 each). */
   styleLayerWeights?: number[];
+  /** Pooling factors of the pixel-patch term (absent: DEFAULT_PATCH_POOLS). */
+  patchPools?: number[];
 }
 
 /**
@@ -124,6 +128,7 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   const lossWeights: ResolvedHyperparameters['lossWeights'] = { ...(kind === 'fine-tune' ? base?.lossWeights : slicedStyle ? SLICED_STYLE_LOSS.lossWeights : {}) };
   const slicedLayers = statistic !== 'sliced' ? undefined : kind === 'fine-tune' && base?.statistic === 'sliced' ? base.slicedLayers : [...SLICED_STYLE_LOSS.slicedLayers];
   const styleLayerWeights = kind === 'fine-tune' ? base?.styleLayerWeights : undefined;
+  const patchPools = kind === 'fine-tune' ? base?.patchPools : undefined;
   if (r.contentWeight !== undefined) lossWeights.content = checkRange('content_weight', r.contentWeight, LIMITS.lossWeight, false);
   if (r.styleWeight !== undefined) lossWeights.style = checkRange('style_weight', r.styleWeight, LIMITS.lossWeight, false);
   if (r.tvWeight !== undefined) lossWeights.tv = checkRange('tv_weight', r.tvWeight, LIMITS.lossWeight, false);
@@ -139,5 +144,6 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
     ...(statistic && statistic !== 'covariance' ? { statistic } : {}),
     ...(slicedLayers ? { slicedLayers } : {}),
     ...(styleLayerWeights ? { styleLayerWeights } : {}),
+    ...(patchPools ? { patchPools } : {}),
   };
 }

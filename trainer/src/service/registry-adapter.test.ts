@@ -25,6 +25,13 @@ describe("a version's recorded training loss", () => {
     expect(trainingLoss({ ...weighted, styleLayerWeights: 'heavy' })?.styleLayerWeights).toBeUndefined();
   });
 
+  it('carries the pixel-patch pyramid with its weight, and drops pooling factors that are not whole numbers from 1', () => {
+    const glass = { lossNetwork: 'inception', styleScale: 4, lossWeights: { style: 5, patches: 10 }, patchPools: [1, 2, 4] };
+    expect(trainingLoss(glass)).toMatchObject({ lossWeights: { style: 5, patches: 10 }, patchPools: [1, 2, 4] });
+    expect(trainingLoss({ ...glass, patchPools: [0, 2] })?.patchPools).toBeUndefined();
+    expect(trainingLoss({ ...glass, patchPools: [1.5] })?.patchPools).toBeUndefined();
+  });
+
   it('keeps only known terms with numeric weights, and no statistic it does not know', () => {
     expect(trainingLoss({ lossNetwork: 'inception', styleScale: 2, lossWeights: { colour: 5, glitter: 3, tv: 'high' }, statistic: 'median' })).toEqual({
       lossNetwork: 'inception',

@@ -48,6 +48,7 @@ async function run(): Promise<void> {
     ...(h.statistic ? { statistic: h.statistic } : {}),
     ...(h.slicedLayers ? { slicedLayers: h.slicedLayers } : {}),
     ...(h.styleLayerWeights ? { styleLayerWeights: h.styleLayerWeights } : {}),
+    ...(h.patchPools ? { patchPools: h.patchPools } : {}),
     seed: h.seed,
     ...threads,
     checkpointDir: spec.checkpointDir,

@@ -65,6 +65,7 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       ...(style.training?.styleScale ? { styleScale: style.training.styleScale } : {}),
       ...(style.training?.statistic ? { statistic: style.training.statistic } : {}),
       ...(style.training?.slicedLayers ? { slicedLayers: style.training.slicedLayers } : {}),
+      ...(style.training?.patchPools ? { patchPools: style.training.patchPools } : {}),
       checkpointDir: join(tmpdir(), `nst-starter-ckpt-${style.id}`),
       resume: true,
       onProgress: (p) => {

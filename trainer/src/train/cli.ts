@@ -54,7 +54,7 @@ const program = new Command()
   .option('--upsampling <name>', "the decoder's x2 upsampling: nearest | bilinear", 'nearest')
   .option('--skip', "add the first conv's full-resolution features before the output conv")
   .option('--init <weights>', 'fine-tune from these serialized weights instead of a fresh network')
-  .option('--weight <term=value>', 'loss weight (style, content, colour, edges, pixel, tv); repeatable', weight, {})
+  .option('--weight <term=value>', `loss weight (${LOSS_TERMS.join(', ')}); repeatable`, weight, {})
   .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
   .option('--seed <n>', 'seed', positiveInt, DEFAULT_TRAIN_OPTIONS.seed)
   .option('--loss-network <name>', 'perceptual loss network: random | inception', 'random')
@@ -65,6 +65,7 @@ const program = new Command()
   .option('--statistic <name>', 'style statistic: covariance | gram | sliced', 'covariance')
   .option('--sliced-layers <list>', 'with --statistic sliced: the loss layers it applies to, the rest matched by covariance, e.g. 3,4 (default all)', (v) => v.split(',').map(Number))
   .option('--style-layer-weights <list>', "multiplies each loss layer's style term, e.g. 1,1,1,5,5 (default 1 each)", (v) => v.split(',').map(Number))
+  .option('--patch-pools <list>', 'with --weight patches=N: average-pooling factors at which pixel patches are matched, e.g. 1,2,4 (default 1)', (v) => v.split(',').map(Number))
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
   .option('--preview <file>', 'write the latest preview JPEG here')
@@ -93,6 +94,7 @@ interface CliOptions {
   statistic: string;
   slicedLayers?: number[];
   styleLayerWeights?: number[];
+  patchPools?: number[];
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
     statistic,
     ...(o.slicedLayers ? { slicedLayers: o.slicedLayers } : {}),
     ...(o.styleLayerWeights ? { styleLayerWeights: o.styleLayerWeights } : {}),
+    ...(o.patchPools ? { patchPools: o.patchPools } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,

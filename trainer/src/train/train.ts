@@ -55,6 +55,8 @@ export interface TrainOptions {
   slicedLayers?: number[];
   /** Multiplies each feature layer's style term (StyleLossOptions.styleLayerWeights; default 1 each). */
   styleLayerWeights?: number[];
+  /** With a 'patches' loss weight, the pooling factors of its pyramid (StyleLossOptions.patchPools). */
+  patchPools?: number[];
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -101,6 +103,8 @@ export interface TrainMetadata {
     slicedLayers?: number[];
     /** Absent when every layer's style term weighed 1. */
     styleLayerWeights?: number[];
+    /** Absent when the patch term is off or used DEFAULT_PATCH_POOLS. */
+    patchPools?: number[];
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -206,7 +210,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}) });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}), ...(options.patchPools ? { patchPools: options.patchPools } : {}) });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -233,6 +237,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     ...(options.statistic && options.statistic !== 'covariance' ? { statistic: options.statistic } : {}),
     ...(loss.slicedLayers ? { slicedLayers: [...loss.slicedLayers] } : {}),
     ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}),
+    ...(lossWeights.patches > 0 && options.patchPools ? { patchPools: options.patchPools } : {}),
     config: net.config,
     optimizer: 'adam',
   };
@@ -257,7 +262,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const resumedFromStep = checkpoint ? step : undefined;
 
   const preview = previewEvery > 0 && options.onProgress ? await previewInput(photos, previewSize) : undefined;
-  let losses: LossValues = { total: NaN, style: NaN, content: NaN, colour: NaN, edges: NaN, pixel: NaN, tv: NaN };
+  let losses: LossValues = { total: NaN, style: NaN, content: NaN, colour: NaN, edges: NaN, pixel: NaN, tv: NaN, patches: NaN };
   let lastSavedStep = step;
 
   // RNG state from which the first batch not yet trained on is drawn: what a resume needs.
@@ -318,6 +323,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
         edges: read('edges'),
         pixel: read('pixel'),
         tv: read('tv'),
+        patches: read('patches'),
       };
       tf.dispose([x, ...(cost ? [cost] : []), ...Object.values(terms)]);
       step += 1;
