@@ -18,8 +18,8 @@ export interface StarterStyle {
   styleImage(): Promise<Uint8Array>;
   /** Loss weights that differ from the defaults for this style, with the measurement behind them. */
   lossWeights?: Partial<LossWeights>;
-  /** The loss network, style scale, statistic, learning rate and seed of the style's latest version, where not the defaults. */
-  training?: { lossNetwork?: LossNetworkName; styleScale?: number; statistic?: StyleStatistic; slicedLayers?: number[]; learningRate?: number; seed?: number };
+  /** The loss network, style scale, statistic, patch pyramid, learning rate and seed of the style's latest version, where not the defaults. */
+  training?: { lossNetwork?: LossNetworkName; styleScale?: number; statistic?: StyleStatistic; slicedLayers?: number[]; patchPools?: number[]; learningRate?: number; seed?: number };
 }
 
 /**
@@ -77,8 +77,11 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     // Version 2: version 1 (random features) was a palette on ripples, no cells or lead lines.
     // Version 3: version 2 was level with a colour transfer; sliced distributions of the mixed
     // layers at style weight 5 paint bordered patches, 10% closer (MEASUREMENTS 16).
-    lossWeights: { style: 5 },
-    training: MIXED_SLICED_TRAINING,
+    // Version 4: the painting at 4x the crop size (so a lead line is a pixel wide, not half
+    // of one) and sliced pixel patches at weight 10 paint flat jewel-coloured regions with dark
+    // outlines and keep faces (MEASUREMENTS 20).
+    lossWeights: { style: 5, patches: 10 },
+    training: { ...MIXED_SLICED_TRAINING, styleScale: 4, learningRate: 1e-3 },
   },
   {
     id: 'swirl',
