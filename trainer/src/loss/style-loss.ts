@@ -3,7 +3,7 @@
  * (features.ts): style = per-layer feature means and covariances (or raw Gram matrices) of
  * the output matched to the style image's, at several scales; content = features of the
  * output's luminance matched to the photo's at a middle layer; plus colour statistics,
- * optional luminance-edge and pixel terms, and total variation.
+ * optional luminance-edge, pixel and pixel-patch distribution terms, and total variation.
  *
  * Every term is normalised by the size of its target, so weights read as relative
  * importances; MEASUREMENTS at the end of this file says how the defaults were chosen.
