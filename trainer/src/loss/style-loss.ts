@@ -13,10 +13,15 @@ import { createFeatureNetwork, gramMatrix, type FeatureNetwork } from './feature
 import { createPretrainedNetwork } from './pretrained.js';
 import { saturatedFraction } from '../eval/scores.js';
 
-import type { LossTerm, LossWeights } from './terms.js';
+import { LOSS_TERMS, type LossTerm, type LossWeights } from './terms.js';
 
 export { LOSS_TERMS, type LossTerm, type LossWeights } from './terms.js';
 export type LossValues = Record<LossTerm | 'total', number>;
+
+/** Every term's value (and the total), read one by one: one place that lists them. */
+export function lossValues(read: (term: LossTerm | 'total') => number): LossValues {
+  return Object.fromEntries((['total', ...LOSS_TERMS] as const).map((term) => [term, read(term)])) as LossValues;
+}
 
 /** Seed of the training loss network. Evaluation must use a different one. */
 export const TRAINING_LOSS_SEED = 1;
@@ -379,26 +384,22 @@ export class StyleLoss {
         return { scale, layers, secondNorms, meanNorms };
       }),
     );
+    this.patchPools = options.patchPools ?? DEFAULT_PATCH_POOLS;
+    if (!this.patchPools.length || !this.patchPools.every((pool) => Number.isInteger(pool) && pool >= 1)) {
+      throw new Error(`patch pools ${JSON.stringify(this.patchPools)}: use whole pooling factors from 1, e.g. 1,2,4`);
+    }
+    // The painting at the crops' scale: its colour statistics, and the patch term's pyramid.
+    const atCropScale = resizeTo(style4d, sh * base, sw * base);
     const stats = tf.tidy(() => {
-      const { mean, std, correlation } = channelStats(resizeTo(style4d, sh * base, sw * base));
+      const { mean, std, correlation } = channelStats(atCropScale);
       return { mean: tf.keep(mean), std: tf.keep(std), correlation: tf.keep(correlation) };
     });
     this.styleMean = stats.mean;
     this.styleStd = stats.std;
     this.styleCorrelation = stats.correlation;
-    this.patchPools = options.patchPools ?? DEFAULT_PATCH_POOLS;
-    if (!this.patchPools.length || !this.patchPools.every((pool) => Number.isInteger(pool) && pool >= 1)) {
-      throw new Error(`patch pools ${JSON.stringify(this.patchPools)}: use whole pooling factors from 1, e.g. 1,2,4`);
-    }
     this.patchPaintings =
-      this.weights.patches > 0
-        ? this.patchPools.map((pool) =>
-            tf.tidy(() => {
-              const painting = resizeTo(style4d, sh * base, sw * base);
-              return pool === 1 ? painting : tf.avgPool(painting, pool, pool, 'valid');
-            }),
-          )
-        : [];
+      this.weights.patches > 0 ? this.patchPools.map((pool) => (pool === 1 ? tf.clone(atCropScale) : tf.avgPool(atCropScale, pool, pool, 'valid'))) : [];
+    atCropScale.dispose();
     const [, paintingHeight, paintingWidth] = style4d.shape;
     this.penalisesPureColours = saturatedFraction({ data: style4d.dataSync() as Float32Array, width: paintingWidth, height: paintingHeight }) < PURE_COLOUR_PAINTING_SHARE;
     if (style4d !== options.styleImage) style4d.dispose();
@@ -519,17 +520,7 @@ export class StyleLoss {
   values(output: tf.Tensor4D, photo: tf.Tensor4D): LossValues {
     return tf.tidy(() => {
       const t = this.terms(output, photo);
-      const read = (s: tf.Scalar) => s.dataSync()[0]!;
-      return {
-        total: read(t.total),
-        style: read(t.style),
-        content: read(t.content),
-        colour: read(t.colour),
-        edges: read(t.edges),
-        pixel: read(t.pixel),
-        tv: read(t.tv),
-        patches: read(t.patches),
-      };
+      return lossValues((term) => t[term].dataSync()[0]!);
     });
   }
 

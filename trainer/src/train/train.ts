@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
-import { StyleLoss, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
+import { StyleLoss, lossValues, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
 import { StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { RECOMMENDED_RECIPE } from './recipe.js';
@@ -262,7 +262,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const resumedFromStep = checkpoint ? step : undefined;
 
   const preview = previewEvery > 0 && options.onProgress ? await previewInput(photos, previewSize) : undefined;
-  let losses: LossValues = { total: NaN, style: NaN, content: NaN, colour: NaN, edges: NaN, pixel: NaN, tv: NaN, patches: NaN };
+  let losses: LossValues = lossValues(() => NaN);
   let lastSavedStep = step;
 
   // RNG state from which the first batch not yet trained on is drawn: what a resume needs.
@@ -314,17 +314,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
         true,
         variables,
       );
-      const read = (name: string) => terms[name]?.dataSync()[0] ?? NaN;
-      losses = {
-        total: cost?.dataSync()[0] ?? NaN,
-        style: read('style'),
-        content: read('content'),
-        colour: read('colour'),
-        edges: read('edges'),
-        pixel: read('pixel'),
-        tv: read('tv'),
-        patches: read('patches'),
-      };
+      losses = lossValues((term) => (term === 'total' ? cost?.dataSync()[0] : terms[term]?.dataSync()[0]) ?? NaN);
       tf.dispose([x, ...(cost ? [cost] : []), ...Object.values(terms)]);
       step += 1;
       nextBatch = prefetch();
