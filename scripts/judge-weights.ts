@@ -14,9 +14,12 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, readGalleryPhoto, StyleNet, contentStructure, createJudge, darkPhotos, exportOnnx, initBackend, gridStrength, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance } from '@nst/trainer';
+import { GALLERY_PHOTOS, readGalleryPhoto, StyleNet, contentStructure, createJudge, darkPhotos, exportOnnx, initBackend, gridStrength, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistanceByLayer } from '@nst/trainer';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Per-layer judge distances of several pictures: each layer's mean, and the overall mean per picture. */
+const layerMeans = (rows: number[][]) => rows[0]!.map((_, layer) => mean(rows.map((r) => r[layer]!)));
+const format = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(' ');
 
 async function main(): Promise<void> {
   const program = new Command()
@@ -39,12 +42,11 @@ async function main(): Promise<void> {
   const photos = await Promise.all(chosen.map(async (p) => loadRgb(await readGalleryPhoto(p), size)));
   const dark = o.dark ? await darkPhotos() : [];
   const reinhard = photos.map((p) => reinhardTransfer(p, styleImage));
-  const baseline = {
-    photo: mean(photos.map((p) => styleDistance(judge.extract, p, styleImage))),
-    reinhard: mean(reinhard.map((r) => styleDistance(judge.extract, r, styleImage))),
-    ssim: mean(reinhard.map((r, i) => contentStructure(r, photos[i]!))),
-  };
-  console.log(`${o.style}: photo ${baseline.photo.toFixed(3)}, Reinhard ${baseline.reinhard.toFixed(3)} (SSIM ${baseline.ssim.toFixed(3)})`);
+  const photoLayers = layerMeans(photos.map((p) => styleDistanceByLayer(judge.extract, p, styleImage)));
+  const reinhardLayers = layerMeans(reinhard.map((r) => styleDistanceByLayer(judge.extract, r, styleImage)));
+  const baseline = { photo: mean(photoLayers), reinhard: mean(reinhardLayers), ssim: mean(reinhard.map((r, i) => contentStructure(r, photos[i]!))) };
+  // By layer (JUDGE_LAYERS, stride 2 to 16): where a candidate is still far from the painting.
+  console.log(`${o.style}: photo ${baseline.photo.toFixed(3)} (by layer ${format(photoLayers)}), Reinhard ${baseline.reinhard.toFixed(3)} (by layer ${format(reinhardLayers)}; SSIM ${baseline.ssim.toFixed(3)})`);
 
   const cell = 320;
   const rows: Buffer[][] = [];
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
     const net = StyleNet.deserialize(new Uint8Array(await readFile(file)));
     const model = await StyleModel.load(exportOnnx(net), { threads: 2 });
     net.dispose();
-    const judged: number[] = [];
+    const judged: number[][] = [];
     const ssims: number[] = [];
     const saturated: number[] = [];
     const grid: number[] = [];
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
         await mkdir(o.dump, { recursive: true });
         await rgbSharp(out).png().toFile(join(o.dump, `${basename(file, '.bin')}-photo-${p + 1}.png`));
       }
-      judged.push(styleDistance(judge.extract, out, styleImage));
+      judged.push(styleDistanceByLayer(judge.extract, out, styleImage));
       ssims.push(contentStructure(out, photo));
       saturated.push(saturatedFraction(out));
       grid.push(gridStrength(out));
@@ -73,9 +75,10 @@ async function main(): Promise<void> {
     for (const photo of dark) darkSaturated = Math.max(darkSaturated, saturatedFraction(await model.run(photo)));
     await model.dispose();
     rows.push(cells);
-    const j = mean(judged);
+    const perPhoto = judged.map(mean);
+    const j = mean(perPhoto);
     console.log(
-      `${basename(file)}: judge ${j.toFixed(3)} (${((1 - j / baseline.reinhard) * 100).toFixed(1)}% closer than Reinhard), SSIM ${mean(ssims).toFixed(3)}, pure-colour ${(100 * Math.max(...saturated)).toFixed(2)}%, lattice ${mean(grid).toFixed(3)}${o.dark ? `, dark photos' pure-colour ${(100 * darkSaturated).toFixed(3)}%` : ''}; per photo ${judged.map((x) => x.toFixed(3)).join(' ')}`,
+      `${basename(file)}: judge ${j.toFixed(3)} (${((1 - j / baseline.reinhard) * 100).toFixed(1)}% closer than Reinhard), SSIM ${mean(ssims).toFixed(3)}, pure-colour ${(100 * Math.max(...saturated)).toFixed(2)}%, lattice ${mean(grid).toFixed(3)}, by layer ${format(layerMeans(judged))}${o.dark ? `, dark photos' pure-colour ${(100 * darkSaturated).toFixed(3)}%` : ''}; per photo ${format(perPhoto)}`,
     );
   }
   judge.dispose();

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFeatureNetwork } from '../loss/features';
 import type { RgbImage } from './colour-transfer';
-import { contentStructure, gridStrength, saturatedFraction, styleDistance } from './scores';
+import { contentStructure, gridStrength, saturatedFraction, styleDistance, styleDistanceByLayer } from './scores';
 
 function pattern(width: number, height: number, f: (x: number, y: number) => [number, number, number]): RgbImage {
   const data = new Float32Array(width * height * 3);
@@ -26,6 +26,16 @@ describe('quality scores', () => {
     judge.dispose();
     expect(same).toBeLessThan(0.2);
     expect(other).toBeGreaterThan(same * 3);
+  });
+
+  it('by layer: one distance per feature layer, zero for the picture itself, their mean is the style distance', () => {
+    const judge = createFeatureNetwork({ seed: 99 });
+    const perLayer = styleDistanceByLayer(judge.features, smooth, stripes(0));
+    expect(perLayer).toHaveLength(judge.channels.length);
+    expect(perLayer.every((d) => d > 0)).toBe(true);
+    expect(styleDistance(judge.features, smooth, stripes(0))).toBeCloseTo(perLayer.reduce((a, b) => a + b) / perLayer.length, 6);
+    expect(Math.max(...styleDistanceByLayer(judge.features, stripes(0), stripes(0)))).toBeLessThan(1e-6);
+    judge.dispose();
   });
 
   it('content structure is 1 for the same picture and lower for another', () => {

@@ -20,15 +20,23 @@ export function toTensor(image: RgbImage): tf.Tensor4D {
  * unrelated picture usually scores near or above 1.
  */
 export function styleDistance(extract: FeatureExtractor, image: RgbImage, style: RgbImage): number {
+  const perLayer = styleDistanceByLayer(extract, image, style);
+  return perLayer.reduce((a, b) => a + b, 0) / perLayer.length;
+}
+
+/**
+ * styleDistance layer by layer, shallow to deep: says at which scale a picture differs from
+ * the painting (colour at the stem, cells and their borders at stride 8-16).
+ */
+export function styleDistanceByLayer(extract: FeatureExtractor, image: RgbImage, style: RgbImage): number[] {
   return tf.tidy(() => {
     const a = extract(toTensor(image));
     const b = extract(toTensor(style));
-    const per = a.map((fa, i) => {
+    return a.map((fa, i) => {
       const ga = gramMatrix(fa);
       const gb = gramMatrix(b[i]!);
-      return tf.div(tf.norm(tf.sub(ga, gb)), tf.add(tf.norm(gb), 1e-8));
+      return tf.div(tf.norm(tf.sub(ga, gb)), tf.add(tf.norm(gb), 1e-8)).dataSync()[0]!;
     });
-    return tf.div(tf.addN(per), per.length).dataSync()[0]!;
   });
 }
 
