@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, readGalleryPhoto, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
+import { GALLERY_PHOTOS, readGalleryPhoto, lossWeightArgument, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
 
 const toTensor = (image: RgbImage) => tf.tensor4d(image.data, [1, image.height, image.width, 3]);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -58,12 +58,13 @@ async function main(): Promise<void> {
     .option('--loss-scales <list>', 'output sizes at which style is matched, e.g. 1,0.5 (default: as the version trained)')
     .option('--deep-layers <list>', 'InceptionV3 layers past mixed2 added to the style term: mixed3, mixed4')
     .option('--style-weight <x>', "multiplies the version's style weight (a statistic of another scale needs its own)", '1')
+    .option('--weight <term=value>', "overrides one of the version's loss weights, e.g. mrf=1 (repeatable; an experiment: records nothing)", lossWeightArgument, {})
     .option('--photos <list>', 'gallery photo numbers, e.g. 1,3 (default all)')
     .option('--out <dir>', 'where the optimised images go', '/tmp/nst-ceiling')
     .option('--record <file>', "where the style's result is kept for the gallery's scores", 'docs/gallery/ceilings.json')
     .option('--no-record', 'print only (for experiments with a changed loss)')
     .parse();
-  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic?: StyleStatistic; photos?: string; slicedLayers?: string; styleLayerWeights?: string; lossScales?: string; deepLayers?: string; styleWeight: string; out: string; record: string | false }>();
+  const o = program.opts<{ style: string; registry: string; steps: string; size: string; lr: string; lossNetwork: LossNetworkName; featureTransform: FeatureTransform; statistic?: StyleStatistic; photos?: string; slicedLayers?: string; styleLayerWeights?: string; lossScales?: string; deepLayers?: string; styleWeight: string; weight: Partial<LossWeights>; out: string; record: string | false }>();
   const size = Number(o.size);
   await initBackend();
   await mkdir(resolve(o.out), { recursive: true });
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     ...(trained.patchPools ? { patchPools: trained.patchPools } : {}),
     ...(lossScales ? { scales: lossScales } : {}),
     ...(o.deepLayers ? { deepLayers: o.deepLayers.split(',') as InceptionDeepLayer[] } : {}),
-    weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight) },
+    weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight), ...o.weight },
   });
   styleTensor.dispose();
   const judge = createJudge();
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   loss.dispose();
   const m = (k: keyof (typeof rows)[number]) => mean(rows.map((r) => r[k]));
   const summary =
-    `${o.style} v${version.version} (${o.lossNetwork} loss, ${statistic}${slicedLayers ? ` on layers ${slicedLayers.join(',')}` : ''}${styleLayerWeights ? ` (layer weights ${styleLayerWeights.join(',')})` : ''} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}, ${o.steps} Adam steps at ${size} px): ` +
+    `${o.style} v${version.version} (${o.lossNetwork} loss, ${statistic}${slicedLayers ? ` on layers ${slicedLayers.join(',')}` : ''}${styleLayerWeights ? ` (layer weights ${styleLayerWeights.join(',')})` : ''} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}${Object.entries(o.weight).map(([term, w]) => `, ${term} weight ${w}`).join('')}, ${o.steps} Adam steps at ${size} px): ` +
     `loss ${m('loss').toFixed(3)} = ${(m('loss') / m('ceilingLoss')).toFixed(2)}x the optimised images' ${m('ceilingLoss').toFixed(3)}; ` +
     `judge ${m('judge').toFixed(3)} = ${(m('judge') / m('ceilingJudge')).toFixed(2)}x their ${m('ceilingJudge').toFixed(3)} (Reinhard ${m('reinhardJudge').toFixed(3)}); ` +
     `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
   await writeFile(join(resolve(o.out), `${o.style}-ceiling.txt`), `${summary}\n`);
   // Only the ceiling of the loss the version trained with (its statistic, layers, scales and
   // weights) is the gallery's reference; experiments with another loss print and keep nothing.
-  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && statistic === (trained.statistic ?? 'covariance') && String(slicedLayers) === String(trained.slicedLayers) && String(styleLayerWeights) === String(trained.styleLayerWeights) && String(lossScales) === String(trained.lossScales) && !o.deepLayers && Number(o.styleWeight) === 1;
+  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && statistic === (trained.statistic ?? 'covariance') && String(slicedLayers) === String(trained.slicedLayers) && String(styleLayerWeights) === String(trained.styleLayerWeights) && String(lossScales) === String(trained.lossScales) && !o.deepLayers && Number(o.styleWeight) === 1 && Object.keys(o.weight).length === 0;
   if (o.record && sameLoss) {
     await recordCeiling(resolve(o.record), o.style, {
       version: version.version,

@@ -189,6 +189,27 @@ describe('StyleLoss', () => {
     tf.dispose([painting, cellsOnly, grad]);
   });
 
+  it('feature-patch term: zero for the painting itself, low for its own neighbourhoods rearranged, high for a photo; its gradient lowers it; off unless weighted', () => {
+    const style = painting(64);
+    const itself = tf.expandDims(style, 0) as tf.Tensor4D;
+    // The halves swapped on the loss layer's 8-px grid: every patch away from the seams is one the painting has.
+    const swapped = tf.concat([tf.slice(itself, [0, 0, 32, 0], [1, 64, 32, 3]), tf.slice(itself, [0, 0, 0, 0], [1, 64, 32, 3])], 2);
+    const x = photo(64);
+    const loss = new StyleLoss({ styleImage: style, imageSize: 64, weights: { mrf: 1 } });
+    const mrf = (y: tf.Tensor4D) => loss.values(y, y).mrf;
+    expect(mrf(itself)).toBeLessThan(1e-6);
+    expect(mrf(swapped)).toBeLessThan(mrf(x) * 0.5);
+    const grad = tf.grad((y: tf.Tensor) => loss.terms(y as tf.Tensor4D, x).mrf)(x);
+    expect(grad.dataSync().every(Number.isFinite)).toBe(true);
+    const step = tf.sub(x, tf.mul(grad, 0.01 / tf.max(tf.abs(grad)).dataSync()[0]!)) as tf.Tensor4D;
+    expect(mrf(step)).toBeLessThan(mrf(x));
+    loss.dispose();
+    const unweighted = new StyleLoss({ styleImage: style, imageSize: 64 });
+    expect(unweighted.values(x, x).mrf).toBe(0);
+    unweighted.dispose();
+    tf.dispose([style, itself, swapped, x, grad, step]);
+  });
+
   it("per-layer style weights scale each layer's term: the weighted total is the weighted sum of single-layer terms", () => {
     const style = painting(32);
     const x = photo(32);

@@ -11,7 +11,7 @@ import { initBackend } from '../kernels/backend.js';
 import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
 import type { StyleStatistic } from '../loss/style-loss.js';
-import { LOSS_TERMS } from '../loss/terms.js';
+import { LOSS_TERMS, lossWeightArgument } from '../loss/terms.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -23,16 +23,6 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
-}
-
-
-function weight(value: string, previous: Record<string, number>): Record<string, number> {
-  const [name, raw] = value.split('=');
-  const n = Number(raw);
-  if (!name || !(LOSS_TERMS as readonly string[]).includes(name) || !Number.isFinite(n) || n < 0) {
-    throw new InvalidArgumentError(`expected term=number with term one of ${LOSS_TERMS.join(', ')}, e.g. style=2`);
-  }
-  return { ...previous, [name]: n };
 }
 
 function formatSeconds(seconds: number): string {
@@ -54,7 +44,7 @@ const program = new Command()
   .option('--upsampling <name>', "the decoder's x2 upsampling: nearest | bilinear", 'nearest')
   .option('--skip', "add the first conv's full-resolution features before the output conv")
   .option('--init <weights>', 'fine-tune from these serialized weights instead of a fresh network')
-  .option('--weight <term=value>', `loss weight (${LOSS_TERMS.join(', ')}); repeatable`, weight, {})
+  .option('--weight <term=value>', `loss weight (${LOSS_TERMS.join(', ')}); repeatable`, lossWeightArgument, {})
   .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
   .option('--seed <n>', 'seed', positiveInt, DEFAULT_TRAIN_OPTIONS.seed)
   .option('--loss-network <name>', 'perceptual loss network: random | inception', 'random')
