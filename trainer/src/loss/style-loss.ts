@@ -987,7 +987,14 @@ const PIXEL_SCALE = 10;
  *    4; 5.2 s a step) 0.331 / 0.633 and 256 px (style scale 2, batch 2; 4.8 s) 0.333 / 0.597,
  *    strides 8 and 16 at 0.42 / 0.60 in every one: seeing two or three times as many cells per
  *    crop does not teach the network to draw them. A 2% gain is within what a second seed
- *    moves (MEASUREMENTS 18), so mosaic stays at version 4. By eye the feature-patch fine-tunes scatter a
+ *    moves (MEASUREMENTS 18), so mosaic stays at version 4. A feed-forward network paints
+ *    nothing but flat colour where its input is flat, so cells there need a seed: 300 more
+ *    steps with Gaussian pixel noise (sigma 0.05 or 0.15) added to the network's input only,
+ *    judged with the same noise on the photos (a temporary patch, not kept), scored 0.333 /
+ *    0.602 and 0.333 / 0.576 against version 4's 0.333 / 0.554 on the same noisy photos: a
+ *    faint grain in the flat glass, no cells. Pixel noise is 20 times finer than a cell; a
+ *    coarse seed (noise at a cell's scale, as an extra input channel the export and serving
+ *    carry) is the next thing to measure. By eye the feature-patch fine-tunes scatter a
  *    lattice of dark dots over every region and break the flat glass into speckle, and the
  *    portrait's face dissolves into orange and green patches: the term moves stride 4 towards
  *    the painting and strides 8-16 away from it. It costs at most 0.5 s a step (3.3 s against
