@@ -3,8 +3,8 @@
  * weights file (a `trainer/src/train/cli.ts --out` or a registry version's weights.bin) is
  * exported to ONNX, run through the serving engine on the held-out gallery photos, and scored
  * as the gallery scores versions (ImageNet judge, SSIM, pure-colour pixels) against the photo
- * and a Reinhard colour transfer. A contact sheet (one row per candidate) shows what the
- * numbers mean.
+ * and a Reinhard colour transfer, overall and layer by layer. A contact sheet (one row per
+ * candidate) shows what the numbers mean.
  *
  *   node --import tsx scripts/judge-weights.ts --style mosaic a.bin b.bin [--size 512] [--sheet /tmp/sheet.png]
  */
@@ -17,7 +17,7 @@ import { StyleModel } from '@nst/inference';
 import { GALLERY_PHOTOS, readGalleryPhoto, StyleNet, contentStructure, createJudge, darkPhotos, exportOnnx, initBackend, gridStrength, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistanceByLayer } from '@nst/trainer';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-/** Per-layer judge distances of several pictures: each layer's mean, and the overall mean per picture. */
+/** Per-layer judge distances of several pictures (one row each): each layer's mean over them. */
 const layerMeans = (rows: number[][]) => rows[0]!.map((_, layer) => mean(rows.map((r) => r[layer]!)));
 const format = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(' ');
 

@@ -274,10 +274,11 @@ export const DEFAULT_PATCH_POOLS = [1];
 
 /**
  * The loss network layer whose 3x3 feature patches the 'mrf' term matches: InceptionV3's mixed0
- * (stride 8), where a patch spans a stained-glass cell with its border at style scale 4.
+ * (stride 8), where a patch spans a stained-glass cell with its border at style scale 4 (the
+ * random network's last layer, also stride 8).
  */
 export const MRF_LAYER = 3;
-/** At most this many painting patches are kept (every other one past it): the matching conv's cost. */
+/** At most this many painting patches are kept (a sparser grid of them past it): the matching conv's cost. */
 const MRF_MAX_PATCHES = 4096;
 
 /** Every 3x3 patch of a feature map [1, H, W, C] at `stride`, as rows [M, 9C] in (dy, dx, c) order. */
