@@ -993,9 +993,15 @@ const PIXEL_SCALE = 10;
  *    steps with Gaussian pixel noise (sigma 0.05 or 0.15) added to the network's input only,
  *    judged with the same noise on the photos (a temporary patch, not kept), scored 0.333 /
  *    0.602 and 0.333 / 0.576 against version 4's 0.333 / 0.554 on the same noisy photos: a
- *    faint grain in the flat glass, no cells. Pixel noise is 20 times finer than a cell; a
- *    coarse seed (noise at a cell's scale, as an extra input channel the export and serving
- *    carry) is the next thing to measure. By eye the feature-patch fine-tunes scatter a
+ *    faint grain in the flat glass, no cells. Pixel noise is 20 times finer than a cell.
+ *    Coarse noise (drawn at 1/16 of the size and upsampled bilinearly, so about a cell per
+ *    blob; same patch) at sigma 0.1 and 0.25 scored 0.326 / 0.535 and 0.322 / 0.443 against
+ *    version 4's 0.325 / 0.537 and 0.326 / 0.449 on the same noisy photos: cell-sized blobs of
+ *    the glass colours now fill the flat areas (the sky, the wall, the portrait's background),
+ *    but with no lead lines between them, and at 0.25 they cover the face. A seed at a cell's
+ *    scale gives the cells' colours; the lines are still to be learned (longer training, or
+ *    the seed as a fourth input channel the network can tell from the photo, which export
+ *    and serving would carry). By eye the feature-patch fine-tunes scatter a
  *    lattice of dark dots over every region and break the flat glass into speckle, and the
  *    portrait's face dissolves into orange and green patches: the term moves stride 4 towards
  *    the painting and strides 8-16 away from it. It costs at most 0.5 s a step (3.3 s against
