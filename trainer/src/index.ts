@@ -10,6 +10,7 @@ export * from './kernels/backend';
 export * from './loss/style-loss';
 export * from './train/train';
 export * from './train/photos';
+export * from './train/arguments';
 export * from './eval/judge';
 export * from './loss/pretrained';
 export * from './export/int8';

@@ -16,7 +16,7 @@ import { saturatedFraction } from '../eval/scores.js';
 
 import { LOSS_TERMS, type LossTerm, type LossWeights } from './terms.js';
 
-export { LOSS_TERMS, lossWeightArgument, type LossTerm, type LossWeights } from './terms.js';
+export { LOSS_TERMS, type LossTerm, type LossWeights } from './terms.js';
 export type LossValues = Record<LossTerm | 'total', number>;
 
 /** Every term's value (and the total), read one by one: one place that lists them. */

@@ -11,7 +11,8 @@ import { initBackend } from '../kernels/backend.js';
 import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
 import type { StyleStatistic } from '../loss/style-loss.js';
-import { LOSS_TERMS, lossWeightArgument } from '../loss/terms.js';
+import { LOSS_TERMS } from '../loss/terms.js';
+import { lossWeightArgument } from './arguments.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);

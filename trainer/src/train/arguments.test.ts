@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { lossWeightArgument } from './terms';
+import { lossWeightArgument } from './arguments';
 
 describe('--weight term=value', () => {
   it('accumulates one weight per flag, the last of a term winning', () => {
