@@ -19,6 +19,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { planQdq, withTensorOutputs, type ChannelRanges, type PlanOptions, type TensorRange } from './quantize';
+import { ONNX_INPUT_NAME, ONNX_SEED_INPUT_NAME, seedCellOf } from './contract';
+import { cellSeed, SEED_CHANNELS } from './seed';
 
 export type CalibrationMethod = 'minmax' | 'percentile';
 
@@ -123,6 +125,7 @@ export async function calibrate(model: Uint8Array, images: readonly CalibrationI
   const p = options.p ?? DEFAULT_PERCENTILE;
   const { tensors, convs } = planQdq(model, options);
   const normalizedOutputs = new Set([...convs.filter((c) => c.normalized).map((c) => c.output), ...convs.filter((c) => c.sourceNorm).map((c) => c.source)]);
+  const seedCell = seedCellOf(model);
   const session = await ort.InferenceSession.create(withTensorOutputs(model, tensors), {
     intraOpNumThreads: options.threads ?? 2,
     interOpNumThreads: 1,
@@ -136,7 +139,10 @@ export async function calibrate(model: Uint8Array, images: readonly CalibrationI
   try {
     for (const image of images) {
       const input = new ort.Tensor('float32', chw(image), [1, 3, image.height, image.width]);
-      const results = await session.run({ [session.inputNames[0] as string]: input }, tensors);
+      // A seeded model reads the cell seed of the whole photo, as StyleService feeds it.
+      const seed = seedCell === undefined ? undefined : new ort.Tensor('float32', cellSeed(image.height, image.width, seedCell), [1, SEED_CHANNELS, image.height, image.width]);
+      const results = await session.run({ [ONNX_INPUT_NAME]: input, ...(seed ? { [ONNX_SEED_INPUT_NAME]: seed } : {}) }, tensors);
+      seed?.dispose();
       for (const name of tensors) {
         const tensor = results[name];
         if (!tensor) throw new Error(`calibration graph produced no ${name}`);

@@ -5,6 +5,8 @@
  * names alone (no TF.js).
  */
 export * from './network';
+export * from './seed';
+export { seedCellOf } from './contract';
 export * from './onnx';
 export * from './backend';
 export * from './quantize';

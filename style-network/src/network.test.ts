@@ -115,4 +115,28 @@ describe('StyleNet', () => {
     expect(variableShapes(JOHNSON_CONFIG).filter(([n]) => n.endsWith('.conv.weight'))).toHaveLength(16);
     expect(variableShapes(JOHNSON_CONFIG).at(-1)).toEqual(['out.conv.bias', [3]]);
   });
+
+  it('gains the cell seed as extra inputs without changing what it paints, and the seed then steers the painting by place', () => {
+    const plain = StyleNet.create(TINY, 4);
+    const seeded = plain.withCellSeed(8);
+    expect(seeded.config.seedCell).toBe(8);
+    expect(seeded.variables['enc1.conv.weight']!.shape).toEqual([9, 9, 5, 4]);
+    const x = ramp(40, 36);
+    const before = run(plain, x).data;
+    expect(Math.max(...run(seeded, x).data.map((v, i) => Math.abs(v - before[i]!)))).toBeLessThan(1e-6);
+    // Once the seed's weights are not zero, where the pixels sit changes the painting.
+    const w = seeded.variables['enc1.conv.weight']!;
+    // HWIO: input channels 3 and 4 (the seed's) of every filter.
+    const values = Float32Array.from(w.dataSync() as Float32Array, (v, i) => (Math.floor(i / 4) % 5 >= 3 ? 0.5 : v));
+    tf.tidy(() => w.assign(tf.tensor4d(values, [9, 9, 5, 4])));
+    const here = tf.tidy(() => seeded.apply(x).dataSync() as Float32Array);
+    const there = tf.tidy(() => seeded.apply(x, [100, 60]).dataSync() as Float32Array);
+    expect(Math.max(...here.map((v, i) => Math.abs(v - there[i]!)))).toBeGreaterThan(0.01);
+    const copy = StyleNet.deserialize(seeded.serialize());
+    expect(copy.config.seedCell).toBe(8);
+    expect(Array.from(tf.tidy(() => copy.apply(x, [100, 60]).dataSync() as Float32Array))).toEqual(Array.from(there));
+    expect(() => seeded.withCellSeed(8)).toThrow(/already reads a cell seed/);
+    for (const net of [plain, seeded, copy]) net.dispose();
+    x.dispose();
+  });
 });

@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
+import { cellSeed, SEED_CHANNELS } from './seed.js';
 
 export interface StyleNetConfig {
   /** Encoder conv widths (decoder mirrors them). Johnson 2016 = [32, 64, 128]. */
@@ -41,6 +42,13 @@ export interface StyleNetConfig {
    * trainer/src/loss/style-loss.ts). Needs channels[0] on both sides, which every config has.
    */
   skip?: boolean;
+  /**
+   * Feed the cell seed (seed.ts) as extra input channels, with this grid spacing in pixels
+   * (absent: RGB only, as every network before the choice existed). The seed gives the network
+   * something to paint cells from where the photo is flat; the exported graph takes it as a
+   * second input, which StyleService computes from each tile's global coordinates.
+   */
+  seedCell?: number;
 }
 
 export type Upsampling = 'nearest' | 'bilinear';
@@ -117,7 +125,7 @@ export function layerSpecs(config: StyleNetConfig): { encoder: ConvSpec[]; resid
     norm: true,
     relu: true,
   });
-  const encoder = [conv('enc1', 3, c1, k, 1), conv('enc2', c1, c2, 3, 2), conv('enc3', c2, c3, 3, 2)];
+  const encoder = [conv('enc1', inputChannels(config), c1, k, 1), conv('enc2', c1, c2, 3, 2), conv('enc3', c2, c3, 3, 2)];
   const residual: [ConvSpec, ConvSpec][] = [];
   for (let i = 1; i <= config.residualBlocks; i++) {
     residual.push([conv(`res${i}.conv1`, c3, c3, 3, 1), { ...conv(`res${i}.conv2`, c3, c3, 3, 1), relu: false }]);
@@ -128,6 +136,11 @@ export function layerSpecs(config: StyleNetConfig): { encoder: ConvSpec[]; resid
     { ...conv('out', c1, 3, k, 1), norm: false, relu: false },
   ];
   return { encoder, residual, decoder };
+}
+
+/** Channels the first conv reads: RGB, plus the cell seed when the config has one. */
+export function inputChannels(config: StyleNetConfig): number {
+  return config.seedCell === undefined ? 3 : 3 + SEED_CHANNELS;
 }
 
 /** Smallest input side the network takes: reflection padding needs pad < side at every stage. */
@@ -150,8 +163,9 @@ function validateConfig(config: StyleNetConfig): void {
     config.outerKernel >= 1 &&
     config.outerKernel % 2 === 1 &&
     (config.upsampling === undefined || config.upsampling === 'nearest' || config.upsampling === 'bilinear') &&
-    (config.skip === undefined || typeof config.skip === 'boolean');
-  if (!ok) throw new Error(`invalid StyleNetConfig ${JSON.stringify(config)}: channels must be 3 positive integers, outerKernel odd, upsampling nearest or bilinear`);
+    (config.skip === undefined || typeof config.skip === 'boolean') &&
+    (config.seedCell === undefined || (Number.isInteger(config.seedCell) && config.seedCell >= 2));
+  if (!ok) throw new Error(`invalid StyleNetConfig ${JSON.stringify(config)}: channels must be 3 positive integers, outerKernel odd, upsampling nearest or bilinear, seedCell an integer of at least 2`);
 }
 
 /** Names and shapes of every variable of a config, in the stable order used everywhere. */
@@ -209,6 +223,28 @@ export class StyleNet {
     return StyleNet.fromValues(config, values);
   }
 
+  /**
+   * This network with the cell seed added as input channels whose first-conv weights are
+   * zero, so it paints exactly what this one paints until training gives the seed a use. How an
+   * unseeded version is fine-tuned into a seeded one.
+   */
+  withCellSeed(cell: number): StyleNet {
+    if (this.config.seedCell !== undefined) throw new Error(`this network already reads a cell seed (every ${this.config.seedCell} px)`);
+    const config: StyleNetConfig = { ...this.config, seedCell: cell };
+    validateConfig(config);
+    const weights = this.weights();
+    const values = variableShapes(config).map(([name, shape]) => {
+      const old = weights.get(name)!;
+      if (name !== 'enc1.conv.weight') return [name, shape, old.data] as const;
+      // HWIO: each (y, x) position gains input rows of zeros for the seed's channels.
+      const [kh = 0, kw = 0, inputs = 0, out = 0] = shape;
+      const data = new Float32Array(kh * kw * inputs * out);
+      for (let p = 0; p < kh * kw; p++) data.set(old.data.subarray(p * 3 * out, (p + 1) * 3 * out), p * inputs * out);
+      return [name, shape, data] as const;
+    });
+    return StyleNet.fromValues(config, values);
+  }
+
   private static fromValues(config: StyleNetConfig, values: readonly (readonly [string, number[], Float32Array])[]): StyleNet {
     const variables: Record<string, tf.Variable> = {};
     for (const [name, shape, data] of values) {
@@ -226,6 +262,7 @@ export class StyleNet {
         outerKernel: config.outerKernel,
         ...(config.upsampling && config.upsampling !== 'nearest' ? { upsampling: config.upsampling } : {}),
         ...(config.skip ? { skip: true } : {}),
+        ...(config.seedCell !== undefined ? { seedCell: config.seedCell } : {}),
       },
       variables,
     );
@@ -262,16 +299,25 @@ export class StyleNet {
     return y;
   }
 
-  /** NHWC float32 in [0,1] -> NHWC float32 in [0,1], same N, H, W (any H, W ≥ minimumSide). */
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    const [, height, width, channels] = x.shape;
+  /**
+   * NHWC float32 in [0,1] -> NHWC float32 in [0,1], same N, H, W (any H, W ≥ minimumSide).
+   * A seeded network reads the cell seed of the region whose top-left pixel is `origin`
+   * ([row, column] in the whole picture; every image of the batch gets the same region).
+   */
+  apply(x: tf.Tensor4D, origin: readonly [number, number] = [0, 0]): tf.Tensor4D {
+    const [batch, height, width, channels] = x.shape;
     if (channels !== 3) throw new Error(`StyleNet takes RGB (3 channels), got ${channels}`);
     const min = minimumSide(this.config);
     if (height < min || width < min) throw new Error(`StyleNet needs images at least ${min}x${min}, got ${width}x${height}`);
+    const seedCell = this.config.seedCell;
+    const seed = seedCell === undefined ? undefined : cellSeed(height, width, seedCell, origin[0], origin[1]);
     return tf.tidy(() => {
       const padH = (SIZE_MULTIPLE - (height % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
       const padW = (SIZE_MULTIPLE - (width % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
-      let y: tf.Tensor4D = padH || padW ? tf.mirrorPad(x, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect') : x;
+      // The seed joins before the size padding, as in the exported graph, which pads both together.
+      const seedNhwc = seed ? tf.transpose(tf.tensor4d(seed, [1, SEED_CHANNELS, height, width]), [0, 2, 3, 1]) : undefined;
+      let y: tf.Tensor4D = seedNhwc ? tf.concat([x, tf.tile(seedNhwc, [batch, 1, 1, 1])], 3) : x;
+      if (padH || padW) y = tf.mirrorPad(y, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect');
       const { encoder, residual, decoder } = layerSpecs(this.config);
       y = this.layer(y, encoder[0]!);
       const fullResolution = y;

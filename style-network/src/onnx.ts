@@ -5,6 +5,7 @@
  * fixed op set; the protobuf encoding itself is onnx-proto's (protobufjs static code of onnx.proto).
  *
  *   image [N,3,H,W] float 0..1 (H, W dynamic)
+ *   [Concat seed [N,2,H,W]]                                    seeded networks only
  *   Shape -> Slice [H,W] -> Neg -> Mod 4 -> Concat           bottom/right pad to a multiple of 4
  *   Pad(reflect)
  *   per conv: [Resize nearest ×2 (asymmetric, floor)] -> Pad(reflect, k/2) -> Conv -> [InstanceNormalization] -> [Relu]
@@ -13,7 +14,8 @@
  *   stylized [N,3,H,W] float 0..1
  */
 import onnxProto from 'onnx-proto';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from './contract.js';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_SEED_CELL_KEY, ONNX_SEED_INPUT_NAME } from './contract.js';
+import { SEED_CHANNELS } from './seed.js';
 import { INSTANCE_NORM_EPSILON, layerSpecs, SIZE_MULTIPLE, type ConvSpec, type StyleNet } from './network.js';
 
 const { onnx } = onnxProto;
@@ -24,7 +26,7 @@ export const ONNX_OPSET = 17;
 /** IR version matching opset 17 (ONNX 1.12). */
 const IR_VERSION = 8;
 
-export { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME };
+export { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_SEED_CELL_KEY, ONNX_SEED_INPUT_NAME };
 
 export interface ExportOnnxOptions {
   /** Free-form key/value pairs stored as the model's metadata_props (style, version, ...). */
@@ -107,7 +109,10 @@ export function exportOnnx(net: StyleNet, opts: ExportOnnxOptions = {}): Uint8Ar
   const multiple = g.init(int64Tensor('size_multiple', [SIZE_MULTIPLE], true));
   const extra = g.node('Mod', [g.node('Neg', [hw]), multiple], [intAttr('fmod', 0)], 'extra_hw');
   const sizePads = g.node('Concat', [g.init(int64Tensor('zero_pads', [0, 0, 0, 0, 0, 0])), extra], [intAttr('axis', 0)], 'size_pads');
-  let y = g.node('Pad', [ONNX_INPUT_NAME, sizePads], [stringAttr('mode', 'reflect')], 'pad_to_multiple');
+  const seeded = net.config.seedCell !== undefined;
+  // As StyleNet.apply: the seed joins the image before the size padding.
+  const input = seeded ? g.node('Concat', [ONNX_INPUT_NAME, ONNX_SEED_INPUT_NAME], [intAttr('axis', 1)], 'with_seed') : ONNX_INPUT_NAME;
+  let y = g.node('Pad', [input, sizePads], [stringAttr('mode', 'reflect')], 'pad_to_multiple');
 
   const upsampleScales = g.init(floatTensor('upsample_scales', [4], Float32Array.of(1, 1, 2, 2)));
   const padsFor = new Map<number, string>();
@@ -171,13 +176,13 @@ export function exportOnnx(net: StyleNet, opts: ExportOnnxOptions = {}): Uint8Ar
     }),
   );
 
-  const imageType = (name: string) =>
+  const imageType = (name: string, channels = 3) =>
     onnx.ValueInfoProto.create({
       name,
       type: {
         tensorType: {
           elemType: onnx.TensorProto.DataType.FLOAT,
-          shape: { dim: [{ dimParam: 'batch' }, { dimValue: 3 }, { dimParam: 'height' }, { dimParam: 'width' }] },
+          shape: { dim: [{ dimParam: 'batch' }, { dimValue: channels }, { dimParam: 'height' }, { dimParam: 'width' }] },
         },
       },
     });
@@ -189,14 +194,19 @@ export function exportOnnx(net: StyleNet, opts: ExportOnnxOptions = {}): Uint8Ar
     domain: 'nst.style',
     docString: 'Feed-forward style network: RGB 0..1 NCHW in, stylized RGB 0..1 out, any H and W.',
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    metadataProps: Object.entries({ stylenet_config: JSON.stringify(net.config), exporter_version: EXPORTER_VERSION, ...opts.metadata }).map(
+    metadataProps: Object.entries({
+      stylenet_config: JSON.stringify(net.config),
+      exporter_version: EXPORTER_VERSION,
+      ...(seeded ? { [ONNX_SEED_CELL_KEY]: String(net.config.seedCell) } : {}),
+      ...opts.metadata,
+    }).map(
       ([key, value]) => ({ key, value }),
     ),
     graph: {
       name: opts.graphName ?? 'stylenet',
       node: g.nodes,
       initializer: g.initializers,
-      input: [imageType(ONNX_INPUT_NAME)],
+      input: [imageType(ONNX_INPUT_NAME), ...(seeded ? [imageType(ONNX_SEED_INPUT_NAME, SEED_CHANNELS)] : [])],
       output: [imageType(ONNX_OUTPUT_NAME)],
     },
   });

@@ -8,6 +8,7 @@ import { initNetworkBackend } from './backend';
 import { exportOnnx } from './onnx';
 import { StyleNet, type StyleNetConfig } from './network';
 import { calibrate, type CalibrationImage } from './calibrate';
+import { cellSeed } from './seed';
 import { activationParams, channelGains, imageConvs, planQdq, quantizeQdq, QUANTIZER_VERSION } from './quantize';
 
 const { onnx } = onnxProto;
@@ -42,13 +43,13 @@ const session = (model: Uint8Array, optimizedModelFilePath?: string) =>
     ...(optimizedModelFilePath ? { optimizedModelFilePath } : {}),
   });
 
-async function paint(model: Uint8Array, image: CalibrationImage): Promise<Float32Array> {
+async function paint(model: Uint8Array, image: CalibrationImage, feeds: Record<string, ort.Tensor> = {}): Promise<Float32Array> {
   const s = await session(model);
   const { width, height, pixels } = image;
   const plane = width * height;
   const chw = new Float32Array(plane * 3);
   for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[c * plane + p] = pixels[p * 3 + c] as number;
-  const out = await s.run({ image: new ort.Tensor('float32', chw, [1, 3, height, width]) });
+  const out = await s.run({ image: new ort.Tensor('float32', chw, [1, 3, height, width]), ...feeds });
   const data = Float32Array.from(out['stylized']?.data as Float32Array);
   await s.release();
   return data;
@@ -119,6 +120,21 @@ describe('quantizeQdq', () => {
     expect(bad).toBeGreaterThan(5 * good);
   });
 
+  it('quantizes a cell-seeded network: its first conv (RGB and seed) stays float, calibration feeds the seed, and it paints like its FP32 model', async () => {
+    const net = StyleNet.create({ ...TINY, seedCell: 8 }, 6);
+    const seeded = exportOnnx(net);
+    net.dispose();
+    const keepFloat = imageConvs(seeded);
+    expect(keepFloat).toEqual([expect.stringMatching(/^enc1\.conv/), expect.stringMatching(/^out\.conv/)]);
+    const image = photo(48, 40, 3);
+    // The graph cannot run without its seed input: calibrating at all shows calibrate fed it.
+    const calibration = await calibrate(seeded, [photo(40, 36, 1), photo(52, 44, 2), image], { keepFloat, threads: 1 });
+    const seed = { seed: new ort.Tensor('float32', cellSeed(40, 48, 8), [1, 2, 40, 48]) };
+    const reference = await paint(seeded, image, seed);
+    const int8 = await paint(quantizeQdq(seeded, calibration.minmax, { keepFloat }), image, seed);
+    expect(int8.reduce((sum, v, i) => sum + Math.abs(v - (reference[i] as number)), 0) / int8.length).toBeLessThan(2 / 255);
+  });
+
   it('gives channels a normalised conv shrank back their own resolution with channel gains', async () => {
     // Half the output channels of every inner conv scaled by 1/12: the instance norms after
     // them undo it, so the float model paints the same, but one uint8 range per tensor leaves
@@ -168,4 +184,5 @@ describe('activationParams', () => {
     // A positive-only range still includes zero.
     expect(activationParams({ min: 1, max: 2 })).toEqual({ scale: expect.closeTo(2 / 255, 9), zeroPoint: 0 });
   });
+
 });

@@ -21,6 +21,7 @@
  *              when its output is quantized; the instance norm after it then reads float again.
  */
 import onnxProto from 'onnx-proto';
+import { SEED_CHANNELS } from './seed';
 
 const { onnx } = onnxProto;
 
@@ -162,8 +163,8 @@ const soleConsumer = (index: GraphIndex, tensor: string): NodeProto | undefined 
 };
 
 /**
- * The convolutions that read or write an image (3 channels): the first and the last of a style
- * network. Kept in float by default: measured at 1024x1024 on two cores, ORT's int8 kernels ran
+ * The convolutions that read or write an image (3 channels, or 5 where a seeded network's first
+ * conv also reads the cell seed's two): the first and the last of a style network. Kept in float by default: measured at 1024x1024 on two cores, ORT's int8 kernels ran
  * them 2.4x (first, 3 input channels) and 3.9x (last, 3 output channels) slower than its float
  * ones, its integer GEMM packing channels in blocks far wider than 3.
  */
@@ -174,7 +175,8 @@ export function imageConvs(model: Uint8Array | ModelProto): string[] {
     .filter((node) => {
       if (node.opType !== 'Conv') return false;
       const dims = index.initializers.get(node.input?.[1] ?? '')?.dims?.map(Number) ?? [];
-      return dims[0] === 3 || dims[1] === 3;
+      // Output channels 3: paints RGB. Input channels 3 or 5: reads RGB, or RGB and the cell seed.
+      return dims[0] === 3 || dims[1] === 3 || dims[1] === 3 + SEED_CHANNELS;
     })
     .map((node) => String(node.name));
 }
