@@ -35,12 +35,12 @@ function picture(width: number, height: number): Float32Array {
   return data;
 }
 
-async function maxDifference(net: StyleNet, width: number, height: number): Promise<number> {
+async function maxDifference(net: StyleNet, width: number, height: number, origin?: { top: number; left: number }): Promise<number> {
   const data = picture(width, height);
-  const expected = tf.tidy(() => net.apply(tf.tensor4d(data, [1, height, width, 3])).dataSync() as Float32Array);
+  const expected = tf.tidy(() => net.apply(tf.tensor4d(data, [1, height, width, 3]), origin ? [origin.top, origin.left] : undefined).dataSync() as Float32Array);
   const model = await StyleModel.load(exportOnnx(net), { threads: 2 });
   try {
-    const actual = await model.run({ data, width, height });
+    const actual = await model.run({ data, width, height, ...(origin ? { origin } : {}) });
     expect([actual.width, actual.height]).toEqual([width, height]);
     let max = 0;
     for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs((expected[i] ?? 0) - (actual.data[i] ?? 0)));
@@ -54,6 +54,7 @@ let starter: StyleNet;
 let smallKernel: StyleNet;
 let bilinear: StyleNet;
 let skip: StyleNet;
+let seeded: StyleNet;
 
 beforeAll(async () => {
   await initNetworkBackend();
@@ -61,6 +62,7 @@ beforeAll(async () => {
   smallKernel = perturbedNet({ channels: [8, 12, 16], residualBlocks: 2, outerKernel: 5 }, 6);
   bilinear = perturbedNet({ ...STARTER_CONFIG, upsampling: 'bilinear' }, 7);
   skip = perturbedNet({ ...STARTER_CONFIG, skip: true }, 8);
+  seeded = perturbedNet({ ...STARTER_CONFIG, seedCell: 16 }, 9);
 });
 
 afterAll(() => {
@@ -68,6 +70,7 @@ afterAll(() => {
   smallKernel.dispose();
   bilinear.dispose();
   skip.dispose();
+  seeded.dispose();
 });
 
 describe('ONNX export parity with TF.js', () => {
@@ -80,11 +83,26 @@ describe('ONNX export parity with TF.js', () => {
     ['bilinear decoder', 517, 333],
     ['bilinear decoder', 5, 7],
     ['full-resolution skip', 517, 333],
+    ['cell-seeded', 517, 333],
+    ['cell-seeded', 5, 7],
   ])('%s network agrees within 1/255 at %ix%i', async (which, width, height) => {
-    const net = which === 'starter' ? starter : which === 'bilinear decoder' ? bilinear : which === 'full-resolution skip' ? skip : smallKernel;
+    const nets: Record<string, StyleNet> = { starter, 'bilinear decoder': bilinear, 'full-resolution skip': skip, 'cell-seeded': seeded };
+    const net = nets[which] ?? smallKernel;
     const diff = await maxDifference(net, width, height);
     console.info(`parity ${which} ${width}x${height}: max |tfjs - onnx| = ${diff.toExponential(2)}`);
     expect(diff).toBeLessThan(1 / 255);
+  });
+
+  it('a cell-seeded network agrees on a tile away from the origin: StyleService feeds the seed at the tile\'s place in the photo', async () => {
+    const diff = await maxDifference(seeded, 203, 150, { top: 333, left: 1021 });
+    expect(diff).toBeLessThan(1 / 255);
+    // The place matters: the same pixels at the origin paint differently.
+    const data = picture(203, 150);
+    const [here, there] = tf.tidy(() => {
+      const x = tf.tensor4d(data, [1, 150, 203, 3]);
+      return [seeded.apply(x).dataSync() as Float32Array, seeded.apply(x, [333, 1021]).dataSync() as Float32Array];
+    });
+    expect(here!.reduce((m, v, i) => Math.max(m, Math.abs(v - there![i]!)), 0)).toBeGreaterThan(0.05);
   });
 
   it('outputs are not trivially constant (the check has something to compare)', () => {

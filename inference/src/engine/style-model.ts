@@ -13,10 +13,12 @@
  * demand when every open one is busy, so concurrent runs of the same style use separate cores
  * (ORT's intra-op threading scales poorly: 2 threads run a 1 MP image only ~1.4x faster than 1).
  */
+import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { RgbImage } from '../pipeline/tiling';
 // The exporter's tensor names: the contract module alone, which loads no TF.js.
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '@nst/style-network/contract';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_SEED_INPUT_NAME, seedCellOf } from '@nst/style-network/contract';
+import { cellSeed, SEED_CHANNELS } from '@nst/style-network/seed';
 
 export interface StyleModelOptions {
   /** ORT intra-op threads per session (one convolution split across them). Default 2. */
@@ -102,7 +104,7 @@ class Session {
       await worker.terminate();
       throw error;
     });
-    // Other inputs (thumbnail-norm statistics) are fed by name with each run.
+    // Other inputs (the cell seed, thumbnail-norm statistics) are fed by name with each run.
     const inputName = loaded.inputNames.includes(ONNX_INPUT_NAME) ? ONNX_INPUT_NAME : loaded.inputNames.length === 1 ? loaded.inputNames[0] : undefined;
     const outputName = loaded.outputNames.includes(ONNX_OUTPUT_NAME) ? ONNX_OUTPUT_NAME : loaded.outputNames[0];
     if (inputName === undefined || outputName === undefined) {
@@ -168,6 +170,8 @@ export class StyleModel {
     readonly threads: number,
     /** Most sessions this model opens. */
     readonly maxSessions: number,
+    /** The cell seed's grid spacing when the graph takes one (ONNX_SEED_INPUT_NAME). */
+    readonly seedCell: number | undefined,
   ) {}
 
   /** Loads an ONNX model from a file path or its bytes (one session; more open on demand). */
@@ -178,7 +182,14 @@ export class StyleModel {
     if (!Number.isInteger(sessions) || sessions < 1) throw new RangeError(`sessions must be a positive integer, got ${sessions}`);
     const settings = { source, threads, memoryArena: opts.memoryArena ?? false };
     const first = await Session.open(settings);
-    return new StyleModel([first], settings, threads, sessions);
+    let seedCell: number | undefined;
+    try {
+      seedCell = seedCellOf(typeof source === 'string' ? await readFile(source) : source);
+    } catch (error) {
+      await first.release();
+      throw error;
+    }
+    return new StyleModel([first], settings, threads, sessions, seedCell);
   }
 
   /** Sessions open now (1 up to maxSessions). */
@@ -203,6 +214,12 @@ export class StyleModel {
     }
     if (data.length !== width * height * 3) {
       return Promise.reject(new RangeError(`image data has ${data.length} values, expected ${width * height * 3} (RGB ${width}x${height})`));
+    }
+    if (this.seedCell !== undefined) {
+      // The seed of exactly these pixels of the whole picture: computed here rather than in the
+      // graph because the Voronoi lookup has no ONNX op, and here the tile's origin is known.
+      const { top = 0, left = 0 } = image.origin ?? {};
+      feeds = { ...feeds, [ONNX_SEED_INPUT_NAME]: { data: cellSeed(height, width, this.seedCell, top, left), dims: [1, SEED_CHANNELS, height, width] } };
     }
     let least = this.sessions[0] as Session;
     for (const session of this.sessions) if (session.load < least.load) least = session;

@@ -4,11 +4,15 @@ import { rgbFromBytes, StyleModel } from './style-model';
 import { thumbnailNormGraphs } from './thumbnail-norm';
 
 let onnx: Uint8Array;
+let seededOnnx: Uint8Array;
 beforeAll(async () => {
   await initNetworkBackend();
   const net = StyleNet.create({ channels: [4, 6, 8], residualBlocks: 1, outerKernel: 3 }, 13);
   onnx = exportOnnx(net);
   net.dispose();
+  const seeded = StyleNet.create({ channels: [4, 6, 8], residualBlocks: 1, outerKernel: 3, seedCell: 8 }, 13);
+  seededOnnx = exportOnnx(seeded);
+  seeded.dispose();
 });
 
 const image = (width: number, height: number, seed: number) =>
@@ -17,20 +21,21 @@ const image = (width: number, height: number, seed: number) =>
 const worst = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
 
 describe('thumbnailNormGraphs', () => {
-  it('derives a probe that paints like the model and reports every normalisation, and a tile graph that paints the same given those statistics', async () => {
-    const graphs = thumbnailNormGraphs(onnx);
+  it.each(['plain', 'cell-seeded'])('derives a probe that paints like the model and reports every normalisation, and a tile graph that paints the same given those statistics (%s network)', async (kind) => {
+    const model = kind === 'plain' ? onnx : seededOnnx;
+    const graphs = thumbnailNormGraphs(model);
     expect(graphs).toBeDefined();
     const { probe, tile, norms } = graphs!;
     // Encoder (2 normalised convs after the first), residual block (2), decoder: each norm once.
     expect(norms.length).toBeGreaterThanOrEqual(5);
-    const [model, probeModel, tileModel] = await Promise.all([
-      StyleModel.load(onnx, { threads: 1 }),
+    const [wholeModel, probeModel, tileModel] = await Promise.all([
+      StyleModel.load(model, { threads: 1 }),
       StyleModel.load(probe, { threads: 1 }),
       StyleModel.load(tile, { threads: 1 }),
     ]);
     try {
       const photo = image(61, 47, 7);
-      const plain = await model.run(photo);
+      const plain = await wholeModel.run(photo);
       const names = norms.flatMap((n) => [n.mean, n.variance]);
       const probed = await probeModel.runWith(photo, {}, names);
       expect(worst(probed.image.data, plain.data)).toBeLessThan(1e-6);
@@ -44,7 +49,7 @@ describe('thumbnailNormGraphs', () => {
       const mismatched = await tileModel.runWith(photo, otherFeeds);
       expect(worst(mismatched.image.data, plain.data)).toBeGreaterThan(1e-2);
     } finally {
-      await Promise.all([model.dispose(), probeModel.dispose(), tileModel.dispose()]);
+      await Promise.all([wholeModel.dispose(), probeModel.dispose(), tileModel.dispose()]);
     }
   });
 

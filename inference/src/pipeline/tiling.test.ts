@@ -68,6 +68,21 @@ describe('stylizeTiled', () => {
     expect(Buffer.from(out).equals(Buffer.from(pixels))).toBe(true);
   });
 
+  it("tells the model where each tile sits in the photo, so a seeded model paints one picture's cells, not each tile's own", async () => {
+    const seen: { top: number; left: number; width: number; height: number }[] = [];
+    const recording: StyleRunner = {
+      run: async (image) => {
+        seen.push({ ...image.origin!, width: image.width, height: image.height });
+        return { ...image, data: Float32Array.from(image.data) };
+      },
+    };
+    const [width, height] = [333, 250];
+    await stylizeTiled(recording, randomPixels(width, height), width, height, { tileSize: 96, overlap: 24 });
+    const columns = planAxis(width, 96, 24);
+    const rows = planAxis(height, 96, 24);
+    expect(seen).toEqual(rows.flatMap((r) => columns.map((c) => ({ top: r.start, left: c.start, width: c.length, height: r.length }))));
+  });
+
   it('cross-fades tiles that disagree instead of leaving a hard seam', async () => {
     // Tiles paint alternately pure black and pure white: the worst case for seams.
     let calls = 0;

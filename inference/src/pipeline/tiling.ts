@@ -13,6 +13,12 @@ export interface RgbImage {
   data: Float32Array;
   width: number;
   height: number;
+  /**
+   * Where this image's top-left pixel sits in the whole picture when it is a tile of one (absent:
+   * it is the whole picture). A seeded model paints from the cell seed at these coordinates, so
+   * overlapping tiles agree on their cells.
+   */
+  origin?: { top: number; left: number };
 }
 
 /** Anything that stylizes one RGB image (a loaded style model). */
@@ -155,7 +161,7 @@ export async function stylizeTiled(
       const dst = y * tw * 3;
       for (let k = 0; k < tw * 3; k++) tileInput[dst + k] = (pixels[src + k] as number) / 255;
     }
-    const input = { data: tileInput, width: tw, height: th };
+    const input = { data: tileInput, width: tw, height: th, origin: { top: row.start, left: column.start } };
     const run = withSpan(
       'inference tile',
       { [SPAN_ATTRIBUTES.tile]: i, [SPAN_ATTRIBUTES.tiles]: total, [SPAN_ATTRIBUTES.width]: tw, [SPAN_ATTRIBUTES.height]: th, [SPAN_ATTRIBUTES.pixels]: tw * th },
