@@ -29,17 +29,20 @@ async function main(): Promise<void> {
     .option('--sheet <file>', 'contact sheet PNG (photos across, candidates down)')
     .option('--dump <dir>', 'also write every output at full size as PNG into this folder')
     .option('--photos <list>', 'gallery photo numbers to use, e.g. 1,2,5 (default all)')
+    .option('--files <list>', 'judge on these image files instead (comma-separated): a second held-out set, so choosing among candidates on the gallery is checked on photos the choice never saw')
     .option('--dark', "also the worst pure-colour share on the dark-areas test's darkened photos (it allows 0.02%)")
     .argument('<weights...>', 'serialized weights files')
     .parse();
-  const o = program.opts<{ style: string; registry: string; size: string; sheet?: string; dump?: string; photos?: string; dark?: boolean }>();
+  const o = program.opts<{ style: string; registry: string; size: string; sheet?: string; dump?: string; photos?: string; files?: string; dark?: boolean }>();
   const size = Number(o.size);
   await initBackend();
   const judge = createJudge();
   const registry = await ModelRegistry.open(resolve(o.registry));
   const styleImage = await loadRgb(await readFile(registry.styleImagePath(o.style)), size);
   const chosen = o.photos ? o.photos.split(',').map((n) => GALLERY_PHOTOS[Number(n) - 1]!) : [...GALLERY_PHOTOS];
-  const photos = await Promise.all(chosen.map(async (p) => loadRgb(await readGalleryPhoto(p), size)));
+  const photos = o.files
+    ? await Promise.all(o.files.split(',').map((file) => loadRgb(file, size)))
+    : await Promise.all(chosen.map(async (p) => loadRgb(await readGalleryPhoto(p), size)));
   const dark = o.dark ? await darkPhotos() : [];
   const reinhard = photos.map((p) => reinhardTransfer(p, styleImage));
   const photoLayers = layerMeans(photos.map((p) => styleDistanceByLayer(judge.extract, p, styleImage)));

@@ -24,7 +24,7 @@ import type { RgbImage } from '../eval/colour-transfer';
 import sharp from 'sharp';
 import { contentStructure, styleDistance, type FeatureExtractor } from '../eval/scores';
 import { decodeImage, listImageFiles, sha256 } from '../train/photos';
-import { calibrate, DEFAULT_PERCENTILE, imageConvs, quantizeQdq, QUANTIZER_VERSION, type CalibrationImage } from '@nst/style-network';
+import { calibrate, cellSeed, DEFAULT_PERCENTILE, imageConvs, ONNX_INPUT_NAME, ONNX_SEED_INPUT_NAME, quantizeQdq, QUANTIZER_VERSION, SEED_CHANNELS, seedCellOf, type CalibrationImage } from '@nst/style-network';
 
 /** What the INT8 output must keep to on every checked photo (see the file comment). */
 export const INT8_QUALITY_THRESHOLD = {
@@ -146,6 +146,7 @@ async function runner(model: Uint8Array, threads: number): Promise<{ run(image: 
     graphOptimizationLevel: 'all',
     executionProviders: ['cpu'],
   });
+  const seedCell = seedCellOf(model);
   return {
     async run(image) {
       const { width, height } = image;
@@ -157,7 +158,10 @@ async function runner(model: Uint8Array, threads: number): Promise<{ run(image: 
         chw[2 * plane + p] = image.data[i + 2] as number;
       }
       const input = new ort.Tensor('float32', chw, [1, 3, height, width]);
-      const results = await session.run({ [session.inputNames[0] as string]: input });
+      // A seeded model reads the cell seed of the whole photo, as StyleService feeds it.
+      const seed = seedCell === undefined ? undefined : new ort.Tensor('float32', cellSeed(height, width, seedCell), [1, SEED_CHANNELS, height, width]);
+      const results = await session.run({ [ONNX_INPUT_NAME]: input, ...(seed ? { [ONNX_SEED_INPUT_NAME]: seed } : {}) });
+      seed?.dispose();
       const out = results[session.outputNames[0] as string]?.data as Float32Array;
       const data = new Float32Array(plane * 3);
       for (let p = 0, i = 0; p < plane; p++, i += 3) {

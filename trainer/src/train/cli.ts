@@ -44,6 +44,7 @@ const program = new Command()
   .option('--config <name>', 'network shape: starter | johnson', 'starter')
   .option('--upsampling <name>', "the decoder's x2 upsampling: nearest | bilinear", 'nearest')
   .option('--skip', "add the first conv's full-resolution features before the output conv")
+  .option('--seed-cell <px>', 'feed the cell seed (a Voronoi pattern, this grid spacing in pixels: cell values and boundary distances) as two more input channels; with --init, an unseeded network gains it with zero weights', positiveInt)
   .option('--init <weights>', 'fine-tune from these serialized weights instead of a fresh network')
   .option('--weight <term=value>', `loss weight (${LOSS_TERMS.join(', ')}); repeatable`, lossWeightArgument, {})
   .option('--style-scale <x>', 'style image size relative to crops', positiveNumber, DEFAULT_TRAIN_OPTIONS.styleScale)
@@ -73,6 +74,7 @@ interface CliOptions {
   config: string;
   upsampling: string;
   skip?: boolean;
+  seedCell?: number;
   init?: string;
   weight: Record<string, number>;
   styleScale: number;
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
   const shape = configs[o.config];
   if (!shape) throw new Error(`unknown --config ${o.config} (starter | johnson)`);
   if (o.upsampling !== 'nearest' && o.upsampling !== 'bilinear') throw new Error(`unknown --upsampling ${o.upsampling} (nearest | bilinear)`);
-  const config: StyleNetConfig = { ...shape, ...(o.upsampling === 'bilinear' ? { upsampling: 'bilinear' as const } : {}), ...(o.skip ? { skip: true } : {}) };
+  const config: StyleNetConfig = { ...shape, ...(o.upsampling === 'bilinear' ? { upsampling: 'bilinear' as const } : {}), ...(o.skip ? { skip: true } : {}), ...(o.seedCell !== undefined ? { seedCell: o.seedCell } : {}) };
   if (o.lossNetwork !== 'random' && o.lossNetwork !== 'inception') throw new Error(`unknown --loss-network ${o.lossNetwork} (random | inception)`);
   const lossNetwork = o.lossNetwork;
   if (o.statistic !== 'covariance' && o.statistic !== 'gram' && o.statistic !== 'sliced') throw new Error(`unknown --statistic ${o.statistic} (covariance | gram | sliced)`);
@@ -108,7 +110,12 @@ async function main(): Promise<void> {
   const featureTransform = o.featureTransform;
   // Before any tensor: the thread count is fixed once tensors live on the backend.
   await initBackend(undefined, o.threads !== undefined ? { threads: o.threads } : {});
-  const initial = o.init ? StyleNet.deserialize(new Uint8Array(await readFile(o.init))) : undefined;
+  let initial = o.init ? StyleNet.deserialize(new Uint8Array(await readFile(o.init))) : undefined;
+  if (initial && o.seedCell !== undefined && initial.config.seedCell === undefined) {
+    const seeded = initial.withCellSeed(o.seedCell);
+    initial.dispose();
+    initial = seeded;
+  }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new Error('interrupted (SIGINT)')));
 

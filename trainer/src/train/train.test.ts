@@ -8,7 +8,7 @@ import { initBackend } from '../kernels/backend.js';
 import { StyleLoss } from '../loss/style-loss.js';
 import { STARTER_CONFIG, StyleNet } from '@nst/style-network';
 import { readManifest } from './checkpoint.js';
-import { trainStyle, type TrainOptions, type TrainProgress } from './train.js';
+import { seedOrigin, trainStyle, type TrainOptions, type TrainProgress } from './train.js';
 
 const SIZE = 32;
 let root: string;
@@ -126,6 +126,22 @@ describe('trainStyle', () => {
     twoSteps.net.dispose();
     straight.net.dispose();
     resumed.net.dispose();
+  });
+
+  it("fine-tunes an unseeded network into a cell-seeded one: the seed's weights leave zero, and every step reads another window of the seed", async () => {
+    const plain = StyleNet.create(STARTER_CONFIG, 3);
+    const initial = plain.withCellSeed(8);
+    plain.dispose();
+    const result = await trainStyle(options({ initial, steps: 3 }));
+    expect(result.net.config.seedCell).toBe(8);
+    const weights = result.net.variables['enc1.conv.weight']!.dataSync() as Float32Array;
+    const [, , inputs = 0, outputs = 0] = result.net.variables['enc1.conv.weight']!.shape;
+    const seedWeights = weights.filter((_, i) => Math.floor(i / outputs) % inputs >= 3);
+    expect(Math.max(...seedWeights.map(Math.abs))).toBeGreaterThan(1e-3);
+    const origins = new Set(Array.from({ length: 500 }, (_, step) => seedOrigin(step).join(',')));
+    expect(origins.size).toBe(500);
+    initial.dispose();
+    result.net.dispose();
   });
 
   it('stops promptly when aborted, saving where it stopped', async () => {

@@ -168,6 +168,15 @@ async function loadStyle(style: TrainOptions['style']): Promise<{ tensor: tf.Ten
   };
 }
 
+/**
+ * Where in the cell-seed plane a step's crops sit (only seeded networks read it): a different
+ * window every step, so the network learns the seed's cells and not one fixed patch of them, and
+ * a function of the step alone, so a resumed run sees what an unbroken one would have.
+ */
+export function seedOrigin(step: number): [number, number] {
+  return [(step * 7919) % 4093, (step * 6271) % 4091];
+}
+
 function cloneNet(net: StyleNet): StyleNet {
   return StyleNet.deserialize(net.serialize());
 }
@@ -306,7 +315,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
       const x = tf.tensor4d(batch.pixels, [batch.batch, batch.size, batch.size, 3]);
       const cost = optimizer.minimize(
         () => {
-          const out = net.apply(x);
+          const out = net.apply(x, seedOrigin(step));
           const t = loss.terms(out, x);
           terms = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, tf.keep(v)]));
           return t.total;
