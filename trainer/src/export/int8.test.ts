@@ -2,13 +2,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry } from '@nst/runtime';
 import { initBackend } from '../kernels/backend';
 import { exportOnnx, QUANTIZER_VERSION, StyleNet } from '@nst/style-network';
-import { checkPhoto, deriveInt8, INT8_QUALITY_THRESHOLD, withinThreshold } from './int8';
+import { checkPhoto, deriveInt8, INT8_QUALITY_THRESHOLD, modelRunner, withinThreshold } from './int8';
 
 
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
@@ -29,16 +28,12 @@ afterAll(async () => {
 });
 
 async function paint(model: Uint8Array, image: { data: Float32Array; width: number; height: number }) {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, executionProviders: ['cpu'] });
-  const { width, height, data } = image;
-  const plane = width * height;
-  const chw = new Float32Array(plane * 3);
-  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[c * plane + p] = data[p * 3 + c] as number;
-  const out = (await session.run({ image: new ort.Tensor('float32', chw, [1, 3, height, width]) }))['stylized']?.data as Float32Array;
-  await session.release();
-  const hwc = new Float32Array(plane * 3);
-  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) hwc[p * 3 + c] = out[c * plane + p] as number;
-  return { data: hwc, width, height };
+  const runner = await modelRunner(model, 1);
+  try {
+    return await runner.run(image);
+  } finally {
+    await runner.release();
+  }
 }
 
 describe('deriveInt8', () => {

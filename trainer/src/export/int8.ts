@@ -138,7 +138,12 @@ export function worstCost(costs: QualityCost[]): QualityCost {
   };
 }
 
-async function runner(model: Uint8Array, threads: number): Promise<{ run(image: RgbImage): Promise<RgbImage>; release(): Promise<void> }> {
+/**
+ * One ONNX Runtime session that paints whole images as StyleService would (the cell seed fed
+ * where the model reads one). Not StyleService's StyleModel: the trainer does not depend on
+ * StyleService, and the export gate needs no worker threads.
+ */
+export async function modelRunner(model: Uint8Array, threads: number): Promise<{ run(image: RgbImage): Promise<RgbImage>; release(): Promise<void> }> {
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -205,7 +210,7 @@ export async function deriveInt8(fp32: Uint8Array, options: Int8Options): Promis
     metadata: { calibration: `percentile ${DEFAULT_PERCENTILE}`, calibration_photos: String(calibrationFiles.length) },
   });
 
-  const [reference, candidate] = await Promise.all([runner(fp32, threads), runner(model, threads)]);
+  const [reference, candidate] = await Promise.all([modelRunner(fp32, threads), modelRunner(model, threads)]);
   const checks: PhotoCheck[] = [];
   try {
     for (const photo of await loadPhotos(checked)) {
