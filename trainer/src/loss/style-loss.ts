@@ -1047,5 +1047,10 @@ const PIXEL_SCALE = 10;
  *    steps from the 400-step weights gave version 5's weights bit for bit (WASM, one thread).
  *    The seed costs 32 ms a 512 px tile (108 ms a megapixel) on StyleService's main thread,
  *    measured with two training runs on the two cores; seeded training steps took 3.1-3.2 s
- *    with two runs side by side, where version 4's recipe took 2.9.
+ *    with two runs side by side, where version 4's recipe took 2.9. Two probes, 200 more steps
+ *    from version 5 (not kept): the feature-patch term at 5, 0.319 / 0.543 (0.316 on the four
+ *    other photos), more dark speckle; learning rate 3e-3, 0.339 / 0.424 (0.342): the seed
+ *    takes over, a clear Voronoi lattice of yellow, teal and green cells between red-orange
+ *    bands (not dark lead) over every photo, the photo and the face faint. The seed can carry
+ *    the cells; the loss has yet to ask for dark lines while keeping the photo.
  */
