@@ -20,7 +20,7 @@
 import * as ort from 'onnxruntime-node';
 import { planQdq, withTensorOutputs, type ChannelRanges, type PlanOptions, type TensorRange } from './quantize';
 import { ONNX_INPUT_NAME, ONNX_SEED_INPUT_NAME, seedCellOf } from './contract';
-import { cellSeed, SEED_CHANNELS } from './seed';
+import { seedInput } from './seed';
 
 export type CalibrationMethod = 'minmax' | 'percentile';
 
@@ -140,9 +140,10 @@ export async function calibrate(model: Uint8Array, images: readonly CalibrationI
     for (const image of images) {
       const input = new ort.Tensor('float32', chw(image), [1, 3, image.height, image.width]);
       // A seeded model reads the cell seed of the whole photo, as StyleService feeds it.
-      const seed = seedCell === undefined ? undefined : new ort.Tensor('float32', cellSeed(image.height, image.width, seedCell), [1, SEED_CHANNELS, image.height, image.width]);
-      const results = await session.run({ [ONNX_INPUT_NAME]: input, ...(seed ? { [ONNX_SEED_INPUT_NAME]: seed } : {}) }, tensors);
-      seed?.dispose();
+      const seed = seedCell === undefined ? undefined : seedInput(image.height, image.width, seedCell);
+      const seedTensor = seed && new ort.Tensor('float32', seed.data, seed.dims);
+      const results = await session.run({ [ONNX_INPUT_NAME]: input, ...(seedTensor ? { [ONNX_SEED_INPUT_NAME]: seedTensor } : {}) }, tensors);
+      seedTensor?.dispose();
       for (const name of tensors) {
         const tensor = results[name];
         if (!tensor) throw new Error(`calibration graph produced no ${name}`);

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
-import { cellSeed, SEED_CHANNELS } from './seed.js';
+import { SEED_CHANNELS, seedInput } from './seed.js';
 
 export interface StyleNetConfig {
   /** Encoder conv widths (decoder mirrors them). Johnson 2016 = [32, 64, 128]. */
@@ -310,12 +310,12 @@ export class StyleNet {
     const min = minimumSide(this.config);
     if (height < min || width < min) throw new Error(`StyleNet needs images at least ${min}x${min}, got ${width}x${height}`);
     const seedCell = this.config.seedCell;
-    const seed = seedCell === undefined ? undefined : cellSeed(height, width, seedCell, origin[0], origin[1]);
+    const seed = seedCell === undefined ? undefined : seedInput(height, width, seedCell, origin[0], origin[1]);
     return tf.tidy(() => {
       const padH = (SIZE_MULTIPLE - (height % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
       const padW = (SIZE_MULTIPLE - (width % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
       // The seed joins before the size padding, as in the exported graph, which pads both together.
-      const seedNhwc = seed ? tf.transpose(tf.tensor4d(seed, [1, SEED_CHANNELS, height, width]), [0, 2, 3, 1]) : undefined;
+      const seedNhwc = seed ? tf.transpose(tf.tensor4d(seed.data, seed.dims), [0, 2, 3, 1]) : undefined;
       let y: tf.Tensor4D = seedNhwc ? tf.concat([x, tf.tile(seedNhwc, [batch, 1, 1, 1])], 3) : x;
       if (padH || padW) y = tf.mirrorPad(y, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect');
       const { encoder, residual, decoder } = layerSpecs(this.config);

@@ -118,3 +118,8 @@ export function cellSeed(height: number, width: number, cell: number, top = 0, l
   }
   return out;
 }
+
+/** The seed as a model input: cellSeed's planar values and their NCHW shape, [1, SEED_CHANNELS, H, W]. */
+export function seedInput(height: number, width: number, cell: number, top = 0, left = 0): { data: Float32Array; dims: [number, number, number, number] } {
+  return { data: cellSeed(height, width, cell, top, left), dims: [1, SEED_CHANNELS, height, width] };
+}

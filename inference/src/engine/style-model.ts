@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import type { RgbImage } from '../pipeline/tiling';
 // The exporter's tensor names: the contract module alone, which loads no TF.js.
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_SEED_INPUT_NAME, seedCellOf } from '@nst/style-network/contract';
-import { cellSeed, SEED_CHANNELS } from '@nst/style-network/seed';
+import { seedInput } from '@nst/style-network/seed';
 
 export interface StyleModelOptions {
   /** ORT intra-op threads per session (one convolution split across them). Default 2. */
@@ -219,7 +219,7 @@ export class StyleModel {
       // The seed of exactly these pixels of the whole picture: computed here rather than in the
       // graph because the Voronoi lookup has no ONNX op, and here the tile's origin is known.
       const { top = 0, left = 0 } = image.origin ?? {};
-      feeds = { ...feeds, [ONNX_SEED_INPUT_NAME]: { data: cellSeed(height, width, this.seedCell, top, left), dims: [1, SEED_CHANNELS, height, width] } };
+      feeds = { ...feeds, [ONNX_SEED_INPUT_NAME]: seedInput(height, width, this.seedCell, top, left) };
     }
     let least = this.sessions[0] as Session;
     for (const session of this.sessions) if (session.load < least.load) least = session;
