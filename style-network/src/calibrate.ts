@@ -20,7 +20,7 @@
 import * as ort from 'onnxruntime-node';
 import { planQdq, withTensorOutputs, type ChannelRanges, type PlanOptions, type TensorRange } from './quantize';
 import { ONNX_INPUT_NAME, ONNX_SEED_INPUT_NAME, seedCellOf } from './contract';
-import { seedInput } from './seed';
+import { seedInput } from './seed.mjs';
 
 export type CalibrationMethod = 'minmax' | 'percentile';
 

@@ -6,7 +6,7 @@ const { onnx } = onnxProto;
  * What a served model's graph promises, without loading TF.js, the network or the exporter: StyleService
  * feeds `image` ([N,3,H,W] floats 0..1, any H and W) and reads `stylized` (the same shape). A
  * seeded network (StyleNetConfig.seedCell) also takes `seed` ([N,2,H,W], the cell seed of the
- * pixels fed, seed.ts), at the grid spacing its metadata names under `seed_cell`.
+ * pixels fed, seed.mjs), at the grid spacing its metadata names under `seed_cell`.
  */
 export const ONNX_INPUT_NAME = 'image';
 export const ONNX_OUTPUT_NAME = 'stylized';

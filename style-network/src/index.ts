@@ -5,7 +5,7 @@
  * names alone (no TF.js).
  */
 export * from './network';
-export * from './seed';
+export * from './seed.mjs';
 export { seedCellOf } from './contract';
 export * from './onnx';
 export * from './backend';

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
-import { SEED_CHANNELS, seedInput } from './seed.js';
+import { SEED_CHANNELS, seedInput } from './seed.mjs';
 
 export interface StyleNetConfig {
   /** Encoder conv widths (decoder mirrors them). Johnson 2016 = [32, 64, 128]. */
@@ -43,7 +43,7 @@ export interface StyleNetConfig {
    */
   skip?: boolean;
   /**
-   * Feed the cell seed (seed.ts) as extra input channels, with this grid spacing in pixels
+   * Feed the cell seed (seed.mjs) as extra input channels, with this grid spacing in pixels
    * (absent: RGB only, as every network before the choice existed). The seed gives the network
    * something to paint cells from where the photo is flat; the exported graph takes it as a
    * second input, which StyleService computes from each tile's global coordinates.

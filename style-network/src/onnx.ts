@@ -15,7 +15,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_SEED_CELL_KEY, ONNX_SEED_INPUT_NAME } from './contract.js';
-import { SEED_CHANNELS } from './seed.js';
+import { SEED_CHANNELS } from './seed.mjs';
 import { INSTANCE_NORM_EPSILON, layerSpecs, SIZE_MULTIPLE, type ConvSpec, type StyleNet } from './network.js';
 
 const { onnx } = onnxProto;

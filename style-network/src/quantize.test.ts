@@ -8,7 +8,7 @@ import { initNetworkBackend } from './backend';
 import { exportOnnx } from './onnx';
 import { StyleNet, type StyleNetConfig } from './network';
 import { calibrate, type CalibrationImage } from './calibrate';
-import { cellSeed } from './seed';
+import { cellSeed } from './seed.mjs';
 import { activationParams, channelGains, imageConvs, planQdq, quantizeQdq, QUANTIZER_VERSION } from './quantize';
 
 const { onnx } = onnxProto;

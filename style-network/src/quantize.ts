@@ -21,7 +21,7 @@
  *              when its output is quantized; the instance norm after it then reads float again.
  */
 import onnxProto from 'onnx-proto';
-import { SEED_CHANNELS } from './seed';
+import { SEED_CHANNELS } from './seed.mjs';
 
 const { onnx } = onnxProto;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellSeed, SEED_CHANNELS } from './seed.js';
+import { cellSeed, SEED_CHANNELS } from './seed.mjs';
 
 /** Connected regions of equal value (4-neighbour flood fill): the seed's cells. */
 function cells(seed: Float32Array, width: number, height: number): number[] {

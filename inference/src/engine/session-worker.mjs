@@ -5,11 +5,13 @@
 // Protocol (messages from StyleModel in style-model.ts):
 //   {type:'load', model: Uint8Array|string, threads, memoryArena}  -> {type:'loaded', inputNames, outputNames} | {type:'failed', message}
 //   {type:'run', id, data: Float32Array (HWC RGB), width, height, input, output,
-//    feeds?: {name: {data: Float32Array, dims}}, extras?: [name]}
+//    feeds?: {name: {data: Float32Array, dims}}, extras?: [name],
+//    seed?: {name, cell, top, left}}                  (the cell seed of these pixels, computed here)
 //                                                     -> {type:'result', id, data, dims, extras: {name: Float32Array}} | {type:'error', id, message}
 //   {type:'release'}                                  -> session released, thread exits
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { seedInput } from '@nst/style-network/seed';
 
 let session;
 
@@ -51,12 +53,18 @@ async function load({ model, threads, memoryArena }) {
   }
 }
 
-async function run({ id, data, width, height, input, output, feeds = {}, extras = [] }) {
+async function run({ id, data, width, height, input, output, feeds = {}, extras = [], seed }) {
   const plane = width * height;
   const feed = new ort.Tensor('float32', hwcToChw(data, plane), [1, 3, height, width]);
   const more = Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, new ort.Tensor('float32', tensor.data, tensor.dims)]));
   let results;
   try {
+    // The seed costs ~100 ms a megapixel: here it delays only this session's thread, not the
+    // gRPC event loop, and it is never copied between threads.
+    if (seed) {
+      const { data: values, dims } = seedInput(height, width, seed.cell, seed.top, seed.left);
+      more[seed.name] = new ort.Tensor('float32', values, dims);
+    }
     results = await session.run({ [input]: feed, ...more });
     const tensor = results[output];
     if (!tensor) throw new Error(`model produced no '${output}'`);

@@ -18,7 +18,6 @@ import { Worker } from 'node:worker_threads';
 import type { RgbImage } from '../pipeline/tiling';
 // The exporter's tensor names: the contract module alone, which loads no TF.js.
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_SEED_INPUT_NAME, seedCellOf } from '@nst/style-network/contract';
-import { seedInput } from '@nst/style-network/seed';
 
 export interface StyleModelOptions {
   /** ORT intra-op threads per session (one convolution split across them). Default 2. */
@@ -55,6 +54,14 @@ interface PendingRun {
   height: number;
   resolve: (result: RunResult) => void;
   reject: (error: Error) => void;
+}
+
+/** The cell seed a run's worker computes and feeds: the graph input's name, spacing and the pixels' origin. */
+interface SeedRequest {
+  name: string;
+  cell: number;
+  top: number;
+  left: number;
 }
 
 interface SessionSettings {
@@ -119,14 +126,14 @@ class Session {
     return this.pending.size;
   }
 
-  run(image: RgbImage, feeds: Record<string, ExtraFeed> = {}, extras: string[] = []): Promise<RunResult> {
+  run(image: RgbImage, feeds: Record<string, ExtraFeed> = {}, extras: string[] = [], seed?: SeedRequest): Promise<RunResult> {
     const { width, height, data } = image;
     const id = this.nextId++;
     return new Promise<RunResult>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { width, height, resolve, reject });
       // Structured clone copies the pixels: the caller keeps its buffer.
-      this.worker.postMessage({ type: 'run', id, data, width, height, input: this.inputName, output: this.outputName, feeds, extras });
+      this.worker.postMessage({ type: 'run', id, data, width, height, input: this.inputName, output: this.outputName, feeds, extras, seed });
     });
   }
 
@@ -215,16 +222,14 @@ export class StyleModel {
     if (data.length !== width * height * 3) {
       return Promise.reject(new RangeError(`image data has ${data.length} values, expected ${width * height * 3} (RGB ${width}x${height})`));
     }
-    if (this.seedCell !== undefined) {
-      // The seed of exactly these pixels of the whole picture: computed here rather than in the
-      // graph because the Voronoi lookup has no ONNX op, and here the tile's origin is known.
-      const { top = 0, left = 0 } = image.origin ?? {};
-      feeds = { ...feeds, [ONNX_SEED_INPUT_NAME]: seedInput(height, width, this.seedCell, top, left) };
-    }
+    // The seed of exactly these pixels of the whole picture, computed by the session's worker
+    // (the Voronoi lookup has no ONNX op, so it cannot live in the graph; the tile's origin is known here).
+    const { top = 0, left = 0 } = image.origin ?? {};
+    const seed = this.seedCell !== undefined ? { name: ONNX_SEED_INPUT_NAME, cell: this.seedCell, top, left } : undefined;
     let least = this.sessions[0] as Session;
     for (const session of this.sessions) if (session.load < least.load) least = session;
     if (least.load > 0) this.openAnother();
-    return least.run(image, feeds, extras);
+    return least.run(image, feeds, extras, seed);
   }
 
   /**

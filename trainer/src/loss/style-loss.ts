@@ -1007,7 +1007,7 @@ const PIXEL_SCALE = 10;
  *    the painting and strides 8-16 away from it. It costs at most 0.5 s a step (3.3 s against
  *    2.9 with two runs side by side, a ceiling run beside them part of the time); it stays off
  *    by default and no version uses it: it is there for the next loss that asks for cells.
- * 22. A seed for the cells (StyleNetConfig.seedCell, @nst/style-network seed.ts): two more
+ * 22. A seed for the cells (StyleNetConfig.seedCell, @nst/style-network seed.mjs): two more
  *    input channels, a Voronoi partition of the plane (one jittered point per grid square of
  *    the spacing), each cell's own value and the distance to its boundary (0 on it, 1 a
  *    quarter of the spacing inside). A pure function of global pixel coordinates: training
@@ -1045,8 +1045,8 @@ const PIXEL_SCALE = 10;
  *    checkpoints judged, both seeds, 0.318, is 3% closer than version 4), and version 5 is
  *    from the good end of that range, on both photo sets. Re-running the 200
  *    steps from the 400-step weights gave version 5's weights bit for bit (WASM, one thread).
- *    The seed costs 32 ms a 512 px tile (108 ms a megapixel) on StyleService's main thread,
- *    measured with two training runs on the two cores; seeded training steps took 3.1-3.2 s
+ *    The seed costs 32 ms a 512 px tile (108 ms a megapixel), measured with two training runs
+ *    on the two cores, first on StyleService's main thread, since in its session workers; seeded training steps took 3.1-3.2 s
  *    with two runs side by side, where version 4's recipe took 2.9. Two probes, 200 more steps
  *    from version 5 (not kept): the feature-patch term at 5, 0.319 / 0.543 (0.316 on the four
  *    other photos), more dark speckle; learning rate 3e-3, 0.339 / 0.424 (0.342): the seed

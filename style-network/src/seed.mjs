@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The cell seed: a fixed, procedural pattern fed to a seeded StyleNet as a fourth input channel.
  *
@@ -14,10 +15,20 @@
  * The pattern is a pure function of global pixel coordinates, so the trainer (any crop, any
  * origin), the served graph (fed by StyleService) and every tile of a tiled photo see the same
  * cells, and nothing random is stored. No TF.js here: StyleService computes it for its ONNX graph.
+ *
+ * Plain JavaScript (type-checked from its JSDoc) rather than TypeScript because StyleService's
+ * ONNX session workers (inference session-worker.mjs) compute the seed beside the session, off
+ * the gRPC event loop, and those workers start without a TypeScript loader.
  */
 
-/** 32-bit integer hash of a grid square (two rounds of a murmur3-style finaliser). */
-function hash(gx: number, gy: number, salt: number): number {
+/**
+ * 32-bit integer hash of a grid square (two rounds of a murmur3-style finaliser).
+ * @param {number} gx
+ * @param {number} gy
+ * @param {number} salt
+ * @returns {number}
+ */
+function hash(gx, gy, salt) {
   let h = Math.imul(gx, 0x27d4eb2d) ^ Math.imul(gy, 0x165667b1) ^ Math.imul(salt, 0x9e3779b9);
   h ^= h >>> 15;
   h = Math.imul(h, 0x85ebca6b);
@@ -42,8 +53,14 @@ const BOUNDARY_RAMP = 0.25;
  * point (measured from the pixel's centre) among the 3x3 grid squares around its own; ties go to
  * the first found, in a fixed order. Its boundary distance is to the nearest bisector between
  * that point and another within the 5x5 squares around.
+ * @param {number} height
+ * @param {number} width
+ * @param {number} cell
+ * @param {number} [top]
+ * @param {number} [left]
+ * @returns {Float32Array}
  */
-export function cellSeed(height: number, width: number, cell: number, top = 0, left = 0): Float32Array {
+export function cellSeed(height, width, cell, top = 0, left = 0) {
   if (!(Number.isInteger(cell) && cell >= 2)) throw new Error(`cell seed spacing must be an integer of at least 2 pixels, got ${cell}`);
   if (!(Number.isInteger(top) && Number.isInteger(left))) throw new Error(`cell seed origin must be whole pixels, got ${top}, ${left}`);
   const plane = height * width;
@@ -69,6 +86,8 @@ export function cellSeed(height: number, width: number, cell: number, top = 0, l
       values[r * columns + c] = hash(cx, cy, 3) * UNIT;
     }
   }
+  // Typed-array reads below are cast to number: every index is inside the grid by construction
+  // (noUncheckedIndexedAccess would otherwise widen each to number | undefined).
   const ramp = BOUNDARY_RAMP * cell;
   for (let y = 0; y < height; y++) {
     const py = top + y + 0.5;
@@ -81,8 +100,8 @@ export function cellSeed(height: number, width: number, cell: number, top = 0, l
       for (let r = r0 - 1; r <= r0 + 1; r++) {
         for (let c = c0 - 1; c <= c0 + 1; c++) {
           const i = r * columns + c;
-          const dx = pointX[i]! - px;
-          const dy = pointY[i]! - py;
+          const dx = /** @type {number} */ (pointX[i]) - px;
+          const dy = /** @type {number} */ (pointY[i]) - py;
           const d = dx * dx + dy * dy;
           if (d < best) {
             best = d;
@@ -93,33 +112,41 @@ export function cellSeed(height: number, width: number, cell: number, top = 0, l
       // Distance to the bisector with point k: (|x - k|^2 - |x - owner|^2) / (2 |k - owner|),
       // which is at least (|x - k| - |x - owner|) / 2: points further than |x - owner| + 2 ramp
       // cannot bring it under the ramp, where the channel saturates, so they are skipped.
-      const ox = pointX[owner]!;
-      const oy = pointY[owner]!;
+      const ox = /** @type {number} */ (pointX[owner]);
+      const oy = /** @type {number} */ (pointY[owner]);
       const reachable = (Math.sqrt(best) + 2 * ramp) ** 2;
       let boundary = ramp;
       for (let r = r0 - reach; r <= r0 + reach; r++) {
         for (let c = c0 - reach; c <= c0 + reach; c++) {
           const k = r * columns + c;
           if (k === owner) continue;
-          const dx = pointX[k]! - px;
-          const dy = pointY[k]! - py;
+          const dx = /** @type {number} */ (pointX[k]) - px;
+          const dy = /** @type {number} */ (pointY[k]) - py;
           const d = dx * dx + dy * dy;
           if (d >= reachable) continue;
-          const sx = pointX[k]! - ox;
-          const sy = pointY[k]! - oy;
+          const sx = /** @type {number} */ (pointX[k]) - ox;
+          const sy = /** @type {number} */ (pointY[k]) - oy;
           const distance = (d - best) / (2 * Math.sqrt(sx * sx + sy * sy));
           if (distance < boundary) boundary = distance;
         }
       }
       const p = y * width + x;
-      out[p] = values[owner]!;
+      out[p] = /** @type {number} */ (values[owner]);
       out[plane + p] = boundary / ramp;
     }
   }
   return out;
 }
 
-/** The seed as a model input: cellSeed's planar values and their NCHW shape, [1, SEED_CHANNELS, H, W]. */
-export function seedInput(height: number, width: number, cell: number, top = 0, left = 0): { data: Float32Array; dims: [number, number, number, number] } {
+/**
+ * The seed as a model input: cellSeed's planar values and their NCHW shape, [1, SEED_CHANNELS, H, W].
+ * @param {number} height
+ * @param {number} width
+ * @param {number} cell
+ * @param {number} [top]
+ * @param {number} [left]
+ * @returns {{ data: Float32Array; dims: [number, number, number, number] }}
+ */
+export function seedInput(height, width, cell, top = 0, left = 0) {
   return { data: cellSeed(height, width, cell, top, left), dims: [1, SEED_CHANNELS, height, width] };
 }
