@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
 import { createFeatureNetwork, gramMatrix } from './features.js';
-import { StyleLoss, pureColourPenalty, type StyleLossOptions } from './style-loss.js';
+import { StyleLoss, paintingCrops, pureColourPenalty, type StyleLossOptions } from './style-loss.js';
 
 /** The style term of `x` against itself under a one-scale loss with these options. */
 function styleTerm(style: tf.Tensor3D, x: tf.Tensor4D, options: Partial<StyleLossOptions>): number {
@@ -208,6 +208,44 @@ describe('StyleLoss', () => {
     expect(unweighted.values(x, x).mrf).toBe(0);
     unweighted.dispose();
     tf.dispose([style, itself, swapped, x, grad, step]);
+  });
+
+  it('cuts the painting into crops of the training size that cover it, the last row and column flush with its edges', () => {
+    const painting = tf.reshape(tf.range(0, 10 * 7), [1, 10, 7, 1]) as tf.Tensor4D;
+    const crops = paintingCrops(painting, 4);
+    // Rows start at 0, 4, 6 and columns at 0, 3: six crops, the far ones overlapping their neighbours.
+    expect(crops.shape).toEqual([6, 4, 4, 1]);
+    const corner = (i: number) => (crops.slice([i, 0, 0, 0], [1, 1, 1, 1]).dataSync() as Float32Array)[0];
+    expect([0, 1, 2, 3, 4, 5].map(corner)).toEqual([0, 3, 4 * 7, 4 * 7 + 3, 6 * 7, 6 * 7 + 3]);
+    expect(paintingCrops(painting, 12).shape).toEqual([1, 10, 7, 1]);
+    tf.dispose([painting, crops]);
+  });
+
+  it('pooled over the batch, the painting\'s own crops are its style; per image, a hedge of every colour in every crop beats them', () => {
+    // Flat squares of four colours, each square as large as a crop: each of the painting's
+    // crops holds one colour, where the whole painting holds four.
+    const colours = [[0.9, 0.2, 0.1], [0.1, 0.6, 0.2], [0.2, 0.3, 0.9], [0.95, 0.85, 0.1]];
+    const square = (row: number, column: number) => colours[(row + 2 * column + Math.floor(row / 2)) % 4]!;
+    const canvas = (squares: number, side: number) => {
+      const data = new Float32Array(squares * side * squares * side * 3);
+      for (let y = 0; y < squares * side; y++) for (let x = 0; x < squares * side; x++) data.set(square(Math.floor(y / side), Math.floor(x / side)), 3 * (y * squares * side + x));
+      return tf.tensor3d(data, [squares * side, squares * side, 3]);
+    };
+    const style = canvas(4, 32);
+    const crops = paintingCrops(tf.expandDims(style, 0) as tf.Tensor4D, 32);
+    // The hedge: every crop a 2x2 of all four colours.
+    const hedge = tf.tile(tf.expandDims(canvas(2, 16), 0), [16, 1, 1, 1]) as tf.Tensor4D;
+    const options = { styleImage: style, imageSize: 32, styleScale: 4, scales: [1], weights: { content: 0, colour: 0, tv: 0 } };
+    const score = (stylePooling: 'image' | 'batch', x: tf.Tensor4D) => {
+      const loss = new StyleLoss({ ...options, stylePooling });
+      const value = loss.values(x, x).style;
+      loss.dispose();
+      return value;
+    };
+    expect(score('batch', crops)).toBeLessThan(1e-4);
+    expect(score('batch', crops)).toBeLessThan(score('batch', hedge) / 10);
+    expect(score('image', crops)).toBeGreaterThan(score('image', hedge));
+    tf.dispose([style, crops, hedge]);
   });
 
   it("per-layer style weights scale each layer's term: the weighted total is the weighted sum of single-layer terms", () => {

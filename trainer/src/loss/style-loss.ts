@@ -87,7 +87,19 @@ export interface StyleLossOptions {
    * are matched, averaged (default DEFAULT_PATCH_POOLS).
    */
   patchPools?: number[];
+  /**
+   * What one set of style statistics describes (default 'image'): 'image' matches each image
+   * of the batch to the painting on its own; 'batch' pools the batch's feature maps into one
+   * distribution first. A small crop holds a few of a coarse painting's motifs (three or four
+   * of the stained glass's cells), so its own statistics wander far from the whole painting's,
+   * and per image the painting's own crops score worse than a hedge that puts every colour
+   * into every crop (MEASUREMENTS 23); pooled, the painting's crops are the optimum again.
+   */
+  stylePooling?: StylePooling;
 }
+
+/** See StyleLossOptions.stylePooling. */
+export type StylePooling = 'image' | 'batch';
 
 /**
  * 'raw': the feature maps as the network gives them. 'softmax': each map passed through a
@@ -240,6 +252,22 @@ function projectionDistance(projected: tf.Tensor2D, batch: number, styleValues: 
 }
 
 /**
+ * The painting (1HWC) cut into a grid of size x size crops covering it, stacked as a batch: the
+ * last row and column sit flush with its far edges, overlapping their neighbours. A painting
+ * smaller than a crop is one crop of it all.
+ */
+export function paintingCrops(painting: tf.Tensor4D, size: number): tf.Tensor4D {
+  const [, height, width] = painting.shape;
+  if (height < size || width < size) return painting;
+  const starts = (extent: number) => {
+    const count = Math.ceil(extent / size);
+    return Array.from({ length: count }, (_, i) => Math.min(i * size, extent - size));
+  };
+  const crops = starts(height).flatMap((top) => starts(width).map((left) => tf.slice(painting, [0, top, left, 0], [1, size, size, -1])));
+  return tf.concat(crops, 0);
+}
+
+/**
  * Sliced distance between the distributions of raw pixel patches (PATCH_SIZE square) of each
  * output and of the painting (Elnekave & Weiss, "Generating Natural Images with Direct Patch
  * Distributions Matching", ECCV 2022). A patch's projection on a random direction is one
@@ -249,7 +277,7 @@ function projectionDistance(projected: tf.Tensor2D, batch: number, styleValues: 
  * cell and its border. Normalised by the spread of the painting's projections, so 1 reads as
  * "off by the painting's whole contrast" (MEASUREMENTS 20).
  */
-function patchDistance(output: tf.Tensor4D, painting: tf.Tensor4D, pool: number, seed: number): tf.Scalar {
+function patchDistance(output: tf.Tensor4D, painting: tf.Tensor4D, pool: number, seed: number, batchPooled = false): tf.Scalar {
   const filters = tf.tidy(() => {
     const r = tf.randomNormal([PATCH_SIZE * PATCH_SIZE * 3, PATCH_DIRECTIONS], 0, 1, 'float32', seed);
     return tf.reshape(tf.div(r, tf.norm(r, 'euclidean', 0, true)), [PATCH_SIZE, PATCH_SIZE, 3, PATCH_DIRECTIONS]) as tf.Tensor4D;
@@ -263,7 +291,8 @@ function patchDistance(output: tf.Tensor4D, painting: tf.Tensor4D, pool: number,
   const spread = tf.tidy(() => Math.max(1e-8, tf.mean(tf.moments(styleProjected, 0).variance).dataSync()[0]!));
   const styleValues = tf.tidy(() => tf.transpose(styleProjected)).dataSync() as Float32Array;
   styleProjected.dispose();
-  return tf.div(projectionDistance(projected, batch, styleValues), spread);
+  // Pooled, the batch's patches (image by image in the rows) are one sample.
+  return tf.div(projectionDistance(projected, batchPooled ? 1 : batch, styleValues), spread);
 }
 
 /** Pixel patches of the patch term: 7 px sees a lead line and the glass either side of it. */
@@ -419,6 +448,7 @@ export class StyleLoss {
   readonly styleLayers: ReadonlySet<number> | undefined;
   readonly slicedLayers: ReadonlySet<number> | undefined;
   readonly styleLayerWeights: readonly number[] | undefined;
+  readonly stylePooling: StylePooling;
   private calls = 0;
   private slices = 0;
   private readonly network: FeatureNetwork;
@@ -449,6 +479,7 @@ export class StyleLoss {
     this.styleLayers = options.styleLayers ? new Set(options.styleLayers) : undefined;
     this.slicedLayers = this.statistic === 'sliced' && options.slicedLayers ? new Set(options.slicedLayers) : undefined;
     this.styleLayerWeights = options.styleLayerWeights;
+    this.stylePooling = options.stylePooling ?? 'image';
     this.network = createLossNetwork(options.network ?? 'random', options.seed ?? TRAINING_LOSS_SEED, options.deepLayers);
     const styleScale = options.styleScale ?? 1;
     const style4d = (options.styleImage.rank === 3 ? tf.expandDims(options.styleImage, 0) : options.styleImage) as tf.Tensor4D;
@@ -458,7 +489,12 @@ export class StyleLoss {
     this.targets = this.scales.map((scale) =>
       tf.tidy(() => {
         const resized = resizeTo(style4d, sh * base * scale, sw * base * scale);
-        const layers = this.network.features(resized).map((f, layer) => {
+        // Pooled, the painting is seen as the outputs are: cut into crops of their size, each
+        // through the network on its own (the deep layers' zero padding at a crop's edges is
+        // part of every crop's statistics), their maps pooled.
+        const seen = this.stylePooling === 'batch' ? paintingCrops(resized, Math.round(options.imageSize * scale)) : resized;
+        const layers = this.network.features(seen).map((perCrop, layer) => {
+          const f = this.pooled(perCrop);
           const stats = layerStatistics(transformFeatures(f, this.featureTransform), this.statisticOf(layer));
           return { second: tf.keep(stats.second), ...(stats.mean ? { mean: tf.keep(stats.mean) } : {}) };
         });
@@ -520,8 +556,9 @@ export class StyleLoss {
       const baseShare = 1 / (matched * this.targets.length);
       // One set of directions per call and layer, shared by every image of the batch.
       const slice = this.statistic === 'sliced' ? this.slices++ : 0;
-      feats.forEach((f, layer) => {
+      feats.forEach((perImage, layer) => {
         if (this.styleLayers && !this.styleLayers.has(layer)) return;
+        const f = this.pooled(perImage);
         const wanted = target.layers[layer]!;
         const share = baseShare * (this.styleLayerWeights?.[layer] ?? 1);
         const statistic = this.statisticOf(layer);
@@ -553,7 +590,7 @@ export class StyleLoss {
       : outputFeatures[this.contentLayer]!;
     const content = tf.div(tf.mean(tf.squaredDifference(outFeature, photoFeature)), tf.add(tf.mean(tf.square(photoFeature)), 1e-8));
 
-    const stats = channelStats(output);
+    const stats = channelStats(this.pooled(output));
     const moments = tf.mul(
       tf.addN([
         tf.mean(tf.squaredDifference(stats.mean, this.styleMean)),
@@ -573,7 +610,7 @@ export class StyleLoss {
     const tv = tf.mul(totalVariation(output), TV_SCALE);
     const patchCall = this.patchCalls++;
     const patches = this.patchPaintings.length
-      ? tf.div(tf.addN(this.patchPaintings.map((painting, i) => patchDistance(output, painting, this.patchPools[i]!, 7919 * patchCall + 131 * i + 17))), this.patchPaintings.length)
+      ? tf.div(tf.addN(this.patchPaintings.map((painting, i) => patchDistance(output, painting, this.patchPools[i]!, 7919 * patchCall + 131 * i + 17, this.stylePooling === 'batch'))), this.patchPaintings.length)
       : tf.scalar(0);
     const mrf = this.mrf ? mrfDistance(outputFeatures[MRF_LAYER]!, this.mrf) : tf.scalar(0);
 
@@ -599,6 +636,15 @@ export class StyleLoss {
       patches: patches as tf.Scalar,
       mrf,
     };
+  }
+
+  /**
+   * With stylePooling 'batch', the batch's maps stacked into one tall map, so the statistics
+   * taken of it (means, covariances, sorted projections) cover all the batch's positions at once.
+   */
+  private pooled(x: tf.Tensor4D): tf.Tensor4D {
+    const [batch, height, width, channels] = x.shape;
+    return this.stylePooling === 'batch' && batch > 1 ? tf.reshape(x, [1, batch * height, width, channels]) : x;
   }
 
   /** The statistic matched at one feature layer (slicedLayers mixes sliced and covariance). */

@@ -67,6 +67,9 @@ describe('resolveHyperparameters', () => {
     const glass = { lossNetwork: 'inception', styleScale: 4, lossWeights: { style: 5, patches: 10 }, patchPools: [1, 2, 4] } as const;
     expect(resolveHyperparameters('fine-tune', {}, { ...glass, patchPools: [...glass.patchPools] })).toMatchObject({ styleScale: 4, lossWeights: { style: 5, patches: 10 }, patchPools: [1, 2, 4] });
     expect(resolveHyperparameters('create-style', {}, { ...glass, patchPools: [...glass.patchPools] }).patchPools).toBeUndefined();
+    expect(resolveHyperparameters('fine-tune', {}, { ...glass, patchPools: [1], stylePooling: 'batch' }).stylePooling).toBe('batch');
+    expect(resolveHyperparameters('fine-tune', {}, { ...glass, patchPools: [1] }).stylePooling).toBeUndefined();
+    expect(resolveHyperparameters('create-style', {}, { ...glass, patchPools: [1], stylePooling: 'batch' }).stylePooling).toBeUndefined();
     // A new style starts from the loss's defaults whatever version it is named after.
     expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: {} });
     expect(resolveHyperparameters('create-style', {}, hatch).statistic).toBeUndefined();

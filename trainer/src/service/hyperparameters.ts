@@ -5,7 +5,7 @@
  */
 import { LossNetwork, StyleStatistic as StyleStatisticMessage, type Hyperparameters } from '@nst/proto';
 import type { JobKindName } from './job-store';
-import type { LossNetworkName, LossWeights, StyleStatistic } from '../loss/style-loss';
+import type { LossNetworkName, LossWeights, StylePooling, StyleStatistic } from '../loss/style-loss';
 import { RECOMMENDED_RECIPE, SLICED_STYLE_LOSS } from '../train/recipe';
 import { invalidArgument } from './errors';
 
@@ -23,6 +23,8 @@ export interface TrainingLoss {
   styleLayerWeights?: number[];
   /** Pooling factors of the pixel-patch term (absent: DEFAULT_PATCH_POOLS). */
   patchPools?: number[];
+  /** 'batch' when style statistics were pooled over the batch (absent: per image). */
+  stylePooling?: StylePooling;
 }
 
 export interface ResolvedHyperparameters {
@@ -43,6 +45,8 @@ export interface ResolvedHyperparameters {
   styleLayerWeights?: number[];
   /** Pooling factors of the pixel-patch term (absent: DEFAULT_PATCH_POOLS). */
   patchPools?: number[];
+  /** 'batch' when style statistics were pooled over the batch (absent: per image). */
+  stylePooling?: StylePooling;
 }
 
 /**
@@ -129,6 +133,7 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   const slicedLayers = statistic !== 'sliced' ? undefined : kind === 'fine-tune' && base?.statistic === 'sliced' ? base.slicedLayers : [...SLICED_STYLE_LOSS.slicedLayers];
   const styleLayerWeights = kind === 'fine-tune' ? base?.styleLayerWeights : undefined;
   const patchPools = kind === 'fine-tune' ? base?.patchPools : undefined;
+  const stylePooling = kind === 'fine-tune' ? base?.stylePooling : undefined;
   if (r.contentWeight !== undefined) lossWeights.content = checkRange('content_weight', r.contentWeight, LIMITS.lossWeight, false);
   if (r.styleWeight !== undefined) lossWeights.style = checkRange('style_weight', r.styleWeight, LIMITS.lossWeight, false);
   if (r.tvWeight !== undefined) lossWeights.tv = checkRange('tv_weight', r.tvWeight, LIMITS.lossWeight, false);
@@ -145,5 +150,6 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
     ...(slicedLayers ? { slicedLayers } : {}),
     ...(styleLayerWeights ? { styleLayerWeights } : {}),
     ...(patchPools ? { patchPools } : {}),
+    ...(stylePooling === 'batch' ? { stylePooling } : {}),
   };
 }

@@ -18,6 +18,13 @@ describe("a version's recorded training loss", () => {
     expect(trainingLoss({ ...sliced, slicedLayers: ['mixed0'] })?.slicedLayers).toBeUndefined();
   });
 
+  it('carries style statistics pooled over the batch, and reads anything else as per image', () => {
+    const pooled = { lossNetwork: 'inception', styleScale: 4, stylePooling: 'batch' };
+    expect(trainingLoss(pooled)?.stylePooling).toBe('batch');
+    expect(trainingLoss({ ...pooled, stylePooling: 'image' })?.stylePooling).toBeUndefined();
+    expect(trainingLoss({ ...pooled, stylePooling: 4 })?.stylePooling).toBeUndefined();
+  });
+
   it("carries per-layer style weights, and drops them when they are not non-negative numbers", () => {
     const weighted = { lossNetwork: 'inception', styleScale: 2, styleLayerWeights: [1, 1, 1, 5, 5] };
     expect(trainingLoss(weighted)?.styleLayerWeights).toEqual([1, 1, 1, 5, 5]);

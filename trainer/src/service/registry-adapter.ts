@@ -21,7 +21,7 @@ import type { CatalogueChange, CatalogueStyleInfo, ModelCatalogue, ModelVersionI
 
 /** The loss a version's metadata records (registry metadata keeps hyperparameters untyped). */
 export function trainingLoss(hyperparameters: Record<string, unknown>): TrainingLoss | undefined {
-  const { lossNetwork, styleScale, lossWeights, statistic, slicedLayers, styleLayerWeights, patchPools } = hyperparameters;
+  const { lossNetwork, styleScale, lossWeights, statistic, slicedLayers, styleLayerWeights, patchPools, stylePooling } = hyperparameters;
   const numbers = (v: unknown, integer: boolean): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => (integer ? Number.isInteger(x) : typeof x === 'number' && Number.isFinite(x) && x >= 0));
   if (lossNetwork !== 'inception' && lossNetwork !== 'random') return undefined;
   const weights = lossWeights && typeof lossWeights === 'object' ? Object.entries(lossWeights).filter((e): e is [LossTerm, number] => LOSS_TERMS.includes(e[0] as LossTerm) && typeof e[1] === 'number') : [];
@@ -33,6 +33,7 @@ export function trainingLoss(hyperparameters: Record<string, unknown>): Training
     ...(statistic === 'sliced' && numbers(slicedLayers, true) ? { slicedLayers } : {}),
     ...(numbers(styleLayerWeights, false) ? { styleLayerWeights } : {}),
     ...(numbers(patchPools, true) && patchPools.every((pool) => pool >= 1) ? { patchPools } : {}),
+    ...(stylePooling === 'batch' ? { stylePooling } : {}),
   };
 }
 

@@ -49,6 +49,7 @@ async function run(): Promise<void> {
     ...(h.slicedLayers ? { slicedLayers: h.slicedLayers } : {}),
     ...(h.styleLayerWeights ? { styleLayerWeights: h.styleLayerWeights } : {}),
     ...(h.patchPools ? { patchPools: h.patchPools } : {}),
+    ...(h.stylePooling ? { stylePooling: h.stylePooling } : {}),
     seed: h.seed,
     ...threads,
     checkpointDir: spec.checkpointDir,

@@ -66,6 +66,7 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       ...(style.training?.statistic ? { statistic: style.training.statistic } : {}),
       ...(style.training?.slicedLayers ? { slicedLayers: style.training.slicedLayers } : {}),
       ...(style.training?.patchPools ? { patchPools: style.training.patchPools } : {}),
+      ...(style.training?.stylePooling ? { stylePooling: style.training.stylePooling } : {}),
       checkpointDir: join(tmpdir(), `nst-starter-ckpt-${style.id}`),
       resume: true,
       onProgress: (p) => {

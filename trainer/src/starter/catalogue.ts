@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { renderHatch, renderMosaic, renderSwirl } from './style-images';
 import { GCOMPRIS_PACKAGE, GCOMPRIS_RCC_DIR, gcomprisPainting } from './gcompris';
-import type { LossNetworkName, LossWeights, StyleStatistic } from '../loss/style-loss';
+import type { LossNetworkName, LossWeights, StylePooling, StyleStatistic } from '../loss/style-loss';
 import { SLICED_STYLE_LOSS } from '../train/recipe';
 
 export interface StarterStyle {
@@ -22,7 +22,7 @@ export interface StarterStyle {
    * The loss network, style scale, statistic, patch pyramid, learning rate and seed of the style's
    * latest version, where not the defaults, and the cell seed's spacing where its network reads one.
    */
-  training?: { lossNetwork?: LossNetworkName; styleScale?: number; statistic?: StyleStatistic; slicedLayers?: number[]; patchPools?: number[]; learningRate?: number; seed?: number; seedCell?: number };
+  training?: { lossNetwork?: LossNetworkName; styleScale?: number; statistic?: StyleStatistic; slicedLayers?: number[]; patchPools?: number[]; stylePooling?: StylePooling; learningRate?: number; seed?: number; seedCell?: number };
 }
 
 /**

@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { initBackend } from '../kernels/backend.js';
 import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
-import type { StyleStatistic } from '../loss/style-loss.js';
+import type { StylePooling, StyleStatistic } from '../loss/style-loss.js';
 import { LOSS_TERMS } from '../loss/terms.js';
 import { lossWeightArgument } from './arguments.js';
 
@@ -57,6 +57,10 @@ const program = new Command()
   .option('--statistic <name>', 'style statistic: covariance | gram | sliced', 'covariance')
   .option('--sliced-layers <list>', 'with --statistic sliced: the loss layers it applies to, the rest matched by covariance, e.g. 3,4 (default all)', (v) => v.split(',').map(Number))
   .option('--style-layer-weights <list>', "multiplies each loss layer's style term, e.g. 1,1,1,5,5 (default 1 each)", (v) => v.split(',').map(Number))
+  .option('--style-pooling <name>', 'style statistics per image | pooled over the batch (default image)', (v) => {
+    if (v !== 'image' && v !== 'batch') throw new InvalidArgumentError('use image or batch');
+    return v;
+  })
   .option('--patch-pools <list>', 'with --weight patches=N: average-pooling factors at which pixel patches are matched, e.g. 1,2,4 (default 1)', (v) => v.split(',').map(Number))
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
@@ -88,6 +92,7 @@ interface CliOptions {
   slicedLayers?: number[];
   styleLayerWeights?: number[];
   patchPools?: number[];
+  stylePooling?: StylePooling;
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -140,6 +145,7 @@ async function main(): Promise<void> {
     ...(o.slicedLayers ? { slicedLayers: o.slicedLayers } : {}),
     ...(o.styleLayerWeights ? { styleLayerWeights: o.styleLayerWeights } : {}),
     ...(o.patchPools ? { patchPools: o.patchPools } : {}),
+    ...(o.stylePooling ? { stylePooling: o.stylePooling } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,

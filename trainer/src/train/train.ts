@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
-import { StyleLoss, lossValues, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
+import { StyleLoss, lossValues, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, type StylePooling, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
 import { StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { RECOMMENDED_RECIPE } from './recipe.js';
@@ -57,6 +57,8 @@ export interface TrainOptions {
   styleLayerWeights?: number[];
   /** With a 'patches' loss weight, the pooling factors of its pyramid (StyleLossOptions.patchPools). */
   patchPools?: number[];
+  /** Style statistics per image or pooled over the batch (StyleLossOptions.stylePooling; default 'image'). */
+  stylePooling?: StylePooling;
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -105,6 +107,8 @@ export interface TrainMetadata {
     styleLayerWeights?: number[];
     /** Absent when the patch term is off or used DEFAULT_PATCH_POOLS. */
     patchPools?: number[];
+    /** Absent for 'image', which every version before the choice used. */
+    stylePooling?: StylePooling;
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -219,7 +223,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}), ...(options.patchPools ? { patchPools: options.patchPools } : {}) });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}), ...(options.patchPools ? { patchPools: options.patchPools } : {}), ...(options.stylePooling ? { stylePooling: options.stylePooling } : {}) });
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -247,6 +251,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     ...(loss.slicedLayers ? { slicedLayers: [...loss.slicedLayers] } : {}),
     ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}),
     ...(lossWeights.patches > 0 && options.patchPools ? { patchPools: options.patchPools } : {}),
+    ...(loss.stylePooling !== 'image' ? { stylePooling: loss.stylePooling } : {}),
     config: net.config,
     optimizer: 'adam',
   };
