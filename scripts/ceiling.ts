@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelRegistry } from '@nst/runtime/registry';
 import { StyleModel } from '@nst/inference';
-import { GALLERY_PHOTOS, readGalleryPhoto, lossWeightArgument, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StyleStatistic } from '@nst/trainer';
+import { GALLERY_PHOTOS, readGalleryPhoto, lossWeightArgument, recordCeiling, StyleLoss, contentStructure, createJudge, initBackend, loadRgb, reinhardTransfer, rgbSharp, saturatedFraction, styleDistance, type FeatureTransform, type InceptionDeepLayer, type LossNetworkName, type LossWeights, type RgbImage, type StylePooling, type StyleStatistic } from '@nst/trainer';
 
 const toTensor = (image: RgbImage) => tf.tensor4d(image.data, [1, image.height, image.width, 3]);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const styleTensor = tf.tensor3d(styleImage.data, [styleImage.height, styleImage.width, 3]);
   // The version's own loss weights, and its style image at the pixel scale it trained with
   // (crop size x style scale), so the optimised images chase what the network chased.
-  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[]; statistic?: StyleStatistic; slicedLayers?: number[]; styleLayerWeights?: number[]; patchPools?: number[] };
+  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[]; statistic?: StyleStatistic; slicedLayers?: number[]; styleLayerWeights?: number[]; patchPools?: number[]; stylePooling?: StylePooling };
   const statistic = o.statistic ?? trained.statistic ?? 'covariance';
   const slicedLayers = o.slicedLayers ? o.slicedLayers.split(',').map(Number) : o.statistic ? undefined : trained.slicedLayers;
   const styleLayerWeights = o.styleLayerWeights ? o.styleLayerWeights.split(',').map(Number) : trained.styleLayerWeights;
@@ -90,6 +90,8 @@ async function main(): Promise<void> {
     ...(slicedLayers ? { slicedLayers } : {}),
     ...(styleLayerWeights ? { styleLayerWeights } : {}),
     ...(trained.patchPools ? { patchPools: trained.patchPools } : {}),
+    // One image per step here, so pooling changes only the target: the painting seen as crops of this size.
+    ...(trained.stylePooling ? { stylePooling: trained.stylePooling } : {}),
     ...(lossScales ? { scales: lossScales } : {}),
     ...(o.deepLayers ? { deepLayers: o.deepLayers.split(',') as InceptionDeepLayer[] } : {}),
     weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight), ...o.weight },
