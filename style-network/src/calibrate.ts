@@ -19,8 +19,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { planQdq, withTensorOutputs, type ChannelRanges, type PlanOptions, type TensorRange } from './quantize';
-import { ONNX_INPUT_NAME, ONNX_SEED_INPUT_NAME, seedCellOf } from './contract';
-import { seedInput } from './seed.mjs';
+import { seedCellOf } from './contract';
+import { photoFeeds } from './feeds';
 
 export type CalibrationMethod = 'minmax' | 'percentile';
 
@@ -138,12 +138,8 @@ export async function calibrate(model: Uint8Array, images: readonly CalibrationI
   const channels = new Map<string, ChannelRanges>();
   try {
     for (const image of images) {
-      const input = new ort.Tensor('float32', chw(image), [1, 3, image.height, image.width]);
-      // A seeded model reads the cell seed of the whole photo, as StyleService feeds it.
-      const seed = seedCell === undefined ? undefined : seedInput(image.height, image.width, seedCell);
-      const seedTensor = seed && new ort.Tensor('float32', seed.data, seed.dims);
-      const results = await session.run({ [ONNX_INPUT_NAME]: input, ...(seedTensor ? { [ONNX_SEED_INPUT_NAME]: seedTensor } : {}) }, tensors);
-      seedTensor?.dispose();
+      const feeds = photoFeeds(chw(image), image.height, image.width, seedCell);
+      const results = await session.run(feeds, tensors);
       for (const name of tensors) {
         const tensor = results[name];
         if (!tensor) throw new Error(`calibration graph produced no ${name}`);
@@ -165,8 +161,7 @@ export async function calibrate(model: Uint8Array, images: readonly CalibrationI
           } else channels.set(name, own);
         }
       }
-      input.dispose();
-      for (const tensor of Object.values(results)) tensor.dispose();
+      for (const tensor of [...Object.values(feeds), ...Object.values(results)]) tensor.dispose();
     }
   } finally {
     await session.release();

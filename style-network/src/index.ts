@@ -11,3 +11,4 @@ export * from './onnx';
 export * from './backend';
 export * from './quantize';
 export * from './calibrate';
+export * from './feeds';

@@ -24,7 +24,7 @@ import type { RgbImage } from '../eval/colour-transfer';
 import sharp from 'sharp';
 import { contentStructure, styleDistance, type FeatureExtractor } from '../eval/scores';
 import { decodeImage, listImageFiles, sha256 } from '../train/photos';
-import { calibrate, DEFAULT_PERCENTILE, imageConvs, ONNX_INPUT_NAME, ONNX_SEED_INPUT_NAME, quantizeQdq, QUANTIZER_VERSION, seedCellOf, seedInput, type CalibrationImage } from '@nst/style-network';
+import { calibrate, DEFAULT_PERCENTILE, imageConvs, photoFeeds, quantizeQdq, QUANTIZER_VERSION, seedCellOf, type CalibrationImage } from '@nst/style-network';
 
 /** What the INT8 output must keep to on every checked photo (see the file comment). */
 export const INT8_QUALITY_THRESHOLD = {
@@ -162,12 +162,8 @@ export async function modelRunner(model: Uint8Array, threads: number): Promise<{
         chw[plane + p] = image.data[i + 1] as number;
         chw[2 * plane + p] = image.data[i + 2] as number;
       }
-      const input = new ort.Tensor('float32', chw, [1, 3, height, width]);
-      // A seeded model reads the cell seed of the whole photo, as StyleService feeds it.
-      const seed = seedCell === undefined ? undefined : seedInput(height, width, seedCell);
-      const seedTensor = seed && new ort.Tensor('float32', seed.data, seed.dims);
-      const results = await session.run({ [ONNX_INPUT_NAME]: input, ...(seedTensor ? { [ONNX_SEED_INPUT_NAME]: seedTensor } : {}) });
-      seedTensor?.dispose();
+      const feeds = photoFeeds(chw, height, width, seedCell);
+      const results = await session.run(feeds);
       const out = results[session.outputNames[0] as string]?.data as Float32Array;
       const data = new Float32Array(plane * 3);
       for (let p = 0, i = 0; p < plane; p++, i += 3) {
@@ -175,8 +171,7 @@ export async function modelRunner(model: Uint8Array, threads: number): Promise<{
         data[i + 1] = out[plane + p] as number;
         data[i + 2] = out[2 * plane + p] as number;
       }
-      input.dispose();
-      for (const tensor of Object.values(results)) tensor.dispose();
+      for (const tensor of [...Object.values(feeds), ...Object.values(results)]) tensor.dispose();
       return { data, width, height };
     },
     release: () => session.release(),
