@@ -62,6 +62,12 @@ export function buildProgram(): Command {
           'what of the painting the style loss matches: covariance (the default for new styles: colour and texture) or sliced (strokes and patches, at style weight 5; imagenet only, about 1.2x slower)',
         ).choices(['covariance', 'sliced']),
       )
+      .addOption(
+        new Option(
+          '--style-pooling <name>',
+          'what the style statistics describe: image (the default for new styles: every crop shows a little of the whole painting) or batch (the crops together: for paintings of large flat regions, like stained glass or posters)',
+        ).choices(['image', 'batch']),
+      )
       .option('--no-watch', 'return once the job is queued');
 
   program

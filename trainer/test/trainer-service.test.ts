@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobKind, JobState, StyleStatistic, VersionOrigin, type Job } from '@nst/proto';
+import { JobKind, JobState, StylePooling, StyleStatistic, VersionOrigin, type Job } from '@nst/proto';
 import { admin, call, createStyle, painting, registerTinyStyle, TINY, tinyJobHeader, watchToEnd } from '@nst/test-kit';
 import { startTrainer, type TrainerFixture } from './harness';
 
@@ -106,17 +106,17 @@ describe('TrainerService', () => {
     expect(got).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, resultVersion: '2' });
   });
 
-  it('trains a new style on the ImageNet loss unless asked otherwise, on the sliced statistic when asked, and fine-tunes it on the same loss', async () => {
+  it('trains a new style on the ImageNet loss unless asked otherwise, on the sliced statistic and batch pooling when asked, and fine-tunes it on the same loss', async () => {
     const imagenet = {
       styleId: 'imagenet-test',
       displayName: 'ImageNet test',
       description: '',
-      hyperparameters: { steps: 2, batchSize: 1, imageSize: 96, styleStatistic: StyleStatistic.STYLE_STATISTIC_SLICED },
+      hyperparameters: { steps: 2, batchSize: 2, imageSize: 96, styleStatistic: StyleStatistic.STYLE_STATISTIC_SLICED, stylePooling: StylePooling.STYLE_POOLING_BATCH },
     };
     const created = await createStyle(t.client, [{ header: imagenet }, { chunk: paintingBytes }]);
     const trained = (await watchToEnd(t.client, created.id)).at(-1)!.job!;
     expect(trained.state, trained.error).toBe(JobState.JOB_STATE_SUCCEEDED);
-    const sliced = { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4], lossWeights: { style: 5 } };
+    const sliced = { lossNetwork: 'inception', styleScale: 2, statistic: 'sliced', slicedLayers: [3, 4], lossWeights: { style: 5 }, stylePooling: 'batch' };
     expect((await t.registry.getVersion('imagenet-test', 1)).metadata.hyperparameters).toMatchObject({ ...sliced, imageSize: 96 });
     const { job } = await call(t.client, t.client.fineTune, { style: 'imagenet-test', version: '', reason: 'same loss', hyperparameters: { steps: 1, batchSize: 1, imageSize: 96 }, requestId: '' }, admin());
     const tuned = (await watchToEnd(t.client, job!.id)).at(-1)!.job!;

@@ -8,6 +8,7 @@ import {
   JobKind,
   JobState,
   LossNetwork,
+  StylePooling,
   StyleStatistic,
   VersionOrigin,
   jobStateToJSON,
@@ -35,6 +36,7 @@ export interface TrainingFlags {
   lossNetwork?: 'imagenet' | 'random';
   styleScale?: number;
   styleStatistic?: 'sliced' | 'covariance';
+  stylePooling?: 'image' | 'batch';
 }
 
 export function hyperparameters(flags: TrainingFlags): Hyperparameters {
@@ -52,6 +54,7 @@ export function hyperparameters(flags: TrainingFlags): Hyperparameters {
   if (flags.styleStatistic !== undefined) {
     h.styleStatistic = flags.styleStatistic === 'sliced' ? StyleStatistic.STYLE_STATISTIC_SLICED : StyleStatistic.STYLE_STATISTIC_COVARIANCE;
   }
+  if (flags.stylePooling !== undefined) h.stylePooling = flags.stylePooling === 'batch' ? StylePooling.STYLE_POOLING_BATCH : StylePooling.STYLE_POOLING_IMAGE;
   return h;
 }
 

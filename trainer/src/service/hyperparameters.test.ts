@@ -4,7 +4,7 @@
  * are refused with a way out instead of training a network that learns nothing.
  */
 import { status } from '@grpc/grpc-js';
-import { LossNetwork, StyleStatistic } from '@nst/proto';
+import { LossNetwork, StylePooling, StyleStatistic } from '@nst/proto';
 import { describe, expect, it } from 'vitest';
 import { LIMITS, resolveHyperparameters } from './hyperparameters';
 
@@ -70,9 +70,18 @@ describe('resolveHyperparameters', () => {
     expect(resolveHyperparameters('fine-tune', {}, { ...glass, patchPools: [1], stylePooling: 'batch' }).stylePooling).toBe('batch');
     expect(resolveHyperparameters('fine-tune', {}, { ...glass, patchPools: [1] }).stylePooling).toBeUndefined();
     expect(resolveHyperparameters('create-style', {}, { ...glass, patchPools: [1], stylePooling: 'batch' }).stylePooling).toBeUndefined();
+    expect(resolveHyperparameters('fine-tune', { stylePooling: StylePooling.STYLE_POOLING_IMAGE }, { ...glass, patchPools: [1], stylePooling: 'batch' }).stylePooling).toBeUndefined();
     // A new style starts from the loss's defaults whatever version it is named after.
     expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: {} });
     expect(resolveHyperparameters('create-style', {}, hatch).statistic).toBeUndefined();
+  });
+
+  it('pools style statistics over the batch when a request asks, and names the choices of an unknown pooling', () => {
+    expect(resolveHyperparameters('create-style', { stylePooling: StylePooling.STYLE_POOLING_BATCH }).stylePooling).toBe('batch');
+    expect(resolveHyperparameters('create-style', { stylePooling: StylePooling.STYLE_POOLING_IMAGE }).stylePooling).toBeUndefined();
+    expect(resolveHyperparameters('create-style', { stylePooling: StylePooling.STYLE_POOLING_UNSPECIFIED }).stylePooling).toBeUndefined();
+    expect(resolveHyperparameters('fine-tune', { stylePooling: StylePooling.STYLE_POOLING_BATCH }, { lossNetwork: 'inception', styleScale: 2 }).stylePooling).toBe('batch');
+    expect(() => resolveHyperparameters('create-style', { stylePooling: 7 as StylePooling })).toThrow(/style_pooling 7 is not known; use STYLE_POOLING_BATCH or STYLE_POOLING_IMAGE/);
   });
 
   it('lets the request choose the loss network and style scale', () => {

@@ -3,7 +3,7 @@
  * against per-kind defaults and checked, so a job record always holds the exact settings it
  * ran with.
  */
-import { LossNetwork, StyleStatistic as StyleStatisticMessage, type Hyperparameters } from '@nst/proto';
+import { LossNetwork, StylePooling as StylePoolingMessage, StyleStatistic as StyleStatisticMessage, type Hyperparameters } from '@nst/proto';
 import type { JobKindName } from './job-store';
 import type { LossNetworkName, LossWeights, StylePooling, StyleStatistic } from '../loss/style-loss';
 import { RECOMMENDED_RECIPE, SLICED_STYLE_LOSS } from '../train/recipe';
@@ -88,6 +88,11 @@ const STATISTICS: Partial<Record<StyleStatisticMessage, 'covariance' | 'sliced'>
   [StyleStatisticMessage.STYLE_STATISTIC_SLICED]: 'sliced',
 };
 
+const POOLINGS: Partial<Record<StylePoolingMessage, StylePooling>> = {
+  [StylePoolingMessage.STYLE_POOLING_IMAGE]: 'image',
+  [StylePoolingMessage.STYLE_POOLING_BATCH]: 'batch',
+};
+
 function checkRange(name: string, value: number, [min, max]: readonly [number, number], integer: boolean): number {
   if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
     throw invalidArgument(`hyperparameters.${name} is ${value}; use ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
@@ -133,7 +138,12 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   const slicedLayers = statistic !== 'sliced' ? undefined : kind === 'fine-tune' && base?.statistic === 'sliced' ? base.slicedLayers : [...SLICED_STYLE_LOSS.slicedLayers];
   const styleLayerWeights = kind === 'fine-tune' ? base?.styleLayerWeights : undefined;
   const patchPools = kind === 'fine-tune' ? base?.patchPools : undefined;
-  const stylePooling = kind === 'fine-tune' ? base?.stylePooling : undefined;
+  let stylePooling = kind === 'fine-tune' ? base?.stylePooling : undefined;
+  if (r.stylePooling !== undefined && r.stylePooling !== StylePoolingMessage.STYLE_POOLING_UNSPECIFIED) {
+    const named = POOLINGS[r.stylePooling];
+    if (!named) throw invalidArgument(`hyperparameters.style_pooling ${r.stylePooling} is not known; use STYLE_POOLING_BATCH or STYLE_POOLING_IMAGE`);
+    stylePooling = named;
+  }
   if (r.contentWeight !== undefined) lossWeights.content = checkRange('content_weight', r.contentWeight, LIMITS.lossWeight, false);
   if (r.styleWeight !== undefined) lossWeights.style = checkRange('style_weight', r.styleWeight, LIMITS.lossWeight, false);
   if (r.tvWeight !== undefined) lossWeights.tv = checkRange('tv_weight', r.tvWeight, LIMITS.lossWeight, false);

@@ -10,6 +10,52 @@ import type { CallContext, CallOptions } from "nice-grpc-common";
 import { Timestamp } from "../../google/protobuf/timestamp";
 import { ModelPrecision, modelPrecisionFromJSON, modelPrecisionToJSON } from "./model_precision";
 
+/** What a style loss's statistics are taken over. */
+export enum StylePooling {
+  /** STYLE_POOLING_UNSPECIFIED - Not set: the job's default. */
+  STYLE_POOLING_UNSPECIFIED = 0,
+  /** STYLE_POOLING_IMAGE - Each training crop is matched to the whole painting: every crop shows a little of all of it. */
+  STYLE_POOLING_IMAGE = 1,
+  /**
+   * STYLE_POOLING_BATCH - The batch's crops together are matched to crops of the painting: for paintings of large flat
+   * regions (stained glass, posters), where a crop may hold one colour and its neighbour another.
+   */
+  STYLE_POOLING_BATCH = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function stylePoolingFromJSON(object: any): StylePooling {
+  switch (object) {
+    case 0:
+    case "STYLE_POOLING_UNSPECIFIED":
+      return StylePooling.STYLE_POOLING_UNSPECIFIED;
+    case 1:
+    case "STYLE_POOLING_IMAGE":
+      return StylePooling.STYLE_POOLING_IMAGE;
+    case 2:
+    case "STYLE_POOLING_BATCH":
+      return StylePooling.STYLE_POOLING_BATCH;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return StylePooling.UNRECOGNIZED;
+  }
+}
+
+export function stylePoolingToJSON(object: StylePooling): string {
+  switch (object) {
+    case StylePooling.STYLE_POOLING_UNSPECIFIED:
+      return "STYLE_POOLING_UNSPECIFIED";
+    case StylePooling.STYLE_POOLING_IMAGE:
+      return "STYLE_POOLING_IMAGE";
+    case StylePooling.STYLE_POOLING_BATCH:
+      return "STYLE_POOLING_BATCH";
+    case StylePooling.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** What of the painting's features a style loss matches. */
 export enum StyleStatistic {
   /** STYLE_STATISTIC_UNSPECIFIED - Not set: the job's default. */
@@ -312,7 +358,14 @@ export interface Hyperparameters {
    * What of the painting's features the style term matches. Unset: covariance for a new style,
    * and for a fine-tune the statistic its base version was trained with.
    */
-  styleStatistic?: StyleStatistic | undefined;
+  styleStatistic?:
+    | StyleStatistic
+    | undefined;
+  /**
+   * Whether the style statistics describe each training crop or the whole batch of crops.
+   * Unset: per image for a new style, and for a fine-tune what its base version was trained with.
+   */
+  stylePooling?: StylePooling | undefined;
 }
 
 /** Describes a new style; the first message of CreateStyle. */
@@ -719,6 +772,7 @@ function createBaseHyperparameters(): Hyperparameters {
     lossNetwork: undefined,
     styleScale: undefined,
     styleStatistic: undefined,
+    stylePooling: undefined,
   };
 }
 
@@ -756,6 +810,9 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     }
     if (message.styleStatistic !== undefined) {
       writer.uint32(88).int32(message.styleStatistic);
+    }
+    if (message.stylePooling !== undefined) {
+      writer.uint32(96).int32(message.stylePooling);
     }
     return writer;
   },
@@ -861,6 +918,14 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
             message.styleStatistic = reader.int32() as any;
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.stylePooling = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -922,6 +987,11 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
         : isSet(object.style_statistic)
         ? styleStatisticFromJSON(object.style_statistic)
         : undefined,
+      stylePooling: isSet(object.stylePooling)
+        ? stylePoolingFromJSON(object.stylePooling)
+        : isSet(object.style_pooling)
+        ? stylePoolingFromJSON(object.style_pooling)
+        : undefined,
     };
   },
 
@@ -960,6 +1030,9 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     if (message.styleStatistic !== undefined) {
       obj.styleStatistic = styleStatisticToJSON(message.styleStatistic);
     }
+    if (message.stylePooling !== undefined) {
+      obj.stylePooling = stylePoolingToJSON(message.stylePooling);
+    }
     return obj;
   },
 
@@ -979,6 +1052,7 @@ export const Hyperparameters: MessageFns<Hyperparameters> = {
     message.lossNetwork = object.lossNetwork ?? undefined;
     message.styleScale = object.styleScale ?? undefined;
     message.styleStatistic = object.styleStatistic ?? undefined;
+    message.stylePooling = object.stylePooling ?? undefined;
     return message;
   },
 };
