@@ -1180,6 +1180,8 @@ const PIXEL_SCALE = 10;
  *                600 (version 3)         0.200 / 0.515    0.069 0.202 0.237 0.293    0.196 / 0.460
  *      auvers v2                         0.228 / 0.423    0.060 0.267 0.238 0.347    0.242 / 0.334
  *        pooled, 600 (version 3)         0.217 / 0.507    0.059 0.239 0.223 0.344    0.222 / 0.412
+ *      elephants v3 (covariance)         0.236 / 0.535    0.070 0.240 0.252 0.384
+ *        pooled, 600                     0.261 / 0.664    0.064 0.266 0.274 0.439    (not shipped)
  *    Pooled, every style kept more of the scene (SSIM +0.03 to +0.10) and came closer at
  *    stride 8, where a crop's mix of regions shows; at stride 2 (colour) composition-viii and
  *    great-wave got a little further (0.074 -> 0.087, 0.049 -> 0.069). By eye: great-wave v3 keeps its blue dabs for the photo's textured areas
@@ -1190,7 +1192,11 @@ const PIXEL_SCALE = 10;
  *    the face in warm light tones where v2 blotched it. For hatch, pooling alone gained little
  *    (and lost it again by 1000 steps); the pixel-patch term on top drew crisper, darker
  *    hatching and the outlines of faces and dogs, and v3's white blots beside the face went.
- *    It does not remove the pink and green fringes in the hatching (chroma the sepia drawing
+ *    Elephants, one loose layered texture over the whole canvas rather than regions, lost
+ *    (0.261 against 0.236, further at strides 4-16): pooled, a crop may be plain, and the
+ *    network left more of the photo (SSIM 0.66). So pooling is chosen per style, for paintings
+ *    of regions; swirl, one texture all over too, was not tried.
+ *    Hatch v4 does not remove the pink and green fringes in the hatching (chroma the sepia drawing
  *    has none of): neither the colour moments at weight 5 nor the patches see them as
  *    off-palette enough. On composition-viii the same term (with TV 0) made the picture grainy.
  */
