@@ -51,17 +51,6 @@ export interface CalibrateOptions extends PlanOptions {
 export const DEFAULT_PERCENTILE = 0.999;
 const BINS = 2048;
 
-function chw(image: CalibrationImage): Float32Array {
-  const plane = image.width * image.height;
-  const out = new Float32Array(plane * 3);
-  for (let p = 0, i = 0; p < plane; p++, i += 3) {
-    out[p] = image.pixels[i] as number;
-    out[plane + p] = image.pixels[i + 1] as number;
-    out[2 * plane + p] = image.pixels[i + 2] as number;
-  }
-  return out;
-}
-
 /** The values at quantiles (1 - p) and p of `data`, from a histogram over its own range. */
 function percentileRange(data: Float32Array, min: number, max: number, p: number): TensorRange {
   return percentileOf(data, 0, data.length, min, max, p);
@@ -138,7 +127,7 @@ export async function calibrate(model: Uint8Array, images: readonly CalibrationI
   const channels = new Map<string, ChannelRanges>();
   try {
     for (const image of images) {
-      const feeds = photoFeeds(chw(image), image.height, image.width, seedCell);
+      const feeds = photoFeeds(image.pixels, image.height, image.width, seedCell);
       const results = await session.run(feeds, tensors);
       for (const name of tensors) {
         const tensor = results[name];

@@ -156,13 +156,7 @@ export async function modelRunner(model: Uint8Array, threads: number): Promise<{
     async run(image) {
       const { width, height } = image;
       const plane = width * height;
-      const chw = new Float32Array(plane * 3);
-      for (let p = 0, i = 0; p < plane; p++, i += 3) {
-        chw[p] = image.data[i] as number;
-        chw[plane + p] = image.data[i + 1] as number;
-        chw[2 * plane + p] = image.data[i + 2] as number;
-      }
-      const feeds = photoFeeds(chw, height, width, seedCell);
+      const feeds = photoFeeds(image.data, height, width, seedCell);
       const results = await session.run(feeds);
       const out = results[session.outputNames[0] as string]?.data as Float32Array;
       const data = new Float32Array(plane * 3);
