@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
 import { createFeatureNetwork, gramMatrix } from './features.js';
-import { StyleLoss, paintingCrops, pureColourPenalty, type StyleLossOptions } from './style-loss.js';
+import { StyleLoss, colourAxis, colourLineDistance, paintingCrops, pureColourPenalty, type StyleLossOptions } from './style-loss.js';
 
 /** The style term of `x` against itself under a one-scale loss with these options. */
 function styleTerm(style: tf.Tensor3D, x: tf.Tensor4D, options: Partial<StyleLossOptions>): number {
@@ -281,6 +281,39 @@ describe('StyleLoss', () => {
     tf.dispose([style, blue, nearBlue, black, white, logits, grad, pureStyle]);
     loss.dispose();
     popArt.dispose();
+  });
+
+  it('charges colour off a sepia drawing\'s one colour axis (pink and green fringes), never the shading along it; a colourful painting is not charged', () => {
+    // A sepia ramp: every pixel on the line from dark brown to cream.
+    const [dark, cream] = [[0.25, 0.18, 0.1], [0.95, 0.9, 0.8]];
+    const sepia = (t: tf.Tensor) => tf.add(tf.mul(t, tf.sub(cream, dark)), dark);
+    const ramp = tf.tidy(() => sepia(tf.tile(tf.reshape(tf.linspace(0, 1, 32), [1, 32, 1, 1]), [1, 1, 32, 1])) as tf.Tensor4D);
+    const found = colourAxis(ramp.dataSync() as Float32Array);
+    const direction = tf.tidy(() => tf.div(tf.sub(cream, dark), tf.norm(tf.sub(cream, dark))).dataSync());
+    expect(Math.abs(found.axis.reduce((sum, v, i) => sum + v * direction[i]!, 0))).toBeCloseTo(1, 4);
+    expect(found.off).toBeLessThan(1e-8);
+    // The same shading with pink and green checkered into it, averaging back to sepia.
+    const fringed = tf.tidy(() => {
+      const checker = tf.sub(tf.mul(tf.mod(tf.add(tf.reshape(tf.range(0, 32), [1, 32, 1, 1]), tf.reshape(tf.range(0, 32), [1, 1, 32, 1])), 2), 2), 1);
+      return tf.clipByValue(tf.add(ramp, tf.mul(checker, tf.tensor1d([0.06, -0.06, 0.06]))), 0, 1) as tf.Tensor4D;
+    });
+    const [point, axis] = [tf.tensor1d(found.mean), tf.tensor1d(found.axis)];
+    const offAxis = (x: tf.Tensor4D) => tf.tidy(() => colourLineDistance(x, point, axis).dataSync()[0]!);
+    expect(offAxis(ramp)).toBeLessThan(1e-8);
+    expect(offAxis(fringed)).toBeGreaterThan(0.005);
+    // A grey cast moves every pixel off the sepia line, even with no fringe at all.
+    const grey = tf.tidy(() => tf.add(ramp, tf.tensor1d([-0.04, 0, 0.04])) as tf.Tensor4D);
+    expect(offAxis(grey)).toBeGreaterThan(0.002);
+    const drawing = new StyleLoss({ styleImage: tf.squeeze(ramp, [0]) as tf.Tensor3D, imageSize: 32, scales: [1] });
+    expect(drawing.chargesOffAxisColour).toBe(true);
+    expect(drawing.values(fringed, fringed).colour - drawing.values(ramp, ramp).colour).toBeGreaterThan(0.5);
+    // (painting() is one noise along one colour axis; a colourful one varies each channel.)
+    const colours = tf.randomUniform([32, 32, 3], 0, 1, 'float32', 11) as tf.Tensor3D;
+    const colourful = new StyleLoss({ styleImage: colours, imageSize: 32, scales: [1] });
+    expect(colourful.chargesOffAxisColour).toBe(false);
+    tf.dispose([ramp, fringed, grey, point, axis, colours]);
+    drawing.dispose();
+    colourful.dispose();
   });
 
   it('takes deep layers only from InceptionV3, and only those below mixed5 (ImageNet weights)', () => {
