@@ -6,7 +6,7 @@ import { adminToken, callMetadata, operatorToken, setAdminToken, setOperatorToke
 import { announce, clear, confirmFirst, h, uid } from './dom';
 import { describeError } from './errors';
 import { formatDuration, slugify } from './format';
-import { JobKind, JobState, LossNetwork, type Job } from './gen/nst/v1/trainer_service';
+import { JobKind, JobState, LossNetwork, StylePooling, StyleStatistic, type Job } from './gen/nst/v1/trainer_service';
 import { createImagePicker } from './image-picker';
 import { jobRowDetails, stepsText, withLiveJobs } from './job-format';
 import { createLossChart } from './loss-chart';
@@ -33,6 +33,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
   const descriptionId = uid('description');
   const stepsId = uid('steps');
   const sizeId = uid('crop');
+  const kindId = uid('painting-kind');
   const tokenId = uid('token');
   const operatorId = uid('operator-token');
   const name = h('input', { id: nameId, type: 'text', required: true, maxlength: 60, autocomplete: 'off', placeholder: 'Blue period' });
@@ -57,6 +58,31 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     h('option', { value: '192' }, '192 px: balanced'),
     h('option', { value: '256' }, '256 px: finer detail, slower'),
   );
+  // How the painting's statistics are matched (MEASUREMENTS 18 and 24 in trainer/src/loss/style-loss.ts).
+  const KIND_HINTS: Record<string, string> = {
+    '': 'Matches the painting’s feature covariances: loose strokes spread over the whole canvas.',
+    strokes: 'Matches sliced feature distributions: sharper strokes and motifs; the photo reads less clearly.',
+    regions: 'Pools the statistics across each batch of photos, so a photo takes some of the painting’s regions instead of a blend of them all.',
+  };
+  const sliced = h('option', { value: 'strokes', 'data-statistic': 'sliced' }, 'Distinct strokes or motifs');
+  const paintingKind = h(
+    'select',
+    { id: kindId, 'aria-describedby': `${kindId}-hint` },
+    h('option', { value: '' }, 'Brushwork all over (default)'),
+    sliced,
+    h('option', { value: 'regions', 'data-statistic': 'sliced', 'data-pooling': 'batch' }, 'Flat regions: posters, prints, glass'),
+  );
+  const kindHint = h('p', { id: `${kindId}-hint`, class: 'muted small' });
+  // Sliced statistics match the ImageNet network's layers: a trial run on the random one pools at most.
+  const syncPaintingKind = () => {
+    const trial = cropSize.selectedOptions[0]?.dataset['lossNetwork'] === 'random';
+    sliced.disabled = trial;
+    if (trial && paintingKind.value === 'strokes') paintingKind.value = '';
+    kindHint.textContent = `${KIND_HINTS[paintingKind.value] ?? ''}${trial ? ' A trial run matches covariances only.' : ''}`;
+  };
+  cropSize.addEventListener('change', syncPaintingKind);
+  paintingKind.addEventListener('change', syncPaintingKind);
+  syncPaintingKind();
   const token = h('input', { id: tokenId, type: 'password', autocomplete: 'off', 'aria-describedby': `${tokenId}-hint` });
   token.value = adminToken();
   const operator = h('input', { id: operatorId, type: 'password', autocomplete: 'off', 'aria-describedby': `${operatorId}-hint` });
@@ -87,6 +113,9 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     steps,
     h('label', { for: sizeId }, 'Training image size ', h('span', { class: 'muted' }, '(larger learns finer brushwork)')),
     cropSize,
+    h('label', { for: kindId }, 'Kind of painting'),
+    paintingKind,
+    kindHint,
     h('label', { for: tokenId }, 'Admin token'),
     token,
     h('p', { id: `${tokenId}-hint`, class: 'muted small' }, 'Training changes the catalogue, so it needs the admin token. npm start prints where it is stored.'),
@@ -293,6 +322,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
         const stepCount = Number(steps.value);
         const imageSize = Number(cropSize.value);
         const randomLoss = cropSize.selectedOptions[0]?.dataset['lossNetwork'] === 'random';
+        const kind = paintingKind.selectedOptions[0]?.dataset ?? {};
         const { job } = await trainerService.createStyleFromImage(
           {
             header: {
@@ -303,6 +333,8 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
                 ...(stepCount > 0 ? { steps: stepCount } : {}),
                 ...(imageSize > 0 ? { imageSize } : {}),
                 ...(randomLoss ? { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM } : {}),
+                ...(kind['statistic'] === 'sliced' && !randomLoss ? { styleStatistic: StyleStatistic.STYLE_STATISTIC_SLICED } : {}),
+                ...(kind['pooling'] === 'batch' ? { stylePooling: StylePooling.STYLE_POOLING_BATCH } : {}),
               },
             },
             painting: new Uint8Array(await file.arrayBuffer()),

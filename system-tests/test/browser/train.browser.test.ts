@@ -114,6 +114,11 @@ it.skipIf(!HAVE_CHROMIUM)('trains a style from an uploaded painting, shows its p
   expect(await page.getByLabel('Style id').inputValue()).toBe('tiny-swirl');
   await page.getByLabel(/Training steps/).fill('4');
   await page.getByLabel(/Training image size/).selectOption('32');
+  // A trial run on the random network cannot match sliced statistics, so that choice is off;
+  // flat regions still pool the painting's statistics across the batch.
+  const kind = page.getByLabel('Kind of painting');
+  expect(await kind.locator('option[value="strokes"]').isDisabled()).toBe(true);
+  await kind.selectOption('regions');
 
   // A wrong token is refused, in words.
   await form.getByLabel('Admin token').fill('not-the-token');
@@ -149,6 +154,11 @@ it.skipIf(!HAVE_CHROMIUM)('trains a style from an uploaded painting, shows its p
   expect(await page.locator('.loss-chart polyline').count()).toBeGreaterThan(1);
   expect(await page.locator('.loss-chart').getAttribute('aria-label')).toMatch(/^Loss chart: total loss went from/);
   expect(await page.locator('.job-preview').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+
+  // The job trained as asked: pooled statistics, covariances (a trial run), the random network.
+  const trained = (await registry.getVersion('tiny-swirl', 1)).metadata.hyperparameters;
+  expect(trained).toMatchObject({ stylePooling: 'batch', lossNetwork: 'random', imageSize: 32 });
+  expect(trained).not.toHaveProperty('statistic');
 
   // Use it: the Stylize tab opens with the new style chosen.
   await page.getByRole('button', { name: /Use “tiny-swirl” now/ }).click();
