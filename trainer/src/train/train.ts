@@ -177,6 +177,27 @@ async function loadStyle(style: TrainOptions['style']): Promise<{ tensor: tf.Ten
  * window every step, so the network learns the seed's cells and not one fixed patch of them, and
  * a function of the step alone, so a resumed run sees what an unbroken one would have.
  */
+/**
+ * tfjs's AdamOptimizer.setWeights recomputes its bias-correction powers (beta^(t+1)) with
+ * pow(), where the run that saved the checkpoint multiplied them up step by step in float32.
+ * The two differ in the last bit, which Adam amplifies to a fraction of a step wherever a
+ * gradient is pure noise. Redoing the product makes a resumed run continue bit for bit.
+ * (The powers are the optimizer's own fields: tfjs has no API to restore them.)
+ */
+function restoreBiasCorrection(optimizer: tf.AdamOptimizer, steps: number): void {
+  const adam = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable; beta1: number; beta2: number };
+  if (!adam.accBeta1 || !adam.accBeta2) throw new Error('this tfjs AdamOptimizer keeps no accBeta1/accBeta2: restoreBiasCorrection needs updating');
+  const power = (beta: number) => {
+    let acc = Math.fround(beta);
+    for (let i = 0; i < steps; i++) acc = Math.fround(acc * Math.fround(beta));
+    return acc;
+  };
+  tf.tidy(() => {
+    adam.accBeta1!.assign(tf.scalar(power(adam.beta1)));
+    adam.accBeta2!.assign(tf.scalar(power(adam.beta2)));
+  });
+}
+
 export function seedOrigin(step: number): [number, number] {
   return [(step * 7919) % 4093, (step * 6271) % 4091];
 }
@@ -271,6 +292,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     await optimizer.setWeights(checkpoint.optimizerWeights);
     tf.dispose(checkpoint.optimizerWeights.map((w) => w.tensor));
     step = checkpoint.manifest.step;
+    restoreBiasCorrection(optimizer, step);
     rng.state = checkpoint.manifest.rngState;
   }
   const resumedFromStep = checkpoint ? step : undefined;
