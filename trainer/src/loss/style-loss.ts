@@ -1288,4 +1288,28 @@ const PIXEL_SCALE = 10;
  *    darker, and large bright flat areas (siding, the sky beside the shuttle) become blank
  *    paper with hard edges, as the drawing's unhatched regions are; without them softer. The
  *    judge gained at strides 4 to 16 in every run, at stride 2 only with the patches.
+ * 26. Sliced and pooled on a new style, and lead lines under mosaic v6's own loss.
+ *    (a) A woodblock print no starter uses, Hokusai's "Viewing Sunset over the Ryogoku Bridge"
+ *    (GCompris board 10; Reinhard 0.386 on the gallery, 0.344 on the four other photos), 600
+ *    steps from scratch with the new-style recipe (128 px, batch 4, lr 1e-3, style scale 2,
+ *    seed 1), one WASM thread each:
+ *                                        gallery          by layer                   four others
+ *      covariance (the default)          0.281 / 0.544    0.054 0.308 0.313 0.448    0.279 / 0.506
+ *      sliced 3,4 at weight 5, pooled    0.255 / 0.552    0.061 0.284 0.283 0.391    0.256 / 0.485
+ *    By eye the default is blue and cream under a heavy weave (lattice 0.97); sliced and pooled
+ *    leaves the skies flat cream, puts blue strokes where the photo is textured, with half the
+ *    weave (0.47), the face clearer. One painting: a choice on the job (the web form's "flat
+ *    regions"), not the default.
+ *    (b) What lead lines on the seed's cell boundaries cost under v6's loss (pooled, sliced,
+ *    style 5, patches 10, TV 0), v6's outputs on four training batches, unweighted terms:
+ *                                        style    content  patches  colour
+ *      v6                                0.021    0.146    0.008    0.006
+ *      + lines 1 px, 85% dark            0.040    0.191    0.012    0.013
+ *      + lines 2 px, 85% dark            0.060    0.217    0.024    0.034
+ *      each cell one glass colour (the painting's nearest to its mean), lead 2 px
+ *                                        0.288    0.299    0.110    0.143
+ *    Pooling did not make the lines pay: drawn over v6's panes (which follow the photo, so
+ *    the lines cut across them) they still cost style, content and patches; and flat cells
+ *    of the painting's colours, unshaded, cost far more than v6's blobs. The loss still
+ *    prefers v6's answer to anything like a lattice built on the seed.
  */
