@@ -1308,8 +1308,18 @@ const PIXEL_SCALE = 10;
  *      + lines 2 px, 85% dark            0.060    0.217    0.024    0.034
  *      each cell one glass colour (the painting's nearest to its mean), lead 2 px
  *                                        0.288    0.299    0.110    0.143
+ *      the same cells shaded brighter toward the middle, as the painting's panes are
+ *                                        0.266    0.366    0.067    0.191
+ *      four 128 px crops of the painting 0.011    0.381    0.013    1.012
  *    Pooling did not make the lines pay: drawn over v6's panes (which follow the photo, so
- *    the lines cut across them) they still cost style, content and patches; and flat cells
- *    of the painting's colours, unshaded, cost far more than v6's blobs. The loss still
- *    prefers v6's answer to anything like a lattice built on the seed.
+ *    the lines cut across them) they still cost style, content and patches; and cells of the
+ *    painting's colours, flat or shaded, cost far more than v6's blobs. The loss still
+ *    prefers v6's answer to anything like a lattice built on the seed. The painting's own
+ *    crops beat v6 on style (half its term) and patches, but pay content, as they must, and a
+ *    colour term of 1.0, all of it the pure-colour charge (0.050 x PURE_COLOUR_SCALE): the
+ *    charge is on for mosaic because under 0.1% of its pixels are pure in every channel
+ *    (saturatedFraction), yet it charges any pixel over 0.8 in one channel and under 0.2 in
+ *    another, which is what the glass's jewel colours are. So the loss also forbids the
+ *    painting's own saturation; charging only what exceeds the painting's own level would be
+ *    the consistent rule (not tried: it changes mosaic's loss and needs a fine-tune to judge).
  */
