@@ -437,26 +437,37 @@ export function pureColourPenalty(x: tf.Tensor4D): tf.Scalar {
   return tf.mean(tf.mul(high, low));
 }
 
+interface ColourLine {
+  mean: [number, number, number];
+  axis: [number, number, number];
+  /** Colour variance along the axis and off it. */
+  along: number;
+  off: number;
+}
+
+/** An image's main colour axis: the first principal axis of its pixels' RGB covariance (batch of 1). */
+export function colourAxis(image: tf.Tensor4D): ColourLine {
+  const { mean, std, correlation } = tf.tidy(() => channelStats(image));
+  const line = principalColourAxis(mean.dataSync(), std.dataSync(), correlation.dataSync());
+  tf.dispose([mean, std, correlation]);
+  return line;
+}
+
 /**
- * The painting's main colour axis: the first principal axis of its pixels' RGB covariance,
- * and how much of its colour variance lies off it. Power iteration on the 3x3 covariance:
- * a linear algebra dependency would be more code than these few lines.
+ * The first principal axis from channelStats' numbers (the covariance is the correlation
+ * scaled by the deviations), and how much of the variance lies off it. Power iteration on the
+ * 3x3 covariance: a linear algebra dependency would be more code than these few lines.
  */
-export function colourAxis(pixels: Float32Array): { mean: [number, number, number]; axis: [number, number, number]; along: number; off: number } {
-  const n = pixels.length / 3;
-  const mean = [0, 0, 0];
-  for (let i = 0; i < pixels.length; i++) mean[i % 3]! += pixels[i]! / n;
-  const cov = [0, 0, 0, 0, 0, 0, 0, 0, 0];
-  for (let p = 0; p < n; p++) {
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) cov[r * 3 + c]! += ((pixels[p * 3 + r]! - mean[r]!) * (pixels[p * 3 + c]! - mean[c]!)) / n;
-  }
+function principalColourAxis(mean: ArrayLike<number>, std: ArrayLike<number>, correlation: ArrayLike<number>): ColourLine {
+  const cov = Array.from({ length: 9 }, (_, i) => correlation[i]! * std[Math.floor(i / 3)]! * std[i % 3]!);
+  const times = (v: readonly number[]) => [0, 1, 2].map((r) => cov[r * 3]! * v[0]! + cov[r * 3 + 1]! * v[1]! + cov[r * 3 + 2]! * v[2]!);
   let axis: [number, number, number] = [1, 1, 1];
   for (let iteration = 0; iteration < 100; iteration++) {
-    const next = [0, 1, 2].map((r) => cov[r * 3]! * axis[0] + cov[r * 3 + 1]! * axis[1] + cov[r * 3 + 2]! * axis[2]);
+    const next = times(axis);
     const norm = Math.hypot(...next) || 1;
     axis = [next[0]! / norm, next[1]! / norm, next[2]! / norm];
   }
-  const along = [0, 1, 2].reduce((sum, r) => sum + axis[r]! * (cov[r * 3]! * axis[0] + cov[r * 3 + 1]! * axis[1] + cov[r * 3 + 2]! * axis[2]), 0);
+  const along = times(axis).reduce((sum, v, r) => sum + v * axis[r]!, 0);
   return { mean: [mean[0]!, mean[1]!, mean[2]!], axis, along, off: Math.max(0, cov[0]! + cov[4]! + cov[8]! - along) };
 }
 
@@ -498,13 +509,8 @@ export class StyleLoss {
   private readonly mrf: MrfTarget | undefined;
   /** Whether the colour term penalises pure colours: only when the painting has (almost) none. */
   readonly penalisesPureColours: boolean;
-  /** Whether the colour term charges colour off the painting's one colour axis: only when it is near-monochrome. */
-  readonly chargesOffAxisColour: boolean;
-  /** That axis (a unit RGB vector) and the painting's mean colour it passes through, when charged. */
-  private readonly monochromeAxis: tf.Tensor1D | undefined;
-  private readonly monochromeMean: tf.Tensor1D | undefined;
-  /** The painting's own variance off that axis, which costs nothing. */
-  private readonly paintingOffAxis: number;
+  /** A near-monochrome painting's colour line (point and unit axis) and its own variance off it, which costs nothing. */
+  private readonly monochromeLine: { point: tf.Tensor1D; axis: tf.Tensor1D; off: number } | undefined;
 
   constructor(options: StyleLossOptions) {
     this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...options.weights };
@@ -564,11 +570,9 @@ export class StyleLoss {
       this.mrf = mrfTarget(features[MRF_LAYER]!);
       tf.dispose(features);
     }
-    const axis = colourAxis(atCropScale.dataSync() as Float32Array);
-    this.monochromeAxis = Math.sqrt(axis.off / Math.max(axis.along, 1e-8)) < MONOCHROME_OFF_AXIS_RATIO ? tf.tensor1d(axis.axis) : undefined;
-    this.monochromeMean = this.monochromeAxis ? tf.tensor1d(axis.mean) : undefined;
-    this.paintingOffAxis = axis.off;
-    this.chargesOffAxisColour = this.monochromeAxis !== undefined;
+    const line = principalColourAxis(this.styleMean.dataSync(), this.styleStd.dataSync(), this.styleCorrelation.dataSync());
+    this.monochromeLine =
+      Math.sqrt(line.off / Math.max(line.along, 1e-8)) < MONOCHROME_OFF_AXIS_RATIO ? { point: tf.tensor1d(line.mean), axis: tf.tensor1d(line.axis), off: line.off } : undefined;
     atCropScale.dispose();
     const [, paintingHeight, paintingWidth] = style4d.shape;
     this.penalisesPureColours = saturatedFraction({ data: style4d.dataSync() as Float32Array, width: paintingWidth, height: paintingHeight }) < PURE_COLOUR_PAINTING_SHARE;
@@ -647,8 +651,9 @@ export class StyleLoss {
     );
     const colourParts = [moments];
     if (this.penalisesPureColours) colourParts.push(tf.mul(pureColourPenalty(output), PURE_COLOUR_SCALE));
-    if (this.monochromeAxis && this.monochromeMean) {
-      colourParts.push(tf.mul(tf.relu(tf.sub(colourLineDistance(output, this.monochromeMean, this.monochromeAxis), this.paintingOffAxis)), OFF_AXIS_SCALE));
+    if (this.monochromeLine) {
+      const { point, axis, off } = this.monochromeLine;
+      colourParts.push(tf.mul(tf.relu(tf.sub(colourLineDistance(output, point, axis), off)), OFF_AXIS_SCALE));
     }
     const colour = colourParts.length === 1 ? moments : tf.addN(colourParts);
 
@@ -704,6 +709,11 @@ export class StyleLoss {
     return this.statistic;
   }
 
+  /** Whether the colour term charges colour off the painting's one colour line: only when it is near-monochrome. */
+  get chargesOffAxisColour(): boolean {
+    return this.monochromeLine !== undefined;
+  }
+
   /** Numbers for logs / progress: evaluates terms() and reads them back. */
   values(output: tf.Tensor4D, photo: tf.Tensor4D): LossValues {
     return tf.tidy(() => {
@@ -717,8 +727,7 @@ export class StyleLoss {
     this.styleMean.dispose();
     this.styleStd.dispose();
     this.styleCorrelation.dispose();
-    this.monochromeAxis?.dispose();
-    this.monochromeMean?.dispose();
+    if (this.monochromeLine) tf.dispose([this.monochromeLine.point, this.monochromeLine.axis]);
     tf.dispose(this.patchPaintings);
     if (this.mrf) tf.dispose([this.mrf.patches, this.mrf.filters]);
     this.network.dispose();
