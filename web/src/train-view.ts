@@ -73,9 +73,11 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
     h('option', { value: 'regions', 'data-statistic': 'sliced', 'data-pooling': 'batch' }, 'Flat regions: posters, prints, glass'),
   );
   const kindHint = h('p', { id: `${kindId}-hint`, class: 'muted small' });
+  /** The 32 px trial run trains on the random loss network. */
+  const trialRun = () => cropSize.selectedOptions[0]?.dataset['lossNetwork'] === 'random';
   // Sliced statistics match the ImageNet network's layers: a trial run on the random one pools at most.
   const syncPaintingKind = () => {
-    const trial = cropSize.selectedOptions[0]?.dataset['lossNetwork'] === 'random';
+    const trial = trialRun();
     sliced.disabled = trial;
     if (trial && paintingKind.value === 'strokes') paintingKind.value = '';
     kindHint.textContent = `${KIND_HINTS[paintingKind.value] ?? ''}${trial ? ' A trial run matches covariances only.' : ''}`;
@@ -321,7 +323,7 @@ export function createTrainView(options: { useStyle: (style: string) => void }):
       try {
         const stepCount = Number(steps.value);
         const imageSize = Number(cropSize.value);
-        const randomLoss = cropSize.selectedOptions[0]?.dataset['lossNetwork'] === 'random';
+        const randomLoss = trialRun();
         const kind = paintingKind.selectedOptions[0]?.dataset ?? {};
         const { job } = await trainerService.createStyleFromImage(
           {
