@@ -139,4 +139,27 @@ describe('StyleNet', () => {
     for (const net of [plain, seeded, copy]) net.dispose();
     x.dispose();
   });
+
+  it('switches its decoder to bilinear upsampling with the same weights, painting what a bilinear network with those weights paints', () => {
+    const nearest = StyleNet.create(TINY, 5);
+    const bilinear = nearest.withUpsampling('bilinear');
+    expect(bilinear.config.upsampling).toBe('bilinear');
+    for (const [name, v] of Object.entries(nearest.variables)) {
+      expect(Array.from(bilinear.variables[name]!.dataSync())).toEqual(Array.from(v.dataSync()));
+    }
+    const x = ramp(40, 36);
+    const a = run(nearest, x).data;
+    const b = run(bilinear, x).data;
+    // Same weights, another decoder: a different picture, which a serialized copy reproduces.
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeGreaterThan(1e-3);
+    const copy = StyleNet.deserialize(bilinear.serialize());
+    expect(copy.config.upsampling).toBe('bilinear');
+    expect(Array.from(run(copy, x).data)).toEqual(Array.from(b));
+    expect(() => bilinear.withUpsampling('bilinear')).toThrow(/already upsamples bilinear/);
+    const back = bilinear.withUpsampling('nearest');
+    expect(back.config.upsampling).toBeUndefined();
+    expect(Array.from(run(back, x).data)).toEqual(Array.from(a));
+    for (const net of [nearest, bilinear, copy, back]) net.dispose();
+    x.dispose();
+  });
 });

@@ -245,6 +245,22 @@ export class StyleNet {
     return StyleNet.fromValues(config, values);
   }
 
+  /**
+   * This network with its decoder doubling resolution another way (the same weights). How a
+   * nearest-neighbour version is fine-tuned into a bilinear one: its outlines painted as chains of
+   * dots on the 4 px grid nearest copies leave (MEASUREMENTS 27 in trainer/src/loss/style-loss.ts).
+   */
+  withUpsampling(upsampling: Upsampling): StyleNet {
+    if ((this.config.upsampling ?? 'nearest') === upsampling) throw new Error(`this network already upsamples ${upsampling}`);
+    const config: StyleNetConfig = { ...this.config, upsampling };
+    validateConfig(config);
+    const weights = this.weights();
+    return StyleNet.fromValues(
+      config,
+      variableShapes(config).map(([name, shape]) => [name, shape, weights.get(name)!.data] as const),
+    );
+  }
+
   private static fromValues(config: StyleNetConfig, values: readonly (readonly [string, number[], Float32Array])[]): StyleNet {
     const variables: Record<string, tf.Variable> = {};
     for (const [name, shape, data] of values) {

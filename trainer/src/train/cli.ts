@@ -42,7 +42,7 @@ const program = new Command()
   .option('--batch <n>', 'batch size', positiveInt, DEFAULT_TRAIN_OPTIONS.batchSize)
   .option('--lr <rate>', 'Adam learning rate', positiveNumber, DEFAULT_TRAIN_OPTIONS.learningRate)
   .option('--config <name>', 'network shape: starter | johnson', 'starter')
-  .option('--upsampling <name>', "the decoder's x2 upsampling: nearest | bilinear", 'nearest')
+  .option('--upsampling <name>', "the decoder's x2 upsampling: nearest | bilinear; with --init, given explicitly, switches that network's decoder (same weights)", 'nearest')
   .option('--skip', "add the first conv's full-resolution features before the output conv")
   .option('--seed-cell <px>', 'feed the cell seed (a Voronoi pattern, this grid spacing in pixels: cell values and boundary distances) as two more input channels; with --init, an unseeded network gains it with zero weights', positiveInt)
   .option('--init <weights>', 'fine-tune from these serialized weights instead of a fresh network')
@@ -120,6 +120,11 @@ async function main(): Promise<void> {
     const seeded = initial.withCellSeed(o.seedCell);
     initial.dispose();
     initial = seeded;
+  }
+  if (initial && program.getOptionValueSource('upsampling') === 'cli' && (initial.config.upsampling ?? 'nearest') !== o.upsampling) {
+    const switched = initial.withUpsampling(o.upsampling);
+    initial.dispose();
+    initial = switched;
   }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new Error('interrupted (SIGINT)')));
