@@ -54,7 +54,7 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
   return trainStyle({
       style: styleImage,
       photos: SHIPPED_PHOTOS_DIR,
-      config: { ...STARTER_CONFIG, ...(style.training?.seedCell !== undefined ? { seedCell: style.training.seedCell } : {}) },
+      config: { ...STARTER_CONFIG, ...(style.training?.seedCell !== undefined ? { seedCell: style.training.seedCell } : {}), ...(style.training?.upsampling ? { upsampling: style.training.upsampling } : {}) },
       steps: STARTER_RECIPE.steps,
       batchSize: STARTER_RECIPE.batchSize,
       imageSize: STARTER_RECIPE.imageSize,

@@ -58,8 +58,8 @@ describe('starter catalogue', () => {
       expect(latest.metadata.hyperparameters['lossNetwork'] ?? 'random').toBe(style.training?.lossNetwork ?? 'random');
       expect(latest.metadata.hyperparameters['styleScale']).toBe(style.training?.styleScale ?? 1);
       // So that build.ts without --from-weights would train it again the same way.
-      const trained = latest.metadata.hyperparameters as { learningRate?: number; seed?: number; statistic?: string; slicedLayers?: number[]; patchPools?: number[]; stylePooling?: string; lossWeights?: Record<string, number>; config?: { seedCell?: number } };
-      expect({ style: style.id, learningRate: trained.learningRate, seed: trained.seed, statistic: trained.statistic ?? 'covariance', slicedLayers: trained.slicedLayers, patchPools: trained.patchPools, stylePooling: trained.stylePooling, seedCell: trained.config?.seedCell }).toEqual({
+      const trained = latest.metadata.hyperparameters as { learningRate?: number; seed?: number; statistic?: string; slicedLayers?: number[]; patchPools?: number[]; stylePooling?: string; lossWeights?: Record<string, number>; config?: { seedCell?: number; upsampling?: string } };
+      expect({ style: style.id, learningRate: trained.learningRate, seed: trained.seed, statistic: trained.statistic ?? 'covariance', slicedLayers: trained.slicedLayers, patchPools: trained.patchPools, stylePooling: trained.stylePooling, seedCell: trained.config?.seedCell, upsampling: trained.config?.upsampling ?? 'nearest' }).toEqual({
         style: style.id,
         learningRate: style.training?.learningRate ?? STARTER_RECIPE.learningRate,
         seed: style.training?.seed ?? STARTER_RECIPE.seed,
@@ -68,6 +68,7 @@ describe('starter catalogue', () => {
         patchPools: style.training?.patchPools,
         stylePooling: style.training?.stylePooling,
         seedCell: style.training?.seedCell,
+        upsampling: style.training?.upsampling ?? 'nearest',
       });
       for (const [term, weight] of Object.entries(style.lossWeights ?? {})) expect({ style: style.id, term, weight: trained.lossWeights?.[term] }).toEqual({ style: style.id, term, weight });
     }
