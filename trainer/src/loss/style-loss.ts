@@ -1383,8 +1383,8 @@ const PIXEL_SCALE = 10;
  *      render 'another'              0.0243 0.0213    0.0074 0.0079
  *      render 'third'                0.0073 0.0070    0.0037 0.0036
  *      render 'fourth'               0.0132 0.0133    0.0063 0.0066
- *    At 12 crops every render is 1.5-3 times nearer than v6 there, where the stem's covariance
- *    layers cannot separate them. Trained (v6, batch 8, a seed window per image, mixed3 and
+ *    At 12 crops every render is 1.3-3.3 times nearer than v6 there, where the stem's covariance
+ *    layers rank them either side of it. Trained (v6, batch 8, a seed window per image, mixed3 and
  *    mixed4 added, sliced, layer weights 1,1,1,1,1,4,4; 8.4 s a step beside another run):
  *    50 steps 0.287 / 0.639, 100 0.283 / 0.643, 200 0.282 / 0.645 (0.029 0.182 0.386 0.533):
  *    smoother jigsaw panes, a few darker seams between panes, no lattice, and not closer. The
