@@ -246,9 +246,10 @@ export class StyleNet {
   }
 
   /**
-   * This network with its decoder doubling resolution another way (the same weights). How a
-   * nearest-neighbour version is fine-tuned into a bilinear one: its outlines painted as chains of
-   * dots on the 4 px grid nearest copies leave (MEASUREMENTS 27 in trainer/src/loss/style-loss.ts).
+   * This network with its decoder doubling resolution the other way (the same weights). How a
+   * nearest-neighbour version becomes a bilinear one to fine-tune, so its outlines stop being
+   * chains of dots on the 4 px grid nearest copies leave (MEASUREMENTS 27 in
+   * trainer/src/loss/style-loss.ts).
    */
   withUpsampling(upsampling: Upsampling): StyleNet {
     if ((this.config.upsampling ?? 'nearest') === upsampling) throw new Error(`this network already upsamples ${upsampling}`);

@@ -21,7 +21,8 @@ export interface StarterStyle {
   lossWeights?: Partial<LossWeights>;
   /**
    * The loss network, style scale, statistic, patch pyramid, learning rate and seed of the style's
-   * latest version, where not the defaults, and the cell seed's spacing where its network reads one.
+   * latest version, where not the defaults, the cell seed's spacing where its network reads one,
+   * and the decoder's upsampling where it is not nearest-neighbour.
    */
   training?: { lossNetwork?: LossNetworkName; styleScale?: number; statistic?: StyleStatistic; slicedLayers?: number[]; patchPools?: number[]; stylePooling?: StylePooling; learningRate?: number; seed?: number; seedCell?: number; upsampling?: Upsampling };
 }
