@@ -173,11 +173,6 @@ async function loadStyle(style: TrainOptions['style']): Promise<{ tensor: tf.Ten
 }
 
 /**
- * Where in the cell-seed plane a step's crops sit (only seeded networks read it): a different
- * window every step, so the network learns the seed's cells and not one fixed patch of them, and
- * a function of the step alone, so a resumed run sees what an unbroken one would have.
- */
-/**
  * tfjs's AdamOptimizer.setWeights recomputes its bias-correction powers (beta^(t+1)) with
  * pow(), where the run that saved the checkpoint multiplied them up step by step in float32.
  * The two differ in the last bit, which Adam amplifies to a fraction of a step wherever a
@@ -198,6 +193,11 @@ function restoreBiasCorrection(optimizer: tf.AdamOptimizer, steps: number): void
   });
 }
 
+/**
+ * Where in the cell-seed plane a step's crops sit (only seeded networks read it): a different
+ * window every step, so the network learns the seed's cells and not one fixed patch of them, and
+ * a function of the step alone, so a resumed run sees what an unbroken one would have.
+ */
 export function seedOrigin(step: number): [number, number] {
   return [(step * 7919) % 4093, (step * 6271) % 4091];
 }
