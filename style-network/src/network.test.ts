@@ -140,6 +140,28 @@ describe('StyleNet', () => {
     x.dispose();
   });
 
+  it('reads a window of the seed per image when given one origin per image, as each image alone would', () => {
+    const seeded = StyleNet.create({ ...TINY, seedCell: 8 }, 6);
+    const one = ramp(40, 36);
+    const pair = tf.concat([one, one]);
+    one.dispose();
+    const origins = [
+      [0, 0],
+      [100, 60],
+    ] as const;
+    const together = tf.tidy(() => seeded.apply(pair, origins).dataSync() as Float32Array);
+    const alone = origins.map((origin, i) =>
+      tf.tidy(() => Array.from(seeded.apply(tf.slice(pair, [i, 0, 0, 0], [1, -1, -1, -1]), origin).dataSync() as Float32Array)),
+    );
+    const expected = [...alone[0]!, ...alone[1]!];
+    expect(Math.max(...Array.from(together, (v, i) => Math.abs(v - expected[i]!)))).toBeLessThan(1e-6);
+    // The same photo twice, painted differently: each image read its own window.
+    expect(Math.max(...alone[0]!.map((v, i) => Math.abs(v - alone[1]![i]!)))).toBeGreaterThan(1e-4);
+    expect(() => seeded.apply(pair, [[0, 0]])).toThrow(/1 seed origins for a batch of 2/);
+    seeded.dispose();
+    pair.dispose();
+  });
+
   it('switches its decoder to bilinear upsampling with the same weights, painting what a bilinear network with those weights paints', () => {
     const nearest = StyleNet.create(TINY, 5);
     const bilinear = nearest.withUpsampling('bilinear');

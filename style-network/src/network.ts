@@ -138,6 +138,13 @@ export function layerSpecs(config: StyleNetConfig): { encoder: ConvSpec[]; resid
   return { encoder, residual, decoder };
 }
 
+/** A cell-seed window's top-left pixel, [row, column] in the whole picture. */
+export type SeedOrigin = readonly [number, number];
+
+function isOriginList(origin: SeedOrigin | readonly SeedOrigin[]): origin is readonly SeedOrigin[] {
+  return Array.isArray(origin[0]);
+}
+
 /** Channels the first conv reads: RGB, plus the cell seed when the config has one. */
 export function inputChannels(config: StyleNetConfig): number {
   return config.seedCell === undefined ? 3 : 3 + SEED_CHANNELS;
@@ -319,21 +326,24 @@ export class StyleNet {
   /**
    * NHWC float32 in [0,1] -> NHWC float32 in [0,1], same N, H, W (any H, W ≥ minimumSide).
    * A seeded network reads the cell seed of the region whose top-left pixel is `origin`
-   * ([row, column] in the whole picture; every image of the batch gets the same region).
+   * ([row, column] in the whole picture): one origin for the whole batch, or one per image.
    */
-  apply(x: tf.Tensor4D, origin: readonly [number, number] = [0, 0]): tf.Tensor4D {
+  apply(x: tf.Tensor4D, origin: SeedOrigin | readonly SeedOrigin[] = [0, 0]): tf.Tensor4D {
     const [batch, height, width, channels] = x.shape;
     if (channels !== 3) throw new Error(`StyleNet takes RGB (3 channels), got ${channels}`);
     const min = minimumSide(this.config);
     if (height < min || width < min) throw new Error(`StyleNet needs images at least ${min}x${min}, got ${width}x${height}`);
+    const origins = isOriginList(origin) ? origin : undefined;
+    if (origins && origins.length !== batch) throw new Error(`StyleNet.apply got ${origins.length} seed origins for a batch of ${batch}`);
     const seedCell = this.config.seedCell;
-    const seed = seedCell === undefined ? undefined : seedInput(height, width, seedCell, origin[0], origin[1]);
+    const seeds = seedCell === undefined ? [] : (origins ?? [origin as SeedOrigin]).map(([top, left]) => seedInput(height, width, seedCell, top, left));
     return tf.tidy(() => {
       const padH = (SIZE_MULTIPLE - (height % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
       const padW = (SIZE_MULTIPLE - (width % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
       // The seed joins before the size padding, as in the exported graph, which pads both together.
-      const seedNhwc = seed ? tf.transpose(tf.tensor4d(seed.data, seed.dims), [0, 2, 3, 1]) : undefined;
-      let y: tf.Tensor4D = seedNhwc ? tf.concat([x, tf.tile(seedNhwc, [batch, 1, 1, 1])], 3) : x;
+      const seedNhwc = seeds.map((seed) => tf.transpose(tf.tensor4d(seed.data, seed.dims), [0, 2, 3, 1]));
+      const seedBatch = seedNhwc.length === 0 ? undefined : seedNhwc.length === 1 ? tf.tile(seedNhwc[0]!, [batch, 1, 1, 1]) : tf.concat(seedNhwc, 0);
+      let y: tf.Tensor4D = seedBatch ? tf.concat([x, seedBatch], 3) : x;
       if (padH || padW) y = tf.mirrorPad(y, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect');
       const { encoder, residual, decoder } = layerSpecs(this.config);
       y = this.layer(y, encoder[0]!);
