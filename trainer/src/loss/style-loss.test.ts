@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
 import { createFeatureNetwork, gramMatrix } from './features.js';
-import { StyleLoss, colourAxis, colourLineDistance, paintingCrops, pureColourPenalty, type StyleLossOptions } from './style-loss.js';
+import { StyleLoss, colourAxis, colourLineDistance, flatnessWeight, paintingCrops, pureColourPenalty, type StyleLossOptions } from './style-loss.js';
 
 /** The style term of `x` against itself under a one-scale loss with these options. */
 function styleTerm(style: tf.Tensor3D, x: tf.Tensor4D, options: Partial<StyleLossOptions>): number {
@@ -348,6 +348,48 @@ describe('StyleLoss', () => {
     onLuminance.dispose();
     onColour.dispose();
     tf.dispose([style, x, recoloured]);
+  });
+
+  it('with flatContent, charges lines drawn where the photo is flat a fraction of what the same lines cost over its edges', () => {
+    const size = 48;
+    // Left half plain grey, right half vertical stripes 2 px wide: flat beside edges.
+    const scene = tf.tidy(() => {
+      const columns = Float32Array.from({ length: size }, (_, x) => (x < size / 2 ? 0.5 : Math.floor(x / 2) % 2 ? 0.8 : 0.2));
+      return tf.tile(tf.reshape(tf.tensor1d(columns), [1, 1, size, 1]), [1, size, 1, 3]) as tf.Tensor4D;
+    });
+    // A lattice of dark lines every 6 px, drawn over columns [from, from + 12) only.
+    const withLines = (from: number) =>
+      tf.tidy(() => {
+        const lattice = Float32Array.from({ length: size * size }, (_, i) => {
+          const y = Math.floor(i / size);
+          const x = i % size;
+          return x >= from && x < from + 12 && (y % 6 === 0 || x % 6 === 0) ? 1 : 0;
+        });
+        const mask = tf.reshape(tf.tensor1d(lattice), [1, size, size, 1]);
+        return tf.add(tf.mul(scene, tf.sub(1, mask)), tf.mul(mask, 0.05)) as tf.Tensor4D;
+      });
+    const overFlat = withLines(0);
+    const overEdges = withLines(size - 12);
+    const weight = flatnessWeight(scene, size, size, 0.1).dataSync();
+    expect(weight[size * 24 + 2]).toBeCloseTo(0.1, 5);
+    expect(weight[size * 24 + size - 3]).toBe(1);
+    const style = painting(size);
+    const cost = (flatContent: number) => {
+      const loss = new StyleLoss({ styleImage: style, imageSize: size, flatContent });
+      const result = { flat: loss.values(overFlat, scene).content, edges: loss.values(overEdges, scene).content, photo: loss.values(scene, scene).content };
+      loss.dispose();
+      return result;
+    };
+    const everywhere = cost(1);
+    const masked = cost(0.1);
+    expect(masked.photo).toBe(0);
+    // Over the edges the mask is 1: the lines cost about what they cost unmasked.
+    expect(masked.edges).toBeGreaterThan(everywhere.edges * 0.6);
+    // Over the flat half they cost about the floor's share of it.
+    expect(masked.flat).toBeLessThan(everywhere.flat * 0.3);
+    expect(masked.flat).toBeGreaterThan(0);
+    expect(() => new StyleLoss({ styleImage: style, imageSize: size, flatContent: 2 })).toThrow(/flatContent must be in \[0, 1\]/);
+    tf.dispose([scene, overFlat, overEdges, style]);
   });
 
   it('lowers its total when the output is optimised against it', () => {

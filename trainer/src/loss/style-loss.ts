@@ -96,6 +96,14 @@ export interface StyleLossOptions {
    * into every crop (MEASUREMENTS 23); pooled, the painting's crops are the optimum again.
    */
   stylePooling?: StylePooling;
+  /**
+   * How much of the content term is kept where the photo is flat (default 1: everywhere the
+   * same). Below 1 the content difference at each position is weighted by flatnessWeight:
+   * this share where the photo's luminance barely changes (sky, a wall, a blurred background),
+   * 1 where it has edges. A painting made of cells puts cells where the photo has none, which
+   * content charged everywhere forbids (MEASUREMENTS 27a, 28).
+   */
+  flatContent?: number;
 }
 
 /** See StyleLossOptions.stylePooling. */
@@ -408,6 +416,33 @@ function luminanceEdges(x: tf.Tensor4D): tf.Tensor1D {
   return tf.concat([tf.reshape(dx, [-1]), tf.reshape(dy, [-1])]) as tf.Tensor1D;
 }
 
+/**
+ * Mean absolute luminance step between neighbouring pixels (x plus y, [0, 1] units, averaged
+ * over FLATNESS_WINDOW px) at which flatnessWeight reaches 1. At 0.02 four in five positions of
+ * the training crops counted as edges, skies beside towers included; at 0.06 about half do, and
+ * skies, blurred backgrounds and still water fall under a fifth of the weight (MEASUREMENTS 28).
+ */
+export const FLATNESS_EDGE = 0.06;
+/** Side in pixels of the window the luminance steps are averaged over: about a cell of the stained glass. */
+export const FLATNESS_WINDOW = 16;
+
+/**
+ * Per-position weights [N, height, width, 1] for a photo's content term: `floor` where the
+ * photo is flat, rising linearly with the photo's mean luminance step over a FLATNESS_WINDOW px
+ * window to 1 at FLATNESS_EDGE. Computed from the photo alone, so it carries no gradient.
+ */
+export function flatnessWeight(photo: tf.Tensor4D, height: number, width: number, floor: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const lum = tf.sum(tf.mul(photo, tf.tensor1d([0.299, 0.587, 0.114])), 3, true) as tf.Tensor4D;
+    const [, h, w] = lum.shape;
+    const dx = tf.abs(tf.sub(tf.slice(lum, [0, 0, 1, 0], [-1, h - 1, w - 1, 1]), tf.slice(lum, [0, 0, 0, 0], [-1, h - 1, w - 1, 1])));
+    const dy = tf.abs(tf.sub(tf.slice(lum, [0, 1, 0, 0], [-1, h - 1, w - 1, 1]), tf.slice(lum, [0, 0, 0, 0], [-1, h - 1, w - 1, 1])));
+    const step = tf.avgPool(tf.add(dx, dy) as tf.Tensor4D, FLATNESS_WINDOW, 1, 'same');
+    const atFeatures = tf.image.resizeBilinear(step, [height, width], true);
+    return tf.clipByValue(tf.add(tf.mul(atFeatures, (1 - floor) / FLATNESS_EDGE), floor), floor, 1) as tf.Tensor4D;
+  });
+}
+
 /** Luminance replicated to three channels, so the feature network sees a grey image. */
 function luminanceRgb(x: tf.Tensor4D): tf.Tensor4D {
   const lum = tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), 3, true);
@@ -488,6 +523,7 @@ export class StyleLoss {
   readonly contentLayer: number;
   readonly statistic: StyleStatistic;
   readonly contentOnLuminance: boolean;
+  readonly flatContent: number;
   readonly featureTransform: FeatureTransform;
   readonly phaseJitter: number;
   readonly styleLayers: ReadonlySet<number> | undefined;
@@ -521,6 +557,8 @@ export class StyleLoss {
     this.contentLayer = options.contentLayer ?? (inception ? 2 : 1);
     this.statistic = options.statistic ?? 'covariance';
     this.contentOnLuminance = options.contentOnLuminance ?? true;
+    this.flatContent = options.flatContent ?? 1;
+    if (!(this.flatContent >= 0 && this.flatContent <= 1)) throw new Error(`flatContent must be in [0, 1], got ${this.flatContent}`);
     this.featureTransform = options.featureTransform ?? 'raw';
     this.phaseJitter = options.phaseJitter ?? 0;
     this.styleLayers = options.styleLayers ? new Set(options.styleLayers) : undefined;
@@ -638,7 +676,10 @@ export class StyleLoss {
     const outFeature = this.contentOnLuminance
       ? this.network.features(contentView(output), this.contentLayer + 1)[this.contentLayer]!
       : outputFeatures[this.contentLayer]!;
-    const content = tf.div(tf.mean(tf.squaredDifference(outFeature, photoFeature)), tf.add(tf.mean(tf.square(photoFeature)), 1e-8));
+    const [, featureH, featureW] = photoFeature.shape;
+    const difference = tf.squaredDifference(outFeature, photoFeature);
+    const weighted = this.flatContent < 1 ? tf.mul(difference, flatnessWeight(photo, featureH, featureW, this.flatContent)) : difference;
+    const content = tf.div(tf.mean(weighted), tf.add(tf.mean(tf.square(photoFeature)), 1e-8));
 
     const stats = channelStats(this.pooled(output));
     const moments = tf.mul(
