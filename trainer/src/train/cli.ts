@@ -9,8 +9,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { initBackend } from '../kernels/backend.js';
 import { JOHNSON_CONFIG, STARTER_CONFIG, StyleNet, type StyleNetConfig } from '@nst/style-network';
-import { trainStyle, DEFAULT_TRAIN_OPTIONS } from './train.js';
-import type { StylePooling, StyleStatistic } from '../loss/style-loss.js';
+import { trainStyle, DEFAULT_TRAIN_OPTIONS, type SeedWindows } from './train.js';
+import { INCEPTION_DEEP_LAYERS, type InceptionDeepLayer, type StylePooling, type StyleStatistic } from '../loss/style-loss.js';
 import { LOSS_TERMS } from '../loss/terms.js';
 import { lossWeightArgument } from './arguments.js';
 
@@ -61,6 +61,21 @@ const program = new Command()
     if (v !== 'image' && v !== 'batch') throw new InvalidArgumentError('use image or batch');
     return v;
   })
+  .option('--flat-content <share>', 'share of the content term kept where the photo is flat (default 1: everywhere alike)', (v) => {
+    const share = Number(v);
+    if (!(share >= 0 && share <= 1)) throw new InvalidArgumentError('use a number from 0 to 1');
+    return share;
+  })
+  .option('--deep-layers <list>', `InceptionV3 layers added to the style term, e.g. mixed3,mixed4 (${INCEPTION_DEEP_LAYERS.join(', ')})`, (v) => {
+    const layers = v.split(',');
+    const unknown = layers.filter((l) => !(INCEPTION_DEEP_LAYERS as readonly string[]).includes(l));
+    if (unknown.length) throw new InvalidArgumentError(`unknown layer ${unknown.join(', ')} (${INCEPTION_DEEP_LAYERS.join(', ')})`);
+    return layers as InceptionDeepLayer[];
+  })
+  .option('--seed-windows <mode>', 'seeded networks: one window of the cell seed per batch | per image (default batch)', (v) => {
+    if (v !== 'batch' && v !== 'image') throw new InvalidArgumentError('use batch or image');
+    return v;
+  })
   .option('--patch-pools <list>', 'with --weight patches=N: average-pooling factors at which pixel patches are matched, e.g. 1,2,4 (default 1)', (v) => v.split(',').map(Number))
   .option('--checkpoint-dir <dir>', 'checkpoint folder (resumes from it when it holds one)')
   .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, DEFAULT_TRAIN_OPTIONS.checkpointEvery)
@@ -93,6 +108,9 @@ interface CliOptions {
   styleLayerWeights?: number[];
   patchPools?: number[];
   stylePooling?: StylePooling;
+  flatContent?: number;
+  deepLayers?: InceptionDeepLayer[];
+  seedWindows?: SeedWindows;
   checkpointDir?: string;
   checkpointEvery: number;
   preview?: string;
@@ -151,6 +169,9 @@ async function main(): Promise<void> {
     ...(o.styleLayerWeights ? { styleLayerWeights: o.styleLayerWeights } : {}),
     ...(o.patchPools ? { patchPools: o.patchPools } : {}),
     ...(o.stylePooling ? { stylePooling: o.stylePooling } : {}),
+    ...(o.flatContent !== undefined ? { flatContent: o.flatContent } : {}),
+    ...(o.deepLayers ? { deepLayers: o.deepLayers } : {}),
+    ...(o.seedWindows ? { seedWindows: o.seedWindows } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     checkpointEvery: o.checkpointEvery,

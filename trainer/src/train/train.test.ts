@@ -8,7 +8,7 @@ import { initBackend } from '../kernels/backend.js';
 import { StyleLoss } from '../loss/style-loss.js';
 import { STARTER_CONFIG, StyleNet } from '@nst/style-network';
 import { readManifest } from './checkpoint.js';
-import { seedOrigin, trainStyle, type TrainOptions, type TrainProgress } from './train.js';
+import { seedOrigin, seedOrigins, trainStyle, type TrainOptions, type TrainProgress } from './train.js';
 
 const SIZE = 32;
 let root: string;
@@ -135,6 +135,18 @@ describe('trainStyle', () => {
     expect(Math.max(...seedWeights.map(Math.abs))).toBeGreaterThan(1e-3);
     const origins = new Set(Array.from({ length: 500 }, (_, step) => seedOrigin(step).join(',')));
     expect(origins.size).toBe(500);
+    initial.dispose();
+    result.net.dispose();
+  });
+
+  it('gives every image of a batch its own seed window when asked, the first where the whole batch would read, and records the choice', async () => {
+    expect(seedOrigins(7, 4, 'batch')).toEqual(seedOrigin(7));
+    const perImage = seedOrigins(7, 4, 'image') as [number, number][];
+    expect(perImage[0]).toEqual(seedOrigin(7));
+    expect(new Set(perImage.map((o) => o.join(','))).size).toBe(4);
+    const initial = StyleNet.create({ ...STARTER_CONFIG, seedCell: 8 }, 3);
+    const result = await trainStyle(options({ initial, steps: 1, seedWindows: 'image' }));
+    expect(result.metadata.hyperparameters.seedWindows).toBe('image');
     initial.dispose();
     result.net.dispose();
   });

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
-import { StyleLoss, lossValues, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, type StylePooling, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
+import { StyleLoss, lossValues, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, type StylePooling, type InceptionDeepLayer, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
 import { StyleNet, type StyleNetConfig } from '@nst/style-network';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { RECOMMENDED_RECIPE } from './recipe.js';
@@ -59,6 +59,16 @@ export interface TrainOptions {
   patchPools?: number[];
   /** Style statistics per image or pooled over the batch (StyleLossOptions.stylePooling; default 'image'). */
   stylePooling?: StylePooling;
+  /** Share of the content term kept where the photo is flat (StyleLossOptions.flatContent; default 1). */
+  flatContent?: number;
+  /** InceptionV3 layers past mixed2 added to the style term (StyleLossOptions.deepLayers; default none). */
+  deepLayers?: InceptionDeepLayer[];
+  /**
+   * Seeded networks: whether the batch's images read one window of the cell seed ('batch', as
+   * every version before the choice) or a window each ('image'), so a batch shows four times
+   * as many distinct cells (MEASUREMENTS 27a).
+   */
+  seedWindows?: SeedWindows;
   checkpointDir?: string;
   /** Save a checkpoint every this many steps (default 50), and at the end / on abort. */
   checkpointEvery?: number;
@@ -109,6 +119,12 @@ export interface TrainMetadata {
     patchPools?: number[];
     /** Absent for 'image', which every version before the choice used. */
     stylePooling?: StylePooling;
+    /** Absent when 1 (content charged everywhere alike), as in every version before the choice. */
+    flatContent?: number;
+    /** Absent when none. */
+    deepLayers?: InceptionDeepLayer[];
+    /** Absent for 'batch', which every seeded version before the choice used. */
+    seedWindows?: SeedWindows;
     config: StyleNetConfig;
     optimizer: 'adam';
   };
@@ -202,6 +218,18 @@ export function seedOrigin(step: number): [number, number] {
   return [(step * 7919) % 4093, (step * 6271) % 4091];
 }
 
+/** See TrainOptions.seedWindows. */
+export type SeedWindows = 'batch' | 'image';
+
+/**
+ * The seed windows of a step's batch: seedOrigin(step) for all ('batch'), or one per image
+ * ('image'), the first of them seedOrigin(step) and the rest further along the same sequence.
+ */
+export function seedOrigins(step: number, batchSize: number, windows: SeedWindows): [number, number] | [number, number][] {
+  if (windows === 'batch') return seedOrigin(step);
+  return Array.from({ length: batchSize }, (_, i) => seedOrigin(step + i * 1_000_003));
+}
+
 function cloneNet(net: StyleNet): StyleNet {
   return StyleNet.deserialize(net.serialize());
 }
@@ -244,7 +272,8 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}), ...(options.patchPools ? { patchPools: options.patchPools } : {}), ...(options.stylePooling ? { stylePooling: options.stylePooling } : {}) });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}), ...(options.patchPools ? { patchPools: options.patchPools } : {}), ...(options.stylePooling ? { stylePooling: options.stylePooling } : {}), ...(options.flatContent !== undefined ? { flatContent: options.flatContent } : {}), ...(options.deepLayers?.length ? { deepLayers: options.deepLayers } : {}) });
+  const seedWindows = options.seedWindows ?? 'batch';
   if (style.owned) style.tensor.dispose();
 
   const checkpoint = options.resume && options.checkpointDir ? await loadCheckpoint(options.checkpointDir) : undefined;
@@ -273,6 +302,9 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}),
     ...(lossWeights.patches > 0 && options.patchPools ? { patchPools: options.patchPools } : {}),
     ...(loss.stylePooling !== 'image' ? { stylePooling: loss.stylePooling } : {}),
+    ...(loss.flatContent < 1 ? { flatContent: loss.flatContent } : {}),
+    ...(options.deepLayers?.length ? { deepLayers: options.deepLayers } : {}),
+    ...(seedWindows !== 'batch' && net.config.seedCell !== undefined ? { seedWindows } : {}),
     config: net.config,
     optimizer: 'adam',
   };
@@ -342,7 +374,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
       const x = tf.tensor4d(batch.pixels, [batch.batch, batch.size, batch.size, 3]);
       const cost = optimizer.minimize(
         () => {
-          const out = net.apply(x, seedOrigin(step));
+          const out = net.apply(x, seedOrigins(step, batch.batch, seedWindows));
           const t = loss.terms(out, x);
           terms = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, tf.keep(v)]));
           return t.total;
