@@ -74,11 +74,12 @@ async function main(): Promise<void> {
   const styleTensor = tf.tensor3d(styleImage.data, [styleImage.height, styleImage.width, 3]);
   // The version's own loss weights, and its style image at the pixel scale it trained with
   // (crop size x style scale), so the optimised images chase what the network chased.
-  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[]; statistic?: StyleStatistic; slicedLayers?: number[]; styleLayerWeights?: number[]; patchPools?: number[]; stylePooling?: StylePooling };
+  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[]; statistic?: StyleStatistic; slicedLayers?: number[]; styleLayerWeights?: number[]; patchPools?: number[]; stylePooling?: StylePooling; deepLayers?: InceptionDeepLayer[]; flatContent?: number };
   const statistic = o.statistic ?? trained.statistic ?? 'covariance';
   const slicedLayers = o.slicedLayers ? o.slicedLayers.split(',').map(Number) : o.statistic ? undefined : trained.slicedLayers;
   const styleLayerWeights = o.styleLayerWeights ? o.styleLayerWeights.split(',').map(Number) : trained.styleLayerWeights;
   const lossScales = o.lossScales ? o.lossScales.split(',').map(Number) : trained.lossScales;
+  const deepLayers = o.deepLayers ? (o.deepLayers.split(',') as InceptionDeepLayer[]) : trained.deepLayers;
   const styleScale = ((trained.imageSize ?? size) * (trained.styleScale ?? 1)) / size;
   const loss = new StyleLoss({
     styleImage: styleTensor,
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
     // One image per step here, so pooling changes only the target: the painting seen as crops of this size.
     ...(trained.stylePooling ? { stylePooling: trained.stylePooling } : {}),
     ...(lossScales ? { scales: lossScales } : {}),
-    ...(o.deepLayers ? { deepLayers: o.deepLayers.split(',') as InceptionDeepLayer[] } : {}),
+    ...(deepLayers ? { deepLayers } : {}),
+    ...(trained.flatContent !== undefined ? { flatContent: trained.flatContent } : {}),
     weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight), ...o.weight },
   });
   styleTensor.dispose();
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
   loss.dispose();
   const m = (k: keyof (typeof rows)[number]) => mean(rows.map((r) => r[k]));
   const summary =
-    `${o.style} v${version.version} (${o.lossNetwork} loss, ${statistic}${slicedLayers ? ` on layers ${slicedLayers.join(',')}` : ''}${styleLayerWeights ? ` (layer weights ${styleLayerWeights.join(',')})` : ''} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${o.deepLayers ? ` plus ${o.deepLayers}` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}${Object.entries(o.weight).map(([term, w]) => `, ${term} weight ${w}`).join('')}, ${o.steps} Adam steps at ${size} px): ` +
+    `${o.style} v${version.version} (${o.lossNetwork} loss, ${statistic}${slicedLayers ? ` on layers ${slicedLayers.join(',')}` : ''}${styleLayerWeights ? ` (layer weights ${styleLayerWeights.join(',')})` : ''} of ${o.featureTransform} features${lossScales ? ` at scales ${lossScales.join(', ')}` : ''}${deepLayers ? ` plus ${deepLayers.join(',')}` : ''}${trained.flatContent !== undefined ? `, content x${trained.flatContent} where the photo is flat` : ''}${Number(o.styleWeight) !== 1 ? `, style weight x${o.styleWeight}` : ''}${Object.entries(o.weight).map(([term, w]) => `, ${term} weight ${w}`).join('')}, ${o.steps} Adam steps at ${size} px): ` +
     `loss ${m('loss').toFixed(3)} = ${(m('loss') / m('ceilingLoss')).toFixed(2)}x the optimised images' ${m('ceilingLoss').toFixed(3)}; ` +
     `judge ${m('judge').toFixed(3)} = ${(m('judge') / m('ceilingJudge')).toFixed(2)}x their ${m('ceilingJudge').toFixed(3)} (Reinhard ${m('reinhardJudge').toFixed(3)}); ` +
     `SSIM ${m('ssim').toFixed(3)} vs ${m('ceilingSsim').toFixed(3)}`;
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
   await writeFile(join(resolve(o.out), `${o.style}-ceiling.txt`), `${summary}\n`);
   // Only the ceiling of the loss the version trained with (its statistic, layers, scales and
   // weights) is the gallery's reference; experiments with another loss print and keep nothing.
-  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && statistic === (trained.statistic ?? 'covariance') && String(slicedLayers) === String(trained.slicedLayers) && String(styleLayerWeights) === String(trained.styleLayerWeights) && String(lossScales) === String(trained.lossScales) && !o.deepLayers && Number(o.styleWeight) === 1 && Object.keys(o.weight).length === 0;
+  const sameLoss = o.lossNetwork === (trained.lossNetwork ?? 'random') && o.featureTransform === (trained.featureTransform ?? 'raw') && statistic === (trained.statistic ?? 'covariance') && String(slicedLayers) === String(trained.slicedLayers) && String(styleLayerWeights) === String(trained.styleLayerWeights) && String(lossScales) === String(trained.lossScales) && String(deepLayers) === String(trained.deepLayers) && Number(o.styleWeight) === 1 && Object.keys(o.weight).length === 0;
   if (o.record && sameLoss) {
     await recordCeiling(resolve(o.record), o.style, {
       version: version.version,

@@ -58,15 +58,35 @@ describe('starter catalogue', () => {
       expect(latest.metadata.hyperparameters['lossNetwork'] ?? 'random').toBe(style.training?.lossNetwork ?? 'random');
       expect(latest.metadata.hyperparameters['styleScale']).toBe(style.training?.styleScale ?? 1);
       // So that build.ts without --from-weights would train it again the same way.
-      const trained = latest.metadata.hyperparameters as { learningRate?: number; seed?: number; statistic?: string; slicedLayers?: number[]; patchPools?: number[]; stylePooling?: string; lossWeights?: Record<string, number>; config?: { seedCell?: number; upsampling?: string } };
-      expect({ style: style.id, learningRate: trained.learningRate, seed: trained.seed, statistic: trained.statistic ?? 'covariance', slicedLayers: trained.slicedLayers, patchPools: trained.patchPools, stylePooling: trained.stylePooling, seedCell: trained.config?.seedCell, upsampling: trained.config?.upsampling ?? 'nearest' }).toEqual({
+      const trained = latest.metadata.hyperparameters as { learningRate?: number; seed?: number; batchSize?: number; statistic?: string; slicedLayers?: number[]; patchPools?: number[]; stylePooling?: string; styleLayerWeights?: number[]; deepLayers?: string[]; flatContent?: number; seedWindows?: string; lossWeights?: Record<string, number>; config?: { seedCell?: number; upsampling?: string } };
+      expect({
+        style: style.id,
+        learningRate: trained.learningRate,
+        seed: trained.seed,
+        batchSize: trained.batchSize,
+        statistic: trained.statistic ?? 'covariance',
+        slicedLayers: trained.slicedLayers,
+        patchPools: trained.patchPools,
+        stylePooling: trained.stylePooling,
+        styleLayerWeights: trained.styleLayerWeights,
+        deepLayers: trained.deepLayers,
+        flatContent: trained.flatContent,
+        seedWindows: trained.seedWindows,
+        seedCell: trained.config?.seedCell,
+        upsampling: trained.config?.upsampling ?? 'nearest',
+      }).toEqual({
         style: style.id,
         learningRate: style.training?.learningRate ?? STARTER_RECIPE.learningRate,
         seed: style.training?.seed ?? STARTER_RECIPE.seed,
+        batchSize: style.training?.batchSize ?? STARTER_RECIPE.batchSize,
         statistic: style.training?.statistic ?? 'covariance',
         slicedLayers: style.training?.slicedLayers,
         patchPools: style.training?.patchPools,
         stylePooling: style.training?.stylePooling,
+        styleLayerWeights: style.training?.styleLayerWeights,
+        deepLayers: style.training?.deepLayers,
+        flatContent: style.training?.flatContent,
+        seedWindows: style.training?.seedWindows,
         seedCell: style.training?.seedCell,
         upsampling: style.training?.upsampling ?? 'nearest',
       });
