@@ -5,7 +5,8 @@
  */
 import { LossNetwork, StylePooling as StylePoolingMessage, StyleStatistic as StyleStatisticMessage, type Hyperparameters } from '@nst/proto';
 import type { JobKindName } from './job-store';
-import type { LossNetworkName, LossWeights, StylePooling, StyleStatistic } from '../loss/style-loss';
+import type { InceptionDeepLayer, LossNetworkName, LossWeights, StylePooling, StyleStatistic } from '../loss/style-loss';
+import type { SeedWindows } from '../train/train';
 import { RECOMMENDED_RECIPE, SLICED_STYLE_LOSS } from '../train/recipe';
 import { invalidArgument } from './errors';
 
@@ -25,6 +26,12 @@ export interface TrainingLoss {
   patchPools?: number[];
   /** 'batch' when style statistics were pooled over the batch (absent: per image). */
   stylePooling?: StylePooling;
+  /** InceptionV3 layers past mixed2 in the style term (absent: none). */
+  deepLayers?: InceptionDeepLayer[];
+  /** Share of the content term kept where the photo is flat (absent: 1, everywhere alike). */
+  flatContent?: number;
+  /** 'image' when a seeded network read a window of its cell seed per image (absent: per batch). */
+  seedWindows?: SeedWindows;
 }
 
 export interface ResolvedHyperparameters {
@@ -47,6 +54,12 @@ export interface ResolvedHyperparameters {
   patchPools?: number[];
   /** 'batch' when style statistics were pooled over the batch (absent: per image). */
   stylePooling?: StylePooling;
+  /** InceptionV3 layers past mixed2 in the style term (absent: none). */
+  deepLayers?: InceptionDeepLayer[];
+  /** Share of the content term kept where the photo is flat (absent: 1, everywhere alike). */
+  flatContent?: number;
+  /** 'image' when a seeded network read a window of its cell seed per image (absent: per batch). */
+  seedWindows?: SeedWindows;
 }
 
 /**
@@ -138,6 +151,12 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   const slicedLayers = statistic !== 'sliced' ? undefined : kind === 'fine-tune' && base?.statistic === 'sliced' ? base.slicedLayers : [...SLICED_STYLE_LOSS.slicedLayers];
   const styleLayerWeights = kind === 'fine-tune' ? base?.styleLayerWeights : undefined;
   const patchPools = kind === 'fine-tune' ? base?.patchPools : undefined;
+  // The stained glass's cells come from these three together (MEASUREMENTS 28): a fine-tune
+  // without them would wash the cells out under the content term. Deep layers exist only in
+  // the ImageNet network, so a fine-tune switched to the random one leaves them.
+  const deepLayers = kind === 'fine-tune' && lossNetwork === 'inception' ? base?.deepLayers : undefined;
+  const flatContent = kind === 'fine-tune' ? base?.flatContent : undefined;
+  const seedWindows = kind === 'fine-tune' ? base?.seedWindows : undefined;
   let stylePooling = kind === 'fine-tune' ? base?.stylePooling : undefined;
   if (r.stylePooling !== undefined && r.stylePooling !== StylePoolingMessage.STYLE_POOLING_UNSPECIFIED) {
     const named = POOLINGS[r.stylePooling];
@@ -161,5 +180,8 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
     ...(styleLayerWeights ? { styleLayerWeights } : {}),
     ...(patchPools ? { patchPools } : {}),
     ...(stylePooling === 'batch' ? { stylePooling } : {}),
+    ...(deepLayers ? { deepLayers } : {}),
+    ...(flatContent !== undefined ? { flatContent } : {}),
+    ...(seedWindows === 'image' ? { seedWindows } : {}),
   };
 }

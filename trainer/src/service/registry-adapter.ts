@@ -16,12 +16,14 @@ import {
   type VersionRecord,
 } from '@nst/runtime';
 import type { TrainingLoss } from './hyperparameters';
+import { INCEPTION_DEEP_LAYERS, type InceptionDeepLayer } from '../loss/style-loss';
 import { LOSS_TERMS, type LossTerm } from '../loss/terms';
 import type { CatalogueChange, CatalogueStyleInfo, ModelCatalogue, ModelVersionInfo, NewVersion, TrainerRegistry, VersionInfo } from './ports';
 
 /** The loss a version's metadata records (registry metadata keeps hyperparameters untyped). */
 export function trainingLoss(hyperparameters: Record<string, unknown>): TrainingLoss | undefined {
-  const { lossNetwork, styleScale, lossWeights, statistic, slicedLayers, styleLayerWeights, patchPools, stylePooling } = hyperparameters;
+  const { lossNetwork, styleScale, lossWeights, statistic, slicedLayers, styleLayerWeights, patchPools, stylePooling, deepLayers, flatContent, seedWindows } = hyperparameters;
+  const knownDeepLayers = (v: unknown): v is InceptionDeepLayer[] => Array.isArray(v) && v.length > 0 && v.every((l) => (INCEPTION_DEEP_LAYERS as readonly unknown[]).includes(l));
   const numbers = (v: unknown, integer: boolean): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => (integer ? Number.isInteger(x) : typeof x === 'number' && Number.isFinite(x) && x >= 0));
   if (lossNetwork !== 'inception' && lossNetwork !== 'random') return undefined;
   const weights = lossWeights && typeof lossWeights === 'object' ? Object.entries(lossWeights).filter((e): e is [LossTerm, number] => LOSS_TERMS.includes(e[0] as LossTerm) && typeof e[1] === 'number') : [];
@@ -34,6 +36,9 @@ export function trainingLoss(hyperparameters: Record<string, unknown>): Training
     ...(numbers(styleLayerWeights, false) ? { styleLayerWeights } : {}),
     ...(numbers(patchPools, true) && patchPools.every((pool) => pool >= 1) ? { patchPools } : {}),
     ...(stylePooling === 'batch' ? { stylePooling } : {}),
+    ...(lossNetwork === 'inception' && knownDeepLayers(deepLayers) ? { deepLayers } : {}),
+    ...(typeof flatContent === 'number' && flatContent >= 0 && flatContent < 1 ? { flatContent } : {}),
+    ...(seedWindows === 'image' ? { seedWindows } : {}),
   };
 }
 
