@@ -1459,7 +1459,7 @@ const PIXEL_SCALE = 10;
  *    masks look right (sky, blurred background, still water dark; the swan, the leaf's veins,
  *    the castle walls white), so 0.06. Fine-tunes of v7 at its loss plus batch 8, a seed
  *    window per image (`--seed-windows image`) and mixed3 and mixed4 sliced at layer weight 4
- *    (27a's probe, which without the mask painted no lattice: 0.282 / 0.645); judge / SSIM on
+ *    (27a's probe, the same from v6 without the mask, painted no lattice: 0.282 / 0.645); judge / SSIM on
  *    the seven gallery photos (v7 0.280 / 0.610), by layer, and on the four other held-out
  *    photos (v7 0.273 / 0.559, by layer 0.027 0.160 0.362 0.545); 5.5-6 s a step beside another run:
  *                                          gallery          by layer                   four others
