@@ -406,10 +406,14 @@ function channelStats(x: tf.Tensor4D): { mean: tf.Tensor; std: tf.Tensor; correl
   return { mean: tf.reshape(mean, [batch, 3]), std: tf.reshape(std, [batch, 3]), correlation };
 }
 
+/** Rec. 601 luminance of NHWC RGB, one channel [N, H, W, 1]. */
+function luminance(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), 3, true);
+}
+
 /** Luminance gradients of a 2x-downsampled image: structure without texture detail. */
 function luminanceEdges(x: tf.Tensor4D): tf.Tensor1D {
-  const lum = tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), 3, true) as tf.Tensor4D;
-  const small = tf.avgPool(lum, 2, 2, 'valid');
+  const small = tf.avgPool(luminance(x), 2, 2, 'valid');
   const [, h, w] = small.shape;
   const dx = tf.sub(tf.slice(small, [0, 0, 1, 0], [-1, h, w - 1, 1]), tf.slice(small, [0, 0, 0, 0], [-1, h, w - 1, 1]));
   const dy = tf.sub(tf.slice(small, [0, 1, 0, 0], [-1, h - 1, w, 1]), tf.slice(small, [0, 0, 0, 0], [-1, h - 1, w, 1]));
@@ -433,7 +437,7 @@ export const FLATNESS_WINDOW = 16;
  */
 export function flatnessWeight(photo: tf.Tensor4D, height: number, width: number, floor: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const lum = tf.sum(tf.mul(photo, tf.tensor1d([0.299, 0.587, 0.114])), 3, true) as tf.Tensor4D;
+    const lum = luminance(photo);
     const [, h, w] = lum.shape;
     const dx = tf.abs(tf.sub(tf.slice(lum, [0, 0, 1, 0], [-1, h - 1, w - 1, 1]), tf.slice(lum, [0, 0, 0, 0], [-1, h - 1, w - 1, 1])));
     const dy = tf.abs(tf.sub(tf.slice(lum, [0, 1, 0, 0], [-1, h - 1, w - 1, 1]), tf.slice(lum, [0, 0, 0, 0], [-1, h - 1, w - 1, 1])));
@@ -445,8 +449,7 @@ export function flatnessWeight(photo: tf.Tensor4D, height: number, width: number
 
 /** Luminance replicated to three channels, so the feature network sees a grey image. */
 function luminanceRgb(x: tf.Tensor4D): tf.Tensor4D {
-  const lum = tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), 3, true);
-  return tf.tile(lum, [1, 1, 1, 3]) as tf.Tensor4D;
+  return tf.tile(luminance(x), [1, 1, 1, 3]);
 }
 
 function totalVariation(x: tf.Tensor4D): tf.Scalar {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, wasmThreadCount, type TrainingBackend } from '../kernels/backend.js';
 import { StyleLoss, lossValues, type FeatureTransform, type LossNetworkName, type LossValues, type LossWeights, type StyleStatistic, type StylePooling, type InceptionDeepLayer, DEFAULT_LOSS_WEIGHTS, TRAINING_LOSS_SEED } from '../loss/style-loss.js';
-import { StyleNet, type StyleNetConfig } from '@nst/style-network';
+import { StyleNet, type SeedOrigin, type StyleNetConfig } from '@nst/style-network';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { RECOMMENDED_RECIPE } from './recipe.js';
 import { decodeImage, encodeJpeg, PhotoSource, Rng, sha256 } from './photos.js';
@@ -214,7 +214,7 @@ function restoreBiasCorrection(optimizer: tf.AdamOptimizer, steps: number): void
  * window every step, so the network learns the seed's cells and not one fixed patch of them, and
  * a function of the step alone, so a resumed run sees what an unbroken one would have.
  */
-export function seedOrigin(step: number): [number, number] {
+export function seedOrigin(step: number): SeedOrigin {
   return [(step * 7919) % 4093, (step * 6271) % 4091];
 }
 
@@ -225,7 +225,7 @@ export type SeedWindows = 'batch' | 'image';
  * The seed windows of a step's batch: seedOrigin(step) for all ('batch'), or one per image
  * ('image'), the first of them seedOrigin(step) and the rest further along the same sequence.
  */
-export function seedOrigins(step: number, batchSize: number, windows: SeedWindows): [number, number] | [number, number][] {
+export function seedOrigins(step: number, batchSize: number, windows: SeedWindows): SeedOrigin | SeedOrigin[] {
   if (windows === 'batch') return seedOrigin(step);
   return Array.from({ length: batchSize }, (_, i) => seedOrigin(step + i * 1_000_003));
 }
