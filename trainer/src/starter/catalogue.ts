@@ -120,19 +120,22 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     // mixed4 in the style term, 750 steps in four runs (the last one's recipe below): cells of
     // the glass colours fill skies, walls and plain clothing, faces stay faces, and it is as
     // close to the painting as version 7 on both held-out sets, nearer at stride 16 (MEASUREMENTS 28).
+    // Version 9: version 8 fine-tuned 100 steps with a flat-content floor of 0.2 (not 0.07): 3%
+    // closer on both held-out sets than the same 100 steps at 0.07 and 1% closer than version 8,
+    // the scene clearer (SSIM 0.51 against 0.48); cells still fill flat areas (MEASUREMENTS 28).
     lossWeights: { style: 5, content: 3, patches: 20, tv: 0 },
     training: {
       ...MIXED_SLICED_TRAINING,
       styleScale: 4,
       learningRate: 1e-3,
-      seed: 4,
+      seed: 5,
       seedCell: 40,
       stylePooling: 'batch',
       upsampling: 'bilinear',
       batchSize: 8,
       styleLayerWeights: [1, 1, 1, 1, 1, 4, 4],
       deepLayers: ['mixed3', 'mixed4'],
-      flatContent: 0.07,
+      flatContent: 0.2,
       seedWindows: 'image',
     },
   },
