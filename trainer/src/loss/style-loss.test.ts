@@ -28,6 +28,23 @@ function painting(size: number): tf.Tensor3D {
   });
 }
 
+/** Glass: 8 px cells of four colours, each bounded (withLines) by a one-pixel dark line. */
+function glass(withLines: boolean, shift = 0): tf.Tensor4D {
+  return tf.tidy(() => {
+    const size = 64;
+    const data = new Float32Array(size * size * 3);
+    const colours = [[0.8, 0.1, 0.2], [0.1, 0.3, 0.8], [0.1, 0.6, 0.3], [0.9, 0.7, 0.1]];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const lead = withLines && ((x + shift) % 8 === 0 || (y + shift) % 8 === 0);
+        const colour = colours[(Math.floor(x / 8) + 3 * Math.floor(y / 8)) % 4]!;
+        for (let c = 0; c < 3; c++) data[(y * size + x) * 3 + c] = lead ? 0.05 : colour[c]!;
+      }
+    }
+    return tf.tensor4d(data, [1, size, size, 3]);
+  });
+}
+
 describe('random feature loss network', () => {
   beforeAll(async () => {
     await initBackend('wasm');
@@ -152,21 +169,6 @@ describe('StyleLoss', () => {
   });
 
   it('pixel-patch term: scores the painting itself at zero at every pooling, sees one-pixel lead lines the cells lack, and is off unless weighted', () => {
-    // Glass: 8 px cells of four colours, each bounded by a one-pixel dark line.
-    const glass = (withLines: boolean) =>
-      tf.tidy(() => {
-        const size = 64;
-        const data = new Float32Array(size * size * 3);
-        const colours = [[0.8, 0.1, 0.2], [0.1, 0.3, 0.8], [0.1, 0.6, 0.3], [0.9, 0.7, 0.1]];
-        for (let y = 0; y < size; y++) {
-          for (let x = 0; x < size; x++) {
-            const lead = withLines && (x % 8 === 0 || y % 8 === 0);
-            const colour = colours[(Math.floor(x / 8) + 3 * Math.floor(y / 8)) % 4]!;
-            for (let c = 0; c < 3; c++) data[(y * size + x) * 3 + c] = lead ? 0.05 : colour[c]!;
-          }
-        }
-        return tf.tensor4d(data, [1, size, size, 3]);
-      });
     const painting = glass(true);
     const cellsOnly = glass(false);
     const loss = new StyleLoss({ styleImage: painting, imageSize: 64, weights: { patches: 1 } });
@@ -187,6 +189,27 @@ describe('StyleLoss', () => {
     expect(unweighted.values(cellsOnly, cellsOnly).patches).toBe(0);
     unweighted.dispose();
     tf.dispose([painting, cellsOnly, grad]);
+  });
+
+  it('tone term: zero for the painting and for its lead lines moved, high for the cells without lead; its gradient lowers it; off unless weighted', () => {
+    const painting = glass(true);
+    const moved = glass(true, 3);
+    const cellsOnly = glass(false);
+    const loss = new StyleLoss({ styleImage: painting, imageSize: 64, weights: { tone: 1 } });
+    const tone = (x: tf.Tensor4D) => loss.values(x, x).tone;
+    expect(tone(painting)).toBeLessThan(1e-6);
+    // Only the share of each luminance counts, not where it is.
+    expect(tone(moved)).toBeLessThan(1e-6);
+    expect(tone(cellsOnly)).toBeGreaterThan(0.05);
+    const grad = tf.grad((x: tf.Tensor) => loss.terms(x as tf.Tensor4D, cellsOnly).tone)(cellsOnly);
+    expect(grad.dataSync().every(Number.isFinite)).toBe(true);
+    const step = tf.clipByValue(tf.sub(cellsOnly, tf.mul(grad, 0.02 / tf.max(tf.abs(grad)).dataSync()[0]!)), 0, 1) as tf.Tensor4D;
+    expect(tone(step)).toBeLessThan(tone(cellsOnly));
+    loss.dispose();
+    const unweighted = new StyleLoss({ styleImage: painting, imageSize: 64 });
+    expect(unweighted.values(cellsOnly, cellsOnly).tone).toBe(0);
+    unweighted.dispose();
+    tf.dispose([painting, moved, cellsOnly, grad, step]);
   });
 
   it('feature-patch term: zero for the painting itself, low for its own neighbourhoods rearranged, high for a photo; its gradient lowers it; off unless weighted', () => {
