@@ -229,9 +229,10 @@ function slicedDistance(f: tf.Tensor4D, style: tf.Tensor, directions: tf.Tensor2
 
 /**
  * The sliced distance once both sides are projected: `projected` [batch * n, K] (each image's
- * n samples in turn), `styleValues` the style's projections direction by direction [K, Ns].
+ * n samples in turn), `styleValues` the style's projections direction by direction [K, Ns],
+ * already sorted within each direction when `styleSorted` (a target fixed for the whole run).
  */
-function projectionDistance(projected: tf.Tensor2D, batch: number, styleValues: Float32Array): tf.Scalar {
+function projectionDistance(projected: tf.Tensor2D, batch: number, styleValues: Float32Array, styleSorted = false): tf.Scalar {
   const k = projected.shape[1];
   const n = projected.shape[0] / batch;
   const ns = styleValues.length / k;
@@ -240,7 +241,7 @@ function projectionDistance(projected: tf.Tensor2D, batch: number, styleValues: 
   const order = new Uint32Array(n);
   const column = new Float32Array(n);
   for (let d = 0; d < k; d++) {
-    const sortedStyle = styleValues.slice(d * ns, (d + 1) * ns).sort();
+    const sortedStyle = styleSorted ? styleValues.subarray(d * ns, (d + 1) * ns) : styleValues.slice(d * ns, (d + 1) * ns).sort();
     // The style's value at quantile q, linearly interpolated (the two sets differ in size).
     const quantile = (q: number) => {
       const at = Math.min(ns - 1, Math.max(0, q * ns - 0.5));
@@ -314,10 +315,10 @@ function patchDistance(output: tf.Tensor4D, painting: tf.Tensor4D, pool: number,
  */
 function toneDistance(output: tf.Tensor4D, painting: ToneTarget, batchPooled: boolean): tf.Scalar {
   const values = tf.reshape(luminance(output), [-1, 1]) as tf.Tensor2D;
-  return tf.div(projectionDistance(values, batchPooled ? 1 : output.shape[0], painting.values), painting.variance);
+  return tf.div(projectionDistance(values, batchPooled ? 1 : output.shape[0], painting.values, true), painting.variance);
 }
 
-/** The painting's side of the 'tone' term: its luminance values at the crops' scale and their variance. */
+/** The painting's side of the 'tone' term: its luminance values at the crops' scale, sorted once, and their variance. */
 interface ToneTarget {
   values: Float32Array;
   variance: number;
@@ -636,7 +637,7 @@ export class StyleLoss {
     if (this.weights.tone > 0) {
       this.tone = tf.tidy(() => {
         const lum = luminance(atCropScale);
-        return { values: lum.dataSync() as Float32Array, variance: Math.max(1e-8, tf.moments(lum).variance.dataSync()[0]!) };
+        return { values: Float32Array.from(lum.dataSync()).sort(), variance: Math.max(1e-8, tf.moments(lum).variance.dataSync()[0]!) };
       });
     }
     const line = principalColourAxis(this.styleMean.dataSync(), this.styleStd.dataSync(), this.styleCorrelation.dataSync());
