@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const styleTensor = tf.tensor3d(styleImage.data, [styleImage.height, styleImage.width, 3]);
   // The version's own loss weights, and its style image at the pixel scale it trained with
   // (crop size x style scale), so the optimised images chase what the network chased.
-  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[]; statistic?: StyleStatistic; slicedLayers?: number[]; styleLayerWeights?: number[]; patchPools?: number[]; stylePooling?: StylePooling; deepLayers?: InceptionDeepLayer[]; flatContent?: number };
+  const trained = version.metadata.hyperparameters as { lossWeights?: Partial<LossWeights>; imageSize?: number; styleScale?: number; lossNetwork?: string; featureTransform?: string; lossScales?: number[]; statistic?: StyleStatistic; slicedLayers?: number[]; styleLayerWeights?: number[]; patchPools?: number[]; stylePooling?: StylePooling; deepLayers?: InceptionDeepLayer[]; flatContent?: number; lossMargin?: number };
   const statistic = o.statistic ?? trained.statistic ?? 'covariance';
   const slicedLayers = o.slicedLayers ? o.slicedLayers.split(',').map(Number) : o.statistic ? undefined : trained.slicedLayers;
   const styleLayerWeights = o.styleLayerWeights ? o.styleLayerWeights.split(',').map(Number) : trained.styleLayerWeights;
@@ -96,6 +96,8 @@ async function main(): Promise<void> {
     ...(lossScales ? { scales: lossScales } : {}),
     ...(deepLayers ? { deepLayers } : {}),
     ...(trained.flatContent !== undefined ? { flatContent: trained.flatContent } : {}),
+    // In pixels, not a share of the crop: it covers what InceptionV3's valid windows miss at any size.
+    ...(trained.lossMargin !== undefined ? { margin: trained.lossMargin } : {}),
     weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight), ...o.weight },
   });
   styleTensor.dispose();

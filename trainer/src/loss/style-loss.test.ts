@@ -450,4 +450,37 @@ describe('ImageNet (InceptionV3) loss network', () => {
     expect(tf.max(tf.abs(grad)).dataSync()[0]).toBeGreaterThan(0);
     loss.dispose();
   });
+
+  it("leaves a crop's last rows and columns nearly uncharged unless given a margin, which charges them as it charges the middle", () => {
+    const size = 96;
+    const x = photo(size);
+    const style = painting(size);
+    const out = tf.tidy(() => tf.add(tf.mul(x, 0.8), tf.mul(tf.randomUniform(x.shape, 0, 0.2, 'float32', 3), 1)) as tf.Tensor4D);
+    /** Mean |gradient| of the style and content terms per row, then per column. */
+    const reach = (margin: number) => {
+      const loss = new StyleLoss({ styleImage: style, imageSize: size, network: 'inception', weights: { style: 1, content: 1, colour: 0, tv: 0 }, margin });
+      const grad = tf.abs(tf.grad((y: tf.Tensor) => loss.terms(y as tf.Tensor4D, x).total)(out));
+      const rows = tf.mean(grad, [0, 2, 3]).arraySync() as number[];
+      const columns = tf.mean(grad, [0, 1, 3]).arraySync() as number[];
+      grad.dispose();
+      loss.dispose();
+      return { rows, columns };
+    };
+    const middle = (xs: number[]) => xs.slice(size / 4, (3 * size) / 4).reduce((a, b) => a + b, 0) / (size / 2);
+    const bare = reach(0);
+    // InceptionV3's valid stride-2 stem drops the last row and column of an even-sized crop outright.
+    expect(bare.rows[size - 1]).toBe(0);
+    expect(bare.columns[size - 1]).toBe(0);
+    for (const i of [size - 3, size - 2]) expect(bare.rows[i]! / middle(bare.rows)).toBeLessThan(0.2);
+    // With 8 px of reflection every edge row and column gets at least a third of a middle one's
+    // (the ramp photo's content differs across the crop, so the shares differ too).
+    const framed = reach(8);
+    for (const edge of [framed.rows, framed.columns]) {
+      for (const i of [0, 1, 2, size - 3, size - 2, size - 1]) expect(edge[i]! / middle(edge)).toBeGreaterThan(0.3);
+    }
+    expect(() => new StyleLoss({ styleImage: style, imageSize: size, margin: size })).toThrow(/margin must be a whole number of pixels below the crop size/);
+    x.dispose();
+    out.dispose();
+    style.dispose();
+  });
 });

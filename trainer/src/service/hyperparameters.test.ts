@@ -71,12 +71,12 @@ describe('resolveHyperparameters', () => {
     expect(resolveHyperparameters('fine-tune', {}, { ...glass, patchPools: [1] }).stylePooling).toBeUndefined();
     expect(resolveHyperparameters('create-style', {}, { ...glass, patchPools: [1], stylePooling: 'batch' }).stylePooling).toBeUndefined();
     expect(resolveHyperparameters('fine-tune', { stylePooling: StylePooling.STYLE_POOLING_IMAGE }, { ...glass, patchPools: [1], stylePooling: 'batch' }).stylePooling).toBeUndefined();
-    // The cells' recipe (deep layers, flat-area content, a seed window per image) goes with the fine-tune, never to a new style.
-    const cells: TrainingLoss = { ...glass, patchPools: [1], deepLayers: ['mixed3', 'mixed4'], flatContent: 0.07, seedWindows: 'image' };
-    expect(resolveHyperparameters('fine-tune', {}, cells)).toMatchObject({ deepLayers: ['mixed3', 'mixed4'], flatContent: 0.07, seedWindows: 'image' });
+    // The cells' recipe (deep layers, flat-area content, the loss margin, a seed window per image) goes with the fine-tune, never to a new style.
+    const cells: TrainingLoss = { ...glass, patchPools: [1], deepLayers: ['mixed3', 'mixed4'], flatContent: 0.07, lossMargin: 8, seedWindows: 'image' };
+    expect(resolveHyperparameters('fine-tune', {}, cells)).toMatchObject({ deepLayers: ['mixed3', 'mixed4'], flatContent: 0.07, lossMargin: 8, seedWindows: 'image' });
     expect(resolveHyperparameters('fine-tune', { lossNetwork: LossNetwork.LOSS_NETWORK_RANDOM }, cells).deepLayers).toBeUndefined();
     const fresh = resolveHyperparameters('create-style', {}, cells);
-    expect([fresh.deepLayers, fresh.flatContent, fresh.seedWindows]).toEqual([undefined, undefined, undefined]);
+    expect([fresh.deepLayers, fresh.flatContent, fresh.lossMargin, fresh.seedWindows]).toEqual([undefined, undefined, undefined, undefined]);
     // A new style starts from the loss's defaults whatever version it is named after.
     expect(resolveHyperparameters('create-style', {}, hatch)).toMatchObject({ lossWeights: {} });
     expect(resolveHyperparameters('create-style', {}, hatch).statistic).toBeUndefined();

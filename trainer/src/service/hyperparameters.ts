@@ -30,6 +30,8 @@ export interface TrainingLoss {
   deepLayers?: InceptionDeepLayer[];
   /** Share of the content term kept where the photo is flat (absent: 1, everywhere alike). */
   flatContent?: number;
+  /** Pixels of reflection around what the loss network saw (absent: 0). */
+  lossMargin?: number;
   /** 'image' when a seeded network read a window of its cell seed per image (absent: per batch). */
   seedWindows?: SeedWindows;
 }
@@ -58,6 +60,8 @@ export interface ResolvedHyperparameters {
   deepLayers?: InceptionDeepLayer[];
   /** Share of the content term kept where the photo is flat (absent: 1, everywhere alike). */
   flatContent?: number;
+  /** Pixels of reflection around what the loss network saw (absent: 0). */
+  lossMargin?: number;
   /** 'image' when a seeded network read a window of its cell seed per image (absent: per batch). */
   seedWindows?: SeedWindows;
 }
@@ -156,6 +160,9 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
   // the ImageNet network, so a fine-tune switched to the random one leaves them.
   const deepLayers = kind === 'fine-tune' && lossNetwork === 'inception' ? base?.deepLayers : undefined;
   const flatContent = kind === 'fine-tune' ? base?.flatContent : undefined;
+  // A fine-tune charges the edges as its base did: without the margin, a network trained with
+  // one would relearn the edge band the margin removed (MEASUREMENTS 30).
+  const lossMargin = kind === 'fine-tune' ? base?.lossMargin : undefined;
   const seedWindows = kind === 'fine-tune' ? base?.seedWindows : undefined;
   let stylePooling = kind === 'fine-tune' ? base?.stylePooling : undefined;
   if (r.stylePooling !== undefined && r.stylePooling !== StylePoolingMessage.STYLE_POOLING_UNSPECIFIED) {
@@ -182,6 +189,7 @@ export function resolveHyperparameters(kind: JobKindName, requested: Hyperparame
     ...(stylePooling === 'batch' ? { stylePooling } : {}),
     ...(deepLayers ? { deepLayers } : {}),
     ...(flatContent !== undefined ? { flatContent } : {}),
+    ...(lossMargin !== undefined ? { lossMargin } : {}),
     ...(seedWindows === 'image' ? { seedWindows } : {}),
   };
 }

@@ -32,12 +32,13 @@ describe("a version's recorded training loss", () => {
     expect(trainingLoss({ ...weighted, styleLayerWeights: 'heavy' })?.styleLayerWeights).toBeUndefined();
   });
 
-  it("carries the stained glass's deep layers, flat-area content share and per-image seed windows, and drops them when malformed", () => {
-    const glass = { lossNetwork: 'inception', styleScale: 4, deepLayers: ['mixed3', 'mixed4'], flatContent: 0.07, seedWindows: 'image' };
-    expect(trainingLoss(glass)).toMatchObject({ deepLayers: ['mixed3', 'mixed4'], flatContent: 0.07, seedWindows: 'image' });
+  it("carries the stained glass's deep layers, flat-area content share, loss margin and per-image seed windows, and drops them when malformed", () => {
+    const glass = { lossNetwork: 'inception', styleScale: 4, deepLayers: ['mixed3', 'mixed4'], flatContent: 0.07, lossMargin: 8, seedWindows: 'image' };
+    expect(trainingLoss(glass)).toMatchObject({ deepLayers: ['mixed3', 'mixed4'], flatContent: 0.07, lossMargin: 8, seedWindows: 'image' });
     expect(trainingLoss({ ...glass, deepLayers: ['mixed7'] })?.deepLayers).toBeUndefined();
     expect(trainingLoss({ ...glass, lossNetwork: 'random' })?.deepLayers).toBeUndefined();
     expect(trainingLoss({ ...glass, flatContent: 1.5 })?.flatContent).toBeUndefined();
+    expect(trainingLoss({ ...glass, lossMargin: 2.5 })?.lossMargin).toBeUndefined();
     expect(trainingLoss({ ...glass, seedWindows: 'batch' })?.seedWindows).toBeUndefined();
   });
 

@@ -22,7 +22,7 @@ import type { CatalogueChange, CatalogueStyleInfo, ModelCatalogue, ModelVersionI
 
 /** The loss a version's metadata records (registry metadata keeps hyperparameters untyped). */
 export function trainingLoss(hyperparameters: Record<string, unknown>): TrainingLoss | undefined {
-  const { lossNetwork, styleScale, lossWeights, statistic, slicedLayers, styleLayerWeights, patchPools, stylePooling, deepLayers, flatContent, seedWindows } = hyperparameters;
+  const { lossNetwork, styleScale, lossWeights, statistic, slicedLayers, styleLayerWeights, patchPools, stylePooling, deepLayers, flatContent, lossMargin, seedWindows } = hyperparameters;
   const knownDeepLayers = (v: unknown): v is InceptionDeepLayer[] => Array.isArray(v) && v.length > 0 && v.every((l) => (INCEPTION_DEEP_LAYERS as readonly unknown[]).includes(l));
   const numbers = (v: unknown, integer: boolean): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => (integer ? Number.isInteger(x) : typeof x === 'number' && Number.isFinite(x) && x >= 0));
   if (lossNetwork !== 'inception' && lossNetwork !== 'random') return undefined;
@@ -38,6 +38,7 @@ export function trainingLoss(hyperparameters: Record<string, unknown>): Training
     ...(stylePooling === 'batch' ? { stylePooling } : {}),
     ...(lossNetwork === 'inception' && knownDeepLayers(deepLayers) ? { deepLayers } : {}),
     ...(typeof flatContent === 'number' && flatContent >= 0 && flatContent < 1 ? { flatContent } : {}),
+    ...(typeof lossMargin === 'number' && Number.isInteger(lossMargin) && lossMargin > 0 ? { lossMargin } : {}),
     ...(seedWindows === 'image' ? { seedWindows } : {}),
   };
 }

@@ -52,6 +52,7 @@ async function run(): Promise<void> {
     ...(h.stylePooling ? { stylePooling: h.stylePooling } : {}),
     ...(h.deepLayers ? { deepLayers: h.deepLayers } : {}),
     ...(h.flatContent !== undefined ? { flatContent: h.flatContent } : {}),
+    ...(h.lossMargin !== undefined ? { lossMargin: h.lossMargin } : {}),
     ...(h.seedWindows ? { seedWindows: h.seedWindows } : {}),
     seed: h.seed,
     ...threads,

@@ -70,6 +70,7 @@ async function trainedWeights(style: StarterStyle, styleImage: Uint8Array, fromW
       ...(style.training?.styleLayerWeights ? { styleLayerWeights: style.training.styleLayerWeights } : {}),
       ...(style.training?.deepLayers ? { deepLayers: style.training.deepLayers } : {}),
       ...(style.training?.flatContent !== undefined ? { flatContent: style.training.flatContent } : {}),
+      ...(style.training?.lossMargin !== undefined ? { lossMargin: style.training.lossMargin } : {}),
       ...(style.training?.seedWindows ? { seedWindows: style.training.seedWindows } : {}),
       checkpointDir: join(tmpdir(), `nst-starter-ckpt-${style.id}`),
       resume: true,

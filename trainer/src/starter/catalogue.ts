@@ -41,6 +41,7 @@ export interface StarterStyle {
     styleLayerWeights?: number[];
     deepLayers?: InceptionDeepLayer[];
     flatContent?: number;
+    lossMargin?: number;
     seedWindows?: SeedWindows;
   };
 }

@@ -58,7 +58,7 @@ describe('starter catalogue', () => {
       expect(latest.metadata.hyperparameters['lossNetwork'] ?? 'random').toBe(style.training?.lossNetwork ?? 'random');
       expect(latest.metadata.hyperparameters['styleScale']).toBe(style.training?.styleScale ?? 1);
       // So that build.ts without --from-weights would train it again the same way.
-      const trained = latest.metadata.hyperparameters as { learningRate?: number; seed?: number; batchSize?: number; statistic?: string; slicedLayers?: number[]; patchPools?: number[]; stylePooling?: string; styleLayerWeights?: number[]; deepLayers?: string[]; flatContent?: number; seedWindows?: string; lossWeights?: Record<string, number>; config?: { seedCell?: number; upsampling?: string } };
+      const trained = latest.metadata.hyperparameters as { learningRate?: number; seed?: number; batchSize?: number; statistic?: string; slicedLayers?: number[]; patchPools?: number[]; stylePooling?: string; styleLayerWeights?: number[]; deepLayers?: string[]; flatContent?: number; lossMargin?: number; seedWindows?: string; lossWeights?: Record<string, number>; config?: { seedCell?: number; upsampling?: string } };
       expect({
         style: style.id,
         learningRate: trained.learningRate,
@@ -71,6 +71,7 @@ describe('starter catalogue', () => {
         styleLayerWeights: trained.styleLayerWeights,
         deepLayers: trained.deepLayers,
         flatContent: trained.flatContent,
+        lossMargin: trained.lossMargin,
         seedWindows: trained.seedWindows,
         seedCell: trained.config?.seedCell,
         upsampling: trained.config?.upsampling ?? 'nearest',
@@ -86,6 +87,7 @@ describe('starter catalogue', () => {
         styleLayerWeights: style.training?.styleLayerWeights,
         deepLayers: style.training?.deepLayers,
         flatContent: style.training?.flatContent,
+        lossMargin: style.training?.lossMargin,
         seedWindows: style.training?.seedWindows,
         seedCell: style.training?.seedCell,
         upsampling: style.training?.upsampling ?? 'nearest',

@@ -66,6 +66,11 @@ const program = new Command()
     if (!(share >= 0 && share <= 1)) throw new InvalidArgumentError('use a number from 0 to 1');
     return share;
   })
+  .option('--loss-margin <px>', 'pixels of reflection around the output before the loss network sees it, so its edges are charged like its middle (default 0)', (v) => {
+    const px = Number(v);
+    if (!(Number.isInteger(px) && px >= 0)) throw new InvalidArgumentError('use a whole number of pixels');
+    return px;
+  })
   .option('--deep-layers <list>', `InceptionV3 layers added to the style term, e.g. mixed3,mixed4 (${INCEPTION_DEEP_LAYERS.join(', ')})`, (v) => {
     const layers = v.split(',');
     const unknown = layers.filter((l) => !(INCEPTION_DEEP_LAYERS as readonly string[]).includes(l));
@@ -109,6 +114,7 @@ interface CliOptions {
   patchPools?: number[];
   stylePooling?: StylePooling;
   flatContent?: number;
+  lossMargin?: number;
   deepLayers?: InceptionDeepLayer[];
   seedWindows?: SeedWindows;
   checkpointDir?: string;
@@ -170,6 +176,7 @@ async function main(): Promise<void> {
     ...(o.patchPools ? { patchPools: o.patchPools } : {}),
     ...(o.stylePooling ? { stylePooling: o.stylePooling } : {}),
     ...(o.flatContent !== undefined ? { flatContent: o.flatContent } : {}),
+    ...(o.lossMargin !== undefined ? { lossMargin: o.lossMargin } : {}),
     ...(o.deepLayers ? { deepLayers: o.deepLayers } : {}),
     ...(o.seedWindows ? { seedWindows: o.seedWindows } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),

@@ -61,6 +61,8 @@ export interface TrainOptions {
   stylePooling?: StylePooling;
   /** Share of the content term kept where the photo is flat (StyleLossOptions.flatContent; default 1). */
   flatContent?: number;
+  /** Pixels of reflection around what the loss network sees (StyleLossOptions.margin; default 0). */
+  lossMargin?: number;
   /** InceptionV3 layers past mixed2 added to the style term (StyleLossOptions.deepLayers; default none). */
   deepLayers?: InceptionDeepLayer[];
   /**
@@ -121,6 +123,8 @@ export interface TrainMetadata {
     stylePooling?: StylePooling;
     /** Absent when 1 (content charged everywhere alike), as in every version before the choice. */
     flatContent?: number;
+    /** Absent when 0 (the loss network saw the bare crop), as in every version before the choice. */
+    lossMargin?: number;
     /** Absent when none. */
     deepLayers?: InceptionDeepLayer[];
     /** Absent for 'batch', which every seeded version before the choice used. */
@@ -272,7 +276,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   const style = await loadStyle(options.style);
   const lossNetwork = options.lossNetwork ?? 'random';
   const featureTransform = options.featureTransform ?? 'raw';
-  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}), ...(options.patchPools ? { patchPools: options.patchPools } : {}), ...(options.stylePooling ? { stylePooling: options.stylePooling } : {}), ...(options.flatContent !== undefined ? { flatContent: options.flatContent } : {}), ...(options.deepLayers?.length ? { deepLayers: options.deepLayers } : {}) });
+  const loss = new StyleLoss({ styleImage: style.tensor, imageSize, weights: lossWeights, styleScale, network: lossNetwork, featureTransform, ...(options.phaseJitter !== undefined ? { phaseJitter: options.phaseJitter } : {}), ...(options.styleLayers ? { styleLayers: options.styleLayers } : {}), ...(options.lossScales ? { scales: options.lossScales } : {}), ...(options.statistic ? { statistic: options.statistic } : {}), ...(options.slicedLayers ? { slicedLayers: options.slicedLayers } : {}), ...(options.styleLayerWeights ? { styleLayerWeights: options.styleLayerWeights } : {}), ...(options.patchPools ? { patchPools: options.patchPools } : {}), ...(options.stylePooling ? { stylePooling: options.stylePooling } : {}), ...(options.flatContent !== undefined ? { flatContent: options.flatContent } : {}), ...(options.lossMargin !== undefined ? { margin: options.lossMargin } : {}), ...(options.deepLayers?.length ? { deepLayers: options.deepLayers } : {}) });
   const seedWindows = options.seedWindows ?? 'batch';
   if (style.owned) style.tensor.dispose();
 
@@ -303,6 +307,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
     ...(lossWeights.patches > 0 && options.patchPools ? { patchPools: options.patchPools } : {}),
     ...(loss.stylePooling !== 'image' ? { stylePooling: loss.stylePooling } : {}),
     ...(loss.flatContent < 1 ? { flatContent: loss.flatContent } : {}),
+    ...(loss.margin > 0 ? { lossMargin: loss.margin } : {}),
     ...(options.deepLayers?.length ? { deepLayers: options.deepLayers } : {}),
     ...(seedWindows !== 'batch' && net.config.seedCell !== undefined ? { seedWindows } : {}),
     config: net.config,
