@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNetworkBackend } from './backend.js';
 import { JOHNSON_CONFIG, minimumSide, StyleNet, variableShapes, type StyleNetConfig } from './network.js';
+import { seedInput } from './seed.mjs';
 
 // Small widths keep the test fast; the shape logic does not depend on them.
 const TINY: StyleNetConfig = { channels: [4, 6, 8], residualBlocks: 2, outerKernel: 9 };
@@ -158,6 +159,18 @@ describe('StyleNet', () => {
     // The same photo twice, painted differently: each image read its own window.
     expect(Math.max(...alone[0]!.map((v, i) => Math.abs(v - alone[1]![i]!)))).toBeGreaterThan(1e-4);
     expect(() => seeded.apply(pair, [[0, 0]])).toThrow(/1 seed origins for a batch of 2/);
+    // The seed it read, as the trainer's loss gets it: each image's window, NHWC.
+    const seed = seeded.cellSeed(2, 40, 36, origins)!;
+    expect(seed.shape).toEqual([2, 40, 36, 2]);
+    origins.forEach(([top, left], i) => {
+      const planar = seedInput(40, 36, 8, top, left).data;
+      const nhwc = tf.tidy(() => tf.slice(seed, [i, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array);
+      expect(Array.from(nhwc)).toEqual(Array.from({ length: 40 * 36 * 2 }, (_, k) => planar[(k % 2) * 40 * 36 + Math.floor(k / 2)]!));
+    });
+    seed.dispose();
+    const plain = StyleNet.create(TINY, 6);
+    expect(plain.cellSeed(2, 40, 36)).toBeUndefined();
+    plain.dispose();
     seeded.dispose();
     pair.dispose();
   });

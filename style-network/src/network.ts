@@ -324,6 +324,25 @@ export class StyleNet {
   }
 
   /**
+   * The cell seed a seeded network reads with apply(x, origin) for a batch of `batch` images of
+   * height x width, NHWC (value, boundary); undefined for a network without one. The trainer's
+   * loss reads it too, to know where the seed's cells are.
+   */
+  cellSeed(batch: number, height: number, width: number, origin: SeedOrigin | readonly SeedOrigin[] = [0, 0]): tf.Tensor4D | undefined {
+    const origins = isOriginList(origin) ? origin : undefined;
+    if (origins && origins.length !== batch) throw new Error(`StyleNet.apply got ${origins.length} seed origins for a batch of ${batch}`);
+    const seedCell = this.config.seedCell;
+    if (seedCell === undefined) return undefined;
+    return tf.tidy(() => {
+      const planes = (origins ?? [origin as SeedOrigin]).map(([top, left]) => {
+        const seed = seedInput(height, width, seedCell, top, left);
+        return tf.transpose(tf.tensor4d(seed.data, seed.dims), [0, 2, 3, 1]) as tf.Tensor4D;
+      });
+      return planes.length === 1 ? tf.tile(planes[0]!, [batch, 1, 1, 1]) : tf.concat(planes, 0);
+    });
+  }
+
+  /**
    * NHWC float32 in [0,1] -> NHWC float32 in [0,1], same N, H, W (any H, W ≥ minimumSide).
    * A seeded network reads the cell seed of the region whose top-left pixel is `origin`
    * ([row, column] in the whole picture): one origin for the whole batch, or one per image.
@@ -333,16 +352,11 @@ export class StyleNet {
     if (channels !== 3) throw new Error(`StyleNet takes RGB (3 channels), got ${channels}`);
     const min = minimumSide(this.config);
     if (height < min || width < min) throw new Error(`StyleNet needs images at least ${min}x${min}, got ${width}x${height}`);
-    const origins = isOriginList(origin) ? origin : undefined;
-    if (origins && origins.length !== batch) throw new Error(`StyleNet.apply got ${origins.length} seed origins for a batch of ${batch}`);
-    const seedCell = this.config.seedCell;
-    const seeds = seedCell === undefined ? [] : (origins ?? [origin as SeedOrigin]).map(([top, left]) => seedInput(height, width, seedCell, top, left));
     return tf.tidy(() => {
       const padH = (SIZE_MULTIPLE - (height % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
       const padW = (SIZE_MULTIPLE - (width % SIZE_MULTIPLE)) % SIZE_MULTIPLE;
       // The seed joins before the size padding, as in the exported graph, which pads both together.
-      const seedNhwc = seeds.map((seed) => tf.transpose(tf.tensor4d(seed.data, seed.dims), [0, 2, 3, 1]));
-      const seedBatch = seedNhwc.length === 0 ? undefined : seedNhwc.length === 1 ? tf.tile(seedNhwc[0]!, [batch, 1, 1, 1]) : tf.concat(seedNhwc, 0);
+      const seedBatch = this.cellSeed(batch, height, width, origin);
       let y: tf.Tensor4D = seedBatch ? tf.concat([x, seedBatch], 3) : x;
       if (padH || padW) y = tf.mirrorPad(y, [[0, 0], [0, padH], [0, padW], [0, 0]], 'reflect');
       const { encoder, residual, decoder } = layerSpecs(this.config);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { seedInput } from '@nst/style-network';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../kernels/backend.js';
 import { createFeatureNetwork, gramMatrix } from './features.js';
@@ -210,6 +211,38 @@ describe('StyleLoss', () => {
     expect(unweighted.values(cellsOnly, cellsOnly).tone).toBe(0);
     unweighted.dispose();
     tf.dispose([painting, moved, cellsOnly, grad, step]);
+  });
+
+  it('cells term: zero for one colour per seed cell, lead on the seed boundaries included; high for a photo across the cells; its gradient lowers it; off without a seed or a weight', () => {
+    const size = 64;
+    const seed = tf.tidy(() => {
+      const planes = seedInput(size, size, 16, 5, 9);
+      return tf.transpose(tf.tensor4d(planes.data, planes.dims), [0, 2, 3, 1]) as tf.Tensor4D;
+    });
+    const value = tf.slice(seed, [0, 0, 0, 0], [-1, -1, -1, 1]);
+    const boundary = tf.slice(seed, [0, 0, 0, 1], [-1, -1, -1, 1]);
+    // Glass: each seed cell one colour from its value; then the same with lead where the boundary channel is under 0.1.
+    const pieces = tf.concat([value, tf.sub(1, value), tf.mul(value, 0.5)], 3) as tf.Tensor4D;
+    const leaded = tf.where(tf.tile(tf.less(boundary, 0.1), [1, 1, 1, 3]), tf.zerosLike(pieces), pieces) as tf.Tensor4D;
+    const scene = photo(size);
+    const loss = new StyleLoss({ styleImage: painting(size), imageSize: size, weights: { cells: 1 } });
+    const cells = (x: tf.Tensor4D) => loss.values(x, x, seed).cells;
+    expect(cells(pieces)).toBe(0);
+    expect(cells(leaded)).toBe(0);
+    // Lead drawn through the cells' middles, not on their boundaries, is charged.
+    const misplaced = tf.where(tf.tile(tf.less(tf.abs(tf.sub(boundary, 0.6)), 0.1), [1, 1, 1, 3]), tf.zerosLike(pieces), pieces) as tf.Tensor4D;
+    expect(cells(misplaced)).toBeGreaterThan(1);
+    expect(cells(scene)).toBeGreaterThan(0.01);
+    const grad = tf.grad((x: tf.Tensor) => loss.terms(x as tf.Tensor4D, scene, seed).cells)(scene);
+    expect(grad.dataSync().every(Number.isFinite)).toBe(true);
+    const step = tf.clipByValue(tf.sub(scene, tf.mul(grad, 0.02 / tf.max(tf.abs(grad)).dataSync()[0]!)), 0, 1) as tf.Tensor4D;
+    expect(cells(step)).toBeLessThan(cells(scene));
+    expect(loss.values(scene, scene).cells).toBe(0);
+    loss.dispose();
+    const unweighted = new StyleLoss({ styleImage: painting(size), imageSize: size });
+    expect(unweighted.values(scene, scene, seed).cells).toBe(0);
+    unweighted.dispose();
+    tf.dispose([seed, value, boundary, pieces, leaded, misplaced, scene, grad, step]);
   });
 
   it('feature-patch term: zero for the painting itself, low for its own neighbourhoods rearranged, high for a photo; its gradient lowers it; off unless weighted', () => {

@@ -37,6 +37,7 @@ export const DEFAULT_LOSS_WEIGHTS: LossWeights = {
   patches: 0,
   mrf: 0,
   tone: 0,
+  cells: 0,
 };
 
 export interface StyleLossOptions {
@@ -327,6 +328,39 @@ function toneDistance(output: tf.Tensor4D, painting: ToneTarget, batchPooled: bo
   const values = tf.reshape(luminance(output), [-1, 1]) as tf.Tensor2D;
   return tf.div(projectionDistance(values, batchPooled ? 1 : output.shape[0], painting.values, true), painting.variance);
 }
+
+/**
+ * How much the output varies inside the cell seed's cells: the mean squared colour difference
+ * of neighbouring pixels that lie in the same seed cell, both at least CELL_INTERIOR of the
+ * boundary ramp from its edge. A seeded network that keeps it low paints one piece of glass
+ * per seed cell, so the seed's boundaries (the thin band left free) are where pieces meet and
+ * where lead can go without cutting a piece in two (MEASUREMENTS 29b, 31).
+ */
+export function cellVariation(output: tf.Tensor4D, seed: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const [, h, w, c] = output.shape;
+    const value = tf.slice(seed, [0, 0, 0, 0], [-1, h, w, 1]);
+    const inside = tf.greaterEqual(tf.slice(seed, [0, 0, 0, 1], [-1, h, w, 1]), CELL_INTERIOR);
+    const pairs = (dy: number, dx: number) => {
+      const a = [0, 0, 0, 0];
+      const b = [0, dy, dx, 0];
+      const size = [-1, h - dy, w - dx, -1];
+      const same = tf.cast(
+        tf.logicalAnd(tf.equal(tf.slice(value, a, size), tf.slice(value, b, size)), tf.logicalAnd(tf.slice(inside, a, size), tf.slice(inside, b, size))),
+        'float32',
+      );
+      const difference = tf.sum(tf.squaredDifference(tf.slice(output, a, [-1, h - dy, w - dx, c]), tf.slice(output, b, [-1, h - dy, w - dx, c])), 3, true);
+      return { sum: tf.sum(tf.mul(difference, same)), count: tf.sum(same) };
+    };
+    const across = pairs(0, 1);
+    const down = pairs(1, 0);
+    return tf.mul(tf.div(tf.add(across.sum, down.sum), tf.add(tf.add(across.count, down.count), 1)), CELL_SCALE) as tf.Scalar;
+  });
+}
+
+/** Seed boundary channel (0 on a boundary, 1 a quarter cell inside) above which a pixel is a cell's interior. */
+const CELL_INTERIOR = 0.25;
+const CELL_SCALE = 100;
 
 /** The painting's side of the 'tone' term: its luminance values at the crops' scale, sorted once, and their variance. */
 interface ToneTarget {
@@ -667,7 +701,8 @@ export class StyleLoss {
    * in [0, 1] and the same shape. Returns scalars (weighted total and unweighted terms);
    * call inside tf.tidy / an optimiser's minimize.
    */
-  terms(output: tf.Tensor4D, photo: tf.Tensor4D): Record<LossTerm | 'total', tf.Scalar> {
+  /** `seed`: the cell seed the network read (StyleNet.cellSeed), for the 'cells' term; without it that term is 0. */
+  terms(output: tf.Tensor4D, photo: tf.Tensor4D, seed?: tf.Tensor4D): Record<LossTerm | 'total', tf.Scalar> {
     if (this.phaseJitter > 1) {
       const period = this.phaseJitter;
       // A stride coprime with period^2 visits every offset once per cycle, in scrambled order.
@@ -677,6 +712,7 @@ export class StyleLoss {
       const size = [-1, fullH - period + 1, fullW - period + 1, -1];
       output = tf.slice(output, begin, size);
       photo = tf.slice(photo, begin, size);
+      if (seed) seed = tf.slice(seed, begin, size);
     }
     // What the loss network sees (StyleLossOptions.margin); the pixel-level terms below read the output itself.
     const frame = (x: tf.Tensor4D): tf.Tensor4D => (this.margin > 0 ? tf.mirrorPad(x, [[0, 0], [this.margin, this.margin], [this.margin, this.margin], [0, 0]], 'reflect') : x);
@@ -760,6 +796,7 @@ export class StyleLoss {
       : tf.scalar(0);
     const mrf = this.mrf ? mrfDistance(outputFeatures[MRF_LAYER]!, this.mrf) : tf.scalar(0);
     const tone = this.tone ? toneDistance(output, this.tone, this.stylePooling === 'batch') : tf.scalar(0);
+    const cells = seed && this.weights.cells > 0 ? cellVariation(output, seed) : tf.scalar(0);
 
     const weights = this.weights;
     const total = tf.addN([
@@ -772,6 +809,7 @@ export class StyleLoss {
       tf.mul(patches, weights.patches),
       tf.mul(mrf, weights.mrf),
       tf.mul(tone, weights.tone),
+      tf.mul(cells, weights.cells),
     ]) as tf.Scalar;
     return {
       total,
@@ -784,6 +822,7 @@ export class StyleLoss {
       patches: patches as tf.Scalar,
       mrf,
       tone,
+      cells,
     };
   }
 
@@ -808,9 +847,9 @@ export class StyleLoss {
   }
 
   /** Numbers for logs / progress: evaluates terms() and reads them back. */
-  values(output: tf.Tensor4D, photo: tf.Tensor4D): LossValues {
+  values(output: tf.Tensor4D, photo: tf.Tensor4D, seed?: tf.Tensor4D): LossValues {
     return tf.tidy(() => {
-      const t = this.terms(output, photo);
+      const t = this.terms(output, photo, seed);
       return lossValues((term) => t[term].dataSync()[0]!);
     });
   }

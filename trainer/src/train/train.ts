@@ -379,8 +379,9 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
       const x = tf.tensor4d(batch.pixels, [batch.batch, batch.size, batch.size, 3]);
       const cost = optimizer.minimize(
         () => {
-          const out = net.apply(x, seedOrigins(step, batch.batch, seedWindows));
-          const t = loss.terms(out, x);
+          const origins = seedOrigins(step, batch.batch, seedWindows);
+          const out = net.apply(x, origins);
+          const t = loss.terms(out, x, loss.weights.cells > 0 ? net.cellSeed(batch.batch, batch.size, batch.size, origins) : undefined);
           terms = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, tf.keep(v)]));
           return t.total;
         },
