@@ -124,12 +124,17 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     // Version 9: version 8 fine-tuned 100 steps with a flat-content floor of 0.2 (not 0.07): 3%
     // closer on both held-out sets than the same 100 steps at 0.07 and 1% closer than version 8,
     // the scene clearer (SSIM 0.51 against 0.48); cells still fill flat areas (MEASUREMENTS 28).
-    lossWeights: { style: 5, content: 3, patches: 20, tv: 0 },
+    // Version 10: version 9 fine-tuned 200 steps with the cells term (one colour per seed cell
+    // where the photo is flat) and the tone term at 30 (the painting's share of near-black):
+    // polygonal pieces with dark seams tile the flat areas where version 9 painted round blobs,
+    // the outlines and faces kept, level with version 9 by the judge at a higher SSIM (0.55)
+    // (MEASUREMENTS 31).
+    lossWeights: { style: 5, content: 3, patches: 20, tv: 0, cells: 1, tone: 30 },
     training: {
       ...MIXED_SLICED_TRAINING,
       styleScale: 4,
       learningRate: 1e-3,
-      seed: 5,
+      seed: 6,
       seedCell: 40,
       stylePooling: 'batch',
       upsampling: 'bilinear',
