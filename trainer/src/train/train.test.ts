@@ -151,6 +151,10 @@ describe('trainStyle', () => {
     result.net.dispose();
   });
 
+  it('refuses the cells loss term for a network that reads no cell seed, before any step', async () => {
+    await expect(trainStyle(options({ lossWeights: { cells: 1 } }))).rejects.toThrow(/reads no seed: give it one \(--seed-cell\)/);
+  });
+
   it('stops promptly when aborted, saving where it stopped', async () => {
     const dir = path.join(root, 'abort');
     const controller = new AbortController();

@@ -286,6 +286,11 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   else if (options.initial) net = cloneNet(options.initial);
   else if (options.config) net = StyleNet.create(options.config, seed);
   else throw new Error('trainStyle needs a config, an initial network, or a checkpoint to resume');
+  if (lossWeights.cells > 0 && net.config.seedCell === undefined) {
+    net.dispose();
+    loss.dispose();
+    throw new Error('the cells loss term charges colour changes inside the cell seed\'s cells, and this network reads no seed: give it one (--seed-cell) or drop the cells weight');
+  }
 
   const hyperparameters: TrainMetadata['hyperparameters'] = {
     steps: options.steps,
