@@ -129,12 +129,15 @@ export const STARTER_STYLES: readonly StarterStyle[] = [
     // polygonal pieces with dark seams tile the flat areas where version 9 painted round blobs,
     // the outlines and faces kept, level with version 9 by the judge at a higher SSIM (0.55)
     // (MEASUREMENTS 31).
-    lossWeights: { style: 5, content: 3, patches: 20, tv: 0, cells: 1, tone: 30 },
+    // Version 11: version 10 fine-tuned 100 steps with tone at 10: once the pieces sit on the
+    // seed's cells, tone at 30 pulled the colours off the painting's; 6% closer than the same
+    // 100 steps at 30 on both held-out sets, brighter pieces, the seams kept (MEASUREMENTS 31).
+    lossWeights: { style: 5, content: 3, patches: 20, tv: 0, cells: 1, tone: 10 },
     training: {
       ...MIXED_SLICED_TRAINING,
       styleScale: 4,
       learningRate: 1e-3,
-      seed: 6,
+      seed: 7,
       seedCell: 40,
       stylePooling: 'batch',
       upsampling: 'bilinear',
