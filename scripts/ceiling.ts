@@ -97,8 +97,8 @@ async function main(): Promise<void> {
     ...(deepLayers ? { deepLayers } : {}),
     ...(trained.flatContent !== undefined ? { flatContent: trained.flatContent } : {}),
     // In pixels, not a share of the crop: it covers what InceptionV3's valid windows miss at any size.
-    // (The 'cells' term reads the seed a network was fed; an optimised image has none, so that
-    // term counts for neither side here.)
+    // (The 'cells' and 'lead' terms read the seed a network was fed; an optimised image has none,
+    // so those terms count for neither side here.)
     ...(trained.lossMargin !== undefined ? { margin: trained.lossMargin } : {}),
     weights: { ...trained.lossWeights, style: (trained.lossWeights?.style ?? 1) * Number(o.styleWeight), ...o.weight },
   });

@@ -249,6 +249,69 @@ describe('StyleLoss', () => {
     tf.dispose([seed, value, boundary, pieces, leaded, misplaced, scene, flatPhoto, busyPhoto, grad, step]);
   });
 
+  it("lead term: zero for black lead on the seed's boundaries, charged for pieces without it, for navy seams and for lead only off the boundaries, only where the photo is flat; its gradient darkens the band; off without a seed or a weight", () => {
+    const size = 64;
+    const seed = tf.tidy(() => {
+      const planes = seedInput(size, size, 16, 5, 9);
+      return tf.transpose(tf.tensor4d(planes.data, planes.dims), [0, 2, 3, 1]) as tf.Tensor4D;
+    });
+    const value = tf.slice(seed, [0, 0, 0, 0], [-1, -1, -1, 1]);
+    const boundary = tf.slice(seed, [0, 0, 0, 1], [-1, -1, -1, 1]);
+    const pieces = tf.concat([value, tf.sub(1, value), tf.mul(value, 0.5)], 3) as tf.Tensor4D;
+    const withSeams = (where: tf.Tensor, colour: [number, number, number]) =>
+      tf.where(tf.tile(where, [1, 1, 1, 3]), tf.mul(tf.onesLike(pieces), tf.tensor1d(colour)), pieces) as tf.Tensor4D;
+    const onBand = tf.less(boundary, 0.2);
+    const leaded = withSeams(onBand, [0, 0, 0]);
+    const navy = withSeams(onBand, [0.1, 0.15, 0.45]);
+    const misplaced = withSeams(tf.less(tf.abs(tf.sub(boundary, 0.6)), 0.1), [0, 0, 0]);
+    const flatPhoto = tf.fill([1, size, size, 3], 0.5) as tf.Tensor4D;
+    const busyPhoto = tf.expandDims(painting(size), 0) as tf.Tensor4D;
+    // The painting's darkest twentieth is its lead's tone.
+    const black = tf.tidy(() => tf.where(tf.tile(tf.less(tf.randomUniform([size, size, 1], 0, 1, 'float32', 3), 0.1), [1, 1, 3]), tf.zeros([size, size, 3]), painting(size)) as tf.Tensor3D);
+    const loss = new StyleLoss({ styleImage: black, imageSize: size, weights: { lead: 1 } });
+    expect(loss.leadLevel).toBe(0);
+    const lead = (x: tf.Tensor4D, under = flatPhoto) => loss.values(x, under, seed).lead;
+    expect(lead(leaded)).toBe(0);
+    expect(lead(pieces)).toBeGreaterThan(0.5);
+    expect(lead(navy)).toBeGreaterThan(0.1);
+    expect(lead(misplaced)).toBeCloseTo(lead(pieces), 5);
+    // Where the photo has edges of its own the band is not charged.
+    expect(lead(pieces, busyPhoto)).toBe(0);
+    const grad = tf.grad((x: tf.Tensor) => loss.terms(x as tf.Tensor4D, flatPhoto, seed).lead)(pieces);
+    const band = tf.cast(onBand, 'float32');
+    // Only the band is pushed, and only darker.
+    expect(tf.sum(tf.mul(tf.abs(grad), tf.sub(1, band))).dataSync()[0]).toBe(0);
+    expect(tf.min(grad).dataSync()[0]).toBeGreaterThanOrEqual(0);
+    const step = tf.clipByValue(tf.sub(pieces, tf.mul(grad, 0.1 / tf.max(tf.abs(grad)).dataSync()[0]!)), 0, 1) as tf.Tensor4D;
+    expect(lead(step)).toBeLessThan(lead(pieces));
+    expect(loss.values(pieces, flatPhoto).lead).toBe(0);
+    loss.dispose();
+    const unweighted = new StyleLoss({ styleImage: black, imageSize: size });
+    expect(unweighted.values(pieces, flatPhoto, seed).lead).toBe(0);
+    unweighted.dispose();
+    tf.dispose([seed, value, boundary, pieces, onBand, leaded, navy, misplaced, flatPhoto, busyPhoto, black, grad, band, step]);
+  });
+
+  it("lead term: leaves the seed's boundaries alone near the photo's own edges, so lead goes round what the photo shows", () => {
+    const size = 128;
+    const seed = tf.tidy(() => {
+      const planes = seedInput(size, size, 16, 0, 0);
+      return tf.transpose(tf.tensor4d(planes.data, planes.dims), [0, 2, 3, 1]) as tf.Tensor4D;
+    });
+    const pieces = tf.fill([1, size, size, 3], 0.6) as tf.Tensor4D;
+    // A flat photo with one vertical edge down its middle.
+    const edgePhoto = tf.tidy(() => tf.tile(tf.reshape(tf.tensor1d(Array.from({ length: size }, (_, x) => (x < size / 2 ? 0.2 : 0.8))), [1, 1, size, 1]), [1, size, 1, 3]) as tf.Tensor4D);
+    const loss = new StyleLoss({ styleImage: painting(64), imageSize: size, weights: { lead: 1 } });
+    const grad = tf.grad((x: tf.Tensor) => loss.terms(x as tf.Tensor4D, edgePhoto, seed).lead)(pieces);
+    const columns = tf.sum(tf.abs(grad), [0, 1, 3]).arraySync() as number[];
+    // Within the flatness window plus the clearance of the edge, nothing; far from it, the band is charged.
+    expect(columns.slice(size / 2 - 30, size / 2 + 30).every((g) => g === 0)).toBe(true);
+    expect(columns.slice(0, 16).some((g) => g > 0)).toBe(true);
+    expect(columns.slice(size - 16).some((g) => g > 0)).toBe(true);
+    loss.dispose();
+    tf.dispose([seed, pieces, edgePhoto, grad]);
+  });
+
   it('feature-patch term: zero for the painting itself, low for its own neighbourhoods rearranged, high for a photo; its gradient lowers it; off unless weighted', () => {
     const style = painting(64);
     const itself = tf.expandDims(style, 0) as tf.Tensor4D;

@@ -38,6 +38,7 @@ export const DEFAULT_LOSS_WEIGHTS: LossWeights = {
   mrf: 0,
   tone: 0,
   cells: 0,
+  lead: 0,
 };
 
 export interface StyleLossOptions {
@@ -369,9 +370,48 @@ function flatAreas(photo: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => tf.less(flatnessWeight(photo, photo.shape[1], photo.shape[2], 0), 0.5) as tf.Tensor4D);
 }
 
+/**
+ * Where the 'lead' term applies: flat areas (flatAreas) at least LEAD_CLEARANCE px from any of
+ * the photo's edges. On flat areas alone a face's skin counted, and the network drew lead
+ * across faces (MEASUREMENTS 32); stained glass leads round a face, not through it.
+ */
+function clearAreas(photo: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const flat = flatAreas(photo);
+    const nearEdge = tf.maxPool(tf.cast(tf.logicalNot(flat), 'float32') as tf.Tensor4D, 2 * LEAD_CLEARANCE + 1, 1, 'same');
+    return tf.logicalAnd(flat, tf.less(nearEdge, 0.5)) as tf.Tensor4D;
+  });
+}
+const LEAD_CLEARANCE = 24;
+
 /** Seed boundary channel (0 on a boundary, 1 a quarter cell inside) above which a pixel is a cell's interior. */
 const CELL_INTERIOR = 0.25;
 const CELL_SCALE = 100;
+
+/**
+ * How far the seed's boundaries are from lead: the mean squared excess of the output's
+ * luminance over `level` on the band where the seed's boundary channel is under LEAD_BAND
+ * (about 1.5 px either side of a boundary at 40 px cells), only where `where` (a [N, H, W, 1]
+ * mask; absent, everywhere) is true. The cells term leaves that band free and the style term
+ * wants lead where pieces meet (MEASUREMENTS 31), but tone, content and the pixel patches
+ * charge any line drawn there, so a network meets them halfway with navy seams; this term asks
+ * for the painting's darkest tone there and only there. A hinge: darker than `level` costs nothing.
+ */
+export function leadShortfall(output: tf.Tensor4D, seed: tf.Tensor4D, level: number, where?: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const [, h, w] = output.shape;
+    const band = tf.less(tf.slice(seed, [0, 0, 0, 1], [-1, h, w, 1]), LEAD_BAND);
+    const mask = tf.cast(where ? tf.logicalAnd(band, where) : band, 'float32');
+    const excess = tf.relu(tf.sub(luminance(output), level));
+    return tf.mul(tf.div(tf.sum(tf.mul(tf.square(excess), mask)), tf.add(tf.sum(mask), 1)), LEAD_SCALE) as tf.Scalar;
+  });
+}
+
+/** The seed boundary channel under which a pixel is on the lead band. */
+const LEAD_BAND = 0.15;
+const LEAD_SCALE = 10;
+/** The painting's luminance quantile taken as its lead's tone (the stained glass's lead is a tenth of its pixels). */
+const LEAD_QUANTILE = 0.05;
 
 /** The painting's side of the 'tone' term: its luminance values at the crops' scale, sorted once, and their variance. */
 interface ToneTarget {
@@ -625,6 +665,8 @@ export class StyleLoss {
   private readonly mrf: MrfTarget | undefined;
   /** The painting's luminance for the 'tone' term (only when it is weighted). */
   private readonly tone: ToneTarget | undefined;
+  /** The luminance the 'lead' term asks for on the seed's boundaries: the painting's LEAD_QUANTILE. */
+  readonly leadLevel: number;
   /** Whether the colour term penalises pure colours: only when the painting has (almost) none. */
   readonly penalisesPureColours: boolean;
   /** A near-monochrome painting's colour line (point and unit axis) and its own variance off it, which costs nothing. */
@@ -692,12 +734,11 @@ export class StyleLoss {
       this.mrf = mrfTarget(features[MRF_LAYER]!);
       tf.dispose(features);
     }
+    const sortedLuminance = tf.tidy(() => Float32Array.from(luminance(atCropScale).dataSync()).sort());
     if (this.weights.tone > 0) {
-      this.tone = tf.tidy(() => {
-        const lum = luminance(atCropScale);
-        return { values: Float32Array.from(lum.dataSync()).sort(), variance: Math.max(1e-8, tf.moments(lum).variance.dataSync()[0]!) };
-      });
+      this.tone = tf.tidy(() => ({ values: sortedLuminance, variance: Math.max(1e-8, tf.moments(tf.tensor1d(sortedLuminance)).variance.dataSync()[0]!) }));
     }
+    this.leadLevel = sortedLuminance[Math.floor(LEAD_QUANTILE * (sortedLuminance.length - 1))]!;
     const line = principalColourAxis(this.styleMean.dataSync(), this.styleStd.dataSync(), this.styleCorrelation.dataSync());
     this.monochromeLine =
       Math.sqrt(line.off / Math.max(line.along, 1e-8)) < MONOCHROME_OFF_AXIS_RATIO ? { point: tf.tensor1d(line.mean), axis: tf.tensor1d(line.axis), off: line.off } : undefined;
@@ -808,6 +849,7 @@ export class StyleLoss {
     const mrf = this.mrf ? mrfDistance(outputFeatures[MRF_LAYER]!, this.mrf) : tf.scalar(0);
     const tone = this.tone ? toneDistance(output, this.tone, this.stylePooling === 'batch') : tf.scalar(0);
     const cells = seed && this.weights.cells > 0 ? cellVariation(output, seed, flatAreas(photo)) : tf.scalar(0);
+    const lead = seed && this.weights.lead > 0 ? leadShortfall(output, seed, this.leadLevel, clearAreas(photo)) : tf.scalar(0);
 
     const weights = this.weights;
     const total = tf.addN([
@@ -821,6 +863,7 @@ export class StyleLoss {
       tf.mul(mrf, weights.mrf),
       tf.mul(tone, weights.tone),
       tf.mul(cells, weights.cells),
+      tf.mul(lead, weights.lead),
     ]) as tf.Scalar;
     return {
       total,
@@ -834,6 +877,7 @@ export class StyleLoss {
       mrf,
       tone,
       cells,
+      lead,
     };
   }
 

@@ -12,6 +12,6 @@ describe('--weight term=value', () => {
     for (const bad of ['gram=1', 'style=-1', 'style=', 'style', 'style=much']) {
       expect(() => lossWeightArgument(bad, {}), bad).toThrow(InvalidArgumentError);
     }
-    expect(() => lossWeightArgument('gram=1', {})).toThrow(/style, content, colour, edges, pixel, tv, patches, mrf, tone, cells/);
+    expect(() => lossWeightArgument('gram=1', {})).toThrow(/style, content, colour, edges, pixel, tv, patches, mrf, tone, cells, lead/);
   });
 });

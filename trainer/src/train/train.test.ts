@@ -151,8 +151,9 @@ describe('trainStyle', () => {
     result.net.dispose();
   });
 
-  it('refuses the cells loss term for a network that reads no cell seed, before any step', async () => {
+  it('refuses the cells and lead loss terms for a network that reads no cell seed, before any step', async () => {
     await expect(trainStyle(options({ lossWeights: { cells: 1 } }))).rejects.toThrow(/reads no seed: give it one \(--seed-cell\)/);
+    await expect(trainStyle(options({ lossWeights: { lead: 1 } }))).rejects.toThrow(/reads no seed: give it one \(--seed-cell\)/);
   });
 
   it('stops promptly when aborted, saving where it stopped', async () => {
