@@ -29,6 +29,15 @@ function painting(size: number): tf.Tensor3D {
   });
 }
 
+/** The cell seed over a size x size square from (top, left), NHWC, with its value and boundary channels. */
+function seedTensors(size: number, cell: number, top: number, left: number): { seed: tf.Tensor4D; value: tf.Tensor4D; boundary: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const planes = seedInput(size, size, cell, top, left);
+    const seed = tf.transpose(tf.tensor4d(planes.data, planes.dims), [0, 2, 3, 1]) as tf.Tensor4D;
+    return { seed, value: tf.slice(seed, [0, 0, 0, 0], [-1, -1, -1, 1]), boundary: tf.slice(seed, [0, 0, 0, 1], [-1, -1, -1, 1]) };
+  });
+}
+
 /** Glass: 8 px cells of four colours, each bounded (withLines) by a one-pixel dark line. */
 function glass(withLines: boolean, shift = 0): tf.Tensor4D {
   return tf.tidy(() => {
@@ -215,12 +224,7 @@ describe('StyleLoss', () => {
 
   it('cells term: zero for one colour per seed cell, lead on the seed boundaries included; charges lines through the cells and a photo across them, only where the photo is flat; its gradient lowers it; off without a seed or a weight', () => {
     const size = 64;
-    const seed = tf.tidy(() => {
-      const planes = seedInput(size, size, 16, 5, 9);
-      return tf.transpose(tf.tensor4d(planes.data, planes.dims), [0, 2, 3, 1]) as tf.Tensor4D;
-    });
-    const value = tf.slice(seed, [0, 0, 0, 0], [-1, -1, -1, 1]);
-    const boundary = tf.slice(seed, [0, 0, 0, 1], [-1, -1, -1, 1]);
+    const { seed, value, boundary } = seedTensors(size, 16, 5, 9);
     // Glass: each seed cell one colour from its value; then the same with lead where the boundary channel is under 0.1.
     const pieces = tf.concat([value, tf.sub(1, value), tf.mul(value, 0.5)], 3) as tf.Tensor4D;
     const leaded = tf.where(tf.tile(tf.less(boundary, 0.1), [1, 1, 1, 3]), tf.zerosLike(pieces), pieces) as tf.Tensor4D;
@@ -251,12 +255,7 @@ describe('StyleLoss', () => {
 
   it("lead term: zero for black lead on the seed's boundaries, charged for pieces without it, for navy seams and for lead only off the boundaries, only where the photo is flat; its gradient darkens the band; off without a seed or a weight", () => {
     const size = 64;
-    const seed = tf.tidy(() => {
-      const planes = seedInput(size, size, 16, 5, 9);
-      return tf.transpose(tf.tensor4d(planes.data, planes.dims), [0, 2, 3, 1]) as tf.Tensor4D;
-    });
-    const value = tf.slice(seed, [0, 0, 0, 0], [-1, -1, -1, 1]);
-    const boundary = tf.slice(seed, [0, 0, 0, 1], [-1, -1, -1, 1]);
+    const { seed, value, boundary } = seedTensors(size, 16, 5, 9);
     const pieces = tf.concat([value, tf.sub(1, value), tf.mul(value, 0.5)], 3) as tf.Tensor4D;
     const withSeams = (where: tf.Tensor, colour: [number, number, number]) =>
       tf.where(tf.tile(where, [1, 1, 1, 3]), tf.mul(tf.onesLike(pieces), tf.tensor1d(colour)), pieces) as tf.Tensor4D;
@@ -294,10 +293,7 @@ describe('StyleLoss', () => {
 
   it("lead term: leaves the seed's boundaries alone near the photo's own edges, so lead goes round what the photo shows", () => {
     const size = 128;
-    const seed = tf.tidy(() => {
-      const planes = seedInput(size, size, 16, 0, 0);
-      return tf.transpose(tf.tensor4d(planes.data, planes.dims), [0, 2, 3, 1]) as tf.Tensor4D;
-    });
+    const { seed, value, boundary } = seedTensors(size, 16, 0, 0);
     const pieces = tf.fill([1, size, size, 3], 0.6) as tf.Tensor4D;
     // A flat photo with one vertical edge down its middle.
     const edgePhoto = tf.tidy(() => tf.tile(tf.reshape(tf.tensor1d(Array.from({ length: size }, (_, x) => (x < size / 2 ? 0.2 : 0.8))), [1, 1, size, 1]), [1, size, 1, 3]) as tf.Tensor4D);
@@ -309,7 +305,7 @@ describe('StyleLoss', () => {
     expect(columns.slice(0, 16).some((g) => g > 0)).toBe(true);
     expect(columns.slice(size - 16).some((g) => g > 0)).toBe(true);
     loss.dispose();
-    tf.dispose([seed, pieces, edgePhoto, grad]);
+    tf.dispose([seed, value, boundary, pieces, edgePhoto, grad]);
   });
 
   it('feature-patch term: zero for the painting itself, low for its own neighbourhoods rearranged, high for a photo; its gradient lowers it; off unless weighted', () => {

@@ -371,13 +371,12 @@ function flatAreas(photo: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
- * Where the 'lead' term applies: flat areas (flatAreas) at least LEAD_CLEARANCE px from any of
- * the photo's edges. On flat areas alone a face's skin counted, and the network drew lead
- * across faces (MEASUREMENTS 32); stained glass leads round a face, not through it.
+ * Where the 'lead' term applies: the flat areas (flatAreas' mask) at least LEAD_CLEARANCE px
+ * from any of the photo's edges. On flat areas alone a face's skin counted, and the network drew
+ * lead across faces (MEASUREMENTS 32); stained glass leads round a face, not through it.
  */
-function clearAreas(photo: tf.Tensor4D): tf.Tensor4D {
+function clearAreas(flat: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    const flat = flatAreas(photo);
     const nearEdge = tf.maxPool(tf.cast(tf.logicalNot(flat), 'float32') as tf.Tensor4D, 2 * LEAD_CLEARANCE + 1, 1, 'same');
     return tf.logicalAnd(flat, tf.less(nearEdge, 0.5)) as tf.Tensor4D;
   });
@@ -848,8 +847,9 @@ export class StyleLoss {
       : tf.scalar(0);
     const mrf = this.mrf ? mrfDistance(outputFeatures[MRF_LAYER]!, this.mrf) : tf.scalar(0);
     const tone = this.tone ? toneDistance(output, this.tone, this.stylePooling === 'batch') : tf.scalar(0);
-    const cells = seed && this.weights.cells > 0 ? cellVariation(output, seed, flatAreas(photo)) : tf.scalar(0);
-    const lead = seed && this.weights.lead > 0 ? leadShortfall(output, seed, this.leadLevel, clearAreas(photo)) : tf.scalar(0);
+    const flat = seed && this.readsSeed ? flatAreas(photo) : undefined;
+    const cells = seed && flat && this.weights.cells > 0 ? cellVariation(output, seed, flat) : tf.scalar(0);
+    const lead = seed && flat && this.weights.lead > 0 ? leadShortfall(output, seed, this.leadLevel, clearAreas(flat)) : tf.scalar(0);
 
     const weights = this.weights;
     const total = tf.addN([
@@ -894,6 +894,11 @@ export class StyleLoss {
   statisticOf(layer: number): StyleStatistic {
     if (this.slicedLayers && !this.slicedLayers.has(layer)) return 'covariance';
     return this.statistic;
+  }
+
+  /** Whether a weighted term ('cells', 'lead') reads the cell seed the network was fed: terms() then needs it. */
+  get readsSeed(): boolean {
+    return this.weights.cells > 0 || this.weights.lead > 0;
   }
 
   /** Whether the colour term charges colour off the painting's one colour line: only when it is near-monochrome. */

@@ -286,7 +286,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
   else if (options.initial) net = cloneNet(options.initial);
   else if (options.config) net = StyleNet.create(options.config, seed);
   else throw new Error('trainStyle needs a config, an initial network, or a checkpoint to resume');
-  if ((lossWeights.cells > 0 || lossWeights.lead > 0) && net.config.seedCell === undefined) {
+  if (loss.readsSeed && net.config.seedCell === undefined) {
     net.dispose();
     loss.dispose();
     throw new Error('the cells and lead loss terms charge the output on the cell seed\'s cells and their boundaries, and this network reads no seed: give it one (--seed-cell) or drop those weights');
@@ -386,7 +386,7 @@ export async function trainStyle(options: TrainOptions): Promise<TrainResult> {
         () => {
           const origins = seedOrigins(step, batch.batch, seedWindows);
           const out = net.apply(x, origins);
-          const t = loss.terms(out, x, loss.weights.cells > 0 || loss.weights.lead > 0 ? net.cellSeed(batch.batch, batch.size, batch.size, origins) : undefined);
+          const t = loss.terms(out, x, loss.readsSeed ? net.cellSeed(batch.batch, batch.size, batch.size, origins) : undefined);
           terms = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, tf.keep(v)]));
           return t.total;
         },
